@@ -1,0 +1,45 @@
+"""The categorical dimensions of the model, in the order their integer codes use.
+
+Every array that stores a category stores its index into one of these tuples.
+"""
+
+SECTORS = (
+    "manufacturing",
+    "wholesale_retail",
+    "catering",
+    "services",
+    "agriculture",
+    "construction",
+    "technology",
+)
+REGIONS = ("east", "central", "west")
+SIZES = ("individual", "micro", "small")
+STAGES = ("startup", "growth", "stable", "decline")
+
+# Channels of finance. Debt channels first; equity and crowdfunding are non-debt.
+CHANNELS = ("bank", "online", "supply_chain", "equity", "crowdfunding")
+CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, CH_EQUITY, CH_CROWDFUNDING = range(5)
+DEBT_CHANNELS = (CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN)
+
+BANK_TYPES = ("large_state", "joint_stock", "city_commercial", "rural")
+PLATFORM_KINDS = ("big_tech", "online_micro", "supply_chain", "crowd_equity")
+LENDER_KINDS = BANK_TYPES + PLATFORM_KINDS
+
+# Channel through which each platform kind lends. A crowd/equity platform serves both
+# non-debt channels; the firm's choice decides which.
+PLATFORM_CHANNEL = {
+    "big_tech": CH_ONLINE,
+    "online_micro": CH_ONLINE,
+    "supply_chain": CH_SUPPLY_CHAIN,
+    "crowd_equity": CH_EQUITY,
+}
+
+# Loan status codes stored in the SME loan slots.
+LOAN_EMPTY, LOAN_PERFORMING, LOAN_NONPERFORMING = 0, 1, 2
+
+# Risk bands used by firms' expectations of rates (by quality decile).
+N_RISK_BANDS = 10
+
+# Relative likelihood of selling into a core firm's supply chain, by sector
+# (assumption: manufacturing and wholesale chains dominate supply-chain finance).
+ANCHOR_AFFINITY = (1.8, 1.4, 0.3, 0.5, 0.8, 1.5, 1.2)

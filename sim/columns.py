@@ -1,0 +1,94 @@
+"""Definitions and units of every output column, declared once.
+
+The README and docs/outputs.md are generated from these tables; tests check that every
+column a run writes is defined here.
+"""
+
+QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
+    "quarter": ("label", "calendar quarter, e.g. 2024Q1"),
+    "sme_alive": ("firms", "SMEs alive at the end of the quarter (national, weighted)"),
+    "sme_entries": ("firms", "SMEs that entered this quarter"),
+    "sme_exits": ("firms", "SMEs that exited this quarter (closures and defaults)"),
+    "credit_demand": ("亿元", "external finance sought this quarter: working-capital top-ups, "
+                      "refinancing of cash shortfalls and investment"),
+    "new_loans": ("亿元", "new debt originated this quarter, all debt channels"),
+    "new_loans_bank": ("亿元", "new loans originated by banks directly"),
+    "new_loans_online": ("亿元", "new loans originated through big-tech and online lenders, "
+                         "including the partner-bank funded part of joint loans"),
+    "new_loans_supply_chain": ("亿元", "new supply-chain finance"),
+    "new_equity": ("亿元", "equity raised through equity platforms (non-debt)"),
+    "new_crowdfunding": ("亿元", "money raised through crowdfunding (non-debt)"),
+    "renewals": ("亿元", "maturing loans renewed without principal repayment (无还本续贷)"),
+    "loan_balance": ("亿元", "SME debt outstanding at the end of the quarter, gross of "
+                     "provisions, including non-performing loans"),
+    "loan_balance_bank": ("亿元", "of which bank loans"),
+    "loan_balance_online": ("亿元", "of which online loans (all funders)"),
+    "loan_balance_supply_chain": ("亿元", "of which supply-chain finance"),
+    "applications": ("firms", "loan and funding applications made this quarter, all rounds"),
+    "approvals": ("firms", "applications approved and funded"),
+    "approval_rate": ("fraction", "approvals ÷ applications"),
+    "unmet_demand_share": ("fraction", "credit demanded this quarter and not financed ÷ "
+                           "credit demanded"),
+    "avg_rate_new": ("fraction/yr", "amount-weighted average annual rate on new debt"),
+    "avg_rate_new_bank": ("fraction/yr", "same, bank loans"),
+    "avg_rate_new_online": ("fraction/yr", "same, online loans"),
+    "avg_rate_new_supply_chain": ("fraction/yr", "same, supply-chain finance"),
+    "default_rate": ("fraction/yr", "annualised share of borrowing firms that defaulted "
+                     "this quarter (4 × quarterly rate)"),
+    "npl_ratio": ("fraction", "non-performing SME loans ÷ SME loans outstanding"),
+    "npl_ratio_bank": ("fraction", "same, bank-originated loans"),
+    "bank_car_mean": ("fraction", "assets-weighted mean whole-bank capital ratio"),
+    "bank_car_min": ("fraction", "lowest whole-bank capital ratio among active banks"),
+    "online_share_new": ("fraction", "new_loans_online ÷ new_loans"),
+    "online_share_balance": ("fraction", "loan_balance_online ÷ loan_balance"),
+    "first_time_borrowers": ("firms", "firms that got their first loan this quarter (首贷户)"),
+    "unsecured_share_new": ("fraction", "unsecured new loans ÷ new loans"),
+    "fiscal_cost": ("亿元", "government outlays this quarter: risk compensation, guarantee "
+                    "payouts, interest subsidies, inclusive-loan incentive and lender "
+                    "resolution shortfalls"),
+    "hhi_bank": ("index 0-1", "Herfindahl index of banks' shares of new bank lending"),
+    "hhi_online": ("index 0-1", "Herfindahl index of platforms' shares of new online lending"),
+    "lpr_1y": ("fraction/yr", "1-year loan prime rate in force"),
+    "rrr": ("fraction", "reserve-requirement ratio in force"),
+    "bank_funding_cost": ("fraction/yr", "assets-weighted mean bank funding cost"),
+    "platforms_active": ("lenders", "platforms operating at the end of the quarter"),
+    "lenders_resolved": ("lenders", "lenders resolved this quarter"),
+}
+
+GROUP_DIMENSIONS = ("sector", "region", "size", "stage")
+GROUP_METRICS: dict[str, tuple[str, str]] = {
+    "sme_alive": ("firms", "SMEs alive"),
+    "credit_demand": ("亿元", "credit demanded"),
+    "new_loans": ("亿元", "new debt"),
+    "new_nondebt": ("亿元", "equity and crowdfunding raised"),
+    "loan_balance": ("亿元", "debt outstanding"),
+    "approval_rate": ("fraction", "approvals ÷ applications"),
+    "unmet_demand_share": ("fraction", "unfinanced ÷ demanded"),
+    "avg_rate_new": ("fraction/yr", "amount-weighted rate on new debt"),
+    "default_rate": ("fraction/yr", "annualised default rate of borrowers"),
+}
+# The lender-kind × firm-group matrix is stored with dimension "<kind>|size" and metric
+# "new_loans_by_lender_kind": group is "<lender kind>|<firm size>".
+
+LENDER_COLUMNS: dict[str, tuple[str, str]] = {
+    "quarter": ("label", "calendar quarter"),
+    "lender": ("id", "lender index, stable for the run"),
+    "name": ("label", "e.g. rural_03"),
+    "kind": ("label", "bank type or platform kind"),
+    "active": ("bool", "operating at the end of the quarter"),
+    "new_loans": ("亿元", "new SME debt originated"),
+    "loan_balance": ("亿元", "SME loans it originated, outstanding (all funders)"),
+    "own_balance": ("亿元", "part of that on its own balance sheet"),
+    "npl_ratio": ("fraction", "non-performing ÷ outstanding"),
+    "interest_income": ("亿元", "interest on its own SME book this quarter"),
+    "net_income": ("亿元", "profit after funding, operating cost and provisions"),
+    "roa_annual": ("fraction/yr", "net income × 4 ÷ total assets"),
+    "roe_annual": ("fraction/yr", "net income × 4 ÷ capital"),
+    "capital": ("亿元", "capital (net assets for platforms)"),
+    "capital_ratio": ("fraction", "capital ÷ risk-weighted assets (banks); capital ÷ own "
+                      "book (platforms)"),
+    "market_share_new": ("fraction", "share of its channel's new lending"),
+    "funding_cost": ("fraction/yr", "marginal funding cost"),
+    "appetite_pd": ("fraction/yr", "highest estimated annual PD it approves"),
+    "capacity": ("亿元", "new-lending capacity this quarter"),
+}

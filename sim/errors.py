@@ -1,0 +1,5 @@
+"""Errors meant for the user: the command line prints their message, never a traceback."""
+
+
+class SimError(Exception):
+    """Base class for problems the user can fix (bad inputs, folders, options)."""

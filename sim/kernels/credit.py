@@ -1,0 +1,396 @@
+"""Credit-market kernels (phase 6): channel and lender choice, screening and pricing,
+rationing by capacity, and booking of approved loans.
+
+One round = ``choose_and_screen`` → ``ration`` → ``book``. Applicant arrays
+(``app_*``, one entry per SME slot) are owned by the caller and reused every round.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from sim import rng
+from sim.categories import LOAN_NONPERFORMING, LOAN_PERFORMING
+from sim.kernels.layout import (
+    BAND_AMT, BAND_RATE_AMT, BLOCK_SIZE, GM_APPROVALS, GM_APPS, GM_FIRST_TIME,
+    GM_NEW_DEBT, GM_NEW_NONDEBT, GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPS,
+    LF_CROWD_AMT, LF_FEES, LF_NEW_AMT, LF_NEW_COUNT, LF_NEW_FIRST, LF_NEW_PD_AMT,
+    LF_NEW_RATE_AMT, LF_NEW_SECURED, LF_NONDEBT_AMT,
+)
+
+N_SLOTS = 2
+N_CHANNELS = 5
+CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, CH_EQUITY, CH_CROWDFUNDING = 0, 1, 2, 3, 4
+KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, KIND_CROWD = 0, 1, 2, 3
+N_BUCKETS = 512
+MIN_LOAN_WAN = 0.5  # loans below 5,000 yuan are not worth writing
+
+
+@njit(cache=True, inline="always")
+def risk_band(quality):
+    return min(9, int(rng.norm_cdf(quality) * 10.0))
+
+
+@njit(cache=True, inline="always")
+def estimated_pd(signal, sigma2, alpha, slope):
+    """Annual PD a lender infers from a signal with noise variance sigma2.
+
+    Quality ~ N(0,1) gives the posterior N(s/(1+σ²), σ²/(1+σ²)); integrating the probit
+    mapping PD = Φ(α − β q) over it has the closed form below. Noisier lenders shrink
+    towards the average firm.
+    """
+    mean = signal / (1.0 + sigma2)
+    var = sigma2 / (1.0 + sigma2)
+    return rng.norm_cdf((alpha - slope * mean) / math.sqrt(1.0 + slope * slope * var))
+
+
+@njit(cache=True, inline="always")
+def _choose_lender(lt, channel, region, u, avoid):
+    n = lt.choice_n[channel, region]
+    if n == 0:
+        return -1
+    total = lt.choice_cum[channel, region, n - 1]
+    if total <= 0.0:
+        return -1
+    target = u * total
+    pick = n - 1
+    for k in range(n):
+        if target < lt.choice_cum[channel, region, k]:
+            pick = k
+            break
+    j = lt.choice_lenders[channel, region, pick]
+    if j == avoid and n > 1:
+        j = lt.choice_lenders[channel, region, (pick + 1) % n]
+    return j
+
+
+@njit(cache=True, parallel=True)
+def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector, region,
+                      size, stage, quality, revenue, collateral, digital, anchor, bureau,
+                      history, defaulted_before, need, invest, rejected_by, loan_status,
+                      loan_lender, loan_channel, app_lender, app_channel, app_pd, app_amount,
+                      app_rate, app_ok, app_secured):
+    """Each firm still seeking finance picks a channel (multinomial logit with Gumbel
+    draws), then a lender in it, which screens, prices and decides whether to offer.
+
+    Writes ``app_lender`` (-1 = no application), ``app_channel``, ``app_pd`` (estimated
+    annual PD), ``app_amount`` (万元 offered), ``app_rate`` (annual), ``app_ok`` (offer
+    made before capacity limits) and ``app_secured``.
+    """
+    key_channel = rng.stream_key(cp.seed, rng.S_CHANNEL, cp.quarter)
+    key_lender = rng.stream_key(cp.seed, rng.S_LENDER, cp.quarter)
+    key_signal = rng.stream_key(cp.seed, rng.S_SIGNAL, 0)
+    key_refresh = rng.stream_key(cp.seed, rng.S_SIGNAL_REFRESH, cp.quarter)
+    key_verified = rng.stream_key(cp.seed, rng.S_VERIFIED, 0)
+    rho = cp.refresh_rho
+    keep = math.sqrt(1.0 - rho * rho)
+    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
+    for b in prange(n_blocks):
+        relation = np.empty(N_CHANNELS, dtype=np.int64)
+        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+            app_lender[i] = -1
+            if alive[i] == 0 or need[i] <= 0.0:
+                continue
+            u_id = uid[i]
+            s = size[i]
+            st = stage[i]
+            band = risk_band(quality[i])
+            free_slot = False
+            relation[:] = -1
+            has_npl = False
+            for slot in range(N_SLOTS):
+                status = loan_status[i, slot]
+                if status == 0:
+                    free_slot = True
+                elif status == LOAN_PERFORMING:
+                    relation[loan_channel[i, slot]] = loan_lender[i, slot]
+                else:
+                    has_npl = True
+            equity_ok = invest[i] == 1 and (st == 0 or st == 1)
+            best = -1
+            best_u = -1e300
+            for c in range(N_CHANNELS):
+                if c <= CH_SUPPLY_CHAIN and not free_slot:
+                    continue
+                if c == CH_SUPPLY_CHAIN and anchor[i] < 0:
+                    continue
+                if c >= CH_EQUITY and not equity_ok:
+                    continue
+                if lt.choice_n[c, region[i]] == 0:
+                    continue
+                v = cp.channel_const[c] - cp.rate_sensitivity * cp.expected_rate[c, band] \
+                    - cp.time_sensitivity * cp.time_to_cash[c]
+                if c == CH_ONLINE:
+                    v += cp.digital_sensitivity * digital[i]
+                if relation[c] >= 0 and relation[c] != rejected_by[i]:
+                    v += cp.relationship_bonus
+                gumbel = -math.log(-math.log(rng.uniform(key_channel, u_id, c, cp.round)))
+                v += gumbel
+                if v > best_u:
+                    best_u = v
+                    best = c
+            if best < 0:
+                continue
+            if relation[best] >= 0 and relation[best] != rejected_by[i]:
+                j = relation[best]
+            else:
+                j = _choose_lender(lt, best, region[i],
+                                   rng.uniform(key_lender, u_id, best, cp.round), rejected_by[i])
+            if j < 0 or lt.active[j] == 0:
+                continue
+            app_lender[i] = j
+            app_channel[i] = best
+            lender_acc[b, j, s, LF_APPS] += 1.0
+            for g in (sector[i], 7 + region[i], 10 + s, 13 + st):
+                group_acc[b, g, s, GM_APPS] += 1.0
+            # --- screening: precision adds up over the information the lender sees
+            kind = lt.kind_class[j]
+            dig = digital[i]
+            if kind == KIND_BANK:
+                tau = lt.precision_base[j] + cp.precision_bureau * bureau[i] \
+                    + cp.precision_history * min(history[i], 8) / 8.0 \
+                    + cp.precision_bank_big_data * cp.bank_big_data * dig
+                if collateral[i] > 0.0:
+                    tau += cp.precision_collateral
+                if s > 0:
+                    tau += cp.precision_statements
+            elif kind == KIND_SUPPLY_CHAIN:
+                tau = lt.precision_base[j] + cp.precision_trade * lt.data_level[j]
+                if rng.uniform(key_verified, u_id, 0, 0) < cp.verified_share:
+                    tau += cp.precision_verified
+            else:
+                tau = lt.precision_base[j] + cp.precision_digital * dig * lt.data_level[j] \
+                    * (1.0 - cp.protection_loss) + 0.5 * cp.precision_history \
+                    * min(history[i], 8) / 8.0
+            sigma2 = 1.0 / tau
+            err = keep * rng.normal(key_signal, u_id, j, 0) + rho * rng.normal(key_refresh,
+                                                                                u_id, j, 0)
+            signal = quality[i] + math.sqrt(sigma2) * err
+            pd = estimated_pd(signal, sigma2, lt.alpha[j], cp.score_slope)
+            app_pd[i] = pd
+            # --- amount, security and loss given default by channel
+            rev = revenue[i]
+            secured = 0
+            if best == CH_BANK:
+                unsecured_cap = cp.unsecured_limit_q * rev
+                secured_cap = collateral[i] * cp.collateral_ltv
+                if secured_cap >= min(need[i], unsecured_cap) and secured_cap > 0.0:
+                    secured = 1
+                    amount = min(need[i], max(secured_cap, unsecured_cap))
+                    lgd = cp.lgd_secured
+                else:
+                    amount = min(need[i], unsecured_cap)
+                    lgd = cp.lgd_unsecured
+                lgd *= 1.0 - cp.bank_loss_share[s]
+            elif best == CH_ONLINE:
+                amount = min(need[i], lt.per_firm_limit_q[j] * rev, cp.online_cap_wan)
+                lgd = cp.lgd_unsecured
+            elif best == CH_SUPPLY_CHAIN:
+                amount = min(need[i], cp.receivable_q * rev)
+                secured = 1
+                if rng.uniform(key_verified, u_id, 0, 0) < cp.verified_share:
+                    lgd = cp.lgd_verified
+                else:
+                    lgd = cp.lgd_receivable
+            else:
+                amount = min(need[i], lt.per_firm_limit_q[j] * rev)
+                lgd = 1.0
+            app_amount[i] = amount
+            app_secured[i] = secured
+            expected_loss = pd * lgd
+            visible_bad = (bureau[i] == 1 and (defaulted_before[i] == 1 or has_npl))
+            if best >= CH_EQUITY:
+                app_rate[i] = 0.0
+                ok = expected_loss <= lt.appetite_el[j] and not visible_bad
+            else:
+                required = lt.funding[j] + expected_loss + lt.op_fixed_wan[j] / max(amount, 1e-9) \
+                    + lt.op_rate[j]
+                rate = min(required + lt.margin[j], lt.rate_cap[j])
+                app_rate[i] = rate
+                ok = (expected_loss <= lt.appetite_el[j] and required <= lt.rate_cap[j]
+                      and not visible_bad)
+            app_ok[i] = 1 if (ok and amount >= MIN_LOAN_WAN) else 0
+
+
+@njit(cache=True)
+def _sort_marginal(members, app_pd, uid):
+    """Order a bucket's members by estimated PD, ties broken by uid."""
+    by_uid = members[np.argsort(uid[members], kind="mergesort")]
+    return by_uid[np.argsort(app_pd[by_uid], kind="mergesort")]
+
+
+@njit(cache=True, parallel=True)
+def ration(n_slots, app_lender, app_ok, app_pd, app_amount, size, uid, yi_per_wan, capacity,
+           app_funded, order, starts):
+    """Each lender funds its offers best estimated risk first until its capacity (亿元)
+    is used; the outcome does not depend on thread count or array order.
+
+    A counting sort groups offers by lender; per lender, a histogram over PD buckets finds
+    the marginal bucket, which alone is sorted exactly (by PD, then uid). ``order``
+    (int64 [n_slots]) and ``starts`` (int64 [J + 1]) are caller-owned scratch arrays.
+    ``capacity`` is reduced by what is lent.
+    """
+    n_lenders = capacity.shape[0]
+    starts[:] = 0
+    for i in range(n_slots):
+        app_funded[i] = 0
+        if app_lender[i] >= 0 and app_ok[i] == 1:
+            starts[app_lender[i] + 1] += 1
+    for j in range(n_lenders):
+        starts[j + 1] += starts[j]
+    fill = starts[:-1].copy()
+    for i in range(n_slots):
+        if app_lender[i] >= 0 and app_ok[i] == 1:
+            j = app_lender[i]
+            order[fill[j]] = i
+            fill[j] += 1
+    for j in prange(n_lenders):
+        lo = starts[j]
+        hi = starts[j + 1]
+        if hi == lo:
+            continue
+        cap = capacity[j]
+        if cap <= 0.0:
+            continue
+        pd_max = 1e-12
+        total = 0.0
+        for k in range(lo, hi):
+            i = order[k]
+            pd_max = max(pd_max, app_pd[i])
+            total += app_amount[i] * yi_per_wan[size[i]]
+        if total <= cap:
+            for k in range(lo, hi):
+                app_funded[order[k]] = 1
+            capacity[j] = cap - total
+            continue
+        hist = np.zeros(N_BUCKETS)
+        scale = N_BUCKETS / pd_max
+        for k in range(lo, hi):
+            i = order[k]
+            bucket = min(N_BUCKETS - 1, int(app_pd[i] * scale))
+            hist[bucket] += app_amount[i] * yi_per_wan[size[i]]
+        used = 0.0
+        cut = N_BUCKETS
+        for bucket in range(N_BUCKETS):
+            if used + hist[bucket] > cap:
+                cut = bucket
+                break
+            used += hist[bucket]
+        n_marginal = 0
+        for k in range(lo, hi):
+            i = order[k]
+            bucket = min(N_BUCKETS - 1, int(app_pd[i] * scale))
+            if bucket < cut:
+                app_funded[i] = 1
+            elif bucket == cut:
+                n_marginal += 1
+        members = np.empty(n_marginal, dtype=np.int64)
+        m = 0
+        for k in range(lo, hi):
+            i = order[k]
+            if min(N_BUCKETS - 1, int(app_pd[i] * scale)) == cut:
+                members[m] = i
+                m += 1
+        for i in _sort_marginal(members, app_pd, uid):
+            amount = app_amount[i] * yi_per_wan[size[i]]
+            if used + amount > cap:
+                break
+            used += amount
+            app_funded[i] = 1
+        capacity[j] = cap - used
+
+
+@njit(cache=True, parallel=True)
+def book(n_slots, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, region, size,
+         stage, quality, revenue, cash, log_trend, first_loan_quarter, outside_stake, need,
+         invest, rejected_by, app_lender, app_channel, app_pd, app_amount, app_rate,
+         app_secured, app_funded, loan_principal, loan_rate, loan_remaining, loan_term,
+         loan_lender, loan_channel, loan_secured, loan_amortizing, loan_status, loan_npl_age):
+    """Write funded offers into loan slots (debt) or cash and outside stakes (non-debt);
+    remember who rejected the others so the next round goes elsewhere."""
+    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
+    for b in prange(n_blocks):
+        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+            j = app_lender[i]
+            if j < 0:
+                continue
+            if app_funded[i] == 0:
+                rejected_by[i] = j
+                continue
+            s = size[i]
+            c = app_channel[i]
+            amount = app_amount[i]
+            groups = (sector[i], 7 + region[i], 10 + s, 13 + stage[i])
+            lender_acc[b, j, s, LF_APPROVALS] += 1.0
+            for g in groups:
+                group_acc[b, g, s, GM_APPROVALS] += 1.0
+            if c >= CH_EQUITY:
+                fee = amount * lt.fee_rate[j]
+                cash[i] += amount - fee
+                if c == CH_EQUITY:
+                    value = cp.valuation_years * 4.0 * revenue[i]
+                    outside_stake[i] = 1.0 - (1.0 - outside_stake[i]) * value / (value + amount)
+                else:
+                    lender_acc[b, j, s, LF_CROWD_AMT] += amount
+                lender_acc[b, j, s, LF_NONDEBT_AMT] += amount
+                lender_acc[b, j, s, LF_FEES] += fee
+                for g in groups:
+                    group_acc[b, g, s, GM_NEW_NONDEBT] += amount
+            else:
+                slot = 0 if loan_status[i, 0] == 0 else 1
+                if c == CH_BANK:
+                    if invest[i] == 1:
+                        term = cp.maturity[1]
+                        amortizing = 1
+                    else:
+                        term = cp.maturity[0]
+                        amortizing = 0
+                elif c == CH_ONLINE:
+                    term = cp.maturity[2]
+                    amortizing = 1
+                else:
+                    term = cp.maturity[3]
+                    amortizing = 0
+                rate = app_rate[i]
+                loan_principal[i, slot] = amount
+                loan_rate[i, slot] = rate
+                loan_remaining[i, slot] = term
+                loan_term[i, slot] = term
+                loan_lender[i, slot] = j
+                loan_channel[i, slot] = c
+                loan_secured[i, slot] = app_secured[i]
+                loan_amortizing[i, slot] = amortizing
+                loan_status[i, slot] = LOAN_PERFORMING
+                loan_npl_age[i, slot] = 0
+                cash[i] += amount
+                acc = lender_acc[b, j, s]
+                acc[LF_NEW_AMT] += amount
+                acc[LF_NEW_COUNT] += 1.0
+                acc[LF_NEW_RATE_AMT] += rate * amount
+                acc[LF_NEW_PD_AMT] += app_pd[i] * amount
+                if app_secured[i] == 1:
+                    acc[LF_NEW_SECURED] += amount
+                band = risk_band(quality[i])
+                band_acc[b, c, band, BAND_AMT] += amount
+                band_acc[b, c, band, BAND_RATE_AMT] += rate * amount
+                first = first_loan_quarter[i] < 0
+                if first:
+                    first_loan_quarter[i] = cp.quarter
+                    acc[LF_NEW_FIRST] += 1.0
+                for g in groups:
+                    group_acc[b, g, s, GM_NEW_DEBT] += amount
+                    group_acc[b, g, s, GM_RATE_AMT] += rate * amount
+                    if app_secured[i] == 0:
+                        group_acc[b, g, s, GM_UNSECURED] += amount
+                    if first:
+                        group_acc[b, g, s, GM_FIRST_TIME] += 1.0
+            if invest[i] == 1:
+                # funded investment lifts the revenue level the firm grows towards
+                log_trend[i] += cp.invest_return * min(amount, need[i]) / max(4.0 * revenue[i],
+                                                                               1e-9)
+            need[i] = max(0.0, need[i] - amount)
+            if need[i] < MIN_LOAN_WAN:
+                need[i] = 0.0

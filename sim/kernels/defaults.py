@@ -1,0 +1,168 @@
+"""Default, loss and exit (phase 7), and the end-of-quarter stock count (phase 10).
+
+Defaults are not drawn: a firm defaults when, after the credit round, its cash still
+does not cover what it owes. Its loans turn non-performing and are written off after
+``writeoff_quarters``, net of collateral recovery. Closure follows with a probability,
+and firms also close at a stage-dependent hazard; a closing firm repays what its cash
+allows and the rest is written off.
+"""
+
+from __future__ import annotations
+
+from numba import njit, prange
+
+from sim import rng
+from sim.categories import LOAN_NONPERFORMING, LOAN_PERFORMING
+from sim.kernels.firms import N_SLOTS, pay_debt
+from sim.kernels.layout import (
+    BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_DEFAULTS, GM_EXITS, GM_NPL,
+    LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
+)
+
+
+@njit(cache=True, inline="always")
+def _clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term, loan_lender,
+                loan_secured, loan_amortizing, loan_status, loan_npl_age):
+    loan_principal[i, slot] = 0.0
+    loan_rate[i, slot] = 0.0
+    loan_remaining[i, slot] = 0
+    loan_term[i, slot] = 0
+    loan_lender[i, slot] = -1
+    loan_secured[i, slot] = 0
+    loan_amortizing[i, slot] = 0
+    loan_status[i, slot] = 0
+    loan_npl_age[i, slot] = 0
+
+
+@njit(cache=True, inline="always")
+def _write_off(i, slot, s, fp, acc_b, loan_principal, loan_channel, loan_secured, loan_lender):
+    p = loan_principal[i, slot]
+    c = loan_channel[i, slot]
+    if loan_secured[i, slot] == 1:
+        lgd = fp.lgd_by_channel_secured[c]
+    else:
+        lgd = fp.lgd_by_channel_unsecured[c]
+    j = loan_lender[i, slot]
+    acc_b[j, s, LF_WRITEOFF] += p
+    acc_b[j, s, LF_RECOVERY] += p * (1.0 - lgd)
+
+
+@njit(cache=True, parallel=True)
+def defaults_and_exits(n_slots, fp, lender_acc, group_acc, uid, alive, sector, region, size,
+                       stage, cash, history, defaulted_before, distressed, due,
+                       loan_principal, loan_rate, loan_remaining, loan_term, loan_lender,
+                       loan_channel, loan_secured, loan_amortizing, loan_status, loan_npl_age):
+    """Phase 7. Mutates loan status, cash and ``alive``; adds defaults, exits, new NPLs,
+    write-offs and recoveries to the block accumulators."""
+    key_exit = rng.stream_key(fp.seed, rng.S_EXIT, fp.quarter)
+    key_default_exit = rng.stream_key(fp.seed, rng.S_DEFAULT_EXIT, fp.quarter)
+    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
+    for b in prange(n_blocks):
+        acc_b = lender_acc[b]
+        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+            if alive[i] == 0:
+                continue
+            s = size[i]
+            groups = (sector[i], 7 + region[i], 10 + s, 13 + stage[i])
+            closing = False
+            # 1. non-performing loans age and are written off
+            for slot in range(N_SLOTS):
+                if loan_status[i, slot] == LOAN_NONPERFORMING:
+                    loan_npl_age[i, slot] += 1
+                    if loan_npl_age[i, slot] >= fp.writeoff_quarters:
+                        _write_off(i, slot, s, fp, acc_b, loan_principal, loan_channel,
+                                   loan_secured, loan_lender)
+                        _clear_slot(i, slot, loan_principal, loan_rate, loan_remaining,
+                                    loan_term, loan_lender, loan_secured, loan_amortizing,
+                                    loan_status, loan_npl_age)
+            # 2. firms that could not pay try again with what the credit round gave them
+            if distressed[i] == 1:
+                if cash[i] >= due[i]:
+                    pay_debt(i, s, fp, acc_b, cash, history, loan_principal, loan_rate,
+                             loan_remaining, loan_amortizing, loan_status, loan_lender,
+                             loan_channel, loan_term, loan_secured, loan_npl_age)
+                else:
+                    for slot in range(N_SLOTS):
+                        if loan_status[i, slot] == LOAN_PERFORMING:
+                            loan_status[i, slot] = LOAN_NONPERFORMING
+                            loan_npl_age[i, slot] = 0
+                            acc_b[loan_lender[i, slot], s, LF_NEW_NPL] += loan_principal[i, slot]
+                    defaulted_before[i] = 1
+                    history[i] = 0
+                    for g in groups:
+                        group_acc[b, g, s, GM_DEFAULTS] += 1.0
+                    if rng.uniform(key_default_exit, uid[i], 0, 0) < fp.exit_after_default:
+                        closing = True
+                    else:
+                        cash[i] = max(cash[i], 0.0)  # the owner tops up to stay open
+            elif cash[i] < 0.0:
+                # losses with no debt due: the owner tops up or closes the firm
+                if rng.uniform(key_default_exit, uid[i], 0, 0) < fp.exit_after_default:
+                    closing = True
+                else:
+                    cash[i] = 0.0
+            # 3. closure at the stage hazard
+            if not closing and rng.uniform(key_exit, uid[i], 0, 0) < fp.exit_hazard[stage[i]]:
+                closing = True
+            if not closing:
+                continue
+            # 4. a closing firm repays what it can; the rest is a loss to its lenders
+            for slot in range(N_SLOTS):
+                status = loan_status[i, slot]
+                if status == 0:
+                    continue
+                j = loan_lender[i, slot]
+                p = loan_principal[i, slot]
+                if status == LOAN_PERFORMING:
+                    paid = min(p, max(cash[i], 0.0))
+                    cash[i] -= paid
+                    acc_b[j, s, LF_PRINCIPAL] += paid
+                    loan_principal[i, slot] = p - paid
+                    if p - paid > 0.0:
+                        acc_b[j, s, LF_NEW_NPL] += p - paid
+                if loan_principal[i, slot] > 0.0:
+                    _write_off(i, slot, s, fp, acc_b, loan_principal, loan_channel,
+                               loan_secured, loan_lender)
+                _clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term,
+                            loan_lender, loan_secured, loan_amortizing, loan_status,
+                            loan_npl_age)
+            alive[i] = 0
+            cash[i] = 0.0
+            for g in groups:
+                group_acc[b, g, s, GM_EXITS] += 1.0
+
+
+@njit(cache=True, parallel=True)
+def count_stocks(n_slots, lender_acc, group_acc, alive, sector, region, size, stage,
+                 loan_principal, loan_lender, loan_status):
+    """Phase 10: end-of-quarter stocks per lender (balances, loans) and per group
+    (firms alive, debt, non-performing debt, borrowers)."""
+    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
+    for b in prange(n_blocks):
+        acc_b = lender_acc[b]
+        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+            if alive[i] == 0:
+                continue
+            s = size[i]
+            debt = 0.0
+            npl = 0.0
+            borrower = 0.0
+            for slot in range(N_SLOTS):
+                status = loan_status[i, slot]
+                if status == 0:
+                    continue
+                j = loan_lender[i, slot]
+                p = loan_principal[i, slot]
+                debt += p
+                if status == LOAN_PERFORMING:
+                    acc_b[j, s, LF_BAL_PERF] += p
+                    acc_b[j, s, LF_LOANS] += 1.0
+                    borrower = 1.0
+                else:
+                    acc_b[j, s, LF_BAL_NPL] += p
+                    npl += p
+            for g in (sector[i], 7 + region[i], 10 + s, 13 + stage[i]):
+                group_acc[b, g, s, GM_ALIVE] += 1.0
+                group_acc[b, g, s, GM_BALANCE] += debt
+                group_acc[b, g, s, GM_NPL] += npl
+                group_acc[b, g, s, GM_BORROWERS] += borrower

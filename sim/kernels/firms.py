@@ -1,0 +1,385 @@
+"""Firm-side kernels: initial attributes and entry, operation (phase 3), debt service
+(phase 4) and credit demand (phase 5).
+
+All kernels take the population arrays by name (see ``sim.population.SME_FIELDS`` for
+dtypes and shapes: per-firm arrays are ``(capacity,)``, loan arrays ``(capacity, 2)``),
+a :class:`~sim.kernels.params.FirmParams` bundle, and write results in place. Loops
+run over fixed blocks (``layout.BLOCK_SIZE``) in ``prange``; sums go to the block's own
+accumulator row.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from sim import rng
+from sim.categories import LOAN_NONPERFORMING, LOAN_PERFORMING
+from sim.kernels.layout import (
+    BLOCK_SIZE, GM_DEMAND, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL,
+    LF_RENEWED, LF_SUBSIDY,
+)
+
+N_SLOTS = 2
+SIZE_MICRO = 1
+CH_BANK = 0
+STAGE_STARTUP, STAGE_GROWTH, STAGE_STABLE, STAGE_DECLINE = 0, 1, 2, 3
+
+# Field numbers for the S_INIT stream: each attribute gets its own draw.
+_F_SECTOR, _F_REGION, _F_STAGE, _F_QUALITY, _F_TREND, _F_REV = 0, 1, 2, 3, 4, 5
+_F_CASH, _F_HASCOLL, _F_COLL, _F_DIGITAL, _F_BORROWER, _F_TARGET = 6, 7, 8, 9, 10, 11
+_F_ANCHOR, _F_ANCHOR_ID, _F_AGE, _F_HASLOAN, _F_LOANCH, _F_LENDER = 12, 13, 14, 15, 16, 17
+_F_REMAIN, _F_HIST, _F_SECOND = 18, 19, 20
+
+
+@njit(cache=True, inline="always")
+def _pick(cum, u):
+    """Index of the first cumulative share above u."""
+    n = cum.shape[0]
+    for k in range(n):
+        if u < cum[k]:
+            return k
+    return n - 1
+
+
+@njit(cache=True)
+def _pick_lender(choice_lenders, choice_cum, choice_n, channel, region, u):
+    n = choice_n[channel, region]
+    if n == 0:
+        return -1
+    total = choice_cum[channel, region, n - 1]
+    target = u * total
+    for k in range(n):
+        if target < choice_cum[channel, region, k]:
+            return choice_lenders[channel, region, k]
+    return choice_lenders[channel, region, n - 1]
+
+
+@njit(cache=True, parallel=True)
+def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choice_n,
+               initial_rates,
+               uid, alive, sector, region, size, stage, age, quality, log_trend, log_revenue,
+               revenue, cash, collateral, digital, debt_target, anchor, bureau, history,
+               first_loan_quarter, defaulted_before, outside_stake,
+               loan_principal, loan_rate, loan_remaining, loan_term, loan_lender,
+               loan_channel, loan_secured, loan_amortizing, loan_status, loan_npl_age):
+    """Fill ``slots`` (int64 [n]) with new firms of the given ``uids`` and ``sizes``.
+
+    ``entrant`` = 1 for entrants (start-ups with no loans), 0 for the initial
+    population (mixed stages, part of it with a starting loan book drawn at
+    ``initial_rates[channel]``). Attributes are drawn from the S_INIT stream keyed by
+    uid, so a firm's draws do not depend on the slot it lands in.
+    """
+    key = rng.stream_key(fp.seed, rng.S_INIT, 0)
+    years = max(0.0, fp.quarter / 4.0 - fp.start_year)
+    for k in prange(slots.shape[0]):
+        i = slots[k]
+        u_id = uids[k]
+        s = sizes[k]
+        uid[i] = u_id
+        alive[i] = 1
+        size[i] = s
+        sector[i] = _pick(fp.sector_cum, rng.uniform(key, u_id, _F_SECTOR, 0))
+        region[i] = _pick(fp.region_cum, rng.uniform(key, u_id, _F_REGION, 0))
+        q = rng.normal(key, u_id, _F_QUALITY, 0)
+        quality[i] = q
+        level = fp.log_revenue_median_q[s] + fp.revenue_log_sd * rng.normal(key, u_id, _F_TREND, 0)
+        if entrant:
+            stage[i] = STAGE_STARTUP
+            age[i] = 0
+            level -= 0.5  # entrants start below the size they grow into
+        else:
+            stage[i] = _pick(fp.stage_cum, rng.uniform(key, u_id, _F_STAGE, 0))
+            if stage[i] == STAGE_STARTUP:
+                age[i] = int(rng.uniform(key, u_id, _F_AGE, 0) * 12)
+            else:
+                age[i] = 12 + int(rng.uniform(key, u_id, _F_AGE, 0) * 80)
+        log_trend[i] = level
+        log_revenue[i] = level + 0.1 * rng.normal(key, u_id, _F_REV, 0)
+        rev = math.exp(log_revenue[i])
+        revenue[i] = rev
+        cash[i] = fp.cash_buffer * rev * (0.5 + rng.uniform(key, u_id, _F_CASH, 0))
+        coll_share = fp.collateral_share[s] * (0.5 if entrant else 1.0)
+        if rng.uniform(key, u_id, _F_HASCOLL, 0) < coll_share:
+            collateral[i] = fp.collateral_to_revenue * 4.0 * rev * (
+                0.5 + rng.uniform(key, u_id, _F_COLL, 0))
+        else:
+            collateral[i] = 0.0
+        dmean = fp.digital_mean[s] + (fp.entrant_digital_trend * years if entrant else 0.0)
+        digital[i] = min(1.0, max(0.0, dmean + 0.25 * rng.normal(key, u_id, _F_DIGITAL, 0)))
+        propensity = fp.borrowing_propensity * (0.8 + 0.3 * s)
+        if rng.uniform(key, u_id, _F_BORROWER, 0) < propensity:
+            sd = fp.debt_target_sd
+            debt_target[i] = fp.debt_target[s] * math.exp(
+                sd * rng.normal(key, u_id, _F_TARGET, 0) - 0.5 * sd * sd)
+        else:
+            debt_target[i] = 0.0
+        if rng.uniform(key, u_id, _F_ANCHOR, 0) < fp.anchor_prob[sector[i]]:
+            anchor[i] = int(rng.uniform(key, u_id, _F_ANCHOR_ID, 0) * fp.anchors)
+        else:
+            anchor[i] = -1
+        bureau[i] = 0
+        history[i] = 0
+        first_loan_quarter[i] = -1
+        defaulted_before[i] = 0
+        outside_stake[i] = 0.0
+        for slot in range(N_SLOTS):
+            loan_principal[i, slot] = 0.0
+            loan_rate[i, slot] = 0.0
+            loan_remaining[i, slot] = 0
+            loan_term[i, slot] = 0
+            loan_lender[i, slot] = -1
+            loan_channel[i, slot] = 0
+            loan_secured[i, slot] = 0
+            loan_amortizing[i, slot] = 0
+            loan_status[i, slot] = 0
+            loan_npl_age[i, slot] = 0
+        if entrant or debt_target[i] <= 0.0:
+            continue
+        if rng.uniform(key, u_id, _F_HASLOAN, 0) >= fp.initial_borrowers[s] / propensity:
+            continue
+        # A starting loan book: one loan, bank or online, at a typical rate; the burn-in
+        # replaces it with loans the model's own lenders price.
+        channel = CH_BANK
+        if digital[i] > 0.3 and rng.uniform(key, u_id, _F_LOANCH, 0) < 0.3:
+            channel = 1
+        lender = _pick_lender(choice_lenders, choice_cum, choice_n, channel, region[i],
+                              rng.uniform(key, u_id, _F_LENDER, 0))
+        if lender < 0:
+            continue
+        term = 4 if channel == CH_BANK else 2
+        loan_principal[i, 0] = debt_target[i] * rev
+        loan_rate[i, 0] = initial_rates[channel]
+        loan_term[i, 0] = term
+        loan_remaining[i, 0] = 1 + int(rng.uniform(key, u_id, _F_REMAIN, 0) * term)
+        loan_lender[i, 0] = lender
+        loan_channel[i, 0] = channel
+        loan_secured[i, 0] = 1 if (channel == CH_BANK and collateral[i] > 0.0) else 0
+        loan_amortizing[i, 0] = 0 if channel == CH_BANK else 1
+        loan_status[i, 0] = LOAN_PERFORMING
+        history[i] = int(rng.uniform(key, u_id, _F_HIST, 0) * 12)
+        first_loan_quarter[i] = fp.quarter - 4
+
+
+@njit(cache=True, inline="always")
+def debt_due(i, deferral, loan_principal, loan_rate, loan_remaining, loan_amortizing,
+             loan_status):
+    """Interest plus scheduled principal a firm owes this quarter (万元), ignoring renewal."""
+    total = 0.0
+    for slot in range(N_SLOTS):
+        if loan_status[i, slot] != LOAN_PERFORMING:
+            continue
+        p = loan_principal[i, slot]
+        total += p * loan_rate[i, slot] * 0.25
+        if deferral == 0:
+            if loan_amortizing[i, slot] == 1:
+                total += p / max(1, loan_remaining[i, slot])
+            elif loan_remaining[i, slot] <= 1:
+                total += p
+    return total
+
+
+@njit(cache=True, parallel=True)
+def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stage, age,
+                  quality, log_trend, log_revenue, revenue, cash, digital, bureau, history,
+                  first_loan_quarter, outside_stake, loan_principal, loan_rate,
+                  loan_remaining, loan_amortizing, loan_status, owner_draws):
+    """Phase 3: revenue, profit, owner draws, digital drift, stage change and ageing.
+
+    ``owner_draws`` (float64 [n_blocks, 2]) receives per block the cash paid to owners
+    and, of that, to outside equity investors.
+    """
+    key_rev = rng.stream_key(fp.seed, rng.S_REVENUE, fp.quarter)
+    key_margin = rng.stream_key(fp.seed, rng.S_MARGIN, fp.quarter)
+    key_stage = rng.stream_key(fp.seed, rng.S_STAGE, fp.quarter)
+    key_bureau = rng.stream_key(fp.seed, rng.S_BUREAU, 0)
+    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
+    for b in prange(n_blocks):
+        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+            if alive[i] == 0:
+                continue
+            u_id = uid[i]
+            s = size[i]
+            age[i] += 1
+            # stage transitions
+            u = rng.uniform(key_stage, u_id, 0, 0)
+            st = stage[i]
+            tr = fp.transitions
+            if st == STAGE_STARTUP:
+                if u < tr[0]:
+                    stage[i] = STAGE_GROWTH
+                elif u < tr[0] + tr[1]:
+                    stage[i] = STAGE_STABLE
+            elif st == STAGE_GROWTH:
+                if u < tr[2]:
+                    stage[i] = STAGE_STABLE
+            elif st == STAGE_STABLE:
+                if u < tr[3]:
+                    stage[i] = STAGE_DECLINE
+                elif u < tr[3] + tr[4]:
+                    stage[i] = STAGE_GROWTH
+            else:
+                if u < tr[5]:
+                    stage[i] = STAGE_STABLE
+            # a bureau file comes from coverage (a fixed rank per firm) or a past loan
+            covered = rng.uniform(key_bureau, u_id, 0, 0) < fp.bureau_coverage[s]
+            bureau[i] = 1 if (covered or first_loan_quarter[i] >= 0) else 0
+            digital[i] = min(1.0, digital[i] + fp.digital_drift)
+            # revenue: the trend moves with the macro path and the stage; revenue
+            # mean-reverts to it with size-dependent volatility; shocks scale the level
+            log_trend[i] += fp.growth_by_sector_q[sector[i]] + fp.drift_by_stage[stage[i]]
+            lr = log_revenue[i] + fp.growth_by_sector_q[sector[i]]
+            lr += fp.mean_reversion * (log_trend[i] - lr)
+            lr += fp.vol_by_size[s] * rng.normal(key_rev, u_id, 0, 0)
+            log_revenue[i] = lr
+            rev = math.exp(lr) * fp.shock_mult[sector[i], region[i]]
+            revenue[i] = rev
+            margin = fp.margin_by_size[s] + fp.margin_slope * quality[i] + \
+                fp.margin_noise * rng.normal(key_margin, u_id, 0, 0)
+            if fp.shock_mult[sector[i], region[i]] < 1.0:
+                # fixed costs do not fall with revenue: a revenue collapse hits margins
+                margin -= 0.5 * (1.0 - fp.shock_mult[sector[i], region[i]])
+            cash[i] += rev * margin
+            # owners keep enough for this quarter's debt service and a working buffer
+            due = debt_due(i, fp.deferral, loan_principal, loan_rate, loan_remaining,
+                           loan_amortizing, loan_status)
+            excess = cash[i] - fp.cash_buffer * rev - due
+            if excess > 0.0:
+                draw = fp.owner_draw_share * excess
+                cash[i] -= draw
+                owner_draws[b, 0] += draw
+                owner_draws[b, 1] += draw * outside_stake[i]
+
+
+@njit(cache=True, inline="always")
+def pay_debt(i, s, fp, lender_acc_b, cash, history, loan_principal, loan_rate,
+             loan_remaining, loan_amortizing, loan_status, loan_lender, loan_channel,
+             loan_term, loan_secured, loan_npl_age):
+    """Pay this quarter's interest and scheduled principal (cash must suffice)."""
+    for slot in range(N_SLOTS):
+        if loan_status[i, slot] != LOAN_PERFORMING:
+            continue
+        p = loan_principal[i, slot]
+        j = loan_lender[i, slot]
+        interest = p * loan_rate[i, slot] * 0.25
+        subsidy = 0.0
+        if s <= SIZE_MICRO and fp.subsidy_annual > 0.0:
+            subsidy = min(interest, p * fp.subsidy_annual * 0.25)
+        fee = 0.0
+        if fp.guarantee_on == 1 and s <= SIZE_MICRO and loan_channel[i, slot] == CH_BANK:
+            fee = p * fp.guarantee_fee_annual * 0.25
+        principal = 0.0
+        if fp.deferral == 0:
+            if loan_amortizing[i, slot] == 1:
+                principal = p / max(1, loan_remaining[i, slot])
+            elif loan_remaining[i, slot] <= 1:
+                principal = p
+        cash[i] -= interest - subsidy + fee + principal
+        lender_acc_b[j, s, LF_INTEREST] += interest
+        lender_acc_b[j, s, LF_SUBSIDY] += subsidy
+        lender_acc_b[j, s, LF_GUARANTEE_FEE] += fee
+        lender_acc_b[j, s, LF_PRINCIPAL] += principal
+        if fp.deferral == 0:
+            loan_remaining[i, slot] -= 1
+        remaining_p = p - principal
+        if principal >= p or remaining_p <= 1e-9 * p:
+            loan_principal[i, slot] = 0.0
+            loan_status[i, slot] = 0
+            loan_lender[i, slot] = -1
+            loan_remaining[i, slot] = 0
+            loan_term[i, slot] = 0
+            loan_rate[i, slot] = 0.0
+            loan_secured[i, slot] = 0
+            loan_amortizing[i, slot] = 0
+            loan_npl_age[i, slot] = 0
+        else:
+            loan_principal[i, slot] = remaining_p
+    history[i] += 1
+
+
+@njit(cache=True, parallel=True)
+def debt_service(n_slots, fp, lender_acc, uid, alive, size, cash, history,
+                 defaulted_before, distressed, due, loan_principal, loan_rate,
+                 loan_remaining, loan_term, loan_amortizing, loan_status, loan_lender,
+                 loan_channel, loan_secured, loan_npl_age):
+    """Phase 4: interest and scheduled principal fall due.
+
+    Maturing bank loans of firms with a clean record may be renewed without principal
+    repayment (the renewal share is the policy). Firms whose cash covers what is due pay
+    now; the others are flagged ``distressed`` with ``due`` set, and try again in phase 7
+    after the credit round.
+    """
+    key_renew = rng.stream_key(fp.seed, rng.S_RENEW, fp.quarter)
+    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
+    for b in prange(n_blocks):
+        acc_b = lender_acc[b]
+        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+            distressed[i] = 0
+            due[i] = 0.0
+            if alive[i] == 0:
+                continue
+            s = size[i]
+            for slot in range(N_SLOTS):
+                if (loan_status[i, slot] == LOAN_PERFORMING and fp.deferral == 0
+                        and loan_amortizing[i, slot] == 0 and loan_remaining[i, slot] <= 1
+                        and loan_channel[i, slot] == CH_BANK and history[i] >= 4
+                        and defaulted_before[i] == 0):
+                    if rng.uniform(key_renew, uid[i], slot, 0) < fp.renewal_share:
+                        loan_remaining[i, slot] = loan_term[i, slot] + 1
+                        acc_b[loan_lender[i, slot], s, LF_RENEWED] += loan_principal[i, slot]
+            owed = debt_due(i, fp.deferral, loan_principal, loan_rate, loan_remaining,
+                            loan_amortizing, loan_status)
+            if owed <= 0.0:
+                continue
+            if cash[i] >= owed:
+                pay_debt(i, s, fp, acc_b, cash, history, loan_principal, loan_rate,
+                         loan_remaining, loan_amortizing, loan_status, loan_lender,
+                         loan_channel, loan_term, loan_secured, loan_npl_age)
+            else:
+                distressed[i] = 1
+                due[i] = owed
+
+
+@njit(cache=True, parallel=True)
+def credit_demand(n_slots, fp, group_acc, uid, alive, sector, region, size, stage, revenue,
+                  cash, debt_target, distressed, due, need, invest, rejected_by,
+                  loan_principal, loan_status):
+    """Phase 5: how much external finance each firm seeks this quarter (万元).
+
+    Three reasons, per the report's uses of funds: a cash shortfall (debt service it
+    could not meet, or losses), working capital to bring debt back to the firm's target,
+    and an investment opportunity (more likely in start-up and growth stages).
+    """
+    key_invest = rng.stream_key(fp.seed, rng.S_INVEST, fp.quarter)
+    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
+    for b in prange(n_blocks):
+        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+            need[i] = 0.0
+            invest[i] = 0
+            rejected_by[i] = -1
+            if alive[i] == 0:
+                continue
+            s = size[i]
+            rev = revenue[i]
+            shortfall = max(0.0, due[i] - cash[i])
+            has_npl = False
+            debt = 0.0
+            for slot in range(N_SLOTS):
+                if loan_status[i, slot] == LOAN_PERFORMING:
+                    debt += loan_principal[i, slot]
+                elif loan_status[i, slot] == LOAN_NONPERFORMING:
+                    has_npl = True
+            total = shortfall
+            if debt_target[i] > 0.0 and not has_npl:
+                gap = debt_target[i] * rev - debt
+                if gap > 0.2 * rev:
+                    total += gap
+                if rng.uniform(key_invest, uid[i], 0, 0) < fp.invest_prob[stage[i]]:
+                    total += fp.invest_size * rev
+                    invest[i] = 1
+            if total > 0.0:
+                need[i] = total
+                for g in (sector[i], 7 + region[i], 10 + s, 13 + stage[i]):
+                    group_acc[b, g, s, GM_DEMAND] += total

@@ -1,0 +1,65 @@
+"""Shapes shared by the kernels and the Python side: blocks and accumulator columns.
+
+Parallel loops run over fixed blocks of ``BLOCK_SIZE`` SME slots. Each block adds into
+its own row of an accumulator ``[block, key, size, metric]``; Python sums the rows in
+block order, so totals never depend on the thread count. Sums are unweighted by size
+stratum; :func:`sim.units.national` applies the weights.
+"""
+
+BLOCK_SIZE = 8192
+
+# Per-lender metrics: lender_acc[block, lender, size, LF_*]
+LF_NEW_AMT = 0          # 万元 originated
+LF_NEW_COUNT = 1        # loans originated
+LF_NEW_RATE_AMT = 2     # Σ rate × amount of new loans
+LF_NEW_SECURED = 3      # 万元 of new secured loans
+LF_INTEREST = 4         # 万元 interest received from firms
+LF_PRINCIPAL = 5        # 万元 principal repaid
+LF_RENEWED = 6          # 万元 renewed without repayment
+LF_NEW_NPL = 7          # 万元 turned non-performing
+LF_WRITEOFF = 8         # 万元 written off (gross)
+LF_RECOVERY = 9         # 万元 recovered from collateral at write-off
+LF_BAL_PERF = 10        # 万元 performing at end of quarter
+LF_BAL_NPL = 11         # 万元 non-performing at end of quarter
+LF_LOANS = 12           # performing loans outstanding at end of quarter
+LF_NEW_PD_AMT = 13      # Σ estimated PD × amount of new loans
+LF_SUBSIDY = 14         # 万元 interest subsidy paid by government
+LF_GUARANTEE_FEE = 15   # 万元 guarantee fees paid by firms
+LF_FEES = 16            # 万元 fees on non-debt funding
+LF_NONDEBT_AMT = 17     # 万元 equity or crowdfunding raised (gross)
+LF_APPS = 18            # applications received
+LF_APPROVALS = 19       # applications funded
+LF_NEW_FIRST = 20       # new loans to first-time borrowers
+LF_CROWD_AMT = 21       # 万元 of LF_NONDEBT_AMT raised as crowdfunding (rest is equity)
+LF_N = 22
+
+# Per-group metrics: group_acc[block, group, size, GM_*]; groups are sectors, then
+# regions, then sizes, then stages (see GROUP_OFFSETS).
+GM_ALIVE = 0
+GM_DEMAND = 1
+GM_NEW_DEBT = 2
+GM_NEW_NONDEBT = 3
+GM_BALANCE = 4
+GM_APPS = 5
+GM_APPROVALS = 6
+GM_RATE_AMT = 7
+GM_DEFAULTS = 8
+GM_BORROWERS = 9
+GM_FIRST_TIME = 10
+GM_ENTRIES = 11
+GM_EXITS = 12
+GM_UNSECURED = 13
+GM_NPL = 14
+GM_N = 15
+
+N_GROUPS = 7 + 3 + 3 + 4
+GROUP_OFFSETS = (0, 7, 10, 13)  # sector, region, size, stage
+
+# Rates by channel and risk band, for firms' expectations: band_acc[block, ch, band, *]
+BAND_AMT = 0
+BAND_RATE_AMT = 1
+BAND_N = 2
+
+
+def n_blocks(capacity: int) -> int:
+    return (capacity + BLOCK_SIZE - 1) // BLOCK_SIZE

@@ -1,0 +1,99 @@
+"""Typed bundles of parameters handed to the kernels (numba accepts namedtuples).
+
+Python builds them each quarter from the scenario and the lender agents
+(:mod:`sim.wiring`); kernels only read them. Arrays are float64 unless noted.
+"""
+
+from collections import namedtuple
+
+FirmParams = namedtuple("FirmParams", [
+    "seed",                 # int
+    "quarter",              # int, absolute quarter index (year * 4 + q - 1)
+    "start_year",           # int, first reported year (entrants' digital trend)
+    # initial attributes
+    "sector_cum", "region_cum", "stage_cum",        # cumulative mixes [7], [3], [4]
+    "log_revenue_median_q",  # [3] log quarterly revenue, 万元, by size
+    "revenue_log_sd",
+    "collateral_share",      # [3]
+    "collateral_to_revenue",
+    "digital_mean",          # [3]
+    "entrant_digital_trend",
+    "borrowing_propensity",
+    "debt_target",           # [3] × quarterly revenue
+    "debt_target_sd",
+    "anchor_prob",           # [7] by sector
+    "anchors",               # int
+    "initial_borrowers",     # [3]
+    # operation
+    "mean_reversion",
+    "vol_by_size",           # [3]
+    "drift_by_stage",        # [4]
+    "growth_by_sector_q",    # [7] log growth per quarter (macro + sector + feedback)
+    "shock_mult",            # [7, 3] revenue multiplier this quarter
+    "margin_by_size",        # [3]
+    "margin_slope",
+    "margin_noise",
+    "cash_buffer",
+    "owner_draw_share",
+    "transitions",           # [6] see schema.StageTransition order
+    "bureau_coverage",       # [3] after the policy multiplier
+    "digital_drift",
+    # debt service
+    "deferral",              # int 0/1
+    "renewal_share",
+    "subsidy_annual",        # interest subsidy on individual and micro firms' loans
+    "guarantee_fee_annual",  # paid on bank loans of individual and micro firms if covered
+    "guarantee_on",          # int 0/1
+    # demand
+    "invest_prob",           # [4]
+    "invest_size",
+    # default and exit
+    "exit_after_default",
+    "exit_hazard",           # [4]
+    "writeoff_quarters",     # int
+    "lgd_by_channel_secured",    # [3] debt channels
+    "lgd_by_channel_unsecured",  # [3]
+])
+
+CreditParams = namedtuple("CreditParams", [
+    "seed", "quarter", "round",
+    "channel_const",        # [5]
+    "time_to_cash",         # [5]
+    "rate_sensitivity", "time_sensitivity", "digital_sensitivity", "relationship_bonus",
+    "expected_rate",        # [5, 10] by channel and risk band
+    "score_slope",
+    "refresh_rho",
+    "lgd_secured", "lgd_unsecured", "lgd_receivable", "lgd_verified",
+    "unsecured_limit_q", "collateral_ltv", "receivable_q",
+    "precision_bureau", "precision_history", "precision_collateral", "precision_statements",
+    "precision_bank_big_data", "precision_digital", "precision_trade", "precision_verified",
+    "protection_loss",      # protection_effect × data.protection
+    "bank_big_data",
+    "verified_share",
+    "bank_loss_share",      # [3] by size: risk compensation + guarantee coverage
+    "valuation_years",
+    "maturity",             # int [4]: bank, bank term, online, supply chain
+    "online_cap_wan",
+    "invest_return",
+    "yi_per_wan",           # [3] national 亿元 per agent 万元, by size
+])
+
+LenderTable = namedtuple("LenderTable", [
+    "kind_class",           # int [J]: 0 bank, 1 online platform, 2 supply chain, 3 crowd/equity
+    "active",               # int [J]
+    "funding",              # [J] annual funding cost of new loans
+    "op_fixed_wan",         # [J] 万元 per loan per year
+    "op_rate",              # [J] annual
+    "margin",               # [J] annual
+    "appetite_el",          # [J] highest expected annual loss rate approved
+    "rate_cap",             # [J] annual
+    "precision_base",       # [J]
+    "data_level",           # [J]
+    "per_firm_limit_q",     # [J] × quarterly revenue
+    "alpha",                # [J] probit intercept of its PD mapping
+    "fee_rate",             # [J] non-debt fee
+    "capacity",             # [J] 亿元 still available this quarter (updated by rationing)
+    "choice_lenders",       # int [5, 3, J] lenders reachable by channel and region
+    "choice_cum",           # [5, 3, J] cumulative choice weights
+    "choice_n",             # int [5, 3]
+])

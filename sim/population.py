@@ -1,0 +1,88 @@
+"""The SME population as a struct of arrays, with every dtype declared in one table.
+
+Arrays are allocated once for the whole run (``capacity`` slots, entrants included) and
+never resized; the ``alive`` mask says which slots hold a firm. Loan attributes have
+shape ``(capacity, LOAN_SLOTS)`` so a firm's loans sit side by side in memory.
+Money is in 万元 (10,000 yuan) at this level; :func:`sim.units.to_yi` converts
+weighted sums to national 亿元.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LOAN_SLOTS = 2
+
+# name: (dtype, per "firm" or "slot", unit, meaning)
+SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
+    "uid": ("i8", "firm", "-", "stable id: (entry quarter << 32) | k; initial firms k"),
+    "alive": ("u1", "firm", "bool", "slot holds a live firm"),
+    "sector": ("u1", "firm", "code", "index into categories.SECTORS"),
+    "region": ("u1", "firm", "code", "index into categories.REGIONS"),
+    "size": ("u1", "firm", "code", "index into categories.SIZES (sampling stratum)"),
+    "stage": ("u1", "firm", "code", "index into categories.STAGES"),
+    "age": ("i2", "firm", "quarters", "age since entry"),
+    "quality": ("f4", "firm", "sd units", "latent creditworthiness ~ N(0,1), never observed"),
+    "log_trend": ("f4", "firm", "log 万元", "log of the revenue level the firm reverts to"),
+    "log_revenue": ("f4", "firm", "log 万元", "log of quarterly revenue before shocks"),
+    "revenue": ("f8", "firm", "万元/quarter", "revenue this quarter, after shocks"),
+    "cash": ("f8", "firm", "万元", "cash holdings"),
+    "collateral": ("f8", "firm", "万元", "pledgeable assets"),
+    "digital": ("f4", "firm", "0-1", "share of activity visible as digital data"),
+    "debt_target": ("f4", "firm", "× quarterly revenue", "debt the firm wants; 0 = never borrows"),
+    "anchor": ("i2", "firm", "id", "core firm whose supply chain it sells into, or -1"),
+    "bureau": ("u1", "firm", "bool", "has a credit-bureau file"),
+    "history": ("i2", "firm", "quarters", "quarters of on-time repayment"),
+    "first_loan_quarter": ("i4", "firm", "quarter index", "quarter of first loan, -1 = never"),
+    "defaulted_before": ("u1", "firm", "bool", "has defaulted at least once"),
+    "outside_stake": ("f4", "firm", "share", "share of owner draws due to outside investors"),
+    "distressed": ("u1", "firm", "bool", "could not meet debt service this quarter"),
+    "due": ("f8", "firm", "万元", "debt service still unpaid this quarter"),
+    "need": ("f8", "firm", "万元", "external finance still sought this quarter"),
+    "invest": ("u1", "firm", "bool", "this quarter's need includes an investment"),
+    "rejected_by": ("i2", "firm", "id", "lender that last rejected the firm this quarter"),
+    "loan_principal": ("f8", "slot", "万元", "principal outstanding; 0 = empty slot"),
+    "loan_rate": ("f4", "slot", "fraction/yr", "contract rate"),
+    "loan_remaining": ("i2", "slot", "quarters", "quarters to maturity"),
+    "loan_term": ("i2", "slot", "quarters", "original maturity"),
+    "loan_lender": ("i2", "slot", "id", "originating lender"),
+    "loan_channel": ("u1", "slot", "code", "index into categories.CHANNELS"),
+    "loan_secured": ("u1", "slot", "bool", "collateral or receivable behind the loan"),
+    "loan_amortizing": ("u1", "slot", "bool", "principal falls due in equal parts"),
+    "loan_status": ("u1", "slot", "code", "0 empty, 1 performing, 2 non-performing"),
+    "loan_npl_age": ("u1", "slot", "quarters", "quarters non-performing"),
+}
+
+
+@dataclass
+class Population:
+    """SME arrays; attribute names and dtypes come from :data:`SME_FIELDS`."""
+
+    capacity: int
+    arrays: dict[str, np.ndarray]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["arrays"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @classmethod
+    def allocate(cls, capacity: int) -> "Population":
+        arrays = {}
+        for name, (dtype, shape, _unit, _meaning) in SME_FIELDS.items():
+            dims = (capacity,) if shape == "firm" else (capacity, LOAN_SLOTS)
+            arrays[name] = np.zeros(dims, dtype=dtype)
+        arrays["anchor"][:] = -1
+        arrays["first_loan_quarter"][:] = -1
+        arrays["rejected_by"][:] = -1
+        arrays["loan_lender"][:] = -1
+        return cls(capacity, arrays)
+
+    def bytes_per_slot(self) -> float:
+        return sum(a.nbytes for a in self.arrays.values()) / self.capacity
+
+    def alive_count(self) -> int:
+        return int(self.arrays["alive"].sum())

@@ -1,0 +1,134 @@
+"""Counter-based random numbers: a draw is a hash of what it is for, never a running state.
+
+A uniform is ``hash(seed, stream, quarter, uid, lender, round)``. Because nothing is
+consumed, a branch that draws or not cannot shift any other draw, results do not depend
+on thread count or array order, and two scenarios with the same seed share every draw
+that policy does not touch (common random numbers).
+
+The mixer is the SplitMix64 finaliser applied once per key component. Functions here are
+numba-compiled and also callable from plain Python through ``.py_func``; both give the
+same bits. Any change to how draws are made must bump ``GENERATOR_VERSION``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+GENERATOR_VERSION = "xw-splitmix-1"
+
+# Streams: one per purpose. Never reuse a number for a different purpose.
+S_INIT = 1            # initial attributes and entrants' attributes (per uid)
+S_REVENUE = 2         # revenue shock (per uid, quarter)
+S_MARGIN = 3          # margin noise (per uid, quarter)
+S_STAGE = 4           # stage transition (per uid, quarter)
+S_INVEST = 5          # investment opportunity (per uid, quarter)
+S_CHANNEL = 6         # channel choice noise (per uid, quarter, round, channel)
+S_LENDER = 7          # lender choice within a channel (per uid, quarter, round)
+S_SIGNAL = 8          # persistent screening error (per uid, lender)
+S_SIGNAL_REFRESH = 9  # quarterly refresh of the screening error (per uid, lender, quarter)
+S_RENEW = 10          # renewal of a maturing loan (per uid, quarter, slot)
+S_EXIT = 11           # exit (per uid, quarter)
+S_DEFAULT_EXIT = 12   # closure after default (per uid, quarter)
+S_ENTRY = 13          # stochastic rounding of entrant counts (per stratum, quarter)
+S_BUREAU = 14         # fixed rank for credit-bureau coverage (per uid)
+S_VERIFIED = 15       # fixed rank for verified receivables (per uid)
+S_PARTNER = 16        # reserved: partner-bank choice
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_LENDER_MULT = np.uint64(0xD6E8FEB86659FD93)
+_ROUND_MULT = np.uint64(0xA0761D6478BD642F)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_INV_2_53 = 1.0 / 9007199254740992.0
+
+
+@njit(cache=True, inline="always")
+def mix64(z):
+    """SplitMix64 finaliser: a bijective avalanche of a uint64."""
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True)
+def stream_key(seed, stream, quarter):
+    """Key for one purpose in one quarter: uint64 from (seed, stream, quarter) ints >= 0.
+
+    Keys are uint64; pass them to kernels as ``np.uint64`` so numba never types them as
+    signed integers.
+    """
+    h = mix64(np.uint64(seed) + _GOLDEN)
+    h = mix64(h ^ (np.uint64(stream) * _GOLDEN))
+    return mix64(h ^ (np.uint64(quarter) + _GOLDEN))
+
+
+@njit(cache=True, inline="always")
+def draw_bits(key, uid, lender, rnd):
+    """64 random bits for (key, uid, lender, round); all ints >= 0."""
+    h = mix64(np.uint64(key) ^ (np.uint64(uid) * _GOLDEN))
+    return mix64(h ^ (np.uint64(lender + 1) * _LENDER_MULT + np.uint64(rnd + 1) * _ROUND_MULT))
+
+
+@njit(cache=True, inline="always")
+def uniform(key, uid, lender, rnd):
+    """A float64 in (0, 1): never exactly 0 or 1, so logs and inverse CDFs are safe."""
+    return (np.float64(draw_bits(key, uid, lender, rnd) >> _S11) + 0.5) * _INV_2_53
+
+
+# Acklam's rational approximation of the standard normal quantile (relative error
+# < 1.2e-9), cheaper than Box-Muller and needing one uniform per normal.
+_A1, _A2, _A3 = -3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02
+_A4, _A5, _A6 = 1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00
+_B1, _B2, _B3 = -5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02
+_B4, _B5 = 6.680131188771972e01, -1.328068155288572e01
+_C1, _C2, _C3 = -7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00
+_C4, _C5, _C6 = -2.549671010161535e00, 4.374664141464968e00, 2.938163982698783e00
+_D1, _D2, _D3, _D4 = 7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, \
+    3.754408661907416e00
+_P_LOW = 0.02425
+
+
+@njit(cache=True)
+def norm_ppf(p):
+    """Standard normal quantile for p in (0, 1)."""
+    if p < _P_LOW:
+        q = math.sqrt(-2.0 * math.log(p))
+        return (((((_C1 * q + _C2) * q + _C3) * q + _C4) * q + _C5) * q + _C6) / \
+            ((((_D1 * q + _D2) * q + _D3) * q + _D4) * q + 1.0)
+    if p > 1.0 - _P_LOW:
+        q = math.sqrt(-2.0 * math.log(1.0 - p))
+        return -(((((_C1 * q + _C2) * q + _C3) * q + _C4) * q + _C5) * q + _C6) / \
+            ((((_D1 * q + _D2) * q + _D3) * q + _D4) * q + 1.0)
+    q = p - 0.5
+    r = q * q
+    return (((((_A1 * r + _A2) * r + _A3) * r + _A4) * r + _A5) * r + _A6) * q / \
+        (((((_B1 * r + _B2) * r + _B3) * r + _B4) * r + _B5) * r + 1.0)
+
+
+@njit(cache=True)
+def norm_cdf(x):
+    """Standard normal CDF via a Chebyshev fit of erfc (fractional error < 1.2e-7).
+
+    Written out rather than taken from libm so that every engine computes the same bits.
+    """
+    z = abs(x) * 0.7071067811865476
+    t = 1.0 / (1.0 + 0.5 * z)
+    tail = t * math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (
+        0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (
+            1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
+    if x >= 0.0:
+        return 1.0 - 0.5 * tail
+    return 0.5 * tail
+
+
+@njit(cache=True, inline="always")
+def normal(key, uid, lender, rnd):
+    """A standard normal draw for (key, uid, lender, round)."""
+    return norm_ppf(uniform(key, uid, lender, rnd))

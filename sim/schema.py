@@ -1,0 +1,616 @@
+"""The scenario schema: every parameter declared once, with default, unit and source.
+
+A scenario file is TOML with the sections of :class:`Scenario`. Each field carries its
+unit and source in ``json_schema_extra`` so that ``sim.schema.parameter_table()`` and the
+docs list them without repeating them. Policy instruments live under ``[policy]``;
+``[[change]]`` entries address them by dotted path (``central_bank.lpr_1y_annual``).
+Sources marked *assumption* are modelling choices documented in docs/calibration.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.quarters import parse_quarter
+
+
+def param(default: Any, unit: str, source: str, **constraints: Any) -> Any:
+    """A parameter field: default, unit and source note (and numeric bounds)."""
+    return Field(default, json_schema_extra={"unit": unit, "source": source}, **constraints)
+
+
+class Strict(BaseModel):
+    """Base for every section: unknown keys are errors, assignment is validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Mix(Strict):
+    """A set of shares that must sum to one."""
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> "Mix":
+        total = sum(getattr(self, name) for name in type(self).model_fields)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shares must sum to 1, they sum to {total:.6g}")
+        return self
+
+
+SHARE = {"ge": 0.0, "le": 1.0}
+POS = {"ge": 0.0}
+
+
+def _by_size(cls_name: str, unit: str, source: str, values: tuple, bounds: dict, mix: bool = False):
+    base = Mix if mix else Strict
+    fields = {
+        name: (float, param(v, unit, source, **bounds))
+        for name, v in zip(("individual", "micro", "small"), values)
+    }
+    return type(cls_name, (base,), {"__annotations__": {k: float for k in fields},
+                                   **{k: f for k, (_, f) in fields.items()}})
+
+
+# ---------------------------------------------------------------- [run]
+class RunSection(Strict):
+    start: str = param("2024Q1", "quarter", "report horizon 2024-2030")
+    end: str = param("2030Q4", "quarter", "report horizon 2024-2030")
+    seed: int = param(20240101, "-", "any integer", ge=0, le=2**63 - 1)
+    agents: int = param(1_000_000, "SMEs simulated at start", "performance target", ge=1000,
+                        le=200_000_000)
+    burn_in_quarters: int = param(8, "quarters", "assumption: long enough for the loan book "
+                                  "to turn over twice", ge=0, le=80)
+    threads: int | None = param(None, "threads", "None = all cores", ge=1, le=1024)
+    macro_feedback: bool = param(False, "switch", "DESIGN §2: partial equilibrium by default")
+
+    @model_validator(mode="after")
+    def _quarters(self) -> "RunSection":
+        start, end = parse_quarter(self.start), parse_quarter(self.end)
+        if end < start:
+            raise ValueError(f"run.end ({self.end}) is before run.start ({self.start})")
+        return self
+
+
+# ---------------------------------------------------------------- [population]
+class SizeMix(Mix):
+    individual: float = param(0.40, "share of agents", "assumption: over-samples small firms", **SHARE)
+    micro: float = param(0.35, "share of agents", "assumption", **SHARE)
+    small: float = param(0.25, "share of agents", "assumption", **SHARE)
+
+
+class Represented(Strict):
+    individual: float = param(78e6, "firms", "SAMR 2022: ~109M individual businesses; report "
+                              "counts 1.1亿 small & micro incl. individual businesses", gt=0)
+    micro: float = param(27e6, "firms", "assumption: split of enterprises by size", gt=0)
+    small: float = param(5e6, "firms", "assumption: split of enterprises by size", gt=0)
+
+
+class SectorMix(Mix):
+    manufacturing: float = param(0.14, "share", "report: manufacturing, wholesale/retail, "
+                                 "catering and services dominate", **SHARE)
+    wholesale_retail: float = param(0.36, "share", "report", **SHARE)
+    catering: float = param(0.12, "share", "report", **SHARE)
+    services: float = param(0.22, "share", "report", **SHARE)
+    agriculture: float = param(0.05, "share", "assumption", **SHARE)
+    construction: float = param(0.06, "share", "assumption", **SHARE)
+    technology: float = param(0.05, "share", "assumption", **SHARE)
+
+
+class RegionMix(Mix):
+    east: float = param(0.52, "share", "report: east > 50%", **SHARE)
+    central: float = param(0.27, "share", "assumption", **SHARE)
+    west: float = param(0.21, "share", "assumption", **SHARE)
+
+
+class StageMix(Mix):
+    startup: float = param(0.20, "share", "assumption", **SHARE)
+    growth: float = param(0.25, "share", "assumption", **SHARE)
+    stable: float = param(0.40, "share", "assumption", **SHARE)
+    decline: float = param(0.15, "share", "assumption", **SHARE)
+
+
+RevenueBySize = _by_size("RevenueBySize", "万元 per year (median)", "assumption: NBS firm "
+                         "size thresholds", (40.0, 250.0, 2500.0), {"gt": 0})
+CollateralShareBySize = _by_size("CollateralShareBySize", "share with pledgeable assets",
+                                 "assumption", (0.20, 0.45, 0.70), SHARE)
+DigitalBySize = _by_size("DigitalBySize", "mean digital footprint", "report: e-commerce and "
+                         "payment data; assumption", (0.45, 0.40, 0.35), SHARE)
+BureauBySize = _by_size("BureauBySize", "share with a credit-bureau file", "assumption: "
+                        "PBoC credit reference centre coverage", (0.25, 0.50, 0.85), SHARE)
+BorrowerBySize = _by_size("BorrowerBySize", "share borrowing at start", "assumption",
+                          (0.20, 0.35, 0.60), SHARE)
+
+
+class PopulationSection(Strict):
+    represented: Represented = Field(default_factory=Represented)
+    agent_share: SizeMix = Field(default_factory=SizeMix)
+    sectors: SectorMix = Field(default_factory=SectorMix)
+    regions: RegionMix = Field(default_factory=RegionMix)
+    stages: StageMix = Field(default_factory=StageMix)
+    revenue_median: RevenueBySize = Field(default_factory=RevenueBySize)
+    revenue_log_sd: float = param(0.9, "log points", "assumption", gt=0, le=3)
+    collateral_share: CollateralShareBySize = Field(default_factory=CollateralShareBySize)
+    collateral_to_revenue: float = param(0.6, "× annual revenue", "assumption", ge=0, le=10)
+    digital_mean: DigitalBySize = Field(default_factory=DigitalBySize)
+    bureau_coverage: BureauBySize = Field(default_factory=BureauBySize)
+    initial_borrowers: BorrowerBySize = Field(default_factory=BorrowerBySize)
+    anchor_share: float = param(0.22, "share in a core firm's supply chain", "assumption", **SHARE)
+    anchors: int = param(400, "core firms", "assumption", ge=1, le=30000)
+    entry_rate_quarterly: float = param(0.034, "entrants / alive", "SAMR: ~17%/yr new market "
+                                        "entities; net of quick failures", ge=0, le=0.5)
+    capacity_factor: float = param(1.6, "slots / initial agents", "headroom for net entry",
+                                   ge=1.0, le=10)
+
+
+# ---------------------------------------------------------------- [macro]
+class SectorGrowth(Strict):
+    manufacturing: float = param(0.0, "annual, added to GDP growth", "assumption", ge=-0.5, le=0.5)
+    wholesale_retail: float = param(-0.005, "annual", "assumption", ge=-0.5, le=0.5)
+    catering: float = param(-0.01, "annual", "assumption", ge=-0.5, le=0.5)
+    services: float = param(0.005, "annual", "assumption", ge=-0.5, le=0.5)
+    agriculture: float = param(-0.01, "annual", "assumption", ge=-0.5, le=0.5)
+    construction: float = param(-0.02, "annual", "assumption", ge=-0.5, le=0.5)
+    technology: float = param(0.03, "annual", "assumption", ge=-0.5, le=0.5)
+
+
+class MacroSection(Strict):
+    gdp_growth_annual: float = param(0.045, "nominal, annual", "NBS 2024: real 5.0%, deflator "
+                                     "negative; assumption", ge=-0.3, le=0.3)
+    sector_growth: SectorGrowth = Field(default_factory=SectorGrowth)
+    rest_of_book_growth_annual: float = param(0.07, "annual", "PBoC: loan growth ~7-8% 2024",
+                                              ge=-0.2, le=0.5)
+    feedback_coefficient: float = param(0.0, "revenue log-points per unit SME default rate",
+                                        "DESIGN §2: off by default", ge=0, le=20)
+
+
+# ---------------------------------------------------------------- [firms]
+class StageDrift(Strict):
+    startup: float = param(0.02, "log revenue per quarter", "assumption", ge=-0.5, le=0.5)
+    growth: float = param(0.025, "log revenue per quarter", "assumption", ge=-0.5, le=0.5)
+    stable: float = param(0.0, "log revenue per quarter", "assumption", ge=-0.5, le=0.5)
+    decline: float = param(-0.02, "log revenue per quarter", "assumption", ge=-0.5, le=0.5)
+
+
+class StageInvest(Strict):
+    startup: float = param(0.08, "probability per quarter", "report F3: need by stage", **SHARE)
+    growth: float = param(0.12, "probability per quarter", "report F3", **SHARE)
+    stable: float = param(0.04, "probability per quarter", "report F3", **SHARE)
+    decline: float = param(0.005, "probability per quarter", "assumption", **SHARE)
+
+
+class StageExit(Strict):
+    startup: float = param(0.030, "exit hazard per quarter", "SAIC 2013: exits peak in year 3",
+                           **SHARE)
+    growth: float = param(0.010, "exit hazard per quarter", "assumption", **SHARE)
+    stable: float = param(0.016, "exit hazard per quarter", "assumption", **SHARE)
+    decline: float = param(0.045, "exit hazard per quarter", "assumption", **SHARE)
+
+
+class StageTransition(Strict):
+    startup_to_growth: float = param(0.08, "per quarter", "assumption", **SHARE)
+    startup_to_stable: float = param(0.05, "per quarter", "assumption", **SHARE)
+    growth_to_stable: float = param(0.06, "per quarter", "assumption", **SHARE)
+    stable_to_decline: float = param(0.025, "per quarter", "assumption", **SHARE)
+    stable_to_growth: float = param(0.015, "per quarter", "assumption", **SHARE)
+    decline_to_stable: float = param(0.03, "per quarter", "assumption", **SHARE)
+
+
+VolBySize = _by_size("VolBySize", "log revenue sd per quarter", "assumption",
+                     (0.16, 0.13, 0.10), {"ge": 0, "le": 2})
+MarginBySize = _by_size("MarginBySize", "profit / revenue", "assumption", (0.09, 0.08, 0.07),
+                        {"ge": -1, "le": 1})
+DebtTargetBySize = _by_size("DebtTargetBySize", "× quarterly revenue", "assumption",
+                            (0.5, 0.6, 0.7), {"ge": 0, "le": 20})
+
+
+class FirmsSection(Strict):
+    mean_reversion_quarterly: float = param(0.15, "share of gap closed per quarter",
+                                            "assumption", **SHARE)
+    revenue_vol: VolBySize = Field(default_factory=VolBySize)
+    stage_drift: StageDrift = Field(default_factory=StageDrift)
+    margin: MarginBySize = Field(default_factory=MarginBySize)
+    margin_quality_slope: float = param(0.035, "margin per sd of quality", "assumption",
+                                        ge=0, le=1)
+    margin_noise_sd: float = param(0.03, "margin sd per quarter", "assumption", ge=0, le=1)
+    cash_buffer_quarters: float = param(0.5, "× quarterly revenue kept as cash", "assumption",
+                                        ge=0, le=10)
+    owner_draw_share: float = param(0.5, "share of excess cash paid out per quarter",
+                                    "assumption", **SHARE)
+    debt_target: DebtTargetBySize = Field(default_factory=DebtTargetBySize)
+    debt_target_sd: float = param(0.6, "log sd across firms", "assumption", ge=0, le=3)
+    borrowing_propensity: float = param(0.45, "share of firms that use credit at all",
+                                        "assumption: many SMEs never seek loans", **SHARE)
+    invest_probability: StageInvest = Field(default_factory=StageInvest)
+    invest_size_quarters: float = param(1.2, "× quarterly revenue", "assumption", ge=0, le=50)
+    invest_return: float = param(0.3, "log revenue per unit invested / annual revenue",
+                                 "assumption", ge=0, le=5)
+    exit_hazard: StageExit = Field(default_factory=StageExit)
+    exit_after_default: float = param(0.5, "probability a defaulting firm closes",
+                                      "assumption", **SHARE)
+    transitions: StageTransition = Field(default_factory=StageTransition)
+    digital_drift_quarterly: float = param(0.006, "digital footprint per quarter",
+                                           "report F17: digital spend 2.5→6万亿 2023-30", ge=0,
+                                           le=0.2)
+    entrant_digital_trend_annual: float = param(0.02, "mean digital of entrants per year",
+                                                "assumption", ge=0, le=0.2)
+
+
+# ---------------------------------------------------------------- [credit]
+class ChannelConstants(Strict):
+    bank: float = param(0.0, "logit utility", "calibrated to online share 30-45%", ge=-20, le=20)
+    online: float = param(-0.3, "logit utility", "calibrated", ge=-20, le=20)
+    supply_chain: float = param(0.4, "logit utility", "calibrated", ge=-20, le=20)
+    equity: float = param(-1.0, "logit utility", "calibrated", ge=-20, le=20)
+    crowdfunding: float = param(-1.6, "logit utility", "calibrated", ge=-20, le=20)
+
+
+class TimeToCash(Strict):
+    bank: float = param(3.0, "weeks", "report: automated approval cuts time", ge=0, le=52)
+    online: float = param(0.1, "weeks", "report: minutes for big-tech loans", ge=0, le=52)
+    supply_chain: float = param(1.0, "weeks", "assumption", ge=0, le=52)
+    equity: float = param(10.0, "weeks", "assumption", ge=0, le=52)
+    crowdfunding: float = param(6.0, "weeks", "assumption", ge=0, le=52)
+
+
+class CreditSection(Strict):
+    search_rounds: int = param(2, "applications per quarter", "assumption", ge=1, le=8)
+    channel_constant: ChannelConstants = Field(default_factory=ChannelConstants)
+    time_to_cash: TimeToCash = Field(default_factory=TimeToCash)
+    rate_sensitivity: float = param(22.0, "utility per unit annual rate", "assumption", ge=0,
+                                    le=500)
+    time_sensitivity: float = param(0.35, "utility per week", "assumption", ge=0, le=10)
+    digital_sensitivity: float = param(2.5, "online utility per unit digital", "assumption",
+                                       ge=0, le=20)
+    relationship_bonus: float = param(1.5, "utility", "assumption", ge=0, le=20)
+    score_slope: float = param(0.9, "probit slope of PD on quality", "assumption", gt=0, le=5)
+    score_intercept: float = param(-2.0, "probit intercept of annual PD", "assumption",
+                                   ge=-6, le=2)
+    refit_speed: float = param(0.5, "share of gap closed at the yearly re-fit", "assumption",
+                               **SHARE)
+    appetite_speed: float = param(0.3, "share of gap to target closed per quarter",
+                                  "assumption", **SHARE)
+    appetite_loss_sensitivity: float = param(0.5, "appetite cut per unit excess loss ratio",
+                                             "assumption", ge=0, le=10)
+    signal_refresh_sd: float = param(0.3, "share of noise redrawn each quarter", "DESIGN §3.4",
+                                     ge=0, le=1)
+    lgd_secured: float = param(0.35, "loss given default", "assumption", **SHARE)
+    lgd_unsecured: float = param(0.75, "loss given default", "assumption", **SHARE)
+    writeoff_quarters: int = param(4, "quarters non-performing before write-off", "assumption",
+                                   ge=1, le=20)
+    homogenization: float = param(0.4, "margin elasticity to lenders per segment",
+                                  "report: homogenization compresses margins", ge=0, le=2)
+    unsecured_limit_quarters: float = param(0.6, "× quarterly revenue, bank unsecured",
+                                            "assumption", ge=0, le=10)
+    collateral_ltv: float = param(0.6, "loan / collateral", "assumption", **SHARE)
+    receivable_quarters: float = param(0.5, "receivables from the anchor, × quarterly revenue",
+                                       "assumption", ge=0, le=10)
+    lgd_receivable: float = param(0.5, "loss given default, unverified receivable",
+                                  "assumption", **SHARE)
+    lgd_verified: float = param(0.25, "loss given default, verified receivable",
+                                "report: blockchain receivables", **SHARE)
+    precision_bureau: float = param(1.0, "1/σ² added by a bureau file", "assumption", ge=0,
+                                    le=100)
+    precision_history: float = param(1.0, "1/σ² added by 8+ quarters of repayment history",
+                                     "assumption", ge=0, le=100)
+    precision_collateral: float = param(0.3, "1/σ² added by pledged collateral", "assumption",
+                                        ge=0, le=100)
+    precision_statements: float = param(0.5, "1/σ² added by financial statements (not "
+                                        "individual businesses)", "assumption", ge=0, le=100)
+    precision_bank_big_data: float = param(1.5, "1/σ² at banks per unit big-data use × digital",
+                                           "report: big-data scoring at banks", ge=0, le=100)
+    precision_digital: float = param(2.2, "1/σ² at platforms per unit digital × data level",
+                                     "report: alternative data", ge=0, le=100)
+    protection_effect: float = param(0.7, "share of platform data precision lost at "
+                                     "protection = 1", "assumption: PIPL limits", **SHARE)
+    precision_trade: float = param(1.2, "1/σ² from trade data with the anchor",
+                                   "assumption", ge=0, le=100)
+    precision_verified: float = param(2.0, "1/σ² added by verified receivables",
+                                      "report: blockchain receivables", ge=0, le=100)
+    equity_cost_annual: float = param(0.16, "firms' perceived cost of equity", "assumption",
+                                      ge=0, le=2)
+    crowdfunding_cost_annual: float = param(0.12, "firms' perceived cost of crowdfunding",
+                                            "assumption", ge=0, le=2)
+    equity_valuation_years: float = param(2.0, "pre-money value, × annual revenue",
+                                          "assumption", gt=0, le=100)
+    supply_chain_maturity: int = param(2, "quarters", "tied to the receivable", ge=1, le=12)
+    bank_maturity: int = param(4, "quarters, working-capital loans", "assumption", ge=1, le=40)
+    bank_term_maturity: int = param(12, "quarters, investment loans (amortising)",
+                                    "assumption", ge=1, le=80)
+    online_maturity: int = param(2, "quarters, revolving lines (amortising)", "assumption",
+                                 ge=1, le=40)
+
+
+# ---------------------------------------------------------------- [banks]
+class BankType(Strict):
+    count: int = param(1, "banks", "CBIRC bank lists", ge=0, le=500)
+    total_assets_yi: float = param(1e5, "亿元, whole type", "NFRA 2024", gt=0)
+    loans_to_assets: float = param(0.55, "share", "NFRA 2024", **SHARE)
+    sme_share_of_loans: float = param(0.1, "share of loans to SMEs at start", "assumption",
+                                      **SHARE)
+    deposits_to_assets: float = param(0.75, "share", "NFRA 2024", **SHARE)
+    capital_ratio: float = param(0.15, "capital / RWA at start", "NFRA: CAR ~15%", ge=0, le=1)
+    other_risk_weight: float = param(0.55, "RWA / non-SME assets", "assumption", ge=0, le=2)
+    funding_spread_annual: float = param(-0.012, "annual, over funding beta × LPR",
+                                         "assumption", ge=-0.1, le=0.1)
+    op_cost_fixed_wan: float = param(0.3, "万元 per loan per year", "assumption", ge=0, le=100)
+    op_cost_rate_annual: float = param(0.005, "annual", "assumption", ge=0, le=0.2)
+    margin_annual: float = param(0.009, "annual", "assumption", ge=0, le=0.3)
+    appetite_el_annual: float = param(0.035, "max expected annual loss rate (PD × LGD net of "
+                                      "risk sharing)", "assumption", ge=0, le=1)
+    precision_base: float = param(0.5, "1/σ² of hard information", "assumption", gt=0, le=100)
+    rest_roa_annual: float = param(0.007, "return on non-SME assets", "NFRA ROA 2024 ~0.7%",
+                                   ge=-0.1, le=0.1)
+    payout_ratio: float = param(0.3, "share of profit paid out", "assumption: dividends ~30%",
+                                **SHARE)
+    regional: bool = param(False, "lends only in own region", "CBIRC 2021 internet-loan rules")
+    liquidity_buffer: float = param(0.12, "share of deposits held as liquid assets",
+                                    "assumption: LCR/LDR practice", **SHARE)
+
+
+def _bank(**kw: Any):
+    return Field(default_factory=lambda: BankType(**kw))
+
+
+class BanksSection(Strict):
+    large_state: BankType = _bank(count=6, total_assets_yi=1.8e6, loans_to_assets=0.58,
+                                  sme_share_of_loans=0.085, capital_ratio=0.175,
+                                  funding_spread_annual=-0.013, op_cost_fixed_wan=0.35,
+                                  margin_annual=0.008, appetite_el_annual=0.034,
+                                  precision_base=0.6, liquidity_buffer=0.10)
+    joint_stock: BankType = _bank(count=12, total_assets_yi=7.2e5, loans_to_assets=0.57,
+                                  sme_share_of_loans=0.06, capital_ratio=0.135,
+                                  funding_spread_annual=-0.009, op_cost_fixed_wan=0.4,
+                                  margin_annual=0.010, appetite_el_annual=0.034,
+                                  precision_base=0.55, liquidity_buffer=0.11)
+    city_commercial: BankType = _bank(count=12, total_assets_yi=6.0e5, loans_to_assets=0.52,
+                                      sme_share_of_loans=0.10, capital_ratio=0.125,
+                                      funding_spread_annual=-0.006, op_cost_fixed_wan=0.3,
+                                      margin_annual=0.011, appetite_el_annual=0.04,
+                                      precision_base=0.5, regional=True,
+                                      liquidity_buffer=0.13)
+    rural: BankType = _bank(count=12, total_assets_yi=5.5e5, loans_to_assets=0.55,
+                            sme_share_of_loans=0.16, capital_ratio=0.125,
+                            funding_spread_annual=-0.004, op_cost_fixed_wan=0.25,
+                            margin_annual=0.012, appetite_el_annual=0.045,
+                            precision_base=0.5, regional=True, liquidity_buffer=0.14,
+                            rest_roa_annual=0.005)
+
+
+# ---------------------------------------------------------------- [platforms]
+class PlatformKind(Strict):
+    count: int = param(1, "platforms at start", "report names Ant, Tencent, JD, Baidu",
+                       ge=0, le=200)
+    max_count: int = param(8, "slots for entrants", "assumption", ge=0, le=500)
+    net_assets_yi: float = param(100.0, "亿元 per platform", "assumption", gt=0)
+    funding_cost_annual: float = param(0.06, "cost of own funds and ABS", "assumption",
+                                       ge=0, le=0.5)
+    partner_margin_annual: float = param(0.01, "partner bank's margin over its funding",
+                                         "assumption", ge=0, le=0.3)
+    op_cost_fixed_wan: float = param(0.02, "万元 per loan per year", "report: automated approval",
+                                     ge=0, le=100)
+    op_cost_rate_annual: float = param(0.01, "annual", "assumption", ge=0, le=0.3)
+    margin_annual: float = param(0.03, "annual", "assumption", ge=0, le=0.5)
+    appetite_el_annual: float = param(0.075, "max expected annual loss rate", "assumption",
+                                      ge=0, le=1)
+    precision_base: float = param(0.3, "1/σ² without data", "assumption", gt=0, le=100)
+    data_level: float = param(1.0, "alternative data depth", "report: big-data scoring",
+                              ge=0, le=10)
+    per_firm_limit_quarters: float = param(0.8, "× quarterly revenue", "assumption", ge=0,
+                                           le=20)
+    securitised_share: float = param(0.3, "share of own part sold as ABS", "assumption",
+                                     **SHARE)
+    fee_rate: float = param(0.0, "fee on funds raised (non-debt)", "assumption", **SHARE)
+    investor_capacity_yi: float = param(0.0, "亿元 per quarter from outside investors",
+                                        "report F11: crowdfunding 1,700亿 (2022)", ge=0)
+    payout_ratio: float = param(0.3, "share of profit paid out", "assumption", **SHARE)
+    entry_roe_threshold: float = param(0.18, "segment ROE that attracts an entrant",
+                                       "assumption", ge=0, le=5)
+
+
+def _platform(**kw: Any):
+    return Field(default_factory=lambda: PlatformKind(**kw))
+
+
+class PlatformsSection(Strict):
+    big_tech: PlatformKind = _platform(count=4, max_count=6, net_assets_yi=900.0,
+                                       funding_cost_annual=0.045, op_cost_fixed_wan=0.02,
+                                       margin_annual=0.035, appetite_el_annual=0.075,
+                                       precision_base=0.3, data_level=1.6,
+                                       per_firm_limit_quarters=0.8, securitised_share=0.4)
+    online_micro: PlatformKind = _platform(count=8, max_count=16, net_assets_yi=60.0,
+                                           funding_cost_annual=0.075, op_cost_fixed_wan=0.05,
+                                           op_cost_rate_annual=0.02, margin_annual=0.05,
+                                           appetite_el_annual=0.12, precision_base=0.3,
+                                           data_level=0.8, per_firm_limit_quarters=0.5,
+                                           securitised_share=0.2)
+    supply_chain: PlatformKind = _platform(count=6, max_count=10, net_assets_yi=300.0,
+                                           funding_cost_annual=0.04, op_cost_fixed_wan=0.1,
+                                           op_cost_rate_annual=0.008, margin_annual=0.02,
+                                           appetite_el_annual=0.04, precision_base=0.4,
+                                           data_level=1.0, per_firm_limit_quarters=0.8,
+                                           securitised_share=0.3)
+    crowd_equity: PlatformKind = _platform(count=4, max_count=8, net_assets_yi=30.0,
+                                           funding_cost_annual=0.0, op_cost_fixed_wan=0.5,
+                                           op_cost_rate_annual=0.0, margin_annual=0.0,
+                                           appetite_el_annual=0.09, precision_base=0.35,
+                                           data_level=0.6, per_firm_limit_quarters=2.0,
+                                           securitised_share=0.0, fee_rate=0.05,
+                                           investor_capacity_yi=600.0)
+
+
+# ---------------------------------------------------------------- [policy]
+class CentralBank(Strict):
+    lpr_1y_annual: float = param(0.0345, "annual", "PBoC 1y LPR from 2023-08-21", ge=0, le=0.3)
+    rrr: float = param(0.070, "share of deposits", "PBoC weighted RRR ~7.0% after 2024-02",
+                       **SHARE)
+    reserve_remuneration_annual: float = param(0.0162, "annual", "PBoC: required reserves earn "
+                                               "1.62%", ge=0, le=0.2)
+    funding_beta: float = param(0.8, "bank funding cost per unit LPR", "assumption: deposit "
+                                "rates follow LPR cuts", ge=0, le=2)
+    relending_quota_yi: float = param(17600.0, "亿元", "PBoC 支小再贷款 quota 1.76万亿 (Jun 2023)",
+                                      ge=0)
+    relending_rate_annual: float = param(0.0175, "annual", "PBoC 1.75% until May 2025", ge=0,
+                                         le=0.3)
+    inclusive_incentive_rate: float = param(0.01, "share of local banks' inclusive-loan increase",
+                                            "PBoC inclusive-loan support tool 2022-2024",
+                                            **SHARE)
+    reactive_rule: bool = param(False, "switch", "optional rule: cut LPR when defaults rise")
+    rule_default_threshold: float = param(0.04, "annual SME default rate", "assumption",
+                                          **SHARE)
+    rule_step: float = param(0.001, "LPR cut per quarter", "assumption", ge=0, le=0.05)
+    rule_floor_annual: float = param(0.02, "lowest LPR the rule sets", "assumption", ge=0,
+                                     le=0.3)
+
+
+class Banking(Strict):
+    min_car: float = param(0.08, "capital / RWA", "China capital rules 2023", **SHARE)
+    conservation_buffer: float = param(0.025, "capital / RWA", "China capital rules 2023",
+                                       **SHARE)
+    sme_risk_weight: float = param(0.75, "RWA / SME loans", "2023 rules: regulatory retail 75%",
+                                   ge=0, le=2)
+    two_increases: bool = param(True, "switch", "两增两控 since 2018")
+    npl_tolerance: float = param(0.03, "SME NPL above overall NPL, no penalty",
+                                 "CBIRC 2019", **SHARE)
+    target_pressure: float = param(1.0, "appetite and margin response to target gaps",
+                                   "assumption", ge=0, le=20)
+    joint_own_contribution: float = param(0.30, "platform share of each joint loan",
+                                          "CBIRC/PBoC 2020-11 online micro-loan rules", **SHARE)
+    partner_concentration_cap: float = param(0.25, "joint loans with one partner / bank tier-1",
+                                             "CBIRC 2021 internet-loan rules", ge=0, le=100)
+    joint_total_cap: float = param(0.50, "joint loans / bank total loans",
+                                   "CBIRC 2021 internet-loan rules", ge=0, le=1)
+    online_per_firm_cap_wan: float = param(100.0, "万元 per firm", "2020-11 rules: ≤1,000,000 yuan",
+                                           ge=0)
+    platform_own_book_cap: float = param(6.0, "own book / net assets (equity + 1× non-standard "
+                                         "+ 4× ABS)", "2020-11 online micro-loan rules", ge=0,
+                                         le=10000)
+    renewal_share: float = param(0.35, "share of maturing performing loans renewed",
+                                 "NFRA 2024: 无还本续贷 extended", **SHARE)
+    provision_coverage: float = param(1.5, "provisions / NPL", "CBIRC provision coverage",
+                                      ge=0, le=5)
+
+
+class Courts(Strict):
+    licensed_cap_annual: float = param(0.24, "APR", "法释〔2020〕27号: licensed lenders under 24%",
+                                       ge=0, le=2)
+    licensed_under_lpr_multiple: bool = param(False, "switch", "counterfactual: 4×LPR for "
+                                              "licensed lenders")
+    lpr_multiple: float = param(4.0, "× 1y LPR", "SPC 2020-08-20 private-lending cap", ge=0,
+                                le=20)
+
+
+class Fiscal(Strict):
+    risk_compensation_share: float = param(0.10, "share of bank SME loan losses", "provincial "
+                                           "funds 20-50% where present; national average "
+                                           "assumption", **SHARE)
+    guarantee_coverage: float = param(0.0, "share of micro-loan loss guaranteed",
+                                      "National Financing Guarantee Fund", **SHARE)
+    guarantee_fee_annual: float = param(0.01, "annual fee paid by firm", "halved in 2020",
+                                        ge=0, le=0.2)
+    deferral: bool = param(False, "switch", "延期还本付息 2020-2021")
+    interest_subsidy_annual: float = param(0.0, "government pays on new first loans",
+                                           "assumption", ge=0, le=0.2)
+
+
+class Data(Strict):
+    protection: float = param(0.5, "0 = none, 1 = strict", "PIPL 2021 in force", **SHARE)
+    bureau_coverage: float = param(1.0, "× base coverage by size", "PBoC credit reference",
+                                   ge=0, le=5)
+    bank_big_data: float = param(0.3, "banks' use of alternative data", "report F18: >50% of "
+                                 "institutions use big data", **SHARE)
+    verified_receivables: float = param(0.15, "share of anchored firms with verified "
+                                        "receivables", "report: blockchain receivables", **SHARE)
+
+
+class PolicySection(Strict):
+    central_bank: CentralBank = Field(default_factory=CentralBank)
+    banking: Banking = Field(default_factory=Banking)
+    courts: Courts = Field(default_factory=Courts)
+    fiscal: Fiscal = Field(default_factory=Fiscal)
+    data: Data = Field(default_factory=Data)
+
+
+# ---------------------------------------------------------------- changes and shocks
+class Change(Strict):
+    at: str | None = None
+    start: str | None = Field(None, alias="from")
+    to: str | None = None
+    set: dict[str, Any] | None = None
+    ramp: dict[str, Any] | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Change":
+        if (self.set is None) == (self.ramp is None):
+            raise ValueError("a change needs exactly one of 'set' or 'ramp'")
+        if self.set is not None:
+            if self.at is None or self.start is not None or self.to is not None:
+                raise ValueError("'set' takes 'at' (a quarter) and not 'from'/'to'")
+            parse_quarter(self.at)
+        else:
+            if self.start is None or self.to is None or self.at is not None:
+                raise ValueError("'ramp' takes 'from' and 'to' (quarters) and not 'at'")
+            if parse_quarter(self.to) < parse_quarter(self.start):
+                raise ValueError(f"ramp ends ({self.to}) before it starts ({self.start})")
+        return self
+
+
+class Shock(Strict):
+    at: str
+    quarters: int = Field(1, ge=1, le=80)
+    sectors: list[str] | None = None
+    regions: list[str] | None = None
+    revenue: float = Field(..., ge=-0.99, le=5.0)
+
+    @model_validator(mode="after")
+    def _names(self) -> "Shock":
+        from sim.categories import REGIONS, SECTORS
+
+        parse_quarter(self.at)
+        for label, given, allowed in (("sectors", self.sectors, SECTORS),
+                                      ("regions", self.regions, REGIONS)):
+            for name in given or []:
+                if name not in allowed:
+                    raise ValueError(f"unknown {label[:-1]} '{name}'; allowed: "
+                                     f"{', '.join(allowed)}")
+        return self
+
+
+class Scenario(Strict):
+    name: str = "scenario"
+    description: str = ""
+    extends: str | None = None
+    run: RunSection = Field(default_factory=RunSection)
+    population: PopulationSection = Field(default_factory=PopulationSection)
+    macro: MacroSection = Field(default_factory=MacroSection)
+    firms: FirmsSection = Field(default_factory=FirmsSection)
+    credit: CreditSection = Field(default_factory=CreditSection)
+    banks: BanksSection = Field(default_factory=BanksSection)
+    platforms: PlatformsSection = Field(default_factory=PlatformsSection)
+    policy: PolicySection = Field(default_factory=PolicySection)
+    change: list[Change] = Field(default_factory=list)
+    shock: list[Shock] = Field(default_factory=list)
+
+
+def parameter_table() -> list[dict[str, Any]]:
+    """Every scalar parameter as rows of (path, default, unit, source)."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(model: type[BaseModel], instance: BaseModel, prefix: str) -> None:
+        for name, field in type(instance).model_fields.items():
+            value = getattr(instance, name)
+            path = f"{prefix}{name}"
+            if isinstance(value, BaseModel):
+                walk(type(value), value, path + ".")
+            elif field.json_schema_extra:
+                extra = field.json_schema_extra
+                rows.append({"path": path, "default": value, "unit": extra.get("unit", ""),
+                             "source": extra.get("source", "")})
+
+    default = Scenario()
+    for section in ("run", "population", "macro", "firms", "credit", "banks", "platforms",
+                    "policy"):
+        walk(type(getattr(default, section)), getattr(default, section), section + ".")
+    return rows
