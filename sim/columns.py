@@ -89,6 +89,7 @@ LENDER_COLUMNS: dict[str, tuple[str, str]] = {
                       "book (platforms)"),
     "market_share_new": ("fraction", "share of its channel's new lending"),
     "funding_cost": ("fraction/yr", "marginal funding cost"),
-    "appetite_pd": ("fraction/yr", "highest estimated annual PD it approves"),
-    "capacity": ("亿元", "new-lending capacity this quarter"),
+    "appetite_el": ("fraction/yr", "highest expected annual loss rate (PD × LGD) it approves"),
+    "capacity": ("亿元", "new-lending capacity left at the end of the credit round"),
+    "total_assets": ("亿元", "whole-bank assets (banks); loan pool (platforms)"),
 }

@@ -43,6 +43,7 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "need": ("f8", "firm", "万元", "external finance still sought this quarter"),
     "invest": ("u1", "firm", "bool", "this quarter's need includes an investment"),
     "rejected_by": ("i2", "firm", "id", "lender that last rejected the firm this quarter"),
+    "discouraged": ("u1", "firm", "quarters", "quarters before a turned-down firm asks again"),
     "loan_principal": ("f8", "slot", "万元", "principal outstanding; 0 = empty slot"),
     "loan_rate": ("f4", "slot", "fraction/yr", "contract rate"),
     "loan_remaining": ("i2", "slot", "quarters", "quarters to maturity"),

@@ -198,7 +198,7 @@ class StageTransition(Strict):
 
 VolBySize = _by_size("VolBySize", "log revenue sd per quarter", "assumption",
                      (0.16, 0.13, 0.10), {"ge": 0, "le": 2})
-MarginBySize = _by_size("MarginBySize", "profit / revenue", "assumption", (0.09, 0.08, 0.07),
+MarginBySize = _by_size("MarginBySize", "profit / revenue", "assumption", (0.10, 0.09, 0.08),
                         {"ge": -1, "le": 1})
 DebtTargetBySize = _by_size("DebtTargetBySize", "× quarterly revenue", "assumption",
                             (0.5, 0.6, 0.7), {"ge": 0, "le": 20})
@@ -212,17 +212,25 @@ class FirmsSection(Strict):
     margin: MarginBySize = Field(default_factory=MarginBySize)
     margin_quality_slope: float = param(0.035, "margin per sd of quality", "assumption",
                                         ge=0, le=1)
-    margin_noise_sd: float = param(0.03, "margin sd per quarter", "assumption", ge=0, le=1)
+    margin_noise_sd: float = param(0.02, "margin sd per quarter", "assumption", ge=0, le=1)
     cash_buffer_quarters: float = param(0.5, "× quarterly revenue kept as cash", "assumption",
                                         ge=0, le=10)
     owner_draw_share: float = param(0.5, "share of excess cash paid out per quarter",
                                     "assumption", **SHARE)
     debt_target: DebtTargetBySize = Field(default_factory=DebtTargetBySize)
-    debt_target_sd: float = param(0.6, "log sd across firms", "assumption", ge=0, le=3)
+    debt_target_sd: float = param(0.35, "log sd across firms", "assumption", ge=0, le=3)
     borrowing_propensity: float = param(0.45, "share of firms that use credit at all",
                                         "assumption: many SMEs never seek loans", **SHARE)
+    discouraged_quarters: int = param(2, "quarters a turned-down firm waits before asking "
+                                      "again (unless forced by a shortfall)",
+                                      "discouraged borrowers (Kon & Storey 2003); assumption",
+                                      ge=0, le=40)
     invest_probability: StageInvest = Field(default_factory=StageInvest)
-    invest_size_quarters: float = param(1.2, "× quarterly revenue", "assumption", ge=0, le=50)
+    invest_size_quarters: float = param(1.0, "× quarterly revenue", "assumption", ge=0, le=50)
+    max_request_quarters: float = param(0.8, "× quarterly revenue: most a firm asks for in a "
+                                        "quarter, unless a cash shortfall forces more",
+                                        "assumption: lenders size SME loans on revenue",
+                                        gt=0, le=50)
     invest_return: float = param(0.3, "log revenue per unit invested / annual revenue",
                                  "assumption", ge=0, le=5)
     exit_hazard: StageExit = Field(default_factory=StageExit)
@@ -239,7 +247,7 @@ class FirmsSection(Strict):
 # ---------------------------------------------------------------- [credit]
 class ChannelConstants(Strict):
     bank: float = param(0.0, "logit utility", "calibrated to online share 30-45%", ge=-20, le=20)
-    online: float = param(-0.3, "logit utility", "calibrated", ge=-20, le=20)
+    online: float = param(1.5, "logit utility", "calibrated", ge=-20, le=20)
     supply_chain: float = param(0.4, "logit utility", "calibrated", ge=-20, le=20)
     equity: float = param(-1.0, "logit utility", "calibrated", ge=-20, le=20)
     crowdfunding: float = param(-1.6, "logit utility", "calibrated", ge=-20, le=20)
@@ -260,11 +268,17 @@ class CreditSection(Strict):
     rate_sensitivity: float = param(22.0, "utility per unit annual rate", "assumption", ge=0,
                                     le=500)
     time_sensitivity: float = param(0.35, "utility per week", "assumption", ge=0, le=10)
-    digital_sensitivity: float = param(2.5, "online utility per unit digital", "assumption",
+    digital_sensitivity: float = param(4.0, "online utility per unit digital", "assumption",
                                        ge=0, le=20)
     relationship_bonus: float = param(1.5, "utility", "assumption", ge=0, le=20)
+    maturity_mismatch: float = param(2.0, "utility lost financing an investment with online or "
+                                     "receivable finance", "assumption: firms match maturities",
+                                     ge=0, le=50)
+    coverage_sensitivity: float = param(3.0, "utility per log of (amount lent ÷ need) below 1",
+                                        "assumption: firms avoid channels too small for them",
+                                        ge=0, le=50)
     score_slope: float = param(0.9, "probit slope of PD on quality", "assumption", gt=0, le=5)
-    score_intercept: float = param(-2.0, "probit intercept of annual PD", "assumption",
+    score_intercept: float = param(-2.4, "probit intercept of annual PD", "assumption",
                                    ge=-6, le=2)
     refit_speed: float = param(0.5, "share of gap closed at the yearly re-fit", "assumption",
                                **SHARE)
@@ -280,10 +294,10 @@ class CreditSection(Strict):
                                    ge=1, le=20)
     homogenization: float = param(0.4, "margin elasticity to lenders per segment",
                                   "report: homogenization compresses margins", ge=0, le=2)
-    unsecured_limit_quarters: float = param(0.6, "× quarterly revenue, bank unsecured",
+    unsecured_limit_quarters: float = param(1.0, "× quarterly revenue, bank unsecured",
                                             "assumption", ge=0, le=10)
     collateral_ltv: float = param(0.6, "loan / collateral", "assumption", **SHARE)
-    receivable_quarters: float = param(0.5, "receivables from the anchor, × quarterly revenue",
+    receivable_quarters: float = param(0.8, "receivables from the anchor, × quarterly revenue",
                                        "assumption", ge=0, le=10)
     lgd_receivable: float = param(0.5, "loss given default, unverified receivable",
                                   "assumption", **SHARE)
@@ -373,8 +387,7 @@ class BanksSection(Strict):
                             sme_share_of_loans=0.16, capital_ratio=0.125,
                             funding_spread_annual=-0.004, op_cost_fixed_wan=0.25,
                             margin_annual=0.012, appetite_el_annual=0.045,
-                            precision_base=0.5, regional=True, liquidity_buffer=0.14,
-                            rest_roa_annual=0.005)
+                            precision_base=0.5, regional=True, liquidity_buffer=0.14)
 
 
 # ---------------------------------------------------------------- [platforms]
@@ -414,15 +427,15 @@ def _platform(**kw: Any):
 
 class PlatformsSection(Strict):
     big_tech: PlatformKind = _platform(count=4, max_count=6, net_assets_yi=900.0,
-                                       funding_cost_annual=0.045, op_cost_fixed_wan=0.02,
-                                       margin_annual=0.035, appetite_el_annual=0.075,
+                                       funding_cost_annual=0.06, op_cost_fixed_wan=0.02,
+                                       op_cost_rate_annual=0.015, margin_annual=0.06, appetite_el_annual=0.075,
                                        precision_base=0.3, data_level=1.6,
-                                       per_firm_limit_quarters=0.8, securitised_share=0.4)
+                                       per_firm_limit_quarters=1.0, securitised_share=0.4)
     online_micro: PlatformKind = _platform(count=8, max_count=16, net_assets_yi=60.0,
                                            funding_cost_annual=0.075, op_cost_fixed_wan=0.05,
-                                           op_cost_rate_annual=0.02, margin_annual=0.05,
+                                           op_cost_rate_annual=0.025, margin_annual=0.085,
                                            appetite_el_annual=0.12, precision_base=0.3,
-                                           data_level=0.8, per_firm_limit_quarters=0.5,
+                                           data_level=0.8, per_firm_limit_quarters=0.8,
                                            securitised_share=0.2)
     supply_chain: PlatformKind = _platform(count=6, max_count=10, net_assets_yi=300.0,
                                            funding_cost_annual=0.04, op_cost_fixed_wan=0.1,

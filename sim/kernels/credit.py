@@ -127,6 +127,21 @@ def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector
                     v += cp.digital_sensitivity * digital[i]
                 if relation[c] >= 0 and relation[c] != rejected_by[i]:
                     v += cp.relationship_bonus
+                # firms know roughly how much each channel lends to a firm like them and
+                # avoid one that would cover only part of the need
+                if c <= CH_SUPPLY_CHAIN:
+                    if c == CH_BANK:
+                        reach = max(cp.unsecured_limit_q * revenue[i],
+                                    collateral[i] * cp.collateral_ltv)
+                    elif c == CH_ONLINE:
+                        reach = min(cp.online_cap_wan, cp.online_limit_q * revenue[i])
+                    else:
+                        reach = cp.receivable_q * revenue[i]
+                    if reach < need[i]:
+                        v += cp.coverage_sensitivity * math.log(max(reach, 1e-6) / need[i])
+                    # short online and receivable finance is a poor match for a project
+                    if c != CH_BANK and invest[i] == 1:
+                        v -= cp.maturity_mismatch
                 gumbel = -math.log(-math.log(rng.uniform(key_channel, u_id, c, cp.round)))
                 v += gumbel
                 if v > best_u:
@@ -144,7 +159,7 @@ def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector
             app_lender[i] = j
             app_channel[i] = best
             lender_acc[b, j, s, LF_APPS] += 1.0
-            for g in (sector[i], 7 + region[i], 10 + s, 13 + st):
+            for g in (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + st):
                 group_acc[b, g, s, GM_APPS] += 1.0
             # --- screening: precision adds up over the information the lender sees
             kind = lt.kind_class[j]
@@ -306,7 +321,7 @@ def ration(n_slots, app_lender, app_ok, app_pd, app_amount, size, uid, yi_per_wa
 @njit(cache=True, parallel=True)
 def book(n_slots, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, region, size,
          stage, quality, revenue, cash, log_trend, first_loan_quarter, outside_stake, need,
-         invest, rejected_by, app_lender, app_channel, app_pd, app_amount, app_rate,
+         invest, rejected_by, discouraged, app_lender, app_channel, app_pd, app_amount, app_rate,
          app_secured, app_funded, loan_principal, loan_rate, loan_remaining, loan_term,
          loan_lender, loan_channel, loan_secured, loan_amortizing, loan_status, loan_npl_age):
     """Write funded offers into loan slots (debt) or cash and outside stakes (non-debt);
@@ -319,17 +334,26 @@ def book(n_slots, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, r
                 continue
             if app_funded[i] == 0:
                 rejected_by[i] = j
+                if cp.last_round == 1:
+                    discouraged[i] = cp.discouraged_quarters
                 continue
             s = size[i]
             c = app_channel[i]
             amount = app_amount[i]
-            groups = (sector[i], 7 + region[i], 10 + s, 13 + stage[i])
+            groups = (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + stage[i])
             lender_acc[b, j, s, LF_APPROVALS] += 1.0
             for g in groups:
                 group_acc[b, g, s, GM_APPROVALS] += 1.0
+            # an investment is spent on the project (raising the revenue trend), the rest
+            # of the money is working capital held as cash
+            spent = 0.0
+            if invest[i] == 1:
+                spent = min(amount, cp.invest_size * revenue[i])
+                log_trend[i] += cp.invest_return * spent / max(4.0 * revenue[i], 1e-9)
+                invest[i] = 0
             if c >= CH_EQUITY:
                 fee = amount * lt.fee_rate[j]
-                cash[i] += amount - fee
+                cash[i] += max(0.0, amount - fee - spent)
                 if c == CH_EQUITY:
                     value = cp.valuation_years * 4.0 * revenue[i]
                     outside_stake[i] = 1.0 - (1.0 - outside_stake[i]) * value / (value + amount)
@@ -342,7 +366,7 @@ def book(n_slots, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, r
             else:
                 slot = 0 if loan_status[i, 0] == 0 else 1
                 if c == CH_BANK:
-                    if invest[i] == 1:
+                    if spent > 0.0:
                         term = cp.maturity[1]
                         amortizing = 1
                     else:
@@ -365,7 +389,7 @@ def book(n_slots, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, r
                 loan_amortizing[i, slot] = amortizing
                 loan_status[i, slot] = LOAN_PERFORMING
                 loan_npl_age[i, slot] = 0
-                cash[i] += amount
+                cash[i] += amount - spent
                 acc = lender_acc[b, j, s]
                 acc[LF_NEW_AMT] += amount
                 acc[LF_NEW_COUNT] += 1.0
@@ -387,10 +411,6 @@ def book(n_slots, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, r
                         group_acc[b, g, s, GM_UNSECURED] += amount
                     if first:
                         group_acc[b, g, s, GM_FIRST_TIME] += 1.0
-            if invest[i] == 1:
-                # funded investment lifts the revenue level the firm grows towards
-                log_trend[i] += cp.invest_return * min(amount, need[i]) / max(4.0 * revenue[i],
-                                                                               1e-9)
             need[i] = max(0.0, need[i] - amount)
             if need[i] < MIN_LOAN_WAN:
                 need[i] = 0.0

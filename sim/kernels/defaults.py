@@ -9,6 +9,7 @@ allows and the rest is written off.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
 from sim import rng
@@ -60,12 +61,9 @@ def defaults_and_exits(n_slots, fp, lender_acc, group_acc, uid, alive, sector, r
     for b in prange(n_blocks):
         acc_b = lender_acc[b]
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
-            if alive[i] == 0:
-                continue
             s = size[i]
-            groups = (sector[i], 7 + region[i], 10 + s, 13 + stage[i])
-            closing = False
-            # 1. non-performing loans age and are written off
+            # 1. non-performing loans age and are written off, also those a closed firm
+            # left behind (its slot stays reserved until they are)
             for slot in range(N_SLOTS):
                 if loan_status[i, slot] == LOAN_NONPERFORMING:
                     loan_npl_age[i, slot] += 1
@@ -75,6 +73,10 @@ def defaults_and_exits(n_slots, fp, lender_acc, group_acc, uid, alive, sector, r
                         _clear_slot(i, slot, loan_principal, loan_rate, loan_remaining,
                                     loan_term, loan_lender, loan_secured, loan_amortizing,
                                     loan_status, loan_npl_age)
+            if alive[i] == 0:
+                continue
+            groups = (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + stage[i])
+            closing = False
             # 2. firms that could not pay try again with what the credit round gave them
             if distressed[i] == 1:
                 if cash[i] >= due[i]:
@@ -106,26 +108,25 @@ def defaults_and_exits(n_slots, fp, lender_acc, group_acc, uid, alive, sector, r
                 closing = True
             if not closing:
                 continue
-            # 4. a closing firm repays what it can; the rest is a loss to its lenders
+            # 4. a closing firm repays what it can; the rest turns non-performing and
+            # goes through collection like any other bad loan
             for slot in range(N_SLOTS):
-                status = loan_status[i, slot]
-                if status == 0:
+                if loan_status[i, slot] != LOAN_PERFORMING:
                     continue
                 j = loan_lender[i, slot]
                 p = loan_principal[i, slot]
-                if status == LOAN_PERFORMING:
-                    paid = min(p, max(cash[i], 0.0))
-                    cash[i] -= paid
-                    acc_b[j, s, LF_PRINCIPAL] += paid
+                paid = min(p, max(cash[i], 0.0))
+                cash[i] -= paid
+                acc_b[j, s, LF_PRINCIPAL] += paid
+                if paid >= p:
+                    _clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term,
+                                loan_lender, loan_secured, loan_amortizing, loan_status,
+                                loan_npl_age)
+                else:
                     loan_principal[i, slot] = p - paid
-                    if p - paid > 0.0:
-                        acc_b[j, s, LF_NEW_NPL] += p - paid
-                if loan_principal[i, slot] > 0.0:
-                    _write_off(i, slot, s, fp, acc_b, loan_principal, loan_channel,
-                               loan_secured, loan_lender)
-                _clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term,
-                            loan_lender, loan_secured, loan_amortizing, loan_status,
-                            loan_npl_age)
+                    loan_status[i, slot] = LOAN_NONPERFORMING
+                    loan_npl_age[i, slot] = 0
+                    acc_b[j, s, LF_NEW_NPL] += p - paid
             alive[i] = 0
             cash[i] = 0.0
             for g in groups:
@@ -135,14 +136,13 @@ def defaults_and_exits(n_slots, fp, lender_acc, group_acc, uid, alive, sector, r
 @njit(cache=True, parallel=True)
 def count_stocks(n_slots, lender_acc, group_acc, alive, sector, region, size, stage,
                  loan_principal, loan_lender, loan_status):
-    """Phase 10: end-of-quarter stocks per lender (balances, loans) and per group
-    (firms alive, debt, non-performing debt, borrowers)."""
+    """End-of-quarter stocks per lender (balances, loans; including bad loans that
+    closed firms left behind) and per group of live firms (firms alive, debt,
+    non-performing debt, borrowers)."""
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     for b in prange(n_blocks):
         acc_b = lender_acc[b]
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
-            if alive[i] == 0:
-                continue
             s = size[i]
             debt = 0.0
             npl = 0.0
@@ -161,7 +161,9 @@ def count_stocks(n_slots, lender_acc, group_acc, alive, sector, region, size, st
                 else:
                     acc_b[j, s, LF_BAL_NPL] += p
                     npl += p
-            for g in (sector[i], 7 + region[i], 10 + s, 13 + stage[i]):
+            if alive[i] == 0:
+                continue  # a closed firm's bad loans still count on its lenders' books
+            for g in (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + stage[i]):
                 group_acc[b, g, s, GM_ALIVE] += 1.0
                 group_acc[b, g, s, GM_BALANCE] += debt
                 group_acc[b, g, s, GM_NPL] += npl

@@ -62,7 +62,7 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
                initial_rates,
                uid, alive, sector, region, size, stage, age, quality, log_trend, log_revenue,
                revenue, cash, collateral, digital, debt_target, anchor, bureau, history,
-               first_loan_quarter, defaulted_before, outside_stake,
+               first_loan_quarter, defaulted_before, outside_stake, discouraged,
                loan_principal, loan_rate, loan_remaining, loan_term, loan_lender,
                loan_channel, loan_secured, loan_amortizing, loan_status, loan_npl_age):
     """Fill ``slots`` (int64 [n]) with new firms of the given ``uids`` and ``sizes``.
@@ -101,6 +101,7 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         rev = math.exp(log_revenue[i])
         revenue[i] = rev
         cash[i] = fp.cash_buffer * rev * (0.5 + rng.uniform(key, u_id, _F_CASH, 0))
+        discouraged[i] = 0
         coll_share = fp.collateral_share[s] * (0.5 if entrant else 1.0)
         if rng.uniform(key, u_id, _F_HASCOLL, 0) < coll_share:
             collateral[i] = fp.collateral_to_revenue * 4.0 * rev * (
@@ -161,6 +162,7 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         loan_status[i, 0] = LOAN_PERFORMING
         history[i] = int(rng.uniform(key, u_id, _F_HIST, 0) * 12)
         first_loan_quarter[i] = fp.quarter - 4
+        cash[i] += loan_principal[i, 0]  # borrowed working capital is held as cash
 
 
 @njit(cache=True, inline="always")
@@ -181,6 +183,16 @@ def debt_due(i, deferral, loan_principal, loan_rate, loan_remaining, loan_amorti
     return total
 
 
+@njit(cache=True, inline="always")
+def debt_outstanding(i, loan_principal, loan_status):
+    """Performing principal a firm owes (万元)."""
+    total = 0.0
+    for slot in range(N_SLOTS):
+        if loan_status[i, slot] == LOAN_PERFORMING:
+            total += loan_principal[i, slot]
+    return total
+
+
 @njit(cache=True, parallel=True)
 def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stage, age,
                   quality, log_trend, log_revenue, revenue, cash, digital, bureau, history,
@@ -188,8 +200,8 @@ def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stag
                   loan_remaining, loan_amortizing, loan_status, owner_draws):
     """Phase 3: revenue, profit, owner draws, digital drift, stage change and ageing.
 
-    ``owner_draws`` (float64 [n_blocks, 2]) receives per block the cash paid to owners
-    and, of that, to outside equity investors.
+    ``owner_draws`` (float64 [n_blocks, 3, 2]) receives per block and size the cash paid
+    to owners and, of that, to outside equity investors.
     """
     key_rev = rng.stream_key(fp.seed, rng.S_REVENUE, fp.quarter)
     key_margin = rng.stream_key(fp.seed, rng.S_MARGIN, fp.quarter)
@@ -242,15 +254,18 @@ def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stag
                 # fixed costs do not fall with revenue: a revenue collapse hits margins
                 margin -= 0.5 * (1.0 - fp.shock_mult[sector[i], region[i]])
             cash[i] += rev * margin
-            # owners keep enough for this quarter's debt service and a working buffer
+            # Owners draw only profits: they keep a working buffer and the borrowed working
+            # capital (lenders' money is not theirs to take out), so a loan is repaid from
+            # the cash it financed unless losses ate it.
             due = debt_due(i, fp.deferral, loan_principal, loan_rate, loan_remaining,
                            loan_amortizing, loan_status)
-            excess = cash[i] - fp.cash_buffer * rev - due
+            held = max(due, debt_outstanding(i, loan_principal, loan_status))
+            excess = cash[i] - fp.cash_buffer * rev - held
             if excess > 0.0:
                 draw = fp.owner_draw_share * excess
                 cash[i] -= draw
-                owner_draws[b, 0] += draw
-                owner_draws[b, 1] += draw * outside_stake[i]
+                owner_draws[b, s, 0] += draw
+                owner_draws[b, s, 1] += draw * outside_stake[i]
 
 
 @njit(cache=True, inline="always")
@@ -344,13 +359,15 @@ def debt_service(n_slots, fp, lender_acc, uid, alive, size, cash, history,
 
 @njit(cache=True, parallel=True)
 def credit_demand(n_slots, fp, group_acc, uid, alive, sector, region, size, stage, revenue,
-                  cash, debt_target, distressed, due, need, invest, rejected_by,
+                  cash, debt_target, distressed, due, need, invest, rejected_by, discouraged,
                   loan_principal, loan_status):
     """Phase 5: how much external finance each firm seeks this quarter (万元).
 
     Three reasons, per the report's uses of funds: a cash shortfall (debt service it
     could not meet, or losses), working capital to bring debt back to the firm's target,
-    and an investment opportunity (more likely in start-up and growth stages).
+    and an investment opportunity (more likely in start-up and growth stages). A firm
+    turned down recently (``discouraged`` > 0 quarters left) does not seek optional
+    credit, only what a cash shortfall forces.
     """
     key_invest = rng.stream_key(fp.seed, rng.S_INVEST, fp.quarter)
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
@@ -365,21 +382,29 @@ def credit_demand(n_slots, fp, group_acc, uid, alive, sector, region, size, stag
             rev = revenue[i]
             shortfall = max(0.0, due[i] - cash[i])
             has_npl = False
+            free_slot = False
             debt = 0.0
             for slot in range(N_SLOTS):
                 if loan_status[i, slot] == LOAN_PERFORMING:
                     debt += loan_principal[i, slot]
                 elif loan_status[i, slot] == LOAN_NONPERFORMING:
                     has_npl = True
+                else:
+                    free_slot = True
             total = shortfall
-            if debt_target[i] > 0.0 and not has_npl:
+            if discouraged[i] > 0:
+                discouraged[i] -= 1
+            elif debt_target[i] > 0.0 and not has_npl:
+                # a firm using both its credit lines waits for one to mature
                 gap = debt_target[i] * rev - debt
-                if gap > 0.2 * rev:
+                if gap > 0.2 * rev and free_slot:
                     total += gap
                 if rng.uniform(key_invest, uid[i], 0, 0) < fp.invest_prob[stage[i]]:
                     total += fp.invest_size * rev
                     invest[i] = 1
+            # firms ask for what lenders could plausibly give, a multiple of revenue
+            total = min(total, max(shortfall, fp.max_request * rev))
             if total > 0.0:
                 need[i] = total
-                for g in (sector[i], 7 + region[i], 10 + s, 13 + stage[i]):
+                for g in (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + stage[i]):
                     group_acc[b, g, s, GM_DEMAND] += total

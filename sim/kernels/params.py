@@ -47,6 +47,7 @@ FirmParams = namedtuple("FirmParams", [
     # demand
     "invest_prob",           # [4]
     "invest_size",
+    "max_request",           # × quarterly revenue, most a firm asks for in a quarter
     # default and exit
     "exit_after_default",
     "exit_hazard",           # [4]
@@ -57,9 +58,14 @@ FirmParams = namedtuple("FirmParams", [
 
 CreditParams = namedtuple("CreditParams", [
     "seed", "quarter", "round",
+    "last_round",           # int 0/1: rejections in this round discourage the firm
+    "discouraged_quarters",  # int
     "channel_const",        # [5]
     "time_to_cash",         # [5]
     "rate_sensitivity", "time_sensitivity", "digital_sensitivity", "relationship_bonus",
+    "coverage_sensitivity",  # utility per log of (amount a channel lends ÷ need), if < 1
+    "maturity_mismatch",    # utility lost financing an investment with short debt
+    "online_limit_q",       # largest online per-firm limit, × quarterly revenue
     "expected_rate",        # [5, 10] by channel and risk band
     "score_slope",
     "refresh_rho",
@@ -75,6 +81,7 @@ CreditParams = namedtuple("CreditParams", [
     "maturity",             # int [4]: bank, bank term, online, supply chain
     "online_cap_wan",
     "invest_return",
+    "invest_size",          # × quarterly revenue spent on an investment
     "yi_per_wan",           # [3] national 亿元 per agent 万元, by size
 ])
 

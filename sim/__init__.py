@@ -1,0 +1,70 @@
+"""xiaowei: an agent-based simulator of China's small-and-micro-enterprise finance market.
+
+Public API::
+
+    import sim
+    scenario = sim.load_scenario("scenarios/baseline.toml", agents=100_000)
+    result = sim.run(scenario)          # a RunResult: quarterly, groups, lenders, meta
+    sim.CreditMarket(scenario)          # the Mesa model, to step by hand
+
+Importing this package is cheap: numba, pandas and mesa load only when a model is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+_KERNEL_SOURCES = ("rng.py", "kernels/layout.py", "kernels/params.py", "kernels/firms.py",
+                   "kernels/credit.py", "kernels/defaults.py")
+
+
+def _kernel_hash() -> str:
+    """Hash of every file the compiled kernels depend on.
+
+    Numba's cache only notices edits to a kernel's own file; naming the cache folder
+    after all of them means an edit to a shared helper can never load stale code.
+    """
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _KERNEL_SOURCES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def kernel_cache_dir() -> Path:
+    base = Path(os.environ.get("XIAOWEI_CACHE_DIR",
+                               Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+                               / "xiaowei"))
+    return base / f"numba-{_kernel_hash()}"
+
+
+# Must be set before numba is imported: identical maths in every engine (no SVML) and a
+# cache folder keyed by the kernel sources.
+os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
+os.environ["NUMBA_CACHE_DIR"] = str(kernel_cache_dir())
+
+
+def load_scenario(path, **overrides):
+    """Load and validate a scenario file (see :func:`sim.config.load_scenario`)."""
+    from sim.config import load_scenario as _load
+
+    return _load(path, **overrides)
+
+
+def run(scenario, progress: bool = False, check: bool = False):
+    """Run a scenario to the end and return a :class:`sim.results.RunResult`."""
+    from sim.model import run as _run
+
+    return _run(scenario, progress=progress, check=check)
+
+
+def __getattr__(name: str):
+    if name == "CreditMarket":
+        from sim.model import CreditMarket
+
+        return CreditMarket
+    raise AttributeError(name)

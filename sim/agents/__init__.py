@@ -1,0 +1,1 @@
+"""Mesa agents: lenders (banks, platforms), regulators and the other sectors."""

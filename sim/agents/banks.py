@@ -1,0 +1,165 @@
+"""Banks: four types, whole-bank balance sheets in 亿元.
+
+A bank's SME book (what it originated plus its shares of platforms' joint loans) sits
+on top of an exogenous *rest of book* (other loans and assets, deposits) that grows with
+the macro path, so capital and liquidity ratios are whole-bank figures comparable with
+the published ones.
+"""
+
+from __future__ import annotations
+
+from sim.agents.lender import Lender
+from sim.categories import CH_BANK
+
+
+class Bank(Lender):
+    kind_class = 0
+    channel = CH_BANK
+
+    def __init__(self, model, index: int, kind: str, params, region: int, sme_book: float,
+                 per_bank_assets: float):
+        super().__init__(model, index, kind, params, active=True)
+        self.region = region if params.regional else -1
+        loans = per_bank_assets * params.loans_to_assets
+        self.rest_loans = max(loans - sme_book, 0.0)
+        self.rest_assets = max(per_bank_assets - sme_book, 0.0)
+        self.deposits = per_bank_assets * params.deposits_to_assets
+        self.relending = 0.0
+        self.partner_stock = 0.0       # shares of platforms' joint loans held (亿元)
+        self.partner_npl = 0.0
+        self.book_perf = sme_book
+        self.capital = params.capital_ratio * self.rwa()
+        self.capital_initial = self.capital
+        self.car_target = params.capital_ratio
+        self.borrowers_year_ago = 0.0
+        self.book_year_ago = sme_book
+        self.total_loans_year_ago = self.total_loans()
+        self.book_history_total: list[float] = []
+        self.borrower_history: list[float] = []
+        self.pressure = 0.0
+
+    def reach(self) -> float:
+        """How likely a firm is to walk into this bank: its size."""
+        return max(self.total_assets(), 0.0)
+
+    # ------------------------------------------------------------------ ratios
+    def sme_holdings(self) -> float:
+        return self.book + self.partner_stock
+
+    def total_loans(self) -> float:
+        return self.rest_loans + self.sme_holdings()
+
+    def total_assets(self) -> float:
+        return self.rest_assets + self.sme_holdings()
+
+    def rwa(self) -> float:
+        policy = self.model.params.policy.banking
+        return self.params.other_risk_weight * self.rest_assets + \
+            policy.sme_risk_weight * self.sme_holdings()
+
+    def capital_ratio(self) -> float:
+        rwa = self.rwa()
+        return self.capital / rwa if rwa > 0 else 0.0
+
+    def liquidity_room(self) -> float:
+        """Lendable deposits after required reserves and the liquidity buffer, plus
+        re-lending, less loans already made (亿元). Binds first for small banks."""
+        rrr = self.model.params.policy.central_bank.rrr
+        lendable = self.deposits * (1.0 - rrr - self.params.liquidity_buffer) + self.relending
+        return lendable - self.total_loans()
+
+    def capital_room(self) -> float:
+        policy = self.model.params.policy.banking
+        required = policy.min_car + policy.conservation_buffer + 0.01  # management buffer
+        return (self.capital / required - self.rwa()) / policy.sme_risk_weight
+
+    # ------------------------------------------------------------------ phase 2
+    def plan(self, peers_active: int, peers_initial: int) -> None:
+        policy = self.model.params.policy
+        cb = policy.central_bank
+        base = self.params.funding_spread_annual + cb.funding_beta * cb.lpr_1y_annual
+        # Reserves earn less than deposits cost, so a higher RRR raises the cost of each
+        # lendable yuan; an RRR cut lowers it.
+        deposit_funded = (base - cb.rrr * cb.reserve_remuneration_annual) / (1.0 - cb.rrr)
+        holdings = self.sme_holdings()
+        relending_share = min(1.0, self.relending / holdings) if holdings > 0 else 0.0
+        self.funding_cost = (1.0 - relending_share) * deposit_funded + \
+            relending_share * cb.relending_rate_annual
+        self.capacity = max(0.0, min(self.capital_room(), self.liquidity_room()))
+        mandate = 0.0
+        margin_factor = 1.0
+        if policy.banking.two_increases:
+            # the targets push banks to keep lending to SMEs at thinner margins, harder
+            # when they are behind on growth or borrower count
+            mandate = 0.15 + policy.banking.target_pressure * self.pressure
+            margin_factor = 0.7 / (1.0 + policy.banking.target_pressure * self.pressure)
+        self.adjust_appetite(self.params.appetite_el_annual, mandate)
+        self.margin = margin_factor * self.homogenized_margin(self.params.margin_annual,
+                                                              peers_active, peers_initial)
+        self.rate_cap = 1.0  # banks price freely
+
+    def update_targets(self, borrowers: float) -> None:
+        """Yearly check of the "two increases": SME loan growth at least total loan
+        growth, and no fewer SME borrowers than a year before."""
+        total = self.total_loans()
+        book_growth = self.book / self.book_year_ago - 1.0 if self.book_year_ago > 0 else 0.0
+        total_growth = total / self.total_loans_year_ago - 1.0 \
+            if self.total_loans_year_ago > 0 else 0.0
+        gap = max(0.0, total_growth - book_growth)
+        if self.borrowers_year_ago > 0:
+            gap += max(0.0, 1.0 - borrowers / self.borrowers_year_ago)
+        self.pressure = min(gap, 0.5)
+        self.book_year_ago = self.book
+        self.total_loans_year_ago = total
+        self.borrowers_year_ago = borrowers
+
+    # ------------------------------------------------------------------ phase 8
+    def close_books(self, flows: dict[str, float], partner: dict[str, float]) -> None:
+        """Apply the quarter's flows (亿元) to the balance sheet.
+
+        ``flows`` are the bank's own originated loans (from the kernels); ``partner`` its
+        receipts and losses on platforms' joint loans (from the platforms' close).
+        """
+        p = self.params
+        policy = self.model.params.policy
+        macro_growth = self.model.params.macro.rest_of_book_growth_annual / 4.0
+        holdings_start = self.sme_holdings()
+        funding = self.funding_cost * holdings_start / 4.0
+        op_cost = (p.op_cost_fixed_wan * flows["loans"] / 1e4 + p.op_cost_rate_annual
+                   * self.book) / 4.0
+        rest_income = p.rest_roa_annual * self.rest_assets / 4.0
+        direct_loss = flows["writeoff"] - flows["recovery"]
+        compensation = flows["loss_compensation"]
+        net_loss = direct_loss - compensation + partner["loss"]
+        npl_held = flows["npl_end"] + partner["npl"]
+        provision_expense = self.provision_step(npl_held, net_loss)
+        incentive = flows["incentive"]
+        income = flows["interest"] + partner["interest"] + rest_income + incentive
+        net_income = income - funding - op_cost - provision_expense
+        car = self.capital_ratio()
+        payout_ratio = min(1.0, max(0.0, p.payout_ratio + 2.0 * (car - self.car_target)
+                                    / self.car_target))
+        payout = payout_ratio * net_income if net_income > 0 else 0.0
+        capital_before = self.capital
+        self.capital += net_income - payout
+        # stocks: the SME book as counted, the rest of the book grows with the economy
+        self.book_perf = flows["perf_end"]
+        self.book_npl = flows["npl_end"]
+        self.loans_count = flows["loans"]
+        self.partner_stock = partner["stock_end"]
+        self.partner_npl = partner["npl"]
+        self.rest_assets *= 1.0 + macro_growth
+        self.rest_loans *= 1.0 + macro_growth
+        self.deposits *= 1.0 + macro_growth
+        self.flows = {
+            "capital_start": capital_before, "capital_end": self.capital,
+            "interest": flows["interest"], "partner_interest": partner["interest"],
+            "rest_income": rest_income, "incentive": incentive, "funding": funding,
+            "op_cost": op_cost, "provision_expense": provision_expense, "payout": payout,
+            "net_income": net_income, "injection": 0.0, "net_loss": net_loss,
+            "compensation": compensation,
+        }
+        self.remember(flows["new"], flows["new_pd_amount"], flows["new_npl"], net_loss,
+                      net_income)
+        if policy.banking.two_increases is False:
+            self.pressure = 0.0

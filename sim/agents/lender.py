@@ -1,0 +1,127 @@
+"""What banks and platforms share: appetite, score re-fit, pricing margin, provisions.
+
+Money here is national 亿元. A lender's quarter has two halves: ``plan`` (phase 2) sets
+funding cost, capacity, appetite and prices; ``close_books`` (phase 8) takes the flows
+the kernels accumulated and moves the balance sheet. Each close records its flows in
+``self.flows`` so that :mod:`sim.accounting` can check the books independently.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import mesa
+import numpy as np
+
+from sim import rng
+
+
+class Lender(mesa.Agent):
+    """Base for :class:`~sim.agents.banks.Bank` and :class:`~sim.agents.platforms.Platform`."""
+
+    kind: str
+    kind_class: int  # 0 bank, 1 online platform, 2 supply chain, 3 crowd/equity
+    channel: int
+
+    def __init__(self, model: mesa.Model, index: int, kind: str, params, active: bool):
+        super().__init__(model)
+        self.index = index
+        self.kind = kind
+        self.params = params
+        self.name = f"{kind}_{index:03d}"
+        self.active = active
+        self.region = -1  # national
+        self.capital = 0.0
+        self.capital_initial = 0.0
+        self.provisions = 0.0
+        self.capacity = 0.0
+        self.funding_cost = 0.0
+        self.margin = params.margin_annual
+        self.appetite = params.appetite_el_annual
+        self.alpha = model.params.credit.score_intercept
+        self.rate_cap = 1.0
+        # the lender's own originated book as the kernels last counted it (亿元)
+        self.book_perf = 0.0
+        self.book_npl = 0.0
+        self.loans_count = 0.0
+        # a year of experience for appetite and the score re-fit
+        self.loss_history: deque = deque(maxlen=4)
+        self.balance_history: deque = deque(maxlen=4)
+        self.new_history: deque = deque(maxlen=4)
+        self.new_pd_history: deque = deque(maxlen=4)
+        self.default_history: deque = deque(maxlen=4)
+        self.income_history: deque = deque(maxlen=4)
+        self.flows: dict[str, float] = {}
+        self.last_new = 0.0
+        self.last_net_income = 0.0
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def book(self) -> float:
+        return self.book_perf + self.book_npl
+
+    def adjust_appetite(self, base: float, pressure: float = 0.0) -> None:
+        """Move appetite part of the way toward a target set by last year's losses.
+
+        Bounds keep one bad year from starting a doom loop, and a good year from
+        unlimited risk-taking.
+        """
+        credit = self.model.params.credit
+        expected = max(base, 1e-6)
+        balance = sum(self.balance_history) / max(len(self.balance_history), 1)
+        losses = sum(self.loss_history)
+        loss_rate = losses / balance if balance > 0 else 0.0
+        excess = max(0.0, loss_rate / expected - 1.0)
+        target = base * (1.0 + pressure) * (1.0 - credit.appetite_loss_sensitivity * excess)
+        target = min(max(target, 0.5 * base), 2.0 * base)
+        self.appetite += credit.appetite_speed * (target - self.appetite)
+
+    def refit_score(self) -> None:
+        """Once a year, shift the PD mapping's intercept toward the default rate the
+        lender's own book showed, against what it predicted when lending."""
+        credit = self.model.params.credit
+        lent = sum(self.new_history)
+        if lent <= 0 or len(self.default_history) < 4:
+            return
+        predicted = sum(self.new_pd_history) / lent
+        balance = sum(self.balance_history) / len(self.balance_history)
+        if balance <= 0:
+            return
+        realised = sum(self.default_history) / balance
+        predicted = min(max(predicted, 1e-4), 0.5)
+        realised = min(max(realised, 1e-4), 0.5)
+        shift = rng.norm_ppf.py_func(realised) - rng.norm_ppf.py_func(predicted)
+        self.alpha = float(np.clip(self.alpha + credit.refit_speed * shift, -5.0, 0.5))
+
+    def homogenized_margin(self, base_margin: float, peers_active: int, peers_initial: int) -> float:
+        """More lenders with similar products in a segment compress the margin."""
+        if peers_active <= 0:
+            return base_margin
+        ratio = max(peers_initial, 1) / peers_active
+        return base_margin * ratio ** self.model.params.credit.homogenization
+
+    def remember(self, new: float, new_pd_amount: float, defaults: float, net_loss: float,
+                 net_income: float) -> None:
+        self.new_history.append(new)
+        self.new_pd_history.append(new_pd_amount)
+        self.default_history.append(defaults)
+        self.loss_history.append(net_loss)
+        self.balance_history.append(self.book)
+        self.income_history.append(net_income)
+        self.last_new = new
+        self.last_net_income = net_income
+
+    def provision_step(self, npl_held: float, net_loss: float) -> float:
+        """Provision expense this quarter: use provisions for realised losses first, then
+        rebuild to coverage of the non-performing loans still held. Never counts a loss
+        twice: the loss reduces provisions, the expense restores them."""
+        coverage = self.model.params.policy.banking.provision_coverage
+        target = coverage * npl_held
+        expense = target - (self.provisions - net_loss)
+        self.provisions = target
+        return expense
+
+    def annual_roe(self) -> float:
+        if self.capital <= 0 or not self.income_history:
+            return 0.0
+        return 4.0 * sum(self.income_history) / len(self.income_history) / self.capital

@@ -1,0 +1,227 @@
+"""Platforms: big-tech lenders, online micro-lenders, supply-chain finance, crowd/equity.
+
+A lending platform originates loans and funds them three ways: its own retained share,
+asset-backed securities sold to outside investors, and partner banks' shares of joint
+loans (the partner holds its share and its risk). The regulatory own-contribution share
+applies to joint online lending. The pool of a platform's loans is shared pro rata among
+its funders; repayments, losses and recoveries follow the funders' stocks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.agents.lender import Lender
+from sim.categories import CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, PLATFORM_CHANNEL
+
+ABS_SPREAD_ANNUAL = 0.015  # investors' yield over the LPR on platform ABS (assumption)
+
+
+class Platform(Lender):
+    def __init__(self, model, index: int, kind: str, params, active: bool, partners: list):
+        super().__init__(model, index, kind, params, active)
+        self.channel = PLATFORM_CHANNEL[kind]
+        self.kind_class = {CH_ONLINE: 1, CH_SUPPLY_CHAIN: 2, CH_EQUITY: 3}[self.channel]
+        self.capital = params.net_assets_yi if active else 0.0
+        self.capital_initial = params.net_assets_yi
+        self.partners = partners                 # list of Bank agents
+        self.partner_stock = np.zeros(len(partners))
+        self.own_stock = 0.0                     # retained share of the pool (亿元)
+        self.abs_stock = 0.0                     # securitised share held by investors
+        self.own_share_new = 1.0
+        self.entered_quarter = None
+
+    @property
+    def joint(self) -> bool:
+        return self.channel == CH_ONLINE
+
+    def reach(self) -> float:
+        """How likely a firm is to meet this platform: its net assets (user base)."""
+        return max(self.capital, 0.0)
+
+    def own_contribution(self) -> float:
+        if not self.joint:
+            return 1.0
+        return self.model.params.policy.banking.joint_own_contribution
+
+    def funders_total(self) -> float:
+        return self.own_stock + self.abs_stock + float(self.partner_stock.sum())
+
+    def split_initial_book(self) -> None:
+        """Give a starting pool to funders in the proportions the rules imply."""
+        self.own_share_new = self.own_contribution()
+        self._allocate_new(self.book, self._partner_room())
+
+    # ------------------------------------------------------------------ phase 2
+    def _partner_room(self) -> np.ndarray:
+        """Room each partner bank has for more of this platform's joint loans (亿元)."""
+        if not self.joint or not self.partners:
+            return np.zeros(len(self.partners))
+        banking = self.model.params.policy.banking
+        room = np.zeros(len(self.partners))
+        for k, bank in enumerate(self.partners):
+            if not bank.active:
+                continue
+            one_partner = banking.partner_concentration_cap * max(bank.capital, 0.0) \
+                - self.partner_stock[k]
+            total_joint = banking.joint_total_cap * bank.total_loans() - bank.partner_stock
+            # a bank's total room is shared among the platforms it partners with
+            sharing = max(1, self.model.partnerships_of(bank))
+            room[k] = max(0.0, min(one_partner, total_joint / sharing))
+        return room
+
+    def plan(self, peers_active: int, peers_initial: int) -> None:
+        if not self.active:
+            self.capacity = 0.0
+            return
+        policy = self.model.params.policy
+        cb = policy.central_bank
+        p = self.params
+        if self.channel == CH_EQUITY:
+            growth = (1.0 + self.model.params.macro.gdp_growth_annual) ** (
+                self.model.years_elapsed())
+            self.capacity = p.investor_capacity_yi * growth
+            self.funding_cost = 0.0
+            self.rate_cap = 1.0
+        else:
+            share = self.own_contribution()
+            self.own_share_new = share
+            abs_rate = cb.lpr_1y_annual + ABS_SPREAD_ANNUAL
+            own_cost = (1.0 - p.securitised_share) * p.funding_cost_annual + \
+                p.securitised_share * abs_rate
+            partner_rate = self._partner_rate()
+            self.funding_cost = share * own_cost + (1.0 - share) * partner_rate
+            own_room = policy.banking.platform_own_book_cap * max(self.capital, 0.0) - \
+                (self.own_stock + self.abs_stock)
+            capacity = max(0.0, own_room) / max(share, 1e-9)
+            if share < 1.0:
+                capacity = min(capacity, self._partner_room().sum() / (1.0 - share))
+            self.capacity = max(0.0, capacity)
+            courts = policy.courts
+            if courts.licensed_under_lpr_multiple:
+                self.rate_cap = courts.lpr_multiple * cb.lpr_1y_annual
+            else:
+                self.rate_cap = courts.licensed_cap_annual
+        self.adjust_appetite(p.appetite_el_annual)
+        self.margin = self.homogenized_margin(p.margin_annual, peers_active, peers_initial)
+
+    def _partner_rate(self) -> float:
+        active = [b.funding_cost for b in self.partners if b.active]
+        base = float(np.mean(active)) if active else self.params.funding_cost_annual
+        return base + self.params.partner_margin_annual
+
+    # ------------------------------------------------------------------ phase 8
+    def _allocate_new(self, new: float, room: np.ndarray) -> tuple[float, float, np.ndarray]:
+        share = self.own_share_new if self.joint else 1.0
+        partner_part = new * (1.0 - share)
+        if partner_part > 0 and room.sum() <= 0:
+            # no partner has room: the platform keeps it all (capacity prevents this
+            # except in the starting book)
+            share, partner_part = 1.0, 0.0
+        own_part = new * share
+        to_abs = own_part * self.params.securitised_share
+        to_partners = partner_part * room / room.sum() if partner_part > 0 else \
+            np.zeros(len(self.partners))
+        self.own_stock += own_part - to_abs
+        self.abs_stock += to_abs
+        self.partner_stock += to_partners
+        return own_part - to_abs, to_abs, to_partners
+
+    def close_books(self, flows: dict[str, float], partner_out: dict) -> dict:
+        """Share the pool's flows among funders, then close the platform's own P&L.
+
+        Returns the outside sector's part (ABS interest, principal, losses, purchases);
+        partner banks' parts are added to ``partner_out[bank]``.
+        """
+        p = self.params
+        cb = self.model.params.policy.central_bank
+        capital_before = self.capital
+        if self.channel == CH_EQUITY:
+            fees = flows["fees"]
+            op_cost = p.op_cost_fixed_wan * flows["new_count_nondebt"] / 1e4 / 4.0
+            net_income = fees - op_cost
+            payout = p.payout_ratio * net_income if net_income > 0 else 0.0
+            self.capital += net_income - payout
+            self.flows = {"capital_start": capital_before, "capital_end": self.capital,
+                          "interest": 0.0, "fees": fees, "funding": 0.0, "op_cost": op_cost,
+                          "provision_expense": 0.0, "payout": payout, "net_income": net_income,
+                          "injection": 0.0, "partner_interest_paid": 0.0, "abs_interest": 0.0}
+            self.remember(flows["nondebt"], 0.0, 0.0, 0.0, net_income)
+            return {"abs_bought": 0.0, "abs_principal": 0.0, "abs_recovery": 0.0,
+                    "abs_interest": 0.0, "abs_loss": 0.0}
+        pool_start = self.funders_total()
+        own_start = self.own_stock
+        perf_fraction = self.book_perf / pool_start if pool_start > 0 else 0.0
+        shares_own = self.own_stock / pool_start if pool_start > 0 else 0.0
+        shares_abs = self.abs_stock / pool_start if pool_start > 0 else 0.0
+        shares_partner = self.partner_stock / pool_start if pool_start > 0 else \
+            np.zeros(len(self.partners))
+        runoff = flows["principal"] + flows["writeoff"]
+        recovery = flows["recovery"]
+        gross_loss = flows["writeoff"] - recovery
+        # interest: partners and ABS investors take a contractual yield on their
+        # performing part; the platform keeps the rest (its service spread)
+        partner_yield = self._partner_rate_by_bank()
+        partner_interest = shares_partner * pool_start * perf_fraction * partner_yield / 4.0
+        abs_interest = self.abs_stock * perf_fraction * (cb.lpr_1y_annual + ABS_SPREAD_ANNUAL) / 4.0
+        interest_kept = flows["interest"] - partner_interest.sum() - abs_interest
+        # run-off, recoveries and losses follow funders' stocks
+        self.own_stock -= runoff * shares_own
+        self.abs_stock -= runoff * shares_abs
+        self.partner_stock -= runoff * shares_partner
+        own_loss = gross_loss * shares_own
+        abs_loss = gross_loss * shares_abs
+        partner_loss = gross_loss * shares_partner
+        room = self._partner_room() if self.joint else np.zeros(len(self.partners))
+        own_new, abs_new, partner_new = self._allocate_new(flows["new"], room)
+        npl_end = flows["npl_end"]
+        pool_end = self.funders_total()
+        own_npl = npl_end * self.own_stock / pool_end if pool_end > 0 else 0.0
+        partner_npl = npl_end * self.partner_stock / pool_end if pool_end > 0 else \
+            np.zeros(len(self.partners))
+        for k, bank in enumerate(self.partners):
+            out = partner_out.setdefault(bank, {"interest": 0.0, "loss": 0.0, "npl": 0.0,
+                                                "stock_end": 0.0, "principal": 0.0,
+                                                "recovery": 0.0, "lent": 0.0})
+            out["interest"] += partner_interest[k]
+            out["loss"] += partner_loss[k]
+            out["npl"] += partner_npl[k]
+            out["stock_end"] += self.partner_stock[k]
+            out["principal"] += flows["principal"] * shares_partner[k]
+            out["recovery"] += recovery * shares_partner[k]
+            out["lent"] += partner_new[k]
+        funding = p.funding_cost_annual * own_start / 4.0
+        op_cost = (p.op_cost_fixed_wan * flows["loans"] / 1e4 + p.op_cost_rate_annual
+                   * self.book_perf) / 4.0
+        provision_expense = self.provision_step(own_npl, own_loss)
+        net_income = interest_kept - funding - op_cost - provision_expense
+        payout = p.payout_ratio * net_income if net_income > 0 else 0.0
+        self.capital += net_income - payout
+        self.book_perf = flows["perf_end"]
+        self.book_npl = flows["npl_end"]
+        self.loans_count = flows["loans"]
+        self.flows = {"capital_start": capital_before, "capital_end": self.capital,
+                      "interest": flows["interest"], "fees": 0.0, "funding": funding,
+                      "op_cost": op_cost, "provision_expense": provision_expense,
+                      "payout": payout, "net_income": net_income, "injection": 0.0,
+                      "partner_interest_paid": float(partner_interest.sum()),
+                      "abs_interest": abs_interest, "interest_kept": interest_kept}
+        self.remember(flows["new"], flows["new_pd_amount"], flows["new_npl"], own_loss,
+                      net_income)
+        self.flows.update({
+            "principal_received": flows["principal"], "recovery": recovery,
+            "own_loss": own_loss, "partner_principal": float((flows["principal"]
+                                                              * shares_partner).sum()),
+            "abs_principal": flows["principal"] * shares_abs,
+        })
+        return {"abs_bought": abs_new, "abs_principal": flows["principal"] * shares_abs,
+                "abs_recovery": recovery * shares_abs, "abs_interest": abs_interest,
+                "abs_loss": abs_loss}
+
+    def _partner_rate_by_bank(self) -> np.ndarray:
+        margin = self.params.partner_margin_annual
+        return np.array([b.funding_cost + margin for b in self.partners]) if self.partners \
+            else np.zeros(0)
+
+    def own_book(self) -> float:
+        return self.own_stock + self.abs_stock

@@ -1,0 +1,262 @@
+"""The lender side of the market: builds banks and platforms, runs their planning and
+book-closing, and resolves failures and admits entrants (phases 2 and 8)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.agents.banks import Bank
+from sim.agents.platforms import Platform
+from sim.categories import BANK_TYPES, PLATFORM_KINDS
+from sim.kernels import layout as L
+from sim.wiring import bank_loss_share
+
+LOCAL_TYPES = ("city_commercial", "rural")
+
+
+class LenderMarket:
+    """All lenders of a model, indexed by a stable ``lender`` id (banks first)."""
+
+    def __init__(self, model):
+        self.model = model
+        params = model.params
+        region_cum = np.cumsum([params.population.regions.east,
+                                params.population.regions.central,
+                                params.population.regions.west])
+        self.banks: list[Bank] = []
+        self.bank_type_assets = {}
+        for kind in BANK_TYPES:
+            bp = getattr(params.banks, kind)
+            if bp.count == 0:
+                continue
+            per_bank = bp.total_assets_yi / bp.count
+            self.bank_type_assets[kind] = per_bank
+            proxy = per_bank * bp.loans_to_assets * bp.sme_share_of_loans
+            for k in range(bp.count):
+                region = int(np.searchsorted(region_cum, (k + 0.5) / bp.count))
+                bank = Bank(model, len(self.banks), kind, bp, region, proxy, per_bank)
+                self.banks.append(bank)
+        self.platforms: list[Platform] = []
+        index = len(self.banks)
+        for kind in PLATFORM_KINDS:
+            pp = getattr(params.platforms, kind)
+            if kind == "big_tech":
+                partners = list(self.banks)
+            elif kind == "online_micro":
+                partners = [b for b in self.banks if b.kind in LOCAL_TYPES]
+            else:
+                partners = []
+            for k in range(max(pp.max_count, pp.count)):
+                platform = Platform(model, index, kind, pp, active=k < pp.count,
+                                    partners=partners)
+                platform.book_perf = pp.net_assets_yi * 5.0 if k < pp.count else 0.0
+                if kind == "crowd_equity":
+                    platform.capacity = pp.investor_capacity_yi
+                self.platforms.append(platform)
+                index += 1
+        self.lenders = self.banks + self.platforms
+        self.initial_counts = {kind: sum(1 for l in self.lenders if l.kind == kind and l.active)
+                               for kind in BANK_TYPES + PLATFORM_KINDS}
+
+    # ------------------------------------------------------------------ helpers
+    def partnerships_of(self, bank: Bank) -> int:
+        return sum(1 for p in self.platforms if p.active and p.joint and bank in p.partners)
+
+    def _active(self, kind: str) -> int:
+        return sum(1 for l in self.lenders if l.kind == kind and l.active)
+
+    def set_initial_books(self, sums) -> None:
+        """Replace the proxies used to draw the starting loan book with what was drawn,
+        and build each bank's rest of book around it."""
+        money = sums.lender_money
+        for bank in self.banks:
+            book = money[bank.index, L.LF_BAL_PERF]
+            per_bank = self.bank_type_assets[bank.kind]
+            bank.book_perf = book
+            bank.rest_assets = per_bank - book
+            bank.rest_loans = per_bank * bank.params.loans_to_assets - book
+            bank.loans_count = sums.lender_count[bank.index, L.LF_LOANS]
+        for platform in self.platforms:
+            platform.book_perf = money[platform.index, L.LF_BAL_PERF]
+            platform.loans_count = sums.lender_count[platform.index, L.LF_LOANS]
+            if platform.active and platform.channel != 3:
+                platform.split_initial_book()
+        for bank in self.banks:
+            bank.partner_stock = sum(p.partner_stock[p.partners.index(bank)]
+                                     for p in self.platforms if bank in p.partners)
+            bank.capital = bank.params.capital_ratio * bank.rwa()
+            bank.capital_initial = bank.capital
+            bank.book_year_ago = bank.book
+            bank.total_loans_year_ago = bank.total_loans()
+            bank.borrowers_year_ago = bank.loans_count
+
+    # ------------------------------------------------------------------ phase 2
+    def plan(self) -> None:
+        self.model.central_bank.allocate_relending(self.banks)
+        for lender in self.lenders:
+            if lender.active or lender.kind_class != 0:
+                lender.plan(self._active(lender.kind), self.initial_counts[lender.kind])
+
+    def add_repayments(self, principal_by_lender: np.ndarray) -> None:
+        for lender in self.lenders:
+            if lender.active and lender.channel != 3:
+                lender.capacity += principal_by_lender[lender.index]
+
+    def take_capacity(self, capacity: np.ndarray) -> None:
+        for lender in self.lenders:
+            lender.capacity = float(capacity[lender.index])
+
+    # ------------------------------------------------------------------ phase 8
+    def _flows(self, lender, sums) -> dict:
+        m = sums.lender_money[lender.index]
+        c = sums.lender_count[lender.index]
+        return {
+            "new": m[L.LF_NEW_AMT], "interest": m[L.LF_INTEREST],
+            "principal": m[L.LF_PRINCIPAL], "writeoff": m[L.LF_WRITEOFF],
+            "recovery": m[L.LF_RECOVERY], "perf_end": m[L.LF_BAL_PERF],
+            "npl_end": m[L.LF_BAL_NPL], "loans": c[L.LF_LOANS], "new_npl": m[L.LF_NEW_NPL],
+            "new_pd_amount": m[L.LF_NEW_PD_AMT], "fees": m[L.LF_FEES],
+            "nondebt": m[L.LF_NONDEBT_AMT], "new_count_nondebt": c[L.LF_APPROVALS],
+            "subsidy": m[L.LF_SUBSIDY], "guarantee_fee": m[L.LF_GUARANTEE_FEE],
+        }
+
+    def close_books(self, sums, owner_draws: np.ndarray) -> None:
+        """Phase 8. ``owner_draws`` is [paid to owners, of which to outside investors]
+        in national 亿元."""
+        model = self.model
+        gov = model.government.account
+        outside = model.outside.account
+        params = model.params
+        loss_share = bank_loss_share(params)
+        rc = params.policy.fiscal.risk_compensation_share
+        partner_out: dict = {}
+        for platform in self.platforms:
+            if not platform.active and platform.book <= 0 and platform.funders_total() <= 0:
+                platform.flows = {}
+                continue
+            flows = self._flows(platform, sums)
+            result = platform.close_books(flows, partner_out)
+            for item in ("abs_bought", "abs_principal", "abs_recovery", "abs_interest",
+                         "abs_loss"):
+                outside.add(item, result[item])
+            if platform.channel == 3:
+                crowd = sums.lender_money[platform.index, L.LF_CROWD_AMT]
+                outside.add("crowdfunding_raised", crowd)
+                outside.add("equity_raised", flows["nondebt"] - crowd)
+            gov.add("interest_subsidy", flows["subsidy"])
+        incentive_rate = params.policy.central_bank.inclusive_incentive_rate
+        empty = {"interest": 0.0, "loss": 0.0, "npl": 0.0, "stock_end": 0.0,
+                 "principal": 0.0, "recovery": 0.0, "lent": 0.0}
+        for bank in self.banks:
+            if not bank.active:
+                bank.flows = {}
+                continue
+            flows = self._flows(bank, sums)
+            by_size = sums.lender_money_by_size[bank.index]
+            net_loss_by_size = by_size[:, L.LF_WRITEOFF] - by_size[:, L.LF_RECOVERY]
+            compensation = float((loss_share * net_loss_by_size).sum())
+            risk_comp = float(rc * net_loss_by_size.sum())
+            flows["loss_compensation"] = compensation
+            gov.add("risk_compensation", risk_comp)
+            gov.add("guarantee_payouts", compensation - risk_comp)
+            gov.add("guarantee_fees", flows["guarantee_fee"])
+            gov.add("interest_subsidy", flows["subsidy"])
+            growth = flows["perf_end"] + flows["npl_end"] - bank.book
+            incentive = incentive_rate * max(0.0, growth) if bank.kind in LOCAL_TYPES else 0.0
+            flows["incentive"] = incentive
+            gov.add("inclusive_incentive", incentive)
+            bank.close_books(flows, partner_out.get(bank, empty))
+        outside.add("dividends_from_stakes", float(owner_draws[1]))
+        if model.quarter % 4 == 3:
+            for lender in self.lenders:
+                if lender.active:
+                    lender.refit_score()
+            for bank in self.banks:
+                if bank.active and params.policy.banking.two_increases:
+                    bank.update_targets(sums.lender_count[bank.index, L.LF_LOANS])
+        self._resolve_failures()
+        self._admit_entrants()
+
+    # ------------------------------------------------------------------ resolution, entry
+    def _resolve_failures(self) -> None:
+        model = self.model
+        regulator = model.banking_regulator
+        for lender in self.lenders:
+            if not regulator.failing(lender):
+                continue
+            peers = [l for l in self.lenders if l.kind == lender.kind and l.active
+                     and l is not lender and not regulator.failing(l)]
+            shortfall = max(0.0, -lender.capital)
+            if shortfall > 0:
+                model.government.account.add("resolution_shortfall", shortfall)
+                lender.flows["injection"] = lender.flows.get("injection", 0.0) + shortfall
+                lender.capital += shortfall
+            if peers:
+                strongest = max(peers, key=lambda l: l.capital_ratio() if l.kind_class == 0
+                                else l.capital)
+                self._merge(lender, strongest)
+            lender.active = False
+            model.resolved_this_quarter += 1
+
+    def _merge(self, failed, acquirer) -> None:
+        """The acquirer takes over the failed lender's loans and balance sheet."""
+        pop = self.model.pop
+        lender_ids = pop.loan_lender
+        lender_ids[lender_ids == failed.index] = acquirer.index
+        acquirer.book_perf += failed.book_perf
+        acquirer.book_npl += failed.book_npl
+        acquirer.provisions += failed.provisions
+        acquirer.capital += failed.capital
+        acquirer.flows["merger_capital"] = acquirer.flows.get("merger_capital", 0.0) + \
+            failed.capital
+        if isinstance(failed, Bank):
+            for attr in ("rest_assets", "rest_loans", "deposits", "partner_stock",
+                         "partner_npl"):
+                setattr(acquirer, attr, getattr(acquirer, attr) + getattr(failed, attr))
+            for platform in self.platforms:
+                if failed in platform.partners:
+                    k = platform.partners.index(failed)
+                    if acquirer not in platform.partners:
+                        platform.partners = platform.partners + [acquirer]
+                        platform.partner_stock = np.append(platform.partner_stock, 0.0)
+                    k2 = platform.partners.index(acquirer)
+                    platform.partner_stock[k2] += platform.partner_stock[k]
+                    platform.partner_stock[k] = 0.0
+        else:
+            acquirer.own_stock += failed.own_stock
+            acquirer.abs_stock += failed.abs_stock
+            for k, bank in enumerate(failed.partners):
+                if bank not in acquirer.partners:
+                    acquirer.partners = acquirer.partners + [bank]
+                    acquirer.partner_stock = np.append(acquirer.partner_stock, 0.0)
+                acquirer.partner_stock[acquirer.partners.index(bank)] += failed.partner_stock[k]
+            failed.own_stock = failed.abs_stock = 0.0
+            failed.partner_stock[:] = 0.0
+        failed.book_perf = failed.book_npl = failed.provisions = 0.0
+        failed.capital = 0.0
+
+    def _admit_entrants(self) -> None:
+        """A new platform enters a segment whose incumbents earned a high return."""
+        model = self.model
+        for kind in PLATFORM_KINDS:
+            members = [p for p in self.platforms if p.kind == kind]
+            active = [p for p in members if p.active]
+            idle = [p for p in members if not p.active and p.book <= 0
+                    and p.funders_total() <= 0]
+            if not active or not idle:
+                continue
+            roe = np.mean([p.annual_roe() for p in active])
+            recent = [p.entered_quarter for p in members if p.entered_quarter is not None]
+            if recent and model.quarter - max(recent) < 4:
+                continue
+            if roe <= members[0].params.entry_roe_threshold:
+                continue
+            entrant = idle[0]
+            entrant.active = True
+            entrant.capital = entrant.capital_initial = entrant.params.net_assets_yi
+            entrant.alpha = float(np.mean([p.alpha for p in active]))
+            entrant.appetite = entrant.params.appetite_el_annual
+            entrant.entered_quarter = model.quarter
+            entrant.flows["injection"] = entrant.capital
+            model.outside.account.add("platform_capital", entrant.capital)
+

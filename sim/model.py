@@ -1,0 +1,415 @@
+"""The credit market: owns the state and calls the ten phases of a quarter."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import mesa
+import numba
+import numpy as np
+
+from sim import __version__, rng
+from sim.agents.regulators import BankingRegulator, CentralBank, Courts, DataRegulator, \
+    FiscalAuthority
+from sim.agents.sectors import Government, OutsideSector
+from sim.categories import SIZES
+from sim.errors import SimError
+from sim.kernels import layout as L
+from sim.kernels.credit import book, choose_and_screen, ration
+from sim.kernels.defaults import count_stocks, defaults_and_exits
+from sim.kernels.firms import credit_demand, debt_service, init_firms, operate_firms
+from sim.lenders_market import LenderMarket
+from sim.policy import PolicySchedule
+from sim.population import Population
+from sim.quarters import parse_quarter, quarter_label
+from sim.recorder import Recorder
+from sim.schema import Scenario
+from sim.units import national, stratum_weights, yi_per_agent_wan
+from sim.wiring import choice_tables, credit_params, firm_params, initial_expected_rates, \
+    lender_table
+
+
+@dataclass
+class QuarterSums:
+    """The quarter's accumulators summed over blocks (in block order) and weighted."""
+
+    lender_money: np.ndarray          # [J, LF_N] 亿元 (counts for count metrics)
+    lender_count: np.ndarray          # [J, LF_N] real-firm counts
+    lender_money_by_size: np.ndarray  # [J, 3, LF_N] 亿元
+    group_money: np.ndarray           # [G, GM_N]
+    group_count: np.ndarray           # [G, GM_N]
+    borrowers_before: np.ndarray      # [3] borrowers by size at the start of the quarter
+    group_borrowers_before: np.ndarray  # [G]
+
+
+class CreditMarket(mesa.Model):
+    """China's SME credit market, one step per quarter.
+
+    A quarter, in order (``step``):
+
+    1. **Policy** — scheduled changes and ramps apply; regulators run reactive rules.
+    2. **Lenders plan** — re-lending is allocated; each bank and platform sets funding
+       cost, capacity, appetite and margin; firms' lender-choice tables are rebuilt.
+    3. **Firms operate** *(numba)* — revenue, profit, owner draws, digital drift, stage,
+       ageing.
+    4. **Debt service** *(numba)* — interest and scheduled principal fall due (deferred
+       where policy says; maturing loans may be renewed); firms short are distressed.
+       Repayments return to lenders' capacity.
+    5. **Credit demand** *(numba)* — shortfalls, working capital, investment.
+    6. **Screening, pricing, rationing** *(numba)* — ``search_rounds`` rounds of channel
+       and lender choice, screening, pricing, capacity rationing and booking.
+    7. **Default and loss** *(numba)* — distressed firms still short default; NPLs age
+       and are written off; firms close.
+    8. **Books close** — stocks are counted; platforms share flows with partner banks
+       and investors; lenders' P&L and capital; government and outside-sector ledgers;
+       failed lenders are resolved and platforms enter.
+    9. **Entry** — entrants fill free slots in ascending order.
+    10. **Record** — aggregates into the preallocated results; firms' rate expectations.
+    """
+
+    def __init__(self, scenario: Scenario, check: bool = False):
+        super().__init__(seed=scenario.run.seed)
+        self.scenario = scenario
+        self.params = scenario.model_copy(deep=True)
+        run = self.params.run
+        if run.threads:
+            numba.set_num_threads(min(run.threads, numba.config.NUMBA_NUM_THREADS))
+        self.threads = numba.get_num_threads()
+        self.seed = run.seed
+        self.start_quarter = parse_quarter(run.start)
+        self.end_quarter = parse_quarter(run.end)
+        self.quarter = self.start_quarter - run.burn_in_quarters
+        self.resolved_this_quarter = 0
+        self.last_default_rate = 0.0
+        # -- population and weights
+        shares = np.array([getattr(self.params.population.agent_share, s) for s in SIZES])
+        self.agents_by_size = np.floor(shares * run.agents).astype(np.int64)
+        self.agents_by_size[-1] = run.agents - self.agents_by_size[:-1].sum()
+        represented = np.array([getattr(self.params.population.represented, s) for s in SIZES])
+        self.weights = stratum_weights(represented, self.agents_by_size)
+        self.yi_per_wan = yi_per_agent_wan(self.weights)
+        capacity = int(math.ceil(run.agents * self.params.population.capacity_factor))
+        self.pop = Population.allocate(capacity)
+        # -- agents
+        self.market = LenderMarket(self)
+        self.central_bank = CentralBank(self)
+        self.banking_regulator = BankingRegulator(self)
+        self.courts = Courts(self)
+        self.fiscal = FiscalAuthority(self)
+        self.data_regulator = DataRegulator(self)
+        self.regulators = [self.central_bank, self.banking_regulator, self.courts, self.fiscal,
+                           self.data_regulator]
+        self.government = Government(self)
+        self.outside = OutsideSector(self)
+        self.schedule = PolicySchedule(self.params)
+        # -- scratch owned by the model, reused every quarter
+        blocks = L.n_blocks(capacity)
+        n_lenders = len(self.lenders)
+        self.lender_acc = np.zeros((blocks, n_lenders, len(SIZES), L.LF_N))
+        self.group_acc = np.zeros((blocks, L.N_GROUPS, len(SIZES), L.GM_N))
+        self.band_acc = np.zeros((blocks, 5, 10, L.BAND_N))
+        self.owner_draws = np.zeros((blocks, len(SIZES), 2))
+        self.entry_groups = np.zeros((L.N_GROUPS, len(SIZES)))
+        self.app = {
+            "lender": np.full(capacity, -1, dtype=np.int16),
+            "channel": np.zeros(capacity, dtype=np.uint8),
+            "pd": np.zeros(capacity),
+            "amount": np.zeros(capacity),
+            "rate": np.zeros(capacity, dtype=np.float32),
+            "ok": np.zeros(capacity, dtype=np.uint8),
+            "secured": np.zeros(capacity, dtype=np.uint8),
+            "funded": np.zeros(capacity, dtype=np.uint8),
+            "order": np.zeros(capacity, dtype=np.int64),
+            "starts": np.zeros(n_lenders + 1, dtype=np.int64),
+        }
+        self.expected_rate = initial_expected_rates(self.params)
+        self.borrowers_by_size = np.zeros(len(SIZES))
+        self.group_borrowers = np.zeros(L.N_GROUPS)
+        self._init_population()
+        self.recorder = Recorder(self.start_quarter, self.end_quarter - self.start_quarter + 1,
+                                 n_lenders)
+        self.checker = None
+        if check:
+            from sim.accounting import StockFlowCheck
+
+            self.checker = StockFlowCheck(self)
+        self.wall_seconds = 0.0
+
+    # ------------------------------------------------------------------ lenders
+    @property
+    def lenders(self):
+        return self.market.lenders
+
+    @property
+    def banks(self):
+        return self.market.banks
+
+    @property
+    def platforms(self):
+        return self.market.platforms
+
+    def partnerships_of(self, bank) -> int:
+        return self.market.partnerships_of(bank)
+
+    def years_elapsed(self) -> float:
+        return (self.quarter - self.start_quarter) / 4.0
+
+    # ------------------------------------------------------------------ set-up
+    def _arrays(self, *names):
+        return [self.pop.arrays[n] for n in names]
+
+    _FIRM_FIELDS = ("uid", "alive", "sector", "region", "size", "stage", "age", "quality",
+                    "log_trend", "log_revenue", "revenue", "cash", "collateral", "digital",
+                    "debt_target", "anchor", "bureau", "history", "first_loan_quarter",
+                    "defaulted_before", "outside_stake", "discouraged", "loan_principal",
+                    "loan_rate", "loan_remaining", "loan_term", "loan_lender", "loan_channel",
+                    "loan_secured", "loan_amortizing", "loan_status", "loan_npl_age")
+
+    def _fill(self, slots, uids, sizes, entrant: bool, fp) -> None:
+        ids, cum, count = choice_tables(self.lenders)
+        init_firms(slots, uids, sizes, int(entrant), fp, ids, cum, count,
+                   np.array([0.045, 0.14, 0.07]), *self._arrays(*self._FIRM_FIELDS))
+
+    def _firm_params(self):
+        drag = self.params.macro.feedback_coefficient * self.last_default_rate \
+            if self.params.run.macro_feedback else 0.0
+        return firm_params(self.params, self.quarter, self.start_quarter // 4, self.seed,
+                           self.schedule.revenue_multipliers(self.quarter), drag / 4.0)
+
+    def _init_population(self) -> None:
+        total = int(self.agents_by_size.sum())
+        slots = np.arange(total, dtype=np.int64)
+        sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), self.agents_by_size)
+        self._fill(slots, slots.copy(), sizes, False, self._firm_params())
+        self._count_stocks()
+        sums = self._reduce()
+        self.market.set_initial_books(sums)
+        self.borrowers_by_size = sums.group_count[10:13, L.GM_BORROWERS].copy()
+        self.group_borrowers = sums.group_count[:, L.GM_BORROWERS].copy()
+
+    # ------------------------------------------------------------------ reductions
+    def _count_stocks(self) -> None:
+        self.lender_acc[..., L.LF_BAL_PERF] = 0.0
+        self.lender_acc[..., L.LF_BAL_NPL] = 0.0
+        self.lender_acc[..., L.LF_LOANS] = 0.0
+        for m in (L.GM_ALIVE, L.GM_BALANCE, L.GM_NPL, L.GM_BORROWERS):
+            self.group_acc[..., m] = 0.0
+        count_stocks(self.pop.capacity, self.lender_acc, self.group_acc,
+                     *self._arrays("alive", "sector", "region", "size", "stage",
+                                   "loan_principal", "loan_lender", "loan_status"))
+
+    def _reduce(self) -> QuarterSums:
+        lender = self.lender_acc.sum(axis=0)               # [J, 3, LF_N], block order
+        by_size = lender.transpose(0, 2, 1)               # [J, LF_N, 3]
+        group = self.group_acc.sum(axis=0)
+        group[:, :, L.GM_ALIVE] += self.entry_groups
+        group[:, :, L.GM_ENTRIES] += self.entry_groups
+        group_by_size = group.transpose(0, 2, 1)
+        money_by_size = lender * (self.weights / 1e4)[None, :, None]
+        return QuarterSums(
+            lender_money=national(by_size, self.weights),
+            lender_count=national(by_size, self.weights, money=False),
+            lender_money_by_size=money_by_size,
+            group_money=national(group_by_size, self.weights),
+            group_count=national(group_by_size, self.weights, money=False),
+            borrowers_before=self.borrowers_by_size.copy(),
+            group_borrowers_before=self.group_borrowers.copy(),
+        )
+
+    def lender_money(self, metric: int) -> np.ndarray:
+        """One lender metric so far this quarter, national 亿元 per lender."""
+        return national(self.lender_acc[..., metric].sum(axis=0), self.weights)
+
+    # ------------------------------------------------------------------ the quarter
+    def step(self) -> None:
+        q = self.quarter
+        n = self.pop.capacity
+        self.lender_acc[:] = 0.0
+        self.group_acc[:] = 0.0
+        self.band_acc[:] = 0.0
+        self.owner_draws[:] = 0.0
+        self.entry_groups[:] = 0.0
+        self.resolved_this_quarter = 0
+        self.government.account.reset()
+        self.outside.account.reset()
+        # 1. policy
+        self.schedule.apply(self.params, q)
+        for regulator in self.regulators:
+            regulator.step()
+        # 2. lenders plan
+        self.market.plan()
+        ids, cum, count = choice_tables(self.lenders)
+        # 3. firms operate
+        fp = self._firm_params()
+        operate_firms(n, fp, self.group_acc, *self._arrays(
+            "uid", "alive", "sector", "region", "size", "stage", "age", "quality", "log_trend",
+            "log_revenue", "revenue", "cash", "digital", "bureau", "history",
+            "first_loan_quarter", "outside_stake", "loan_principal", "loan_rate",
+            "loan_remaining", "loan_amortizing", "loan_status"), self.owner_draws)
+        # 4. debt service; repaid principal can be lent again this quarter
+        debt_service(n, fp, self.lender_acc, *self._arrays(
+            "uid", "alive", "size", "cash", "history", "defaulted_before", "distressed", "due",
+            "loan_principal", "loan_rate", "loan_remaining", "loan_term", "loan_amortizing",
+            "loan_status", "loan_lender", "loan_channel", "loan_secured", "loan_npl_age"))
+        self.market.add_repayments(self.lender_money(L.LF_PRINCIPAL))
+        # 5. credit demand
+        credit_demand(n, fp, self.group_acc, *self._arrays(
+            "uid", "alive", "sector", "region", "size", "stage", "revenue", "cash",
+            "debt_target", "distressed", "due", "need", "invest", "rejected_by", "discouraged",
+            "loan_principal", "loan_status"))
+        # 6. screening, pricing and rationing, in rounds
+        table = lender_table(self.lenders, ids, cum, count)
+        self._credit_rounds(table)
+        self.market.take_capacity(table.capacity)
+        # 7. default, loss and exit
+        defaults_and_exits(n, fp, self.lender_acc, self.group_acc, *self._arrays(
+            "uid", "alive", "sector", "region", "size", "stage", "cash", "history",
+            "defaulted_before", "distressed", "due", "loan_principal", "loan_rate",
+            "loan_remaining", "loan_term", "loan_lender", "loan_channel", "loan_secured",
+            "loan_amortizing", "loan_status", "loan_npl_age"))
+        # 8. books close
+        self._count_stocks()
+        sums = self._reduce()
+        self.market.close_books(sums, national(self.owner_draws.sum(axis=0).T, self.weights))
+        # 9. entry of firms
+        self._entry()
+        # 10. record
+        sums = self._reduce()
+        self._update_expectations()
+        self.last_default_rate = 4.0 * sums.group_count[10:13, L.GM_DEFAULTS].sum() / max(
+            sums.borrowers_before.sum(), 1.0)
+        if self.checker is not None:
+            self.checker.check(q, sums)
+        self.recorder.record(q, self, sums)
+        self.borrowers_by_size = sums.group_count[10:13, L.GM_BORROWERS].copy()
+        self.group_borrowers = sums.group_count[:, L.GM_BORROWERS].copy()
+        self.quarter += 1
+
+    def _credit_rounds(self, table) -> None:
+        n = self.pop.capacity
+        app = self.app
+        for round_number in range(self.params.credit.search_rounds):
+            cp = credit_params(self.params, self.quarter, self.seed, round_number,
+                               self.expected_rate, self.yi_per_wan)
+            choose_and_screen(n, cp, table, self.lender_acc, self.group_acc, *self._arrays(
+                "uid", "alive", "sector", "region", "size", "stage", "quality", "revenue",
+                "collateral", "digital", "anchor", "bureau", "history", "defaulted_before",
+                "need", "invest", "rejected_by", "loan_status", "loan_lender", "loan_channel"),
+                app["lender"], app["channel"], app["pd"], app["amount"], app["rate"],
+                app["ok"], app["secured"])
+            ration(n, app["lender"], app["ok"], app["pd"], app["amount"], self.pop.size,
+                   self.pop.uid, self.yi_per_wan, table.capacity, app["funded"], app["order"],
+                   app["starts"])
+            book(n, cp, table, self.lender_acc, self.group_acc, self.band_acc, *self._arrays(
+                "uid", "alive", "sector", "region", "size", "stage", "quality", "revenue",
+                "cash", "log_trend", "first_loan_quarter", "outside_stake", "need", "invest",
+                "rejected_by", "discouraged"), app["lender"], app["channel"], app["pd"], app["amount"],
+                app["rate"], app["secured"], app["funded"], *self._arrays(
+                "loan_principal", "loan_rate", "loan_remaining", "loan_term", "loan_lender",
+                "loan_channel", "loan_secured", "loan_amortizing", "loan_status",
+                "loan_npl_age"))
+
+    def _entry(self) -> None:
+        """Phase 9: entrants by size stratum fill free slots in ascending order."""
+        pop = self.pop
+        alive = pop.alive
+        rate = self.params.population.entry_rate_quarterly
+        key = np.uint64(rng.stream_key(self.seed, rng.S_ENTRY, self.quarter))
+        counts = []
+        for s in range(len(SIZES)):
+            expected = rate * np.count_nonzero(alive & (pop.size == s))
+            whole = int(expected)
+            extra = 1 if rng.uniform(key, s, 0, 0) < expected - whole else 0
+            counts.append(whole + extra)
+        total = sum(counts)
+        if total == 0:
+            return
+        # a closed firm's slot is free once its bad loans are written off
+        free = np.flatnonzero((alive == 0) & (pop.loan_status.max(axis=1) == 0))
+        if free.size < total:
+            raise SimError(
+                f"the population outgrew its {pop.capacity:,} preallocated slots in "
+                f"{quarter_label(self.quarter)}; raise population.capacity_factor "
+                f"(now {self.params.population.capacity_factor})")
+        slots = free[:total].astype(np.int64)
+        uids = (np.int64(self.quarter) << 32) | np.arange(total, dtype=np.int64)
+        sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), counts)
+        self._fill(slots, uids, sizes, True, self._firm_params())
+        for offset, field in zip(L.GROUP_OFFSETS, ("sector", "region", "size", "stage")):
+            np.add.at(self.entry_groups, (offset + pop.arrays[field][slots], sizes), 1.0)
+
+    def _update_expectations(self) -> None:
+        """Firms expect last quarter's rate for their risk band and channel."""
+        band = self.band_acc.sum(axis=0)
+        amount = band[..., L.BAND_AMT]
+        have = amount > 0
+        self.expected_rate[:3][have[:3]] = (band[..., L.BAND_RATE_AMT][:3][have[:3]]
+                                           / amount[:3][have[:3]])
+
+    # ------------------------------------------------------------------ running
+    def run_all(self, progress: bool = False) -> None:
+        total = self.end_quarter - self.quarter + 1
+        started = time.perf_counter()
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="quarter", desc="simulating", leave=False)
+        while self.quarter <= self.end_quarter:
+            self.step()
+            if bar is not None:
+                label = quarter_label(self.quarter - 1)
+                bar.set_postfix_str(label + (" (burn-in)" if self.quarter - 1 <
+                                             self.start_quarter else ""))
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        self.wall_seconds = time.perf_counter() - started
+
+    def results(self):
+        from sim.results import RunResult
+
+        quarterly, groups, lenders = self.recorder.to_frames(self)
+        return RunResult(quarterly=quarterly, groups=groups, lenders=lenders,
+                         meta=self.metadata())
+
+    def metadata(self) -> dict:
+        return {
+            "name": self.scenario.name,
+            "scenario": self.scenario.model_dump(mode="json", by_alias=True),
+            "seed": self.seed,
+            "agents": int(self.params.run.agents),
+            "generator_version": rng.GENERATOR_VERSION,
+            "package_version": __version__,
+            "git_revision": _git_revision(),
+            "engine": "numba",
+            "threads": self.threads,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "macro_feedback": bool(self.params.run.macro_feedback),
+            "burn_in_quarters": self.params.run.burn_in_quarters,
+            "weights": dict(zip(SIZES, self.weights.tolist())),
+            "bytes_per_slot": round(self.pop.bytes_per_slot(), 1),
+            "stock_flow_checked": self.checker is not None,
+        }
+
+
+def _git_revision() -> str | None:
+    here = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def run(scenario: Scenario, progress: bool = False, check: bool = False):
+    """Run a scenario to its end; return a :class:`sim.results.RunResult`."""
+    model = CreditMarket(scenario, check=check)
+    model.run_all(progress=progress)
+    return model.results()
+

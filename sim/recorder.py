@@ -1,0 +1,188 @@
+"""Phase 10: this quarter's aggregates into result arrays preallocated for the run,
+turned into DataFrames once at the end."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.categories import LENDER_KINDS, REGIONS, SECTORS, SIZES, STAGES
+from sim.columns import GROUP_METRICS, LENDER_COLUMNS, QUARTERLY_COLUMNS
+from sim.kernels import layout as L
+from sim.quarters import quarter_label
+
+GROUP_NAMES = (
+    [("sector", s) for s in SECTORS] + [("region", r) for r in REGIONS]
+    + [("size", s) for s in SIZES] + [("stage", s) for s in STAGES]
+)
+_LENDER_NUMERIC = [c for c in LENDER_COLUMNS if c not in ("quarter", "lender", "name", "kind",
+                                                          "active")]
+
+
+def _ratio(num, den):
+    return float(num / den) if den > 0 else 0.0
+
+
+def _hhi(amounts: np.ndarray) -> float:
+    total = amounts.sum()
+    if total <= 0:
+        return 0.0
+    shares = amounts / total
+    return float((shares ** 2).sum())
+
+
+class Recorder:
+    """Holds one row per reported quarter for every output table."""
+
+    def __init__(self, first_quarter: int, n_quarters: int, n_lenders: int):
+        self.first_quarter = first_quarter
+        self.n = n_quarters
+        self.quarterly = {name: np.zeros(n_quarters) for name in QUARTERLY_COLUMNS
+                          if name != "quarter"}
+        self.groups = np.zeros((n_quarters, len(GROUP_NAMES), len(GROUP_METRICS)))
+        self.kind_by_size = np.zeros((n_quarters, len(LENDER_KINDS), len(SIZES)))
+        self.lenders = np.zeros((n_quarters, n_lenders, len(_LENDER_NUMERIC)))
+        self.lender_active = np.zeros((n_quarters, n_lenders), dtype=bool)
+
+    def record(self, quarter: int, model, sums) -> None:
+        """Store this quarter's figures; ``sums`` is the model's reduced accumulators."""
+        t = quarter - self.first_quarter
+        if not 0 <= t < self.n:
+            return
+        q = self.quarterly
+        lm, gm, gc = sums.lender_money, sums.group_money, sums.group_count
+        kinds = np.array([l.kind_class for l in model.lenders])
+        nat_m = gm[10:13].sum(axis=0)
+        nat_c = gc[10:13].sum(axis=0)
+        new = lm[:, L.LF_NEW_AMT]
+        balance = lm[:, L.LF_BAL_PERF] + lm[:, L.LF_BAL_NPL]
+        q["sme_alive"][t] = nat_c[L.GM_ALIVE]
+        q["sme_entries"][t] = nat_c[L.GM_ENTRIES]
+        q["sme_exits"][t] = nat_c[L.GM_EXITS]
+        q["credit_demand"][t] = nat_m[L.GM_DEMAND]
+        q["new_loans"][t] = new.sum()
+        q["new_loans_bank"][t] = new[kinds == 0].sum()
+        q["new_loans_online"][t] = new[kinds == 1].sum()
+        q["new_loans_supply_chain"][t] = new[kinds == 2].sum()
+        crowd = lm[:, L.LF_CROWD_AMT].sum()
+        q["new_equity"][t] = lm[:, L.LF_NONDEBT_AMT].sum() - crowd
+        q["new_crowdfunding"][t] = crowd
+        q["renewals"][t] = lm[:, L.LF_RENEWED].sum()
+        q["loan_balance"][t] = balance.sum()
+        q["loan_balance_bank"][t] = balance[kinds == 0].sum()
+        q["loan_balance_online"][t] = balance[kinds == 1].sum()
+        q["loan_balance_supply_chain"][t] = balance[kinds == 2].sum()
+        q["applications"][t] = nat_c[L.GM_APPS]
+        q["approvals"][t] = nat_c[L.GM_APPROVALS]
+        q["approval_rate"][t] = _ratio(nat_c[L.GM_APPROVALS], nat_c[L.GM_APPS])
+        financed = nat_m[L.GM_NEW_DEBT] + nat_m[L.GM_NEW_NONDEBT]
+        q["unmet_demand_share"][t] = max(0.0, 1.0 - _ratio(financed, nat_m[L.GM_DEMAND])) \
+            if nat_m[L.GM_DEMAND] > 0 else 0.0
+        rate_amt = lm[:, L.LF_NEW_RATE_AMT]
+        q["avg_rate_new"][t] = _ratio(rate_amt.sum(), new.sum())
+        for name, kind in (("bank", 0), ("online", 1), ("supply_chain", 2)):
+            q[f"avg_rate_new_{name}"][t] = _ratio(rate_amt[kinds == kind].sum(),
+                                                  new[kinds == kind].sum())
+        q["default_rate"][t] = 4.0 * _ratio(nat_c[L.GM_DEFAULTS], sums.borrowers_before.sum())
+        q["npl_ratio"][t] = _ratio(lm[:, L.LF_BAL_NPL].sum(), balance.sum())
+        q["npl_ratio_bank"][t] = _ratio(lm[kinds == 0, L.LF_BAL_NPL].sum(),
+                                        balance[kinds == 0].sum())
+        banks = [b for b in model.banks if b.active]
+        assets = np.array([b.total_assets() for b in banks])
+        cars = np.array([b.capital_ratio() for b in banks])
+        q["bank_car_mean"][t] = float((assets * cars).sum() / assets.sum())
+        q["bank_car_min"][t] = float(cars.min())
+        q["bank_funding_cost"][t] = float((assets * np.array([b.funding_cost for b in banks]))
+                                          .sum() / assets.sum())
+        q["online_share_new"][t] = _ratio(q["new_loans_online"][t], q["new_loans"][t])
+        q["online_share_balance"][t] = _ratio(q["loan_balance_online"][t], q["loan_balance"][t])
+        q["first_time_borrowers"][t] = nat_c[L.GM_FIRST_TIME]
+        q["unsecured_share_new"][t] = _ratio(nat_m[L.GM_UNSECURED], nat_m[L.GM_NEW_DEBT])
+        q["fiscal_cost"][t] = model.government.fiscal_cost()
+        q["hhi_bank"][t] = _hhi(new[kinds == 0])
+        q["hhi_online"][t] = _hhi(new[kinds == 1])
+        cb = model.params.policy.central_bank
+        q["lpr_1y"][t] = cb.lpr_1y_annual
+        q["rrr"][t] = cb.rrr
+        q["platforms_active"][t] = sum(1 for l in model.platforms if l.active)
+        q["lenders_resolved"][t] = model.resolved_this_quarter
+        self._record_groups(t, gm, gc, sums.group_borrowers_before)
+        self._record_lenders(t, model, lm, kinds)
+        for k, kind in enumerate(LENDER_KINDS):
+            members = [l.index for l in model.lenders if l.kind == kind]
+            by_size = sums.lender_money_by_size[members]
+            self.kind_by_size[t, k] = (by_size[:, :, L.LF_NEW_AMT]
+                                       + by_size[:, :, L.LF_NONDEBT_AMT]).sum(axis=0)
+
+    def _record_groups(self, t, gm, gc, borrowers_before) -> None:
+        metrics = list(GROUP_METRICS)
+        out = self.groups[t]
+        financed = gm[:, L.GM_NEW_DEBT] + gm[:, L.GM_NEW_NONDEBT]
+        for g in range(len(GROUP_NAMES)):
+            values = {
+                "sme_alive": gc[g, L.GM_ALIVE],
+                "credit_demand": gm[g, L.GM_DEMAND],
+                "new_loans": gm[g, L.GM_NEW_DEBT],
+                "new_nondebt": gm[g, L.GM_NEW_NONDEBT],
+                "loan_balance": gm[g, L.GM_BALANCE],
+                "approval_rate": _ratio(gc[g, L.GM_APPROVALS], gc[g, L.GM_APPS]),
+                "unmet_demand_share": max(0.0, 1.0 - _ratio(financed[g], gm[g, L.GM_DEMAND]))
+                if gm[g, L.GM_DEMAND] > 0 else 0.0,
+                "avg_rate_new": _ratio(gm[g, L.GM_RATE_AMT], gm[g, L.GM_NEW_DEBT]),
+                "default_rate": 4.0 * _ratio(gc[g, L.GM_DEFAULTS], borrowers_before[g]),
+            }
+            for m, name in enumerate(metrics):
+                out[g, m] = values[name]
+
+    def _record_lenders(self, t, model, lm, kinds) -> None:
+        channel_new = {c: sum(l.last_new for l in model.lenders if l.channel == c)
+                       for c in set(l.channel for l in model.lenders)}
+        for l in model.lenders:
+            balance = l.book
+            assets = l.total_assets() if l.kind_class == 0 else max(l.book, 1e-9)
+            capital = l.capital
+            income = l.flows.get("net_income", 0.0)
+            row = {
+                "new_loans": lm[l.index, L.LF_NEW_AMT] + lm[l.index, L.LF_NONDEBT_AMT],
+                "loan_balance": balance,
+                "own_balance": l.sme_holdings() if l.kind_class == 0 else l.own_book(),
+                "npl_ratio": _ratio(l.book_npl, balance),
+                "interest_income": l.flows.get("interest", 0.0),
+                "net_income": income,
+                "roa_annual": 4.0 * income / assets if l.active and assets > 0 else 0.0,
+                "roe_annual": 4.0 * income / capital if l.active and capital > 0 else 0.0,
+                "capital": capital,
+                "capital_ratio": l.capital_ratio() if l.kind_class == 0 else
+                _ratio(capital, l.own_book()),
+                "market_share_new": _ratio(l.last_new, channel_new[l.channel]),
+                "funding_cost": l.funding_cost,
+                "appetite_el": l.appetite,
+                "capacity": l.capacity,
+                "total_assets": l.total_assets() if l.kind_class == 0 else l.book,
+            }
+            self.lenders[t, l.index] = [row[c] for c in _LENDER_NUMERIC]
+            self.lender_active[t, l.index] = l.active
+
+    def to_frames(self, model):
+        import pandas as pd
+
+        labels = [quarter_label(self.first_quarter + t) for t in range(self.n)]
+        quarterly = pd.DataFrame({"quarter": labels, **self.quarterly})
+        rows = []
+        metrics = list(GROUP_METRICS)
+        for t, label in enumerate(labels):
+            for g, (dim, name) in enumerate(GROUP_NAMES):
+                for m, metric in enumerate(metrics):
+                    rows.append((label, dim, name, metric, self.groups[t, g, m]))
+            for k, kind in enumerate(LENDER_KINDS):
+                for s, size in enumerate(SIZES):
+                    rows.append((label, "lender_kind|size", f"{kind}|{size}",
+                                 "new_loans_by_lender_kind", self.kind_by_size[t, k, s]))
+        groups = pd.DataFrame(rows, columns=["quarter", "dimension", "group", "metric", "value"])
+        lender_rows = []
+        for t, label in enumerate(labels):
+            for l in model.lenders:
+                lender_rows.append({"quarter": label, "lender": l.index, "name": l.name,
+                                    "kind": l.kind, "active": bool(self.lender_active[t, l.index]),
+                                    **dict(zip(_LENDER_NUMERIC, self.lenders[t, l.index]))})
+        lenders = pd.DataFrame(lender_rows)
+        return quarterly, groups, lenders

@@ -1,0 +1,193 @@
+"""Build the kernels' parameter bundles from the scenario and the lender agents.
+
+Kept apart from the model so that what a kernel sees each quarter is in one place.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.categories import (
+    ANCHOR_AFFINITY, CH_CROWDFUNDING, CH_EQUITY, CHANNELS, N_RISK_BANDS, REGIONS, SECTORS,
+    SIZES, STAGES,
+)
+from sim.kernels.params import CreditParams, FirmParams, LenderTable
+from sim.schema import Scenario
+
+
+def _values(section, names) -> np.ndarray:
+    return np.array([float(getattr(section, n)) for n in names])
+
+
+def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
+                shock_mult: np.ndarray, feedback_drag: float) -> FirmParams:
+    pop, firms, macro, policy, credit = (params.population, params.firms, params.macro,
+                                         params.policy, params.credit)
+    growth = np.array([math.log1p(macro.gdp_growth_annual + getattr(macro.sector_growth, s))
+                       / 4.0 for s in SECTORS]) - feedback_drag
+    anchor_prob = np.minimum(1.0, pop.anchor_share * np.array(ANCHOR_AFFINITY))
+    tr = firms.transitions
+    lgd_secured = np.array([credit.lgd_secured, credit.lgd_unsecured, credit.lgd_receivable])
+    lgd_unsecured = np.array([credit.lgd_unsecured, credit.lgd_unsecured, credit.lgd_receivable])
+    return FirmParams(
+        seed=seed, quarter=quarter, start_year=start_year,
+        sector_cum=np.cumsum(_values(pop.sectors, SECTORS)),
+        region_cum=np.cumsum(_values(pop.regions, REGIONS)),
+        stage_cum=np.cumsum(_values(pop.stages, STAGES)),
+        log_revenue_median_q=np.log(_values(pop.revenue_median, SIZES) / 4.0),
+        revenue_log_sd=pop.revenue_log_sd,
+        collateral_share=_values(pop.collateral_share, SIZES),
+        collateral_to_revenue=pop.collateral_to_revenue,
+        digital_mean=_values(pop.digital_mean, SIZES),
+        entrant_digital_trend=firms.entrant_digital_trend_annual,
+        borrowing_propensity=firms.borrowing_propensity,
+        debt_target=_values(firms.debt_target, SIZES),
+        debt_target_sd=firms.debt_target_sd,
+        anchor_prob=anchor_prob, anchors=pop.anchors,
+        initial_borrowers=_values(pop.initial_borrowers, SIZES),
+        mean_reversion=firms.mean_reversion_quarterly,
+        vol_by_size=_values(firms.revenue_vol, SIZES),
+        drift_by_stage=_values(firms.stage_drift, STAGES),
+        growth_by_sector_q=growth,
+        shock_mult=shock_mult,
+        margin_by_size=_values(firms.margin, SIZES),
+        margin_slope=firms.margin_quality_slope, margin_noise=firms.margin_noise_sd,
+        cash_buffer=firms.cash_buffer_quarters, owner_draw_share=firms.owner_draw_share,
+        transitions=np.array([tr.startup_to_growth, tr.startup_to_stable, tr.growth_to_stable,
+                              tr.stable_to_decline, tr.stable_to_growth, tr.decline_to_stable]),
+        bureau_coverage=np.minimum(1.0, _values(pop.bureau_coverage, SIZES)
+                                   * policy.data.bureau_coverage),
+        digital_drift=firms.digital_drift_quarterly,
+        deferral=int(policy.fiscal.deferral),
+        renewal_share=policy.banking.renewal_share,
+        subsidy_annual=policy.fiscal.interest_subsidy_annual,
+        guarantee_fee_annual=policy.fiscal.guarantee_fee_annual,
+        guarantee_on=int(policy.fiscal.guarantee_coverage > 0),
+        invest_prob=_values(firms.invest_probability, STAGES),
+        invest_size=firms.invest_size_quarters,
+        max_request=firms.max_request_quarters,
+        exit_after_default=firms.exit_after_default,
+        exit_hazard=_values(firms.exit_hazard, STAGES),
+        writeoff_quarters=credit.writeoff_quarters,
+        lgd_by_channel_secured=lgd_secured, lgd_by_channel_unsecured=lgd_unsecured,
+    )
+
+
+def bank_loss_share(params: Scenario) -> np.ndarray:
+    """Share of a bank's SME loan loss borne by government, by firm size."""
+    fiscal = params.policy.fiscal
+    share = np.full(len(SIZES), fiscal.risk_compensation_share)
+    share[:2] += fiscal.guarantee_coverage  # individual and micro firms
+    return np.minimum(share, 1.0)
+
+
+def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
+                  expected_rate: np.ndarray, yi_per_wan: np.ndarray) -> CreditParams:
+    credit, policy = params.credit, params.policy
+    return CreditParams(
+        seed=seed, quarter=quarter, round=round_number,
+        last_round=int(round_number == credit.search_rounds - 1),
+        discouraged_quarters=params.firms.discouraged_quarters,
+        channel_const=_values(credit.channel_constant, CHANNELS),
+        time_to_cash=_values(credit.time_to_cash, CHANNELS),
+        rate_sensitivity=credit.rate_sensitivity, time_sensitivity=credit.time_sensitivity,
+        digital_sensitivity=credit.digital_sensitivity,
+        relationship_bonus=credit.relationship_bonus,
+        coverage_sensitivity=credit.coverage_sensitivity,
+        maturity_mismatch=credit.maturity_mismatch,
+        online_limit_q=max(params.platforms.big_tech.per_firm_limit_quarters,
+                           params.platforms.online_micro.per_firm_limit_quarters),
+        expected_rate=expected_rate, score_slope=credit.score_slope,
+        refresh_rho=credit.signal_refresh_sd,
+        lgd_secured=credit.lgd_secured, lgd_unsecured=credit.lgd_unsecured,
+        lgd_receivable=credit.lgd_receivable, lgd_verified=credit.lgd_verified,
+        unsecured_limit_q=credit.unsecured_limit_quarters, collateral_ltv=credit.collateral_ltv,
+        receivable_q=credit.receivable_quarters,
+        precision_bureau=credit.precision_bureau, precision_history=credit.precision_history,
+        precision_collateral=credit.precision_collateral,
+        precision_statements=credit.precision_statements,
+        precision_bank_big_data=credit.precision_bank_big_data,
+        precision_digital=credit.precision_digital, precision_trade=credit.precision_trade,
+        precision_verified=credit.precision_verified,
+        protection_loss=credit.protection_effect * policy.data.protection,
+        bank_big_data=policy.data.bank_big_data,
+        verified_share=policy.data.verified_receivables,
+        bank_loss_share=bank_loss_share(params),
+        valuation_years=credit.equity_valuation_years,
+        maturity=np.array([credit.bank_maturity, credit.bank_term_maturity,
+                           credit.online_maturity, credit.supply_chain_maturity],
+                          dtype=np.int64),
+        online_cap_wan=policy.banking.online_per_firm_cap_wan,
+        invest_return=params.firms.invest_return,
+        invest_size=params.firms.invest_size_quarters,
+        yi_per_wan=yi_per_wan,
+    )
+
+
+def initial_expected_rates(params: Scenario) -> np.ndarray:
+    """Firms' expectations before any loan is priced: typical rates by channel, a
+    little higher for riskier bands."""
+    base = np.array([0.045, 0.14, 0.07, params.credit.equity_cost_annual,
+                     params.credit.crowdfunding_cost_annual])
+    bands = np.linspace(0.02, -0.01, N_RISK_BANDS)
+    table = base[:, None] + bands[None, :]
+    table[CH_EQUITY] = params.credit.equity_cost_annual
+    table[CH_CROWDFUNDING] = params.credit.crowdfunding_cost_annual
+    return table
+
+
+def lender_table(lenders, choice_lenders, choice_cum, choice_n) -> LenderTable:
+    def col(attr, dtype=np.float64):
+        return np.array([getattr(l, attr) for l in lenders], dtype=dtype)
+
+    return LenderTable(
+        kind_class=np.array([l.kind_class for l in lenders], dtype=np.int64),
+        active=np.array([int(l.active) for l in lenders], dtype=np.int64),
+        funding=col("funding_cost"),
+        op_fixed_wan=np.array([l.params.op_cost_fixed_wan for l in lenders]),
+        op_rate=np.array([l.params.op_cost_rate_annual for l in lenders]),
+        margin=col("margin"), appetite_el=col("appetite"), rate_cap=col("rate_cap"),
+        precision_base=np.array([l.params.precision_base for l in lenders]),
+        data_level=np.array([getattr(l.params, "data_level", 0.0) for l in lenders]),
+        per_firm_limit_q=np.array([getattr(l.params, "per_firm_limit_quarters", 0.0)
+                                   for l in lenders]),
+        alpha=col("alpha"),
+        fee_rate=np.array([getattr(l.params, "fee_rate", 0.0) for l in lenders]),
+        capacity=col("capacity"),
+        choice_lenders=choice_lenders, choice_cum=choice_cum, choice_n=choice_n,
+    )
+
+
+def choice_tables(lenders, n_regions: int = len(REGIONS)):
+    """Which lenders a firm in each region can reach in each channel, with weights.
+
+    A bank is found in proportion to its size (branches and customers), a platform in
+    proportion to its net assets (its user base), and far less once it has no capacity
+    left; local banks only in their region. Weights deliberately ignore the SME book,
+    which would make a lender that lost share lose applicants too (a spiral).
+    """
+    n_channels = len(CHANNELS)
+    n = len(lenders)
+    ids = np.zeros((n_channels, n_regions, n), dtype=np.int64)
+    cum = np.zeros((n_channels, n_regions, n))
+    count = np.zeros((n_channels, n_regions), dtype=np.int64)
+    for c in range(n_channels):
+        members = [l for l in lenders if l.active and (
+            l.channel == c or (c == CH_CROWDFUNDING and l.channel == CH_EQUITY))]
+        for r in range(n_regions):
+            total = 0.0
+            k = 0
+            for lender in members:
+                if lender.region not in (-1, r):
+                    continue
+                weight = lender.reach()
+                if lender.capacity <= 0:
+                    weight *= 0.1
+                total += weight
+                ids[c, r, k] = lender.index
+                cum[c, r, k] = total
+                k += 1
+            count[c, r] = k
+    return ids, cum, count
