@@ -55,6 +55,7 @@ class LenderMarket:
                 self.platforms.append(platform)
                 index += 1
         self.lenders = self.banks + self.platforms
+        self.transfers: list[tuple[int, int, float]] = []  # (failed, acquirer, book) this quarter
         self.initial_counts = {kind: sum(1 for l in self.lenders if l.kind == kind and l.active)
                                for kind in BANK_TYPES + PLATFORM_KINDS}
 
@@ -129,6 +130,7 @@ class LenderMarket:
         params = model.params
         loss_share = bank_loss_share(params)
         rc = params.policy.fiscal.risk_compensation_share
+        self.transfers = []
         partner_out: dict = {}
         for platform in self.platforms:
             if not platform.active and platform.book <= 0 and platform.funders_total() <= 0:
@@ -148,7 +150,8 @@ class LenderMarket:
         empty = {"interest": 0.0, "loss": 0.0, "npl": 0.0, "stock_end": 0.0,
                  "principal": 0.0, "recovery": 0.0, "lent": 0.0}
         for bank in self.banks:
-            if not bank.active:
+            if not bank.active and bank.book <= 0 and sums.lender_money[bank.index, L.LF_NEW_AMT] \
+                    + sums.lender_money[bank.index, L.LF_PRINCIPAL] <= 0:
                 bank.flows = {}
                 continue
             flows = self._flows(bank, sums)
@@ -203,6 +206,8 @@ class LenderMarket:
         pop = self.model.pop
         lender_ids = pop.loan_lender
         lender_ids[lender_ids == failed.index] = acquirer.index
+        self.transfers.append((failed.index, acquirer.index, failed.book))
+        failed.flows["merged_out"] = failed.capital
         acquirer.book_perf += failed.book_perf
         acquirer.book_npl += failed.book_npl
         acquirer.provisions += failed.provisions
@@ -257,6 +262,6 @@ class LenderMarket:
             entrant.alpha = float(np.mean([p.alpha for p in active]))
             entrant.appetite = entrant.params.appetite_el_annual
             entrant.entered_quarter = model.quarter
-            entrant.flows["injection"] = entrant.capital
+            entrant.flows = {"injection": entrant.capital}
             model.outside.account.add("platform_capital", entrant.capital)
 

@@ -21,7 +21,8 @@ from sim.errors import SimError
 from sim.kernels import layout as L
 from sim.kernels.credit import book, choose_and_screen, ration
 from sim.kernels.defaults import count_stocks, defaults_and_exits
-from sim.kernels.firms import credit_demand, debt_service, init_firms, operate_firms
+from sim.kernels.firms import credit_demand, debt_service, find_free_slots, init_firms, \
+    operate_firms
 from sim.lenders_market import LenderMarket
 from sim.policy import PolicySchedule
 from sim.population import Population
@@ -316,26 +317,26 @@ class CreditMarket(mesa.Model):
     def _entry(self) -> None:
         """Phase 9: entrants by size stratum fill free slots in ascending order."""
         pop = self.pop
-        alive = pop.alive
         rate = self.params.population.entry_rate_quarterly
         key = np.uint64(rng.stream_key(self.seed, rng.S_ENTRY, self.quarter))
+        # firms alive after exits, by size, as counted at the close of books
+        alive_by_size = self.group_acc[:, 10:13, :, L.GM_ALIVE].sum(axis=(0, 2))
         counts = []
         for s in range(len(SIZES)):
-            expected = rate * np.count_nonzero(alive & (pop.size == s))
+            expected = rate * alive_by_size[s]
             whole = int(expected)
             extra = 1 if rng.uniform(key, s, 0, 0) < expected - whole else 0
             counts.append(whole + extra)
         total = sum(counts)
         if total == 0:
             return
+        slots = np.empty(total, dtype=np.int64)
         # a closed firm's slot is free once its bad loans are written off
-        free = np.flatnonzero((alive == 0) & (pop.loan_status.max(axis=1) == 0))
-        if free.size < total:
+        if find_free_slots(pop.alive, pop.loan_status, total, slots) < total:
             raise SimError(
                 f"the population outgrew its {pop.capacity:,} preallocated slots in "
                 f"{quarter_label(self.quarter)}; raise population.capacity_factor "
                 f"(now {self.params.population.capacity_factor})")
-        slots = free[:total].astype(np.int64)
         uids = (np.int64(self.quarter) << 32) | np.arange(total, dtype=np.int64)
         sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), counts)
         self._fill(slots, uids, sizes, True, self._firm_params())

@@ -59,8 +59,9 @@ class RunSection(Strict):
     seed: int = param(20240101, "-", "any integer", ge=0, le=2**63 - 1)
     agents: int = param(1_000_000, "SMEs simulated at start", "performance target", ge=1000,
                         le=200_000_000)
-    burn_in_quarters: int = param(8, "quarters", "assumption: long enough for the loan book "
-                                  "to turn over twice", ge=0, le=80)
+    burn_in_quarters: int = param(16, "quarters", "calibration: lenders' yearly score re-fit "
+                                  "and the firm population settle within ~4 years",
+                                  ge=0, le=80)
     threads: int | None = param(None, "threads", "None = all cores", ge=1, le=1024)
     macro_feedback: bool = param(False, "switch", "DESIGN §2: partial equilibrium by default")
 
@@ -135,6 +136,13 @@ class PopulationSection(Strict):
     digital_mean: DigitalBySize = Field(default_factory=DigitalBySize)
     bureau_coverage: BureauBySize = Field(default_factory=BureauBySize)
     initial_borrowers: BorrowerBySize = Field(default_factory=BorrowerBySize)
+    initial_quality_tilt: float = param(0.2, "quality (sd units) added to starting firms aged "
+                                        "10+ years, less for younger", "assumption: survivors "
+                                        "are better than entrants; reduces the start-up "
+                                        "transient", ge=0, le=3)
+    initial_borrower_selection: float = param(0.5, "probit slope of holding a starting loan on "
+                                              "quality", "assumption: starting borrowers were "
+                                              "screened", ge=0, le=5)
     anchor_share: float = param(0.22, "share in a core firm's supply chain", "assumption", **SHARE)
     anchors: int = param(400, "core firms", "assumption", ge=1, le=30000)
     entry_rate_quarterly: float = param(0.034, "entrants / alive", "SAMR: ~17%/yr new market "
@@ -198,7 +206,7 @@ class StageTransition(Strict):
 
 VolBySize = _by_size("VolBySize", "log revenue sd per quarter", "assumption",
                      (0.16, 0.13, 0.10), {"ge": 0, "le": 2})
-MarginBySize = _by_size("MarginBySize", "profit / revenue", "assumption", (0.10, 0.09, 0.08),
+MarginBySize = _by_size("MarginBySize", "profit / revenue", "assumption", (0.11, 0.10, 0.09),
                         {"ge": -1, "le": 1})
 DebtTargetBySize = _by_size("DebtTargetBySize", "× quarterly revenue", "assumption",
                             (0.5, 0.6, 0.7), {"ge": 0, "le": 20})
@@ -210,9 +218,9 @@ class FirmsSection(Strict):
     revenue_vol: VolBySize = Field(default_factory=VolBySize)
     stage_drift: StageDrift = Field(default_factory=StageDrift)
     margin: MarginBySize = Field(default_factory=MarginBySize)
-    margin_quality_slope: float = param(0.035, "margin per sd of quality", "assumption",
+    margin_quality_slope: float = param(0.07, "margin per sd of quality", "assumption",
                                         ge=0, le=1)
-    margin_noise_sd: float = param(0.02, "margin sd per quarter", "assumption", ge=0, le=1)
+    margin_noise_sd: float = param(0.015, "margin sd per quarter", "assumption", ge=0, le=1)
     cash_buffer_quarters: float = param(0.5, "× quarterly revenue kept as cash", "assumption",
                                         ge=0, le=10)
     owner_draw_share: float = param(0.5, "share of excess cash paid out per quarter",
@@ -277,8 +285,8 @@ class CreditSection(Strict):
     coverage_sensitivity: float = param(3.0, "utility per log of (amount lent ÷ need) below 1",
                                         "assumption: firms avoid channels too small for them",
                                         ge=0, le=50)
-    score_slope: float = param(0.9, "probit slope of PD on quality", "assumption", gt=0, le=5)
-    score_intercept: float = param(-2.4, "probit intercept of annual PD", "assumption",
+    score_slope: float = param(0.5, "probit slope of PD on quality", "assumption", gt=0, le=5)
+    score_intercept: float = param(-2.0, "probit intercept of annual PD", "assumption",
                                    ge=-6, le=2)
     refit_speed: float = param(0.5, "share of gap closed at the yearly re-fit", "assumption",
                                **SHARE)

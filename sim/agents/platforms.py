@@ -152,28 +152,29 @@ class Platform(Lender):
         pool_start = self.funders_total()
         own_start = self.own_stock
         perf_fraction = self.book_perf / pool_start if pool_start > 0 else 0.0
-        shares_own = self.own_stock / pool_start if pool_start > 0 else 0.0
-        shares_abs = self.abs_stock / pool_start if pool_start > 0 else 0.0
-        shares_partner = self.partner_stock / pool_start if pool_start > 0 else \
-            np.zeros(len(self.partners))
+        # interest: partners and ABS investors take a contractual yield on their
+        # performing part at the start; the platform keeps the rest (its service spread)
+        partner_yield = self._partner_rate_by_bank()
+        partner_interest = self.partner_stock * perf_fraction * partner_yield / 4.0
+        abs_interest = self.abs_stock * perf_fraction * (cb.lpr_1y_annual + ABS_SPREAD_ANNUAL) / 4.0
+        interest_kept = flows["interest"] - partner_interest.sum() - abs_interest
+        # new loans are funded as they are made; run-off, recoveries and losses then
+        # follow funders' stocks (loans made this quarter can also close this quarter)
+        room = self._partner_room() if self.joint else np.zeros(len(self.partners))
+        own_new, abs_new, partner_new = self._allocate_new(flows["new"], room)
+        pool = self.funders_total()
+        shares_own = self.own_stock / pool if pool > 0 else 0.0
+        shares_abs = self.abs_stock / pool if pool > 0 else 0.0
+        shares_partner = self.partner_stock / pool if pool > 0 else np.zeros(len(self.partners))
         runoff = flows["principal"] + flows["writeoff"]
         recovery = flows["recovery"]
         gross_loss = flows["writeoff"] - recovery
-        # interest: partners and ABS investors take a contractual yield on their
-        # performing part; the platform keeps the rest (its service spread)
-        partner_yield = self._partner_rate_by_bank()
-        partner_interest = shares_partner * pool_start * perf_fraction * partner_yield / 4.0
-        abs_interest = self.abs_stock * perf_fraction * (cb.lpr_1y_annual + ABS_SPREAD_ANNUAL) / 4.0
-        interest_kept = flows["interest"] - partner_interest.sum() - abs_interest
-        # run-off, recoveries and losses follow funders' stocks
         self.own_stock -= runoff * shares_own
         self.abs_stock -= runoff * shares_abs
-        self.partner_stock -= runoff * shares_partner
+        self.partner_stock = self.partner_stock - runoff * shares_partner
         own_loss = gross_loss * shares_own
         abs_loss = gross_loss * shares_abs
         partner_loss = gross_loss * shares_partner
-        room = self._partner_room() if self.joint else np.zeros(len(self.partners))
-        own_new, abs_new, partner_new = self._allocate_new(flows["new"], room)
         npl_end = flows["npl_end"]
         pool_end = self.funders_total()
         own_npl = npl_end * self.own_stock / pool_end if pool_end > 0 else 0.0

@@ -73,8 +73,8 @@ def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector
                       history, defaulted_before, need, invest, rejected_by, loan_status,
                       loan_lender, loan_channel, app_lender, app_channel, app_pd, app_amount,
                       app_rate, app_ok, app_secured):
-    """Each firm still seeking finance picks a channel (multinomial logit with Gumbel
-    draws), then a lender in it, which screens, prices and decides whether to offer.
+    """Each firm still seeking finance picks a channel (multinomial logit), then a
+    lender in it, which screens, prices and decides whether to offer.
 
     Writes ``app_lender`` (-1 = no application), ``app_channel``, ``app_pd`` (estimated
     annual PD), ``app_amount`` (万元 offered), ``app_rate`` (annual), ``app_ok`` (offer
@@ -90,6 +90,7 @@ def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     for b in prange(n_blocks):
         relation = np.empty(N_CHANNELS, dtype=np.int64)
+        weight = np.empty(N_CHANNELS)
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
             app_lender[i] = -1
             if alive[i] == 0 or need[i] <= 0.0:
@@ -110,9 +111,9 @@ def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector
                 else:
                     has_npl = True
             equity_ok = invest[i] == 1 and (st == 0 or st == 1)
-            best = -1
-            best_u = -1e300
+            total_weight = 0.0
             for c in range(N_CHANNELS):
+                weight[c] = 0.0
                 if c <= CH_SUPPLY_CHAIN and not free_slot:
                     continue
                 if c == CH_SUPPLY_CHAIN and anchor[i] < 0:
@@ -142,13 +143,19 @@ def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector
                     # short online and receivable finance is a poor match for a project
                     if c != CH_BANK and invest[i] == 1:
                         v -= cp.maturity_mismatch
-                gumbel = -math.log(-math.log(rng.uniform(key_channel, u_id, c, cp.round)))
-                v += gumbel
-                if v > best_u:
-                    best_u = v
-                    best = c
-            if best < 0:
+                weight[c] = math.exp(min(v, 50.0))
+                total_weight += weight[c]
+            if total_weight <= 0.0:
                 continue
+            # multinomial logit: one uniform picks a channel with probability ∝ exp(v)
+            target = rng.uniform(key_channel, u_id, 0, cp.round) * total_weight
+            best = -1
+            for c in range(N_CHANNELS):
+                if weight[c] > 0.0:
+                    best = c
+                    target -= weight[c]
+                    if target < 0.0:
+                        break
             if relation[best] >= 0 and relation[best] != rejected_by[i]:
                 j = relation[best]
             else:

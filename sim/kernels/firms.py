@@ -84,7 +84,6 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         sector[i] = _pick(fp.sector_cum, rng.uniform(key, u_id, _F_SECTOR, 0))
         region[i] = _pick(fp.region_cum, rng.uniform(key, u_id, _F_REGION, 0))
         q = rng.normal(key, u_id, _F_QUALITY, 0)
-        quality[i] = q
         level = fp.log_revenue_median_q[s] + fp.revenue_log_sd * rng.normal(key, u_id, _F_TREND, 0)
         if entrant:
             stage[i] = STAGE_STARTUP
@@ -96,6 +95,10 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
                 age[i] = int(rng.uniform(key, u_id, _F_AGE, 0) * 12)
             else:
                 age[i] = 12 + int(rng.uniform(key, u_id, _F_AGE, 0) * 80)
+            # the starting population are survivors: weak firms have been weeded out,
+            # more so among older firms
+            q += fp.initial_quality_tilt * min(age[i], 40) / 40.0
+        quality[i] = q
         log_trend[i] = level
         log_revenue[i] = level + 0.1 * rng.normal(key, u_id, _F_REV, 0)
         rev = math.exp(log_revenue[i])
@@ -139,7 +142,10 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
             loan_npl_age[i, slot] = 0
         if entrant or debt_target[i] <= 0.0:
             continue
-        if rng.uniform(key, u_id, _F_HASLOAN, 0) >= fp.initial_borrowers[s] / propensity:
+        # lenders screened the starting borrowers too: better firms more likely hold a loan
+        p_loan = fp.initial_borrowers[s] / propensity * 2.0 * rng.norm_cdf(
+            fp.initial_borrower_selection * q)
+        if rng.uniform(key, u_id, _F_HASLOAN, 0) >= p_loan:
             continue
         # A starting loan book: one loan, bank or online, at a typical rate; the burn-in
         # replaces it with loans the model's own lenders price.
@@ -408,3 +414,17 @@ def credit_demand(n_slots, fp, group_acc, uid, alive, sector, region, size, stag
                 need[i] = total
                 for g in (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + stage[i]):
                     group_acc[b, g, s, GM_DEMAND] += total
+
+
+@njit(cache=True)
+def find_free_slots(alive, loan_status, count, out):
+    """Write the first ``count`` free slots (no live firm, no loans left) into ``out``
+    in ascending order; return how many were found."""
+    found = 0
+    for i in range(alive.shape[0]):
+        if found == count:
+            break
+        if alive[i] == 0 and loan_status[i, 0] == 0 and loan_status[i, 1] == 0:
+            out[found] = i
+            found += 1
+    return found

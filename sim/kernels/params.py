@@ -24,6 +24,8 @@ FirmParams = namedtuple("FirmParams", [
     "anchor_prob",           # [7] by sector
     "anchors",               # int
     "initial_borrowers",     # [3]
+    "initial_quality_tilt",  # quality added to starting firms aged 40+ quarters
+    "initial_borrower_selection",  # probit slope of holding a starting loan on quality
     # operation
     "mean_reversion",
     "vol_by_size",           # [3]

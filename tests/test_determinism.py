@@ -1,0 +1,153 @@
+"""Reproducibility: a run is a pure function of its scenario and seed.
+
+Same seed twice, and 1 thread against 2 threads, must give bit-identical tables; another
+seed must give different ones. Firms are identified by uid, never by slot.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.model import CreditMarket, run
+from sim.quarters import parse_quarter, quarter_label
+from sim.results import TABLE_FILES, RunResult
+
+# run.json entries that legitimately differ between two identical runs
+VOLATILE_META = {"wall_seconds", "threads", "scenario"}
+
+
+@pytest.fixture
+def restore_threads():
+    """Put numba's thread count back after a test that sets run.threads.
+
+    ``CreditMarket`` calls ``numba.set_num_threads`` only when run.threads is given, so a
+    count set by one test would otherwise leak into later runs with threads = None.
+    """
+    before = numba.get_num_threads()
+    yield
+    numba.set_num_threads(before)
+
+
+def with_run(scenario, **changes):
+    """A copy of ``scenario`` with ``run`` keys changed (validated)."""
+    copy = scenario.model_copy(deep=True)
+    for key, value in changes.items():
+        setattr(copy.run, key, value)
+    return copy
+
+
+def first_difference(left: pd.DataFrame, right: pd.DataFrame) -> str:
+    """Where two same-shaped tables first differ, for a readable failure message."""
+    if left.shape != right.shape or list(left.columns) != list(right.columns):
+        return f"shapes/columns differ: {left.shape} {list(left.columns)} vs " \
+               f"{right.shape} {list(right.columns)}"
+    lines = []
+    for column in left.columns:
+        a, b = left[column].to_numpy(), right[column].to_numpy()
+        if a.dtype.kind == "f" and b.dtype.kind == "f":
+            differ = ~((a == b) | (np.isnan(a) & np.isnan(b)))
+        else:
+            differ = a != b
+        if differ.any():
+            row = int(np.flatnonzero(differ)[0])
+            where = {k: left[k].iloc[row] for k in ("quarter", "dimension", "group", "metric",
+                                                     "lender") if k in left}
+            lines.append(f"{column}: {int(differ.sum())} rows differ, first at row {row} "
+                         f"{where}: {a[row]!r} vs {b[row]!r}")
+    return "\n".join(lines) or "no cell differs (dtype or index difference)"
+
+
+def assert_same_tables(first: RunResult, second: RunResult) -> None:
+    problems = []
+    for name in TABLE_FILES:
+        left, right = getattr(first, name), getattr(second, name)
+        try:
+            pd.testing.assert_frame_equal(left, right, check_exact=True)
+        except AssertionError:
+            problems.append(f"[{name}]\n{first_difference(left, right)}")
+    assert not problems, "tables differ:\n" + "\n".join(problems)
+
+
+def test_same_seed_twice_is_identical(warm_kernels, small_scenario):
+    first = run(small_scenario)
+    second = run(small_scenario)
+    assert_same_tables(first, second)
+    stable = {k: v for k, v in first.meta.items() if k not in VOLATILE_META}
+    assert stable == {k: v for k, v in second.meta.items() if k not in VOLATILE_META}
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                    reason="numba has a single thread on this machine")
+def test_thread_count_does_not_change_results(warm_kernels, small_scenario, restore_threads):
+    one = run(with_run(small_scenario, threads=1))
+    two = run(with_run(small_scenario, threads=2))
+    assert one.meta["threads"] == 1
+    assert two.meta["threads"] == 2
+    assert_same_tables(one, two)
+
+
+def test_different_seeds_give_different_results(warm_kernels, small_scenario):
+    first = run(small_scenario)
+    other = run(with_run(small_scenario, seed=small_scenario.run.seed + 1))
+    assert list(first.quarterly["quarter"]) == list(other.quarterly["quarter"])
+    numbers = first.quarterly.columns.drop("quarter")
+    a = first.quarterly[numbers].to_numpy()
+    b = other.quarterly[numbers].to_numpy()
+    # random outcomes must move; policy inputs (lpr_1y, rrr ...) may stay put
+    assert not np.array_equal(a, b, equal_nan=True)
+    for column in ("new_loans", "sme_exits", "applications", "loan_balance"):
+        assert not np.array_equal(first.quarterly[column], other.quarterly[column]), column
+
+
+FIRM_FIELDS = ("uid", "alive", "sector", "region", "size", "stage", "age", "quality",
+               "log_trend", "log_revenue", "revenue", "cash", "collateral", "digital",
+               "debt_target", "anchor", "bureau", "history", "loan_principal", "loan_rate",
+               "loan_remaining", "loan_term", "loan_lender", "loan_channel", "loan_status")
+
+
+def test_initial_firm_does_not_depend_on_its_slot(warm_kernels, small_scenario):
+    """The initial firms filled into the slots in order and in reverse order get, uid by
+    uid, the same attributes (draws are keyed by uid, not by slot)."""
+    from sim.population import Population
+
+    model = CreditMarket(small_scenario)
+    capacity = model.pop.capacity
+    total = int(model.agents_by_size.sum())
+    sizes = np.repeat(np.arange(len(model.agents_by_size), dtype=np.int64),
+                      model.agents_by_size)
+    uids = np.arange(total, dtype=np.int64)
+    # Both fills start from the same model state (lenders after the initial books were
+    # set), so only the slot order differs between them.
+    filled = []
+    for slots in (np.arange(total, dtype=np.int64),
+                  np.arange(capacity - 1, capacity - 1 - total, -1, dtype=np.int64)):
+        model.pop = Population.allocate(capacity)
+        model._fill(slots, uids, sizes, False, model._firm_params())
+        filled.append({name: model.pop.arrays[name][slots] for name in FIRM_FIELDS})
+    in_order, reversed_ = filled
+    for name in FIRM_FIELDS:  # row k holds uid k in both
+        np.testing.assert_array_equal(reversed_[name], in_order[name], err_msg=name)
+
+
+def test_alive_uids_are_unique_after_a_run(warm_kernels, small_scenario):
+    model = CreditMarket(small_scenario)
+    model.run_all()
+    pop = model.pop
+    alive = pop.alive.astype(bool)
+    uids = pop.uid[alive]
+    assert uids.size > 0
+    assert np.unique(uids).size == uids.size, "two live firms share a uid"
+    # initial firms: uid k < agents; entrants: (entry quarter << 32) | k
+    entry_quarter = uids >> 32
+    initial = entry_quarter == 0
+    assert (uids[initial] < small_scenario.run.agents).all()
+    first = parse_quarter(small_scenario.run.start) - small_scenario.run.burn_in_quarters
+    last = parse_quarter(small_scenario.run.end)
+    entrants = entry_quarter[~initial]
+    assert entrants.size > 0, "no entrant survived; the test checks nothing about entrants"
+    assert entrants.min() >= first, quarter_label(int(entrants.min()))
+    assert entrants.max() <= last, quarter_label(int(entrants.max()))
+    assert ((uids[~initial] & 0xFFFFFFFF) < small_scenario.run.agents).all()
