@@ -8,7 +8,8 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
     "quarter": ("label", "calendar quarter, e.g. 2024Q1"),
     "sme_alive": ("firms", "SMEs alive at the end of the quarter (national, weighted)"),
     "sme_entries": ("firms", "SMEs that entered this quarter"),
-    "sme_exits": ("firms", "SMEs that exited this quarter (closures and defaults)"),
+    "sme_exits": ("firms", "SMEs that closed this quarter (at the stage hazard, or after a "
+                  "default or losses the owner would not cover)"),
     "credit_demand": ("亿元", "external finance sought this quarter: working-capital top-ups, "
                       "refinancing of cash shortfalls and investment"),
     "new_loans": ("亿元", "new debt originated this quarter, all debt channels"),
@@ -43,9 +44,9 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
     "online_share_balance": ("fraction", "loan_balance_online ÷ loan_balance"),
     "first_time_borrowers": ("firms", "firms that got their first loan this quarter (首贷户)"),
     "unsecured_share_new": ("fraction", "unsecured new loans ÷ new loans"),
-    "fiscal_cost": ("亿元", "government outlays this quarter: risk compensation, guarantee "
-                    "payouts, interest subsidies, inclusive-loan incentive and lender "
-                    "resolution shortfalls"),
+    "fiscal_cost": ("亿元", "government outlays this quarter net of guarantee fees received: "
+                    "risk compensation, guarantee payouts, interest subsidies, inclusive-loan "
+                    "incentive and lender resolution shortfalls"),
     "hhi_bank": ("index 0-1", "Herfindahl index of banks' shares of new bank lending"),
     "hhi_online": ("index 0-1", "Herfindahl index of platforms' shares of new online lending"),
     "lpr_1y": ("fraction/yr", "1-year loan prime rate in force"),
@@ -67,8 +68,9 @@ GROUP_METRICS: dict[str, tuple[str, str]] = {
     "avg_rate_new": ("fraction/yr", "amount-weighted rate on new debt"),
     "default_rate": ("fraction/yr", "annualised default rate of borrowers"),
 }
-# The lender-kind × firm-group matrix is stored with dimension "<kind>|size" and metric
-# "new_loans_by_lender_kind": group is "<lender kind>|<firm size>".
+# The lender-kind × firm-group matrix is stored with dimension "lender_kind|size" and
+# metric "new_loans_by_lender_kind": group is "<lender kind>|<firm size>" (debt and
+# non-debt finance originated).
 
 LENDER_COLUMNS: dict[str, tuple[str, str]] = {
     "quarter": ("label", "calendar quarter"),
@@ -76,11 +78,15 @@ LENDER_COLUMNS: dict[str, tuple[str, str]] = {
     "name": ("label", "e.g. rural_03"),
     "kind": ("label", "bank type or platform kind"),
     "active": ("bool", "operating at the end of the quarter"),
-    "new_loans": ("亿元", "new SME debt originated"),
+    "new_loans": ("亿元", "new SME finance originated (debt; equity and crowdfunding for "
+                  "crowd/equity platforms)"),
     "loan_balance": ("亿元", "SME loans it originated, outstanding (all funders)"),
-    "own_balance": ("亿元", "part of that on its own balance sheet"),
+    "own_balance": ("亿元", "SME loans on its own balance sheet: for banks their own plus "
+                    "their shares of platforms' joint loans; for platforms the retained "
+                    "and securitised part"),
     "npl_ratio": ("fraction", "non-performing ÷ outstanding"),
-    "interest_income": ("亿元", "interest on its own SME book this quarter"),
+    "interest_income": ("亿元", "interest paid on the SME loans it originated this quarter "
+                        "(for platforms, before partners' and investors' shares)"),
     "net_income": ("亿元", "profit after funding, operating cost and provisions"),
     "roa_annual": ("fraction/yr", "net income × 4 ÷ total assets"),
     "roe_annual": ("fraction/yr", "net income × 4 ÷ capital"),

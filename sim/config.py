@@ -160,7 +160,10 @@ def _check_changes(scenario: Scenario, source: str) -> None:
                 raise ScenarioError(f"{where}: quarter {label} is outside the run "
                                     f"({scenario.run.start} to {scenario.run.end})")
         for key, value in (change.set or change.ramp or {}).items():
-            target, name = resolve_path(probe, key)
+            try:
+                target, name = resolve_path(probe, key)
+            except ScenarioError as exc:
+                raise ScenarioError(f"{where}: {exc}") from None
             if change.ramp is not None and not isinstance(value, (int, float)):
                 raise ScenarioError(f"{where}: ramp of '{key}' needs a number, got {value!r}")
             try:

@@ -135,6 +135,7 @@ class LenderMarket:
         for platform in self.platforms:
             if not platform.active and platform.book <= 0 and platform.funders_total() <= 0:
                 platform.flows = {}
+                platform.last_new = 0.0
                 continue
             flows = self._flows(platform, sums)
             result = platform.close_books(flows, partner_out)
@@ -153,6 +154,7 @@ class LenderMarket:
             if not bank.active and bank.book <= 0 and sums.lender_money[bank.index, L.LF_NEW_AMT] \
                     + sums.lender_money[bank.index, L.LF_PRINCIPAL] <= 0:
                 bank.flows = {}
+                bank.last_new = 0.0
                 continue
             flows = self._flows(bank, sums)
             by_size = sums.lender_money_by_size[bank.index]
@@ -257,6 +259,7 @@ class LenderMarket:
             if roe <= members[0].params.entry_roe_threshold:
                 continue
             entrant = idle[0]
+            entrant.forget()
             entrant.active = True
             entrant.capital = entrant.capital_initial = entrant.params.net_assets_yi
             entrant.alpha = float(np.mean([p.alpha for p in active]))

@@ -77,8 +77,9 @@ class CreditMarket(mesa.Model):
         self.scenario = scenario
         self.params = scenario.model_copy(deep=True)
         run = self.params.run
-        if run.threads:
-            numba.set_num_threads(min(run.threads, numba.config.NUMBA_NUM_THREADS))
+        # None means all cores; set it explicitly so an earlier run's count does not linger
+        numba.set_num_threads(min(run.threads or numba.config.NUMBA_NUM_THREADS,
+                                  numba.config.NUMBA_NUM_THREADS))
         self.threads = numba.get_num_threads()
         self.seed = run.seed
         self.start_quarter = parse_quarter(run.start)
@@ -93,7 +94,9 @@ class CreditMarket(mesa.Model):
         represented = np.array([getattr(self.params.population.represented, s) for s in SIZES])
         self.weights = stratum_weights(represented, self.agents_by_size)
         self.yi_per_wan = yi_per_agent_wan(self.weights)
-        capacity = int(math.ceil(run.agents * self.params.population.capacity_factor))
+        quarters = self.end_quarter - self.quarter + 1
+        factor = self.params.population.capacity_factor or 1.1 + 0.015 * quarters
+        capacity = int(math.ceil(run.agents * factor))
         self.pop = Population.allocate(capacity)
         # -- agents
         self.market = LenderMarket(self)
@@ -172,8 +175,9 @@ class CreditMarket(mesa.Model):
 
     def _fill(self, slots, uids, sizes, entrant: bool, fp) -> None:
         ids, cum, count = choice_tables(self.lenders)
-        init_firms(slots, uids, sizes, int(entrant), fp, ids, cum, count,
-                   np.array([0.045, 0.14, 0.07]), *self._arrays(*self._FIRM_FIELDS))
+        starting_rates = initial_expected_rates(self.params)[:3].mean(axis=1)
+        init_firms(slots, uids, sizes, int(entrant), fp, ids, cum, count, starting_rates,
+                   *self._arrays(*self._FIRM_FIELDS))
 
     def _firm_params(self):
         drag = self.params.macro.feedback_coefficient * self.last_default_rate \
@@ -335,8 +339,8 @@ class CreditMarket(mesa.Model):
         if find_free_slots(pop.alive, pop.loan_status, total, slots) < total:
             raise SimError(
                 f"the population outgrew its {pop.capacity:,} preallocated slots in "
-                f"{quarter_label(self.quarter)}; raise population.capacity_factor "
-                f"(now {self.params.population.capacity_factor})")
+                f"{quarter_label(self.quarter)}; set population.capacity_factor above "
+                f"{pop.capacity / self.params.run.agents:.2f}")
         uids = (np.int64(self.quarter) << 32) | np.arange(total, dtype=np.int64)
         sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), counts)
         self._fill(slots, uids, sizes, True, self._firm_params())

@@ -3,7 +3,7 @@
 Arrays are allocated once for the whole run (``capacity`` slots, entrants included) and
 never resized; the ``alive`` mask says which slots hold a firm. Loan attributes have
 shape ``(capacity, LOAN_SLOTS)`` so a firm's loans sit side by side in memory.
-Money is in 万元 (10,000 yuan) at this level; :func:`sim.units.to_yi` converts
+Money is in 万元 (10,000 yuan) at this level; :func:`sim.units.national` converts
 weighted sums to national 亿元.
 """
 
@@ -48,12 +48,13 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "loan_rate": ("f4", "slot", "fraction/yr", "contract rate"),
     "loan_remaining": ("i2", "slot", "quarters", "quarters to maturity"),
     "loan_term": ("i2", "slot", "quarters", "original maturity"),
-    "loan_lender": ("i2", "slot", "id", "originating lender"),
+    "loan_lender": ("i2", "slot", "id", "originating lender (its acquirer after a resolution)"),
     "loan_channel": ("u1", "slot", "code", "index into categories.CHANNELS"),
     "loan_secured": ("u1", "slot", "bool", "collateral or receivable behind the loan"),
     "loan_amortizing": ("u1", "slot", "bool", "principal falls due in equal parts"),
     "loan_status": ("u1", "slot", "code", "0 empty, 1 performing, 2 non-performing"),
-    "loan_npl_age": ("u1", "slot", "quarters", "quarters non-performing"),
+    "loan_npl_age": ("u1", "slot", "quarters", "quarters non-performing; 255 marks a loan "
+                     "made this quarter"),
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.quarters import parse_quarter
 
@@ -63,7 +63,13 @@ class RunSection(Strict):
                                   "and the firm population settle within ~4 years",
                                   ge=0, le=80)
     threads: int | None = param(None, "threads", "None = all cores", ge=1, le=1024)
-    macro_feedback: bool = param(False, "switch", "DESIGN §2: partial equilibrium by default")
+    macro_feedback: bool = param(False, "switch", "partial equilibrium by default")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _quarter(cls, value: str) -> str:
+        parse_quarter(value)
+        return value
 
     @model_validator(mode="after")
     def _quarters(self) -> "RunSection":
@@ -147,8 +153,9 @@ class PopulationSection(Strict):
     anchors: int = param(400, "core firms", "assumption", ge=1, le=30000)
     entry_rate_quarterly: float = param(0.034, "entrants / alive", "SAMR: ~17%/yr new market "
                                         "entities; net of quick failures", ge=0, le=0.5)
-    capacity_factor: float = param(1.6, "slots / initial agents", "headroom for net entry",
-                                   ge=1.0, le=10)
+    capacity_factor: float | None = param(None, "slots / initial agents", "None = 1.1 + 0.015 "
+                                          "× quarters simulated: room for ~5%/yr net entry "
+                                          "plus closed firms' unresolved loans", ge=1.0, le=10)
 
 
 # ---------------------------------------------------------------- [macro]
@@ -169,7 +176,7 @@ class MacroSection(Strict):
     rest_of_book_growth_annual: float = param(0.07, "annual", "PBoC: loan growth ~7-8% 2024",
                                               ge=-0.2, le=0.5)
     feedback_coefficient: float = param(0.0, "revenue log-points per unit SME default rate",
-                                        "DESIGN §2: off by default", ge=0, le=20)
+                                        "partial equilibrium by default (docs/ODD.md)", ge=0, le=20)
 
 
 # ---------------------------------------------------------------- [firms]
@@ -294,7 +301,7 @@ class CreditSection(Strict):
                                   "assumption", **SHARE)
     appetite_loss_sensitivity: float = param(0.5, "appetite cut per unit excess loss ratio",
                                              "assumption", ge=0, le=10)
-    signal_refresh_sd: float = param(0.3, "share of noise redrawn each quarter", "DESIGN §3.4",
+    signal_refresh_sd: float = param(0.3, "share of noise redrawn each quarter", "assumption",
                                      ge=0, le=1)
     lgd_secured: float = param(0.35, "loss given default", "assumption", **SHARE)
     lgd_unsecured: float = param(0.75, "loss given default", "assumption", **SHARE)
@@ -491,13 +498,12 @@ class Banking(Strict):
     sme_risk_weight: float = param(0.75, "RWA / SME loans", "2023 rules: regulatory retail 75%",
                                    ge=0, le=2)
     two_increases: bool = param(True, "switch", "两增两控 since 2018")
-    npl_tolerance: float = param(0.03, "SME NPL above overall NPL, no penalty",
-                                 "CBIRC 2019", **SHARE)
     target_pressure: float = param(1.0, "appetite and margin response to target gaps",
                                    "assumption", ge=0, le=20)
     joint_own_contribution: float = param(0.30, "platform share of each joint loan",
                                           "CBIRC/PBoC 2020-11 online micro-loan rules", **SHARE)
-    partner_concentration_cap: float = param(0.25, "joint loans with one partner / bank tier-1",
+    partner_concentration_cap: float = param(0.25, "joint loans with one partner / bank "
+                                             "capital (tier-1 in the rule)",
                                              "CBIRC 2021 internet-loan rules", ge=0, le=100)
     joint_total_cap: float = param(0.50, "joint loans / bank total loans",
                                    "CBIRC 2021 internet-loan rules", ge=0, le=1)
@@ -530,7 +536,8 @@ class Fiscal(Strict):
     guarantee_fee_annual: float = param(0.01, "annual fee paid by firm", "halved in 2020",
                                         ge=0, le=0.2)
     deferral: bool = param(False, "switch", "延期还本付息 2020-2021")
-    interest_subsidy_annual: float = param(0.0, "government pays on new first loans",
+    interest_subsidy_annual: float = param(0.0, "government pays on loans to individual and "
+                                           "micro firms",
                                            "assumption", ge=0, le=0.2)
 
 

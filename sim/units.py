@@ -9,7 +9,7 @@
 | time | quarter | one step |
 
 Each SME stands for ``weight[size]`` real firms (its stratum's represented firms ÷
-simulated agents). Only :func:`to_yi` multiplies by a weight.
+simulated agents). Only :func:`national` multiplies by a weight.
 """
 
 from __future__ import annotations

@@ -74,6 +74,7 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         exit_hazard=_values(firms.exit_hazard, STAGES),
         writeoff_quarters=credit.writeoff_quarters,
         lgd_by_channel_secured=lgd_secured, lgd_by_channel_unsecured=lgd_unsecured,
+        lgd_verified=credit.lgd_verified, verified_share=policy.data.verified_receivables,
     )
 
 

@@ -25,6 +25,7 @@ SCENARIO = '[run]\nagents = 5000\nburn_in_quarters = 2\nend = "2024Q4"\n'
 REPORTED = [quarter_label(q) for q in range(parse_quarter("2024Q1"), parse_quarter("2024Q4") + 1)]
 SEED = 777
 TIMEOUT = 900  # a cold numba cache alone takes ~95 s
+RUN_ARGS = ("run", "--seed", str(SEED), "--check", "--quiet")
 
 
 def sim_command(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
@@ -50,9 +51,9 @@ def scenario_file(workdir) -> Path:
 
 @pytest.fixture(scope="module")
 def run_dir(warm_kernels, scenario_file, workdir) -> Path:
-    """A run folder written by ``sim run`` (without --check, see test_run_with_check)."""
+    """A run folder written by ``sim run --check`` (stock-flow check every quarter)."""
     out = workdir / "run-a"
-    completed = sim_command("run", scenario_file, "--out", out, "--seed", SEED, "--quiet")
+    completed = sim_command(*RUN_ARGS, scenario_file, "--out", out)
     assert completed.returncode == 0, explain(completed)
     assert completed.stdout.strip() == str(out)
     return out
@@ -65,23 +66,15 @@ def test_validate(scenario_file):
     assert "5,000 agents" in completed.stdout
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="sim.model imports sim.accounting (StockFlowCheck) when check=True, "
-                          "but sim/accounting.py does not exist: `sim run --check` dies with "
-                          "ModuleNotFoundError (exit 1, traceback). Remove this mark once it "
-                          "exists.")
-def test_run_with_check(warm_kernels, scenario_file, workdir):
-    out = workdir / "run-checked"
-    completed = sim_command("run", scenario_file, "--out", out, "--seed", SEED, "--check",
-                            "--quiet")
-    assert completed.returncode == 0, explain(completed)
-    assert "Traceback" not in completed.stderr
-    for name in RUN_FILES:
-        assert (out / name).is_file(), name
+def test_run_with_check_succeeds(run_dir):
+    meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert meta.get("stock_flow_checked") is True
 
 
 def test_run_folder_files(run_dir):
-    for name in ("quarterly.parquet", "groups.parquet", "lenders.parquet", "run.json"):
+    assert set(RUN_FILES) == {"quarterly.parquet", "groups.parquet", "lenders.parquet",
+                              "run.json"}
+    for name in RUN_FILES:
         assert (run_dir / name).is_file(), name
     assert not list(run_dir.parent.glob(f"{run_dir.name}.partial-*"))
 
@@ -141,7 +134,7 @@ def test_plot_writes_png(run_dir, workdir):
 
 def test_same_seed_same_quarterly(run_dir, scenario_file, workdir):
     again = workdir / "run-b"
-    completed = sim_command("run", scenario_file, "--out", again, "--seed", SEED, "--quiet")
+    completed = sim_command(*RUN_ARGS, scenario_file, "--out", again)
     assert completed.returncode == 0, explain(completed)
     pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "quarterly.parquet"),
                                   pd.read_parquet(again / "quarterly.parquet"),

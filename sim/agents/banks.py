@@ -159,7 +159,8 @@ class Bank(Lender):
             "net_income": net_income, "injection": 0.0, "net_loss": net_loss,
             "compensation": compensation,
         }
-        self.remember(flows["new"], flows["new_pd_amount"], flows["new_npl"], net_loss,
-                      net_income)
+        # underwriting experience: losses on what it originated, against that book
+        self.remember(flows["new"], flows["new_pd_amount"], flows["new_npl"],
+                      direct_loss - compensation, net_income)
         if policy.banking.two_increases is False:
             self.pressure = 0.0

@@ -8,6 +8,7 @@ the kernels accumulated and moves the balance sheet. Each close records its flow
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import mesa
@@ -55,6 +56,14 @@ class Lender(mesa.Agent):
         self.last_new = 0.0
         self.last_net_income = 0.0
 
+    def forget(self) -> None:
+        """Clear the experience of a previous occupant of this slot (an entrant)."""
+        for history in (self.loss_history, self.balance_history, self.new_history,
+                        self.new_pd_history, self.default_history, self.income_history):
+            history.clear()
+        self.provisions = 0.0
+        self.last_new = self.last_net_income = 0.0
+
     # ------------------------------------------------------------------ helpers
     @property
     def book(self) -> float:
@@ -89,8 +98,12 @@ class Lender(mesa.Agent):
             return
         realised = sum(self.default_history) / balance
         predicted = min(max(predicted, 1e-4), 0.5)
-        realised = min(max(realised, 1e-4), 0.5)
-        shift = rng.norm_ppf.py_func(realised) - rng.norm_ppf.py_func(predicted)
+        # A Newton step in probability space: linear in the realised rate, so the noise in
+        # a small lender's default count averages out instead of biasing the intercept
+        # (Φ⁻¹ of a noisy rate would, and would make results depend on the agent count).
+        z = rng.norm_ppf.py_func(predicted)
+        density = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+        shift = (realised - predicted) / density
         self.alpha = float(np.clip(self.alpha + credit.refit_speed * shift, -5.0, 0.5))
 
     def homogenized_margin(self, base_margin: float, peers_active: int, peers_initial: int) -> float:

@@ -207,7 +207,8 @@ class Platform(Lender):
                       "payout": payout, "net_income": net_income, "injection": 0.0,
                       "partner_interest_paid": float(partner_interest.sum()),
                       "abs_interest": abs_interest, "interest_kept": interest_kept}
-        self.remember(flows["new"], flows["new_pd_amount"], flows["new_npl"], own_loss,
+        # underwriting experience: losses on the whole pool it originated, whoever funds it
+        self.remember(flows["new"], flows["new_pd_amount"], flows["new_npl"], gross_loss,
                       net_income)
         self.flows.update({
             "principal_received": flows["principal"], "recovery": recovery,

@@ -18,7 +18,7 @@ from sim.kernels.layout import (
     BAND_AMT, BAND_RATE_AMT, BLOCK_SIZE, GM_APPROVALS, GM_APPS, GM_FIRST_TIME,
     GM_NEW_DEBT, GM_NEW_NONDEBT, GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPS,
     LF_CROWD_AMT, LF_FEES, LF_NEW_AMT, LF_NEW_COUNT, LF_NEW_FIRST, LF_NEW_PD_AMT,
-    LF_NEW_RATE_AMT, LF_NEW_SECURED, LF_NONDEBT_AMT,
+    LF_NEW_RATE_AMT, LF_NEW_SECURED, LF_NONDEBT_AMT, NEW_THIS_QUARTER,
 )
 
 N_SLOTS = 2
@@ -353,14 +353,14 @@ def book(n_slots, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, r
                 group_acc[b, g, s, GM_APPROVALS] += 1.0
             # an investment is spent on the project (raising the revenue trend), the rest
             # of the money is working capital held as cash
+            fee = amount * lt.fee_rate[j] if c >= CH_EQUITY else 0.0
             spent = 0.0
             if invest[i] == 1:
-                spent = min(amount, cp.invest_size * revenue[i])
+                spent = min(amount - fee, cp.invest_size * revenue[i])
                 log_trend[i] += cp.invest_return * spent / max(4.0 * revenue[i], 1e-9)
                 invest[i] = 0
             if c >= CH_EQUITY:
-                fee = amount * lt.fee_rate[j]
-                cash[i] += max(0.0, amount - fee - spent)
+                cash[i] += amount - fee - spent
                 if c == CH_EQUITY:
                     value = cp.valuation_years * 4.0 * revenue[i]
                     outside_stake[i] = 1.0 - (1.0 - outside_stake[i]) * value / (value + amount)
@@ -395,7 +395,7 @@ def book(n_slots, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, r
                 loan_secured[i, slot] = app_secured[i]
                 loan_amortizing[i, slot] = amortizing
                 loan_status[i, slot] = LOAN_PERFORMING
-                loan_npl_age[i, slot] = 0
+                loan_npl_age[i, slot] = NEW_THIS_QUARTER
                 cash[i] += amount - spent
                 acc = lender_acc[b, j, s]
                 acc[LF_NEW_AMT] += amount

@@ -1,4 +1,4 @@
-"""Default, loss and exit (phase 7), and the end-of-quarter stock count (phase 10).
+"""Default, loss and exit (phase 7), and the end-of-quarter stock count (phase 8).
 
 Defaults are not drawn: a firm defaults when, after the credit round, its cash still
 does not cover what it owes. Its loans turn non-performing and are written off after
@@ -14,9 +14,10 @@ from numba import njit, prange
 
 from sim import rng
 from sim.categories import LOAN_NONPERFORMING, LOAN_PERFORMING
-from sim.kernels.firms import N_SLOTS, pay_debt
+from sim.kernels.firms import CH_SUPPLY_CHAIN, N_SLOTS, pay_debt
 from sim.kernels.layout import (
     BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_DEFAULTS, GM_EXITS, GM_NPL,
+    NEW_THIS_QUARTER,
     LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
 )
 
@@ -36,10 +37,13 @@ def _clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term, l
 
 
 @njit(cache=True, inline="always")
-def _write_off(i, slot, s, fp, acc_b, loan_principal, loan_channel, loan_secured, loan_lender):
+def _write_off(i, slot, s, fp, acc_b, verified, loan_principal, loan_channel, loan_secured,
+               loan_lender):
     p = loan_principal[i, slot]
     c = loan_channel[i, slot]
-    if loan_secured[i, slot] == 1:
+    if c == CH_SUPPLY_CHAIN and verified:
+        lgd = fp.lgd_verified
+    elif loan_secured[i, slot] == 1:
         lgd = fp.lgd_by_channel_secured[c]
     else:
         lgd = fp.lgd_by_channel_unsecured[c]
@@ -57,18 +61,20 @@ def defaults_and_exits(n_slots, fp, lender_acc, group_acc, uid, alive, sector, r
     write-offs and recoveries to the block accumulators."""
     key_exit = rng.stream_key(fp.seed, rng.S_EXIT, fp.quarter)
     key_default_exit = rng.stream_key(fp.seed, rng.S_DEFAULT_EXIT, fp.quarter)
+    key_verified = rng.stream_key(fp.seed, rng.S_VERIFIED, 0)
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     for b in prange(n_blocks):
         acc_b = lender_acc[b]
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
             s = size[i]
+            verified = rng.uniform(key_verified, uid[i], 0, 0) < fp.verified_share
             # 1. non-performing loans age and are written off, also those a closed firm
             # left behind (its slot stays reserved until they are)
             for slot in range(N_SLOTS):
                 if loan_status[i, slot] == LOAN_NONPERFORMING:
                     loan_npl_age[i, slot] += 1
                     if loan_npl_age[i, slot] >= fp.writeoff_quarters:
-                        _write_off(i, slot, s, fp, acc_b, loan_principal, loan_channel,
+                        _write_off(i, slot, s, fp, acc_b, verified, loan_principal, loan_channel,
                                    loan_secured, loan_lender)
                         _clear_slot(i, slot, loan_principal, loan_rate, loan_remaining,
                                     loan_term, loan_lender, loan_secured, loan_amortizing,
@@ -103,6 +109,10 @@ def defaults_and_exits(n_slots, fp, lender_acc, group_acc, uid, alive, sector, r
                     closing = True
                 else:
                     cash[i] = 0.0
+            # loans made this quarter start owing from the next one
+            for slot in range(N_SLOTS):
+                if loan_npl_age[i, slot] == NEW_THIS_QUARTER:
+                    loan_npl_age[i, slot] = 0
             # 3. closure at the stage hazard
             if not closing and rng.uniform(key_exit, uid[i], 0, 0) < fp.exit_hazard[stage[i]]:
                 closing = True

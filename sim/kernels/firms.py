@@ -18,13 +18,14 @@ from numba import njit, prange
 from sim import rng
 from sim.categories import LOAN_NONPERFORMING, LOAN_PERFORMING
 from sim.kernels.layout import (
-    BLOCK_SIZE, GM_DEMAND, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL,
+    BLOCK_SIZE, GM_DEMAND, NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL,
     LF_RENEWED, LF_SUBSIDY,
 )
 
 N_SLOTS = 2
 SIZE_MICRO = 1
 CH_BANK = 0
+CH_SUPPLY_CHAIN = 2
 STAGE_STARTUP, STAGE_GROWTH, STAGE_STABLE, STAGE_DECLINE = 0, 1, 2, 3
 
 # Field numbers for the S_INIT stream: each attribute gets its own draw.
@@ -278,9 +279,10 @@ def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stag
 def pay_debt(i, s, fp, lender_acc_b, cash, history, loan_principal, loan_rate,
              loan_remaining, loan_amortizing, loan_status, loan_lender, loan_channel,
              loan_term, loan_secured, loan_npl_age):
-    """Pay this quarter's interest and scheduled principal (cash must suffice)."""
+    """Pay this quarter's interest and scheduled principal (cash must suffice). Loans made
+    this quarter owe nothing yet."""
     for slot in range(N_SLOTS):
-        if loan_status[i, slot] != LOAN_PERFORMING:
+        if loan_status[i, slot] != LOAN_PERFORMING or loan_npl_age[i, slot] == NEW_THIS_QUARTER:
             continue
         p = loan_principal[i, slot]
         j = loan_lender[i, slot]

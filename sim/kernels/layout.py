@@ -8,6 +8,9 @@ stratum; :func:`sim.units.national` applies the weights.
 
 BLOCK_SIZE = 8192
 
+# loan_npl_age of a performing loan made this quarter: it owes nothing until next quarter
+NEW_THIS_QUARTER = 255
+
 # Per-lender metrics: lender_acc[block, lender, size, LF_*]
 LF_NEW_AMT = 0          # 万元 originated
 LF_NEW_COUNT = 1        # loans originated

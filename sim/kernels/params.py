@@ -56,6 +56,8 @@ FirmParams = namedtuple("FirmParams", [
     "writeoff_quarters",     # int
     "lgd_by_channel_secured",    # [3] debt channels
     "lgd_by_channel_unsecured",  # [3]
+    "lgd_verified",          # supply-chain loans on verified receivables
+    "verified_share",        # share of anchored firms with verified receivables
 ])
 
 CreditParams = namedtuple("CreditParams", [
