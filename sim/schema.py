@@ -498,6 +498,17 @@ class Banking(Strict):
     sme_risk_weight: float = param(0.75, "RWA / SME loans", "2023 rules: regulatory retail 75%",
                                    ge=0, le=2)
     two_increases: bool = param(True, "switch", "两增两控 since 2018")
+    npl_tolerance: float = param(0.03, "SME NPL allowed above the bank's overall NPL",
+                                 "CBIRC 2019: inclusive-SME NPL up to 3pp above overall",
+                                 **SHARE)
+    overall_npl: float = param(0.015, "NPL ratio of banks' other lending",
+                               "NFRA: commercial-bank NPL 1.50% (2024)", **SHARE)
+    npl_excess_sensitivity: float = param(10.0, "appetite cut per unit of SME NPL above the "
+                                          "tolerance", "assumption", ge=0, le=100)
+    local_bank_regional_limit: bool = param(True, "switch: city and rural banks lend only in "
+                                            "their home region",
+                                            "CBIRC 2021: local banks may not lend outside "
+                                            "their region (from 2022-01-01)")
     target_pressure: float = param(1.0, "appetite and margin response to target gaps",
                                    "assumption", ge=0, le=20)
     joint_own_contribution: float = param(0.30, "platform share of each joint loan",

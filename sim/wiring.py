@@ -93,16 +93,14 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         seed=seed, quarter=quarter, round=round_number,
         last_round=int(round_number == credit.search_rounds - 1),
         discouraged_quarters=params.firms.discouraged_quarters,
-        channel_const=_values(credit.channel_constant, CHANNELS),
-        time_to_cash=_values(credit.time_to_cash, CHANNELS),
-        rate_sensitivity=credit.rate_sensitivity, time_sensitivity=credit.time_sensitivity,
         digital_sensitivity=credit.digital_sensitivity,
-        relationship_bonus=credit.relationship_bonus,
         coverage_sensitivity=credit.coverage_sensitivity,
-        maturity_mismatch=credit.maturity_mismatch,
+        channel_weight=channel_weights(params, expected_rate),
+        relationship_factor=math.exp(credit.relationship_bonus),
+        mismatch_factor=math.exp(-credit.maturity_mismatch),
         online_limit_q=max(params.platforms.big_tech.per_firm_limit_quarters,
                            params.platforms.online_micro.per_firm_limit_quarters),
-        expected_rate=expected_rate, score_slope=credit.score_slope,
+        score_slope=credit.score_slope,
         refresh_rho=credit.signal_refresh_sd,
         lgd_secured=credit.lgd_secured, lgd_unsecured=credit.lgd_unsecured,
         lgd_receivable=credit.lgd_receivable, lgd_verified=credit.lgd_verified,
@@ -127,6 +125,15 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         invest_size=params.firms.invest_size_quarters,
         yi_per_wan=yi_per_wan,
     )
+
+
+def channel_weights(params: Scenario, expected_rate: np.ndarray) -> np.ndarray:
+    """exp of the static part of each channel's utility, by channel and risk band."""
+    credit = params.credit
+    utility = (_values(credit.channel_constant, CHANNELS)[:, None]
+               - credit.rate_sensitivity * expected_rate
+               - credit.time_sensitivity * _values(credit.time_to_cash, CHANNELS)[:, None])
+    return np.exp(np.minimum(utility, 50.0))
 
 
 def initial_expected_rates(params: Scenario) -> np.ndarray:
@@ -183,7 +190,7 @@ def choice_tables(lenders, n_regions: int = len(REGIONS)):
             total = 0.0
             k = 0
             for lender in members:
-                if lender.region not in (-1, r):
+                if lender.lending_region() not in (-1, r):
                     continue
                 weight = lender.reach()
                 if lender.capacity <= 0:

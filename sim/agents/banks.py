@@ -19,7 +19,7 @@ class Bank(Lender):
     def __init__(self, model, index: int, kind: str, params, region: int, sme_book: float,
                  per_bank_assets: float):
         super().__init__(model, index, kind, params, active=True)
-        self.region = region if params.regional else -1
+        self.home_region = region if params.regional else -1
         loans = per_bank_assets * params.loans_to_assets
         self.rest_loans = max(loans - sme_book, 0.0)
         self.rest_assets = max(per_bank_assets - sme_book, 0.0)
@@ -37,6 +37,12 @@ class Bank(Lender):
         self.book_history_total: list[float] = []
         self.borrower_history: list[float] = []
         self.pressure = 0.0
+
+    def lending_region(self) -> int:
+        """The region a local bank is confined to while the regional limit holds."""
+        if self.model.params.policy.banking.local_bank_regional_limit:
+            return self.home_region
+        return -1
 
     def reach(self) -> float:
         """How likely a firm is to walk into this bank: its size."""
@@ -86,13 +92,19 @@ class Bank(Lender):
         self.funding_cost = (1.0 - relending_share) * deposit_funded + \
             relending_share * cb.relending_rate_annual
         self.capacity = max(0.0, min(self.capital_room(), self.liquidity_room()))
+        banking = policy.banking
         mandate = 0.0
         margin_factor = 1.0
-        if policy.banking.two_increases:
+        if banking.two_increases:
             # the targets push banks to keep lending to SMEs at thinner margins, harder
             # when they are behind on growth or borrower count
-            mandate = 0.15 + policy.banking.target_pressure * self.pressure
-            margin_factor = 0.7 / (1.0 + policy.banking.target_pressure * self.pressure)
+            mandate = 0.15 + banking.target_pressure * self.pressure
+            margin_factor = 0.7 / (1.0 + banking.target_pressure * self.pressure)
+        # SME NPLs above the tolerated gap over the bank's overall NPL draw supervisory
+        # attention: the bank pulls back
+        sme_npl = self.book_npl / self.book if self.book > 0 else 0.0
+        excess = max(0.0, sme_npl - banking.overall_npl - banking.npl_tolerance)
+        mandate -= banking.npl_excess_sensitivity * excess
         self.adjust_appetite(self.params.appetite_el_annual, mandate)
         self.margin = margin_factor * self.homogenized_margin(self.params.margin_annual,
                                                               peers_active, peers_initial)

@@ -31,7 +31,6 @@ class Lender(mesa.Agent):
         self.params = params
         self.name = f"{kind}_{index:03d}"
         self.active = active
-        self.region = -1  # national
         self.capital = 0.0
         self.capital_initial = 0.0
         self.provisions = 0.0
@@ -55,6 +54,10 @@ class Lender(mesa.Agent):
         self.flows: dict[str, float] = {}
         self.last_new = 0.0
         self.last_net_income = 0.0
+
+    def lending_region(self) -> int:
+        """Region the lender is confined to, or -1 for national lenders."""
+        return -1
 
     def forget(self) -> None:
         """Clear the experience of a previous occupant of this slot (an entrant)."""

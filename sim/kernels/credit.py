@@ -29,9 +29,17 @@ N_BUCKETS = 512
 MIN_LOAN_WAN = 0.5  # loans below 5,000 yuan are not worth writing
 
 
+# Quality deciles of N(0, 1): a firm's risk band is how many of these it exceeds.
+_BAND_EDGES = np.array([rng.norm_ppf.py_func(k / 10.0) for k in range(1, 10)])
+
+
 @njit(cache=True, inline="always")
 def risk_band(quality):
-    return min(9, int(rng.norm_cdf(quality) * 10.0))
+    band = 0
+    for edge in _BAND_EDGES:
+        if quality > edge:
+            band += 1
+    return band
 
 
 @njit(cache=True, inline="always")
@@ -122,12 +130,13 @@ def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector
                     continue
                 if lt.choice_n[c, region[i]] == 0:
                     continue
-                v = cp.channel_const[c] - cp.rate_sensitivity * cp.expected_rate[c, band] \
-                    - cp.time_sensitivity * cp.time_to_cash[c]
+                # exp(utility) as a product: the static part (constant, expected rate for
+                # the band, time to cash) is tabulated once per round
+                w = cp.channel_weight[c, band]
                 if c == CH_ONLINE:
-                    v += cp.digital_sensitivity * digital[i]
+                    w *= math.exp(cp.digital_sensitivity * digital[i])
                 if relation[c] >= 0 and relation[c] != rejected_by[i]:
-                    v += cp.relationship_bonus
+                    w *= cp.relationship_factor
                 # firms know roughly how much each channel lends to a firm like them and
                 # avoid one that would cover only part of the need
                 if c <= CH_SUPPLY_CHAIN:
@@ -139,12 +148,13 @@ def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector
                     else:
                         reach = cp.receivable_q * revenue[i]
                     if reach < need[i]:
-                        v += cp.coverage_sensitivity * math.log(max(reach, 1e-6) / need[i])
+                        w *= math.exp(cp.coverage_sensitivity
+                                      * math.log(max(reach, 1e-6) / need[i]))
                     # short online and receivable finance is a poor match for a project
                     if c != CH_BANK and invest[i] == 1:
-                        v -= cp.maturity_mismatch
-                weight[c] = math.exp(min(v, 50.0))
-                total_weight += weight[c]
+                        w *= cp.mismatch_factor
+                weight[c] = w
+                total_weight += w
             if total_weight <= 0.0:
                 continue
             # multinomial logit: one uniform picks a channel with probability ∝ exp(v)

@@ -242,9 +242,12 @@ def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stag
             else:
                 if u < tr[5]:
                     stage[i] = STAGE_STABLE
-            # a bureau file comes from coverage (a fixed rank per firm) or a past loan
-            covered = rng.uniform(key_bureau, u_id, 0, 0) < fp.bureau_coverage[s]
-            bureau[i] = 1 if (covered or first_loan_quarter[i] >= 0) else 0
+            # a bureau file comes from a past loan or from coverage (a fixed rank per firm)
+            if first_loan_quarter[i] >= 0:
+                bureau[i] = 1
+            else:
+                covered = rng.uniform(key_bureau, u_id, 0, 0) < fp.bureau_coverage[s]
+                bureau[i] = 1 if covered else 0
             digital[i] = min(1.0, digital[i] + fp.digital_drift)
             # revenue: the trend moves with the macro path and the stage; revenue
             # mean-reverts to it with size-dependent volatility; shocks scale the level

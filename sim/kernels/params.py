@@ -64,13 +64,12 @@ CreditParams = namedtuple("CreditParams", [
     "seed", "quarter", "round",
     "last_round",           # int 0/1: rejections in this round discourage the firm
     "discouraged_quarters",  # int
-    "channel_const",        # [5]
-    "time_to_cash",         # [5]
-    "rate_sensitivity", "time_sensitivity", "digital_sensitivity", "relationship_bonus",
+    "digital_sensitivity",
     "coverage_sensitivity",  # utility per log of (amount a channel lends ÷ need), if < 1
-    "maturity_mismatch",    # utility lost financing an investment with short debt
     "online_limit_q",       # largest online per-firm limit, × quarterly revenue
-    "expected_rate",        # [5, 10] by channel and risk band
+    "channel_weight",       # [5, 10] exp(constant − rate_sens × expected rate − time_sens × time)
+    "relationship_factor",  # exp(relationship_bonus)
+    "mismatch_factor",      # exp(−maturity_mismatch): investment financed with short debt
     "score_slope",
     "refresh_rho",
     "lgd_secured", "lgd_unsecured", "lgd_receivable", "lgd_verified",
