@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a scenario and write a run folder")
     run.add_argument("scenario", metavar="SCENARIO", help="scenario .toml file")
-    run.add_argument("--agents", type=int, metavar="N", help="SMEs simulated (overrides run.agents)")
+    run.add_argument("--agents", type=int, metavar="N",
+                     help="SMEs simulated (overrides run.agents)")
     run.add_argument("--seed", type=int, metavar="S", help="random seed (overrides run.seed)")
     run.add_argument("--out", metavar="DIR",
                      help="run folder to create (default: results/<name>-<time>-s<seed>)")

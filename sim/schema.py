@@ -9,7 +9,7 @@ Sources marked *assumption* are modelling choices documented in docs/calibration
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -81,7 +81,8 @@ class RunSection(Strict):
 
 # ---------------------------------------------------------------- [population]
 class SizeMix(Mix):
-    individual: float = param(0.40, "share of agents", "assumption: over-samples small firms", **SHARE)
+    individual: float = param(0.40, "share of agents", "assumption: over-samples small firms",
+                              **SHARE)
     micro: float = param(0.35, "share of agents", "assumption", **SHARE)
     small: float = param(0.25, "share of agents", "assumption", **SHARE)
 
@@ -443,7 +444,8 @@ def _platform(**kw: Any):
 class PlatformsSection(Strict):
     big_tech: PlatformKind = _platform(count=4, max_count=6, net_assets_yi=900.0,
                                        funding_cost_annual=0.06, op_cost_fixed_wan=0.02,
-                                       op_cost_rate_annual=0.015, margin_annual=0.06, appetite_el_annual=0.075,
+                                       op_cost_rate_annual=0.015, margin_annual=0.06,
+                                       appetite_el_annual=0.075,
                                        precision_base=0.3, data_level=1.6,
                                        per_firm_limit_quarters=1.0, securitised_share=0.4)
     online_micro: PlatformKind = _platform(count=8, max_count=16, net_assets_yi=60.0,

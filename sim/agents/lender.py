@@ -109,7 +109,8 @@ class Lender(mesa.Agent):
         shift = (realised - predicted) / density
         self.alpha = float(np.clip(self.alpha + credit.refit_speed * shift, -5.0, 0.5))
 
-    def homogenized_margin(self, base_margin: float, peers_active: int, peers_initial: int) -> float:
+    def homogenized_margin(self, base_margin: float, peers_active: int,
+                           peers_initial: int) -> float:
         """More lenders with similar products in a segment compress the margin."""
         if peers_active <= 0:
             return base_margin

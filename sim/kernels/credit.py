@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim import rng
-from sim.categories import LOAN_NONPERFORMING, LOAN_PERFORMING
+from sim.categories import LOAN_PERFORMING
 from sim.kernels.layout import (
     BAND_AMT, BAND_RATE_AMT, BLOCK_SIZE, GM_APPROVALS, GM_APPS, GM_FIRST_TIME,
     GM_NEW_DEBT, GM_NEW_NONDEBT, GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPS,
