@@ -14,26 +14,12 @@ from numba import njit, prange
 
 from sim import rng
 from sim.categories import LOAN_NONPERFORMING, LOAN_PERFORMING
-from sim.kernels.firms import CH_SUPPLY_CHAIN, N_SLOTS, pay_debt
+from sim.kernels.firms import CH_SUPPLY_CHAIN, N_SLOTS, clear_slot, pay_debt
 from sim.kernels.layout import (
     BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_DEFAULTS, GM_EXITS, GM_NPL,
     NEW_THIS_QUARTER,
     LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
 )
-
-
-@njit(cache=True, inline="always")
-def _clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term, loan_lender,
-                loan_secured, loan_amortizing, loan_status, loan_npl_age):
-    loan_principal[i, slot] = 0.0
-    loan_rate[i, slot] = 0.0
-    loan_remaining[i, slot] = 0
-    loan_term[i, slot] = 0
-    loan_lender[i, slot] = -1
-    loan_secured[i, slot] = 0
-    loan_amortizing[i, slot] = 0
-    loan_status[i, slot] = 0
-    loan_npl_age[i, slot] = 0
 
 
 @njit(cache=True, inline="always")
@@ -76,7 +62,7 @@ def defaults_and_exits(n_slots, fp, lender_acc, group_acc, uid, alive, sector, r
                     if loan_npl_age[i, slot] >= fp.writeoff_quarters:
                         _write_off(i, slot, s, fp, acc_b, verified, loan_principal, loan_channel,
                                    loan_secured, loan_lender)
-                        _clear_slot(i, slot, loan_principal, loan_rate, loan_remaining,
+                        clear_slot(i, slot, loan_principal, loan_rate, loan_remaining,
                                     loan_term, loan_lender, loan_secured, loan_amortizing,
                                     loan_status, loan_npl_age)
             if alive[i] == 0:
@@ -129,7 +115,7 @@ def defaults_and_exits(n_slots, fp, lender_acc, group_acc, uid, alive, sector, r
                 cash[i] -= paid
                 acc_b[j, s, LF_PRINCIPAL] += paid
                 if paid >= p:
-                    _clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term,
+                    clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term,
                                 loan_lender, loan_secured, loan_amortizing, loan_status,
                                 loan_npl_age)
                 else:

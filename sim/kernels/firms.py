@@ -36,6 +36,21 @@ _F_REMAIN, _F_HIST, _F_SECOND = 18, 19, 20
 
 
 @njit(cache=True, inline="always")
+def clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term, loan_lender,
+               loan_secured, loan_amortizing, loan_status, loan_npl_age):
+    """Empty loan slot ``slot`` of firm ``i``."""
+    loan_principal[i, slot] = 0.0
+    loan_rate[i, slot] = 0.0
+    loan_remaining[i, slot] = 0
+    loan_term[i, slot] = 0
+    loan_lender[i, slot] = -1
+    loan_secured[i, slot] = 0
+    loan_amortizing[i, slot] = 0
+    loan_status[i, slot] = 0
+    loan_npl_age[i, slot] = 0
+
+
+@njit(cache=True, inline="always")
 def _pick(cum, u):
     """Index of the first cumulative share above u."""
     n = cum.shape[0]
@@ -131,16 +146,9 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         defaulted_before[i] = 0
         outside_stake[i] = 0.0
         for slot in range(N_SLOTS):
-            loan_principal[i, slot] = 0.0
-            loan_rate[i, slot] = 0.0
-            loan_remaining[i, slot] = 0
-            loan_term[i, slot] = 0
-            loan_lender[i, slot] = -1
+            clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term,
+                       loan_lender, loan_secured, loan_amortizing, loan_status, loan_npl_age)
             loan_channel[i, slot] = 0
-            loan_secured[i, slot] = 0
-            loan_amortizing[i, slot] = 0
-            loan_status[i, slot] = 0
-            loan_npl_age[i, slot] = 0
         if entrant or debt_target[i] <= 0.0:
             continue
         # lenders screened the starting borrowers too: better firms more likely hold a loan
@@ -311,15 +319,8 @@ def pay_debt(i, s, fp, lender_acc_b, cash, history, loan_principal, loan_rate,
             loan_remaining[i, slot] -= 1
         remaining_p = p - principal
         if principal >= p or remaining_p <= 1e-9 * p:
-            loan_principal[i, slot] = 0.0
-            loan_status[i, slot] = 0
-            loan_lender[i, slot] = -1
-            loan_remaining[i, slot] = 0
-            loan_term[i, slot] = 0
-            loan_rate[i, slot] = 0.0
-            loan_secured[i, slot] = 0
-            loan_amortizing[i, slot] = 0
-            loan_npl_age[i, slot] = 0
+            clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term,
+                       loan_lender, loan_secured, loan_amortizing, loan_status, loan_npl_age)
         else:
             loan_principal[i, slot] = remaining_p
     history[i] += 1
