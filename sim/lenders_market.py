@@ -55,13 +55,22 @@ class LenderMarket:
                 self.platforms.append(platform)
                 index += 1
         self.lenders = self.banks + self.platforms
+        self._partnerships: dict[Bank, int] = {}
         self.transfers: list[tuple[int, int, float]] = []  # (failed, acquirer, book) this quarter
         self.initial_counts = {kind: sum(1 for l in self.lenders if l.kind == kind and l.active)
                                for kind in BANK_TYPES + PLATFORM_KINDS}
 
     # ------------------------------------------------------------------ helpers
     def partnerships_of(self, bank: Bank) -> int:
-        return sum(1 for p in self.platforms if p.active and p.joint and bank in p.partners)
+        """Active joint-lending platforms that have this bank as a partner."""
+        return self._partnerships.get(bank, 0)
+
+    def _count_partnerships(self) -> None:
+        self._partnerships: dict[Bank, int] = {}
+        for platform in self.platforms:
+            if platform.active and platform.joint:
+                for bank in platform.partners:
+                    self._partnerships[bank] = self._partnerships.get(bank, 0) + 1
 
     def _active(self, kind: str) -> int:
         return sum(1 for l in self.lenders if l.kind == kind and l.active)
@@ -69,6 +78,7 @@ class LenderMarket:
     def set_initial_books(self, sums) -> None:
         """Replace the proxies used to draw the starting loan book with what was drawn,
         and build each bank's rest of book around it."""
+        self._count_partnerships()
         money = sums.lender_money
         for bank in self.banks:
             book = money[bank.index, L.LF_BAL_PERF]
@@ -93,6 +103,7 @@ class LenderMarket:
 
     # ------------------------------------------------------------------ phase 2
     def plan(self) -> None:
+        self._count_partnerships()
         self.model.central_bank.allocate_relending(self.banks)
         for lender in self.lenders:
             if lender.active or lender.kind_class != 0:
@@ -131,6 +142,7 @@ class LenderMarket:
         loss_share = bank_loss_share(params)
         rc = params.policy.fiscal.risk_compensation_share
         self.transfers = []
+        self._count_partnerships()
         partner_out: dict = {}
         for platform in self.platforms:
             if not platform.active and platform.book <= 0 and platform.funders_total() <= 0:

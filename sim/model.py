@@ -252,7 +252,7 @@ class CreditMarket(mesa.Model):
         fp = self._firm_params()
         operate_firms(n, fp, self.group_acc, *self._arrays(
             "uid", "alive", "sector", "region", "size", "stage", "age", "quality", "log_trend",
-            "log_revenue", "revenue", "cash", "digital", "bureau", "history",
+            "log_revenue", "revenue", "margin", "cash", "digital", "bureau", "history",
             "first_loan_quarter", "outside_stake", "loan_principal", "loan_rate",
             "loan_remaining", "loan_amortizing", "loan_status"), self.owner_draws)
         # 4. debt service; repaid principal can be lent again this quarter

@@ -28,6 +28,7 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "log_trend": ("f4", "firm", "log 万元", "log of the revenue level the firm reverts to"),
     "log_revenue": ("f4", "firm", "log 万元", "log of quarterly revenue before shocks"),
     "revenue": ("f8", "firm", "万元/quarter", "revenue this quarter, after shocks"),
+    "margin": ("f4", "firm", "fraction", "profit ÷ revenue this quarter"),
     "cash": ("f8", "firm", "万元", "cash holdings"),
     "collateral": ("f8", "firm", "万元", "pledgeable assets"),
     "digital": ("f4", "firm", "0-1", "share of activity visible as digital data"),

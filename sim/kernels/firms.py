@@ -210,8 +210,8 @@ def debt_outstanding(i, loan_principal, loan_status):
 
 @njit(cache=True, parallel=True)
 def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stage, age,
-                  quality, log_trend, log_revenue, revenue, cash, digital, bureau, history,
-                  first_loan_quarter, outside_stake, loan_principal, loan_rate,
+                  quality, log_trend, log_revenue, revenue, margin_out, cash, digital, bureau,
+                  history, first_loan_quarter, outside_stake, loan_principal, loan_rate,
                   loan_remaining, loan_amortizing, loan_status, owner_draws):
     """Phase 3: revenue, profit, owner draws, digital drift, stage change and ageing.
 
@@ -271,6 +271,7 @@ def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stag
             if fp.shock_mult[sector[i], region[i]] < 1.0:
                 # fixed costs do not fall with revenue: a revenue collapse hits margins
                 margin -= 0.5 * (1.0 - fp.shock_mult[sector[i], region[i]])
+            margin_out[i] = margin
             cash[i] += rev * margin
             # Owners draw only profits: they keep a working buffer and the borrowed working
             # capital (lenders' money is not theirs to take out), so a loan is repaid from
