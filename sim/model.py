@@ -363,7 +363,9 @@ class CreditMarket(mesa.Model):
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=total, unit="quarter", desc="simulating", leave=False)
+            # disable=None: no bar when output is not a terminal (logs, CI)
+            bar = tqdm(total=total, unit="quarter", desc="simulating", leave=False,
+                       disable=None)
         while self.quarter <= self.end_quarter:
             self.step()
             if bar is not None:
