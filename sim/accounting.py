@@ -93,9 +93,12 @@ class StockFlowCheck:
                 continue
             start = self.capital[lender.index]
             if "net_income" not in f:  # an entrant's first quarter: only its capital
-                if not _close(lender.capital - start, f.get("injection", 0.0), lender.capital):
-                    self._fail(quarter, f"{lender.name} entered with {lender.capital:.6f} 亿元 "
-                               f"but was injected {f.get('injection', 0.0):.6f}")
+                moved = f.get("injection", 0.0) - f.get("payout", 0.0)
+                if not _close(lender.capital - start, moved, lender.capital):
+                    self._fail(quarter, f"{lender.name}'s capital moved by "
+                               f"{lender.capital - start:.6f} 亿元 on entry but was injected "
+                               f"{f.get('injection', 0.0):.6f} less {f.get('payout', 0.0):.6f} "
+                               "returned to a predecessor's owners")
                 continue
             if lender.kind_class == 0:
                 income = (f["interest"] + f["partner_interest"] + f["rest_income"]

@@ -213,6 +213,7 @@ class LenderMarket:
                                 else l.capital)
                 self._merge(lender, strongest)
             lender.active = False
+            lender.resolved_quarter = model.quarter
             model.resolved_this_quarter += 1
 
     def _merge(self, failed, acquirer) -> None:
@@ -260,8 +261,9 @@ class LenderMarket:
         for kind in PLATFORM_KINDS:
             members = [p for p in self.platforms if p.kind == kind]
             active = [p for p in members if p.active]
+            # a slot freed by a resolution this quarter is taken up from the next one
             idle = [p for p in members if not p.active and p.book <= 0
-                    and p.funders_total() <= 0]
+                    and p.funders_total() <= 0 and p.resolved_quarter != model.quarter]
             if not active or not idle:
                 continue
             roe = np.mean([p.annual_roe() for p in active])
@@ -272,11 +274,15 @@ class LenderMarket:
                 continue
             entrant = idle[0]
             entrant.forget()
+            # what a run-off predecessor left in the slot goes back to its owners
+            leftover = entrant.capital
+            if leftover:
+                model.outside.account.add("platform_capital", -leftover)
             entrant.active = True
             entrant.capital = entrant.capital_initial = entrant.params.net_assets_yi
             entrant.alpha = float(np.mean([p.alpha for p in active]))
             entrant.appetite = entrant.params.appetite_el_annual
             entrant.entered_quarter = model.quarter
-            entrant.flows = {"injection": entrant.capital}
+            entrant.flows = {"injection": entrant.capital, "payout": leftover}
             model.outside.account.add("platform_capital", entrant.capital)
 

@@ -71,3 +71,17 @@ def test_a_loan_leak_is_caught(monkeypatch):
     model.pop.loan_principal[slot, 0] *= 0.5
     with pytest.raises(AccountingError, match="loans of"):
         model.step()
+
+
+@pytest.mark.parametrize("sections", [
+    {"policy": {"central_bank": {"rrr": 0.0}}},          # a platform fails and its slot is re-used
+    {"platforms": {"big_tech": {"count": 0, "max_count": 0}}},
+    {"banks": {"rural": {"count": 0}}},
+    {"policy": {"banking": {"joint_own_contribution": 0.02, "platform_own_book_cap": 10000.0,
+                            "partner_concentration_cap": 100.0, "joint_total_cap": 1.0}}},
+    {"policy": {"fiscal": {"deferral": True}},
+     "shock": [{"at": "2024Q2", "quarters": 2, "revenue": -0.9}]},
+])
+def test_books_balance_through_failures_entry_and_extreme_settings(sections):
+    result = run(scenario(agents=5_000, end="2024Q4", **sections), check=True)
+    assert len(result.quarterly) == 4

@@ -52,6 +52,7 @@ class Lender(mesa.Agent):
         self.default_history: deque = deque(maxlen=4)
         self.income_history: deque = deque(maxlen=4)
         self.flows: dict[str, float] = {}
+        self.resolved_quarter: int | None = None
         self.last_new = 0.0
         self.last_net_income = 0.0
 
