@@ -188,6 +188,7 @@ class CreditMarket(mesa.Model):
     def _init_population(self) -> None:
         total = int(self.agents_by_size.sum())
         slots = np.arange(total, dtype=np.int64)
+        self.used_slots = total
         sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), self.agents_by_size)
         self._fill(slots, slots.copy(), sizes, False, self._firm_params())
         self._count_stocks()
@@ -203,7 +204,7 @@ class CreditMarket(mesa.Model):
         self.lender_acc[..., L.LF_LOANS] = 0.0
         for m in (L.GM_ALIVE, L.GM_BALANCE, L.GM_NPL, L.GM_BORROWERS):
             self.group_acc[..., m] = 0.0
-        count_stocks(self.pop.capacity, self.lender_acc, self.group_acc,
+        count_stocks(self.used_slots, self.lender_acc, self.group_acc,
                      *self._arrays("alive", "sector", "region", "size", "stage",
                                    "loan_principal", "loan_lender", "loan_status"))
 
@@ -232,7 +233,7 @@ class CreditMarket(mesa.Model):
     # ------------------------------------------------------------------ the quarter
     def step(self) -> None:
         q = self.quarter
-        n = self.pop.capacity
+        n = self.used_slots
         self.lender_acc[:] = 0.0
         self.group_acc[:] = 0.0
         self.band_acc[:] = 0.0
@@ -295,7 +296,7 @@ class CreditMarket(mesa.Model):
         self.quarter += 1
 
     def _credit_rounds(self, table) -> None:
-        n = self.pop.capacity
+        n = self.used_slots
         app = self.app
         for round_number in range(self.params.credit.search_rounds):
             cp = credit_params(self.params, self.quarter, self.seed, round_number,
@@ -341,6 +342,9 @@ class CreditMarket(mesa.Model):
                 f"the population outgrew its {pop.capacity:,} preallocated slots in "
                 f"{quarter_label(self.quarter)}; set population.capacity_factor above "
                 f"{pop.capacity / self.params.run.agents:.2f}")
+        # kernels loop over slots below the highest ever used, so that the threads'
+        # equal shares of the loop are equal shares of the work
+        self.used_slots = max(self.used_slots, int(slots[-1]) + 1)
         uids = (np.int64(self.quarter) << 32) | np.arange(total, dtype=np.int64)
         sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), counts)
         self._fill(slots, uids, sizes, True, self._firm_params())
