@@ -407,20 +407,19 @@ def book(n_slots, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, r
                 loan_status[i, slot] = LOAN_PERFORMING
                 loan_npl_age[i, slot] = NEW_THIS_QUARTER
                 cash[i] += amount - spent
-                acc = lender_acc[b, j, s]
-                acc[LF_NEW_AMT] += amount
-                acc[LF_NEW_COUNT] += 1.0
-                acc[LF_NEW_RATE_AMT] += rate * amount
-                acc[LF_NEW_PD_AMT] += app_pd[i] * amount
+                lender_acc[b, j, s, LF_NEW_AMT] += amount
+                lender_acc[b, j, s, LF_NEW_COUNT] += 1.0
+                lender_acc[b, j, s, LF_NEW_RATE_AMT] += rate * amount
+                lender_acc[b, j, s, LF_NEW_PD_AMT] += app_pd[i] * amount
                 if app_secured[i] == 1:
-                    acc[LF_NEW_SECURED] += amount
+                    lender_acc[b, j, s, LF_NEW_SECURED] += amount
                 band = risk_band(quality[i])
                 band_acc[b, c, band, BAND_AMT] += amount
                 band_acc[b, c, band, BAND_RATE_AMT] += rate * amount
                 first = first_loan_quarter[i] < 0
                 if first:
                     first_loan_quarter[i] = cp.quarter
-                    acc[LF_NEW_FIRST] += 1.0
+                    lender_acc[b, j, s, LF_NEW_FIRST] += 1.0
                 for g in groups:
                     group_acc[b, g, s, GM_NEW_DEBT] += amount
                     group_acc[b, g, s, GM_RATE_AMT] += rate * amount
