@@ -222,6 +222,14 @@ def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stag
     key_margin = rng.stream_key(fp.seed, rng.S_MARGIN, fp.quarter)
     key_stage = rng.stream_key(fp.seed, rng.S_STAGE, fp.quarter)
     key_bureau = rng.stream_key(fp.seed, rng.S_BUREAU, 0)
+    # arrays taken out of the bundle once, not per firm (each access costs a refcount)
+    tr = fp.transitions
+    coverage = fp.bureau_coverage
+    growth = fp.growth_by_sector_q
+    drift = fp.drift_by_stage
+    vol = fp.vol_by_size
+    shock = fp.shock_mult
+    base_margin = fp.margin_by_size
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     for b in prange(n_blocks):
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
@@ -233,7 +241,6 @@ def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stag
             # stage transitions
             u = rng.uniform(key_stage, u_id, 0, 0)
             st = stage[i]
-            tr = fp.transitions
             if st == STAGE_STARTUP:
                 if u < tr[0]:
                     stage[i] = STAGE_GROWTH
@@ -254,23 +261,25 @@ def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stag
             if first_loan_quarter[i] >= 0:
                 bureau[i] = 1
             else:
-                covered = rng.uniform(key_bureau, u_id, 0, 0) < fp.bureau_coverage[s]
+                covered = rng.uniform(key_bureau, u_id, 0, 0) < coverage[s]
                 bureau[i] = 1 if covered else 0
             digital[i] = min(1.0, digital[i] + fp.digital_drift)
             # revenue: the trend moves with the macro path and the stage; revenue
             # mean-reverts to it with size-dependent volatility; shocks scale the level
-            log_trend[i] += fp.growth_by_sector_q[sector[i]] + fp.drift_by_stage[stage[i]]
-            lr = log_revenue[i] + fp.growth_by_sector_q[sector[i]]
+            sec = sector[i]
+            log_trend[i] += growth[sec] + drift[stage[i]]
+            lr = log_revenue[i] + growth[sec]
             lr += fp.mean_reversion * (log_trend[i] - lr)
-            lr += fp.vol_by_size[s] * rng.normal(key_rev, u_id, 0, 0)
+            lr += vol[s] * rng.normal(key_rev, u_id, 0, 0)
             log_revenue[i] = lr
-            rev = math.exp(lr) * fp.shock_mult[sector[i], region[i]]
+            level = shock[sec, region[i]]
+            rev = math.exp(lr) * level
             revenue[i] = rev
-            margin = fp.margin_by_size[s] + fp.margin_slope * quality[i] + \
+            margin = base_margin[s] + fp.margin_slope * quality[i] + \
                 fp.margin_noise * rng.normal(key_margin, u_id, 0, 0)
-            if fp.shock_mult[sector[i], region[i]] < 1.0:
+            if level < 1.0:
                 # fixed costs do not fall with revenue: a revenue collapse hits margins
-                margin -= 0.5 * (1.0 - fp.shock_mult[sector[i], region[i]])
+                margin -= 0.5 * (1.0 - level)
             margin_out[i] = margin
             cash[i] += rev * margin
             # Owners draw only profits: they keep a working buffer and the borrowed working
