@@ -49,7 +49,6 @@ class LenderMarket:
             for k in range(max(pp.max_count, pp.count)):
                 platform = Platform(model, index, kind, pp, active=k < pp.count,
                                     partners=partners)
-                platform.book_perf = pp.net_assets_yi * 5.0 if k < pp.count else 0.0
                 if kind == "crowd_equity":
                     platform.capacity = pp.investor_capacity_yi
                 self.platforms.append(platform)
@@ -161,7 +160,7 @@ class LenderMarket:
             gov.add("interest_subsidy", flows["subsidy"])
         incentive_rate = params.policy.central_bank.inclusive_incentive_rate
         empty = {"interest": 0.0, "loss": 0.0, "npl": 0.0, "stock_end": 0.0,
-                 "principal": 0.0, "recovery": 0.0, "lent": 0.0}
+                 "principal": 0.0, "recovery": 0.0}
         for bank in self.banks:
             if not bank.active and bank.book <= 0 and sums.lender_money[bank.index, L.LF_NEW_AMT] \
                     + sums.lender_money[bank.index, L.LF_PRINCIPAL] <= 0:

@@ -34,8 +34,6 @@ class Bank(Lender):
         self.borrowers_year_ago = 0.0
         self.book_year_ago = sme_book
         self.total_loans_year_ago = self.total_loans()
-        self.book_history_total: list[float] = []
-        self.borrower_history: list[float] = []
         self.pressure = 0.0
 
     def lending_region(self) -> int:

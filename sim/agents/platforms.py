@@ -161,7 +161,7 @@ class Platform(Lender):
         # new loans are funded as they are made; run-off, recoveries and losses then
         # follow funders' stocks (loans made this quarter can also close this quarter)
         room = self._partner_room() if self.joint else np.zeros(len(self.partners))
-        own_new, abs_new, partner_new = self._allocate_new(flows["new"], room)
+        _, abs_new, _ = self._allocate_new(flows["new"], room)
         pool = self.funders_total()
         shares_own = self.own_stock / pool if pool > 0 else 0.0
         shares_abs = self.abs_stock / pool if pool > 0 else 0.0
@@ -183,14 +183,13 @@ class Platform(Lender):
         for k, bank in enumerate(self.partners):
             out = partner_out.setdefault(bank, {"interest": 0.0, "loss": 0.0, "npl": 0.0,
                                                 "stock_end": 0.0, "principal": 0.0,
-                                                "recovery": 0.0, "lent": 0.0})
+                                                "recovery": 0.0})
             out["interest"] += partner_interest[k]
             out["loss"] += partner_loss[k]
             out["npl"] += partner_npl[k]
             out["stock_end"] += self.partner_stock[k]
             out["principal"] += flows["principal"] * shares_partner[k]
             out["recovery"] += recovery * shares_partner[k]
-            out["lent"] += partner_new[k]
         funding = p.funding_cost_annual * own_start / 4.0
         op_cost = (p.op_cost_fixed_wan * flows["loans"] / 1e4 + p.op_cost_rate_annual
                    * self.book_perf) / 4.0
