@@ -4,7 +4,7 @@ Usage (from the repository root)::
 
     python benchmarks/scale.py                      # 100k and 1M agents, all threads
     python benchmarks/scale.py --agents 100000      # one size only
-    python benchmarks/scale.py --with-10m           # add 10M agents (needs ~RAM, time)
+    python benchmarks/scale.py --with-10m           # add 10M agents (RAM: ~10M x bytes per SME)
     python benchmarks/scale.py --threads 4          # the main runs on 4 threads
     python benchmarks/scale.py --quarters-only      # no burn-in: simulate only reported quarters
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import os
 import platform
@@ -81,20 +82,25 @@ def _peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 
 
+def scenario_source() -> str:
+    """What the runs are built from: scenarios/baseline.toml, or the schema defaults."""
+    if BASELINE_SCENARIO.exists():
+        return str(BASELINE_SCENARIO.relative_to(REPO_ROOT))
+    return "Scenario() defaults"
+
+
 def build_scenario(agents: int, threads: int | None, quarters_only: bool):
     """The baseline scenario (file if present, else the schema defaults) at ``agents``."""
-    run_keys = {"agents": agents, "threads": threads}
+    run = {"agents": agents, "threads": threads}
     if quarters_only:
-        run_keys["burn_in_quarters"] = 0
+        run["burn_in_quarters"] = 0
     if BASELINE_SCENARIO.exists():
-        import sim
+        from sim.config import load_scenario
 
-        return sim.load_scenario(BASELINE_SCENARIO, **run_keys), str(
-            BASELINE_SCENARIO.relative_to(REPO_ROOT))
-    from sim.schema import Scenario
+        return load_scenario(BASELINE_SCENARIO, **run)  # drops the None overrides itself
+    from sim.config import scenario_from_dict
 
-    run = {k: v for k, v in run_keys.items() if v is not None}
-    return Scenario.model_validate({"run": run}), "Scenario() defaults"
+    return scenario_from_dict({"run": {k: v for k, v in run.items() if v is not None}})
 
 
 def child_main(spec: dict) -> int:
@@ -105,10 +111,8 @@ def child_main(spec: dict) -> int:
     from sim.model import CreditMarket
     from sim.quarters import parse_quarter
 
-    scenario, source = build_scenario(spec["agents"], spec["threads"], spec["quarters_only"])
+    scenario = build_scenario(spec["agents"], spec["threads"], spec["quarters_only"])
     run = scenario.run
-    import gc
-
     gc.collect()
     base_rss = _current_rss_bytes()  # after imports and kernel loading, before the model
 
@@ -139,7 +143,7 @@ def child_main(spec: dict) -> int:
     assert len(result.quarterly) == reported_q
 
     out = {
-        "scenario": source, "seed": run.seed, "agents": run.agents,
+        "scenario": scenario_source(), "seed": run.seed, "agents": run.agents,
         "threads_requested": run.threads, "threads_used": model.threads,
         "quarters_burn_in": burn_in_q, "quarters_reported": reported_q,
         "quarters_simulated": burn_in_q + reported_q, "capacity_slots": model.pop.capacity,
@@ -178,15 +182,6 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def _version(module: str) -> str:
-    try:
-        from importlib.metadata import version
-
-        return version(module)
-    except Exception:  # noqa: BLE001 - any failure just means "unknown"
-        return "unknown"
-
-
 def _load_average() -> float | None:
     try:
         return round(os.getloadavg()[0], 2)
@@ -208,6 +203,7 @@ def machine_info() -> dict:
     except AttributeError:
         usable = os.cpu_count()
     import numba
+    import numpy
 
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {
@@ -222,7 +218,7 @@ def machine_info() -> dict:
         "load_avg_1m": _load_average(),
         "python": platform.python_version(),
         "numba": numba.__version__,
-        "numpy": _version("numpy"),
+        "numpy": numpy.__version__,
         "numba_max_threads": numba.config.NUMBA_NUM_THREADS,
         "git_revision": _git("rev-parse", "HEAD") or "unknown",
         "git_dirty": "" if status is None else bool(status),
@@ -259,40 +255,24 @@ def run_child(agents: int, threads: int | None, quarters_only: bool,
 def derive(raw: dict) -> dict:
     """Add per-SME figures and the target extrapolation to a child's raw numbers."""
     row = dict(raw)
-    agents = row["agents"]
+    agents = row["agents"]  # >= 1000, and at least one reported quarter (the schema)
     mb = 1024 ** 2
-    sme_quarters = agents * row["quarters_simulated"]
-    row["ns_per_sme_quarter"] = row["run_s"] / sme_quarters * 1e9 if sme_quarters else None
-    reported = agents * row["quarters_reported"]
-    row["ns_per_sme_quarter_reported"] = (row["run_reported_s"] / reported * 1e9
-                                          if reported else None)
-    row["base_rss_mb"] = row.pop("base_rss_bytes") / mb
-    peak = row.pop("peak_rss_bytes")
+    row["ns_per_sme_quarter"] = row["run_s"] / (agents * row["quarters_simulated"]) * 1e9
+    row["ns_per_sme_quarter_reported"] = (row["run_reported_s"]
+                                          / (agents * row["quarters_reported"]) * 1e9)
+    base, peak = row.pop("base_rss_bytes"), row.pop("peak_rss_bytes")
+    row["base_rss_mb"] = base / mb
     row["peak_rss_mb"] = peak / mb
     row["peak_rss_with_results_mb"] = row.pop("peak_rss_with_results_bytes") / mb
-    row["bytes_per_sme"] = (peak - row["base_rss_mb"] * mb) / agents
+    row["bytes_per_sme"] = (peak - base) / agents
     row["array_bytes_per_sme"] = row.pop("array_bytes") / agents
     # the target: seconds of stepping for 1M SMEs x 28 reported quarters
     measured = agents == TARGET_AGENTS and row["quarters_reported"] == TARGET_QUARTERS
-    if measured:
-        row["target_1m_28q_s"] = row["run_reported_s"]
-    elif row["ns_per_sme_quarter_reported"] is not None:
-        row["target_1m_28q_s"] = (row["ns_per_sme_quarter_reported"] * TARGET_AGENTS
-                                  * TARGET_QUARTERS / 1e9)
-    else:
-        row["target_1m_28q_s"] = None
+    row["target_1m_28q_s"] = (row["run_reported_s"] if measured else
+                              row["ns_per_sme_quarter_reported"] * TARGET_AGENTS
+                              * TARGET_QUARTERS / 1e9)
     row["target_1m_28q_measured"] = measured
     return row
-
-
-def _fmt(value, digits: int = 2) -> str:
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
 
 
 def print_measurement(row: dict) -> None:
@@ -310,7 +290,7 @@ def print_measurement(row: dict) -> None:
           f"(burn-in {row['run_burn_in_s']:.2f} s, reported {row['run_reported_s']:.2f} s)")
     print(f"    results tables        {row['results_s']:>12.2f} s")
     print(f"    ns per SME-quarter    {row['ns_per_sme_quarter']:>12.1f}      "
-          f"(reported quarters only: {_fmt(row['ns_per_sme_quarter_reported'], 1)})")
+          f"(reported quarters only: {row['ns_per_sme_quarter_reported']:,.1f})")
     print(f"    peak memory           {row['peak_rss_mb']:>12.1f} MB  "
           f"(baseline after imports {row['base_rss_mb']:.1f} MB; with result tables "
           f"{row['peak_rss_with_results_mb']:.1f} MB)")
@@ -321,9 +301,11 @@ def print_measurement(row: dict) -> None:
               "not in the figures); were kernel sources edited during the benchmark?")
 
 
-def print_comparisons(rows: list[dict], main_threads_label: str) -> dict:
-    """Scaling, threads and target; returns the figures for history.csv."""
-    ok = {(r["agents"], r["label"]): r for r in rows if r["status"] == "ok"}
+def print_comparisons(rows: list[dict], no_thread_compare: str) -> dict:
+    """Scaling, threads and target; returns the figures for history.csv.
+
+    ``no_thread_compare`` says why no 1-thread run was planned ("" if one was).
+    """
     main = {r["agents"]: r for r in rows if r["status"] == "ok" and r["role"] == "main"}
     summary = {"scaling_ratio": "", "thread_speedup": "", "target_1m_28q_s": "",
                "target_1m_28q_measured": ""}
@@ -343,20 +325,18 @@ def print_comparisons(rows: list[dict], main_threads_label: str) -> dict:
                 print(f"           at {other:,} / at {small:,} = {r:.2f}")
     else:
         print("  scaling: needs two agent counts")
-    one = [r for (_, _), r in ok.items() if r["role"] == "one_thread"]
-    if one:
-        single = one[0]
-        multi = main.get(single["agents"])
-        if multi is not None:
-            speedup = single["run_s"] / multi["run_s"]
-            summary["thread_speedup"] = round(speedup, 3)
-            print(f"  threads: {single['agents']:,} agents, run on 1 thread "
-                  f"{single['run_s']:.2f} s vs {multi['threads_used']} threads "
-                  f"{multi['run_s']:.2f} s: speedup {speedup:.2f}x "
-                  f"(ideal {multi['threads_used']}x; efficiency "
-                  f"{100 * speedup / max(multi['threads_used'], 1):.0f}%)")
-    elif main_threads_label:
-        print(f"  threads: not compared ({main_threads_label})")
+    single = next((r for r in rows if r["status"] == "ok" and r["role"] == "one_thread"), None)
+    multi = main.get(single["agents"]) if single is not None else None
+    if multi is not None:
+        speedup = single["run_s"] / multi["run_s"]
+        summary["thread_speedup"] = round(speedup, 3)
+        print(f"  threads: {single['agents']:,} agents, run on 1 thread "
+              f"{single['run_s']:.2f} s vs {multi['threads_used']} threads "
+              f"{multi['run_s']:.2f} s: speedup {speedup:.2f}x "
+              f"(ideal {multi['threads_used']}x; efficiency "
+              f"{100 * speedup / multi['threads_used']:.0f}%)")
+    elif no_thread_compare:
+        print(f"  threads: not compared ({no_thread_compare})")
     else:
         print("  threads: not compared (the 1-thread run or its multi-thread partner failed)")
 
@@ -420,7 +400,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--agents", type=int, nargs="+", metavar="N",
                         help="agent counts to measure (default: 100000 1000000)")
     parser.add_argument("--with-10m", action="store_true",
-                        help="also measure 10,000,000 agents (several GB of RAM)")
+                        help="also measure 10,000,000 agents (needs about 10M x bytes per SME "
+                             "of RAM; see a 1M run)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="threads for the main runs (default: all numba threads)")
     parser.add_argument("--quarters-only", action="store_true",
@@ -470,12 +451,13 @@ def main(argv=None) -> int:
         state = "cache cold, compiled"
     elif seconds > 20:
         # cache_is_warm() only sees that some compiled kernel is on disk
-        state = "cache reported warm, but some kernels were (re)compiled;"
+        state = "cache reported warm, but some kernels were (re)compiled"
     else:
         state = "cache warm, loaded"
     print(f"  {'kernels':18} {state} in {seconds:.1f} s")
-    scenario_name = (str(BASELINE_SCENARIO.relative_to(REPO_ROOT)) if BASELINE_SCENARIO.exists()
-                     else "Scenario() defaults (scenarios/baseline.toml not found)")
+    scenario_name = scenario_source()
+    if not BASELINE_SCENARIO.exists():
+        scenario_name += " (scenarios/baseline.toml not found)"
     print(f"  {'scenario':18} {scenario_name}"
           + ("; burn-in off (--quarters-only)" if args.quarters_only else ""))
 
@@ -484,8 +466,6 @@ def main(argv=None) -> int:
     effective = min(main_threads or max_threads, max_threads)
     compare_at = THREAD_COMPARE_AGENTS if THREAD_COMPARE_AGENTS in agents else agents[0]
     compare_threads = effective > 1
-    threads_label = (f"{effective} threads" if effective > 1 else
-                     "only 1 thread available" if max_threads == 1 else "--threads 1")
 
     plan = []
     for n in agents:
@@ -499,7 +479,7 @@ def main(argv=None) -> int:
     for n, threads, role, label in plan:
         load = _load_average()
         busy = load is not None and load > 0.5 * machine["cores_usable"]
-        print(f"  ... {label} (load average {_fmt(load)}"
+        print(f"  ... {label} (load average {'-' if load is None else f'{load:.2f}'}"
               + ("; machine busy, timings will be noisy)" if busy else ")"), flush=True)
         raw = run_child(n, threads, args.quarters_only, args.timeout)
         if "error" in raw:
@@ -511,7 +491,8 @@ def main(argv=None) -> int:
         rows.append(row)
         print_measurement(row)
 
-    summary = print_comparisons(rows, "" if compare_threads else threads_label)
+    summary = print_comparisons(rows, "" if compare_threads else
+                                "only 1 thread available" if max_threads == 1 else "--threads 1")
 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -530,7 +511,10 @@ def main(argv=None) -> int:
     _write_csv_atomic(out, MACHINE_COLUMNS + MEASUREMENT_COLUMNS, csv_rows)
 
     main_rows = [r for r in rows if r["role"] == "main" and r["status"] == "ok"]
-    joined = lambda key, digits: ";".join(f"{r[key]:.{digits}f}" for r in main_rows)  # noqa: E731
+
+    def joined(key: str, digits: int) -> str:
+        return ";".join(f"{r[key]:.{digits}f}" for r in main_rows)
+
     append_history({
         "timestamp": machine["timestamp"], "git_revision": machine["git_revision"],
         "git_dirty": machine["git_dirty"], "cpu_model": machine["cpu_model"],

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 __version__ = "0.1.0"
 
-_KERNEL_SOURCES = ("rng.py", "kernels/layout.py", "kernels/params.py", "kernels/firms.py",
-                   "kernels/credit.py", "kernels/defaults.py")
+# Every file whose code or constants the compiled kernels contain.
+_KERNEL_SOURCES = ("rng.py", "categories.py", "population.py", "kernels/layout.py",
+                   "kernels/params.py", "kernels/firms.py", "kernels/credit.py",
+                   "kernels/defaults.py")
 
 
 def _kernel_hash() -> str:
@@ -46,6 +49,8 @@ def kernel_cache_dir() -> Path:
 # cache folder keyed by the kernel sources.
 os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
 os.environ["NUMBA_CACHE_DIR"] = str(kernel_cache_dir())
+if "numba" in sys.modules:  # imported before us (a notebook): numba reads its config object
+    sys.modules["numba"].config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
 
 
 def load_scenario(path, **overrides):

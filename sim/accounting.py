@@ -62,7 +62,7 @@ class StockFlowCheck:
         self._check_payments(quarter, money)
         # carry the counted stocks forward, then apply this quarter's resolutions
         self.loan_stock = end.copy()
-        for failed, acquirer, amount in model.market.transfers:
+        for failed, acquirer in model.market.transfers:
             self.loan_stock[acquirer] += self.loan_stock[failed]
             self.loan_stock[failed] = 0.0
         self.capital = np.array([l.capital for l in model.lenders], dtype=np.float64)

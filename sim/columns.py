@@ -68,9 +68,10 @@ GROUP_METRICS: dict[str, tuple[str, str]] = {
     "avg_rate_new": ("fraction/yr", "amount-weighted rate on new debt"),
     "default_rate": ("fraction/yr", "annualised default rate of borrowers"),
 }
-# The lender-kind × firm-group matrix is stored with dimension "lender_kind|size" and
-# metric "new_loans_by_lender_kind": group is "<lender kind>|<firm size>" (debt and
-# non-debt finance originated).
+# The lender-kind × firm-group matrix is stored in groups.parquet with this dimension and
+# metric; its group is "<lender kind>|<firm size>" (debt and non-debt finance originated).
+KIND_SIZE_DIMENSION = "lender_kind|size"
+KIND_SIZE_METRIC = "new_loans_by_lender_kind"
 
 LENDER_COLUMNS: dict[str, tuple[str, str]] = {
     "quarter": ("label", "calendar quarter"),

@@ -55,7 +55,7 @@ class LenderMarket:
                 index += 1
         self.lenders = self.banks + self.platforms
         self._partnerships: dict[Bank, int] = {}
-        self.transfers: list[tuple[int, int, float]] = []  # (failed, acquirer, book) this quarter
+        self.transfers: list[tuple[int, int]] = []  # (failed, acquirer) this quarter
         self.initial_counts = {kind: sum(1 for l in self.lenders if l.kind == kind and l.active)
                                for kind in BANK_TYPES + PLATFORM_KINDS}
 
@@ -70,9 +70,6 @@ class LenderMarket:
             if platform.active and platform.joint:
                 for bank in platform.partners:
                     self._partnerships[bank] = self._partnerships.get(bank, 0) + 1
-
-    def _active(self, kind: str) -> int:
-        return sum(1 for l in self.lenders if l.kind == kind and l.active)
 
     def set_initial_books(self, sums) -> None:
         """Replace the proxies used to draw the starting loan book with what was drawn,
@@ -104,9 +101,12 @@ class LenderMarket:
     def plan(self) -> None:
         self._count_partnerships()
         self.model.central_bank.allocate_relending(self.banks)
+        active = {kind: 0 for kind in self.initial_counts}
+        for lender in self.lenders:
+            active[lender.kind] += lender.active
         for lender in self.lenders:
             if lender.active or lender.kind_class != 0:
-                lender.plan(self._active(lender.kind), self.initial_counts[lender.kind])
+                lender.plan(active[lender.kind], self.initial_counts[lender.kind])
 
     def add_repayments(self, principal_by_lender: np.ndarray) -> None:
         for lender in self.lenders:
@@ -141,7 +141,6 @@ class LenderMarket:
         loss_share = bank_loss_share(params)
         rc = params.policy.fiscal.risk_compensation_share
         self.transfers = []
-        self._count_partnerships()
         partner_out: dict = {}
         for platform in self.platforms:
             if not platform.active and platform.book <= 0 and platform.funders_total() <= 0:
@@ -159,8 +158,7 @@ class LenderMarket:
                 outside.add("equity_raised", flows["nondebt"] - crowd)
             gov.add("interest_subsidy", flows["subsidy"])
         incentive_rate = params.policy.central_bank.inclusive_incentive_rate
-        empty = {"interest": 0.0, "loss": 0.0, "npl": 0.0, "stock_end": 0.0,
-                 "principal": 0.0, "recovery": 0.0}
+        empty = {"interest": 0.0, "loss": 0.0, "npl": 0.0, "stock_end": 0.0}
         for bank in self.banks:
             if not bank.active and bank.book <= 0 and sums.lender_money[bank.index, L.LF_NEW_AMT] \
                     + sums.lender_money[bank.index, L.LF_PRINCIPAL] <= 0:
@@ -169,7 +167,7 @@ class LenderMarket:
                 continue
             flows = self._flows(bank, sums)
             by_size = sums.lender_money_by_size[bank.index]
-            net_loss_by_size = by_size[:, L.LF_WRITEOFF] - by_size[:, L.LF_RECOVERY]
+            net_loss_by_size = by_size[L.LF_WRITEOFF] - by_size[L.LF_RECOVERY]
             compensation = float((loss_share * net_loss_by_size).sum())
             risk_comp = float(rc * net_loss_by_size.sum())
             flows["loss_compensation"] = compensation
@@ -220,7 +218,7 @@ class LenderMarket:
         pop = self.model.pop
         lender_ids = pop.loan_lender
         lender_ids[lender_ids == failed.index] = acquirer.index
-        self.transfers.append((failed.index, acquirer.index, failed.book))
+        self.transfers.append((failed.index, acquirer.index))
         failed.flows["merged_out"] = failed.capital
         acquirer.book_perf += failed.book_perf
         acquirer.book_npl += failed.book_npl
@@ -229,8 +227,7 @@ class LenderMarket:
         acquirer.flows["merger_capital"] = acquirer.flows.get("merger_capital", 0.0) + \
             failed.capital
         if isinstance(failed, Bank):
-            for attr in ("rest_assets", "rest_loans", "deposits", "partner_stock",
-                         "partner_npl"):
+            for attr in ("rest_assets", "rest_loans", "deposits", "partner_stock"):
                 setattr(acquirer, attr, getattr(acquirer, attr) + getattr(failed, attr))
             for platform in self.platforms:
                 if failed in platform.partners:

@@ -29,7 +29,7 @@ from sim.population import Population
 from sim.quarters import parse_quarter, quarter_label
 from sim.recorder import Recorder
 from sim.schema import Scenario
-from sim.units import national, stratum_weights, yi_per_agent_wan
+from sim.units import national, national_by_stratum, stratum_weights, yi_per_agent_wan
 from sim.wiring import choice_tables, credit_params, firm_params, initial_expected_rates, \
     lender_table
 
@@ -38,11 +38,11 @@ from sim.wiring import choice_tables, credit_params, firm_params, initial_expect
 class QuarterSums:
     """The quarter's accumulators summed over blocks (in block order) and weighted."""
 
-    lender_money: np.ndarray          # [J, LF_N] 亿元 (counts for count metrics)
-    lender_count: np.ndarray          # [J, LF_N] real-firm counts
-    lender_money_by_size: np.ndarray  # [J, 3, LF_N] 亿元
-    group_money: np.ndarray           # [G, GM_N]
-    group_count: np.ndarray           # [G, GM_N]
+    lender_money: np.ndarray          # [J, LF_N] every metric weighted as money (亿元)
+    lender_count: np.ndarray          # [J, LF_N] every metric weighted as a count
+    lender_money_by_size: np.ndarray  # [J, LF_N, 3] 亿元, by firm size
+    group_money: np.ndarray | None    # [G, GM_N]
+    group_count: np.ndarray | None    # [G, GM_N]
     borrowers_before: np.ndarray      # [3] borrowers by size at the start of the quarter
     group_borrowers_before: np.ndarray  # [G]
 
@@ -131,6 +131,7 @@ class CreditMarket(mesa.Model):
             "starts": np.zeros(n_lenders + 1, dtype=np.int64),
         }
         self.expected_rate = initial_expected_rates(self.params)
+        self.starting_rates = self.expected_rate[:3].mean(axis=1)  # of the starting book
         self.borrowers_by_size = np.zeros(len(SIZES))
         self.group_borrowers = np.zeros(L.N_GROUPS)
         self._init_population()
@@ -156,9 +157,6 @@ class CreditMarket(mesa.Model):
     def platforms(self):
         return self.market.platforms
 
-    def partnerships_of(self, bank) -> int:
-        return self.market.partnerships_of(bank)
-
     def years_elapsed(self) -> float:
         return (self.quarter - self.start_quarter) / 4.0
 
@@ -173,10 +171,9 @@ class CreditMarket(mesa.Model):
                     "loan_rate", "loan_remaining", "loan_term", "loan_lender", "loan_channel",
                     "loan_secured", "loan_amortizing", "loan_status", "loan_npl_age")
 
-    def _fill(self, slots, uids, sizes, entrant: bool, fp) -> None:
-        ids, cum, count = choice_tables(self.lenders)
-        starting_rates = initial_expected_rates(self.params)[:3].mean(axis=1)
-        init_firms(slots, uids, sizes, int(entrant), fp, ids, cum, count, starting_rates,
+    def _fill(self, slots, uids, sizes, entrant: bool, fp, tables) -> None:
+        """Draw firms into ``slots``; ``tables`` (lender choice) place the starting book."""
+        init_firms(slots, uids, sizes, int(entrant), fp, *tables, self.starting_rates,
                    *self._arrays(*self._FIRM_FIELDS))
 
     def _firm_params(self):
@@ -190,7 +187,8 @@ class CreditMarket(mesa.Model):
         slots = np.arange(total, dtype=np.int64)
         self.used_slots = total
         sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), self.agents_by_size)
-        self._fill(slots, slots.copy(), sizes, False, self._firm_params())
+        self._fill(slots, slots.copy(), sizes, False, self._firm_params(),
+                   choice_tables(self.lenders))
         self._count_stocks()
         sums = self._reduce()
         self.market.set_initial_books(sums)
@@ -209,22 +207,28 @@ class CreditMarket(mesa.Model):
                                    "loan_principal", "loan_lender", "loan_status"))
 
     def _reduce(self) -> QuarterSums:
-        lender = self.lender_acc.sum(axis=0)               # [J, 3, LF_N], block order
-        by_size = lender.transpose(0, 2, 1)               # [J, LF_N, 3]
+        """Sum the accumulators over blocks, in block order, and weight them."""
+        by_size = self.lender_acc.sum(axis=0).transpose(0, 2, 1)   # [J, LF_N, 3]
+        sums = QuarterSums(
+            lender_money=national(by_size, self.weights),
+            lender_count=national(by_size, self.weights, money=False),
+            lender_money_by_size=national_by_stratum(by_size, self.weights),
+            group_money=None, group_count=None,
+            borrowers_before=self.borrowers_by_size.copy(),
+            group_borrowers_before=self.group_borrowers.copy(),
+        )
+        self._reduce_groups(sums)
+        return sums
+
+    def _reduce_groups(self, sums: QuarterSums) -> None:
+        """(Re)compute the group sums, entrants included; lender sums are unaffected by
+        entry, so after phase 9 only these need redoing."""
         group = self.group_acc.sum(axis=0)
         group[:, :, L.GM_ALIVE] += self.entry_groups
         group[:, :, L.GM_ENTRIES] += self.entry_groups
         group_by_size = group.transpose(0, 2, 1)
-        money_by_size = lender * (self.weights / 1e4)[None, :, None]
-        return QuarterSums(
-            lender_money=national(by_size, self.weights),
-            lender_count=national(by_size, self.weights, money=False),
-            lender_money_by_size=money_by_size,
-            group_money=national(group_by_size, self.weights),
-            group_count=national(group_by_size, self.weights, money=False),
-            borrowers_before=self.borrowers_by_size.copy(),
-            group_borrowers_before=self.group_borrowers.copy(),
-        )
+        sums.group_money = national(group_by_size, self.weights)
+        sums.group_count = national(group_by_size, self.weights, money=False)
 
     def lender_money(self, metric: int) -> np.ndarray:
         """One lender metric so far this quarter, national 亿元 per lender."""
@@ -248,7 +252,7 @@ class CreditMarket(mesa.Model):
             regulator.step()
         # 2. lenders plan
         self.market.plan()
-        ids, cum, count = choice_tables(self.lenders)
+        tables = choice_tables(self.lenders)
         # 3. firms operate
         fp = self._firm_params()
         operate_firms(n, fp, self.group_acc, *self._arrays(
@@ -268,7 +272,7 @@ class CreditMarket(mesa.Model):
             "debt_target", "distressed", "due", "need", "invest", "rejected_by", "discouraged",
             "loan_principal", "loan_status"))
         # 6. screening, pricing and rationing, in rounds
-        table = lender_table(self.lenders, ids, cum, count)
+        table = lender_table(self.lenders, *tables)
         self._credit_rounds(table)
         self.market.take_capacity(table.capacity)
         # 7. default, loss and exit
@@ -282,9 +286,9 @@ class CreditMarket(mesa.Model):
         sums = self._reduce()
         self.market.close_books(sums, national(self.owner_draws.sum(axis=0).T, self.weights))
         # 9. entry of firms
-        self._entry()
+        self._entry(tables)
         # 10. record
-        sums = self._reduce()
+        self._reduce_groups(sums)
         self._update_expectations()
         self.last_default_rate = 4.0 * sums.group_count[10:13, L.GM_DEFAULTS].sum() / max(
             sums.borrowers_before.sum(), 1.0)
@@ -319,7 +323,7 @@ class CreditMarket(mesa.Model):
                 "loan_channel", "loan_secured", "loan_amortizing", "loan_status",
                 "loan_npl_age"))
 
-    def _entry(self) -> None:
+    def _entry(self, tables) -> None:
         """Phase 9: entrants by size stratum fill free slots in ascending order."""
         pop = self.pop
         rate = self.params.population.entry_rate_quarterly
@@ -347,7 +351,7 @@ class CreditMarket(mesa.Model):
         self.used_slots = max(self.used_slots, int(slots[-1]) + 1)
         uids = (np.int64(self.quarter) << 32) | np.arange(total, dtype=np.int64)
         sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), counts)
-        self._fill(slots, uids, sizes, True, self._firm_params())
+        self._fill(slots, uids, sizes, True, self._firm_params(), tables)
         for offset, field in zip(L.GROUP_OFFSETS, ("sector", "region", "size", "stage")):
             np.add.at(self.entry_groups, (offset + pop.arrays[field][slots], sizes), 1.0)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.categories import LENDER_KINDS, REGIONS, SECTORS, SIZES, STAGES
-from sim.columns import GROUP_METRICS, LENDER_COLUMNS, QUARTERLY_COLUMNS
+from sim.columns import (
+    GROUP_METRICS, KIND_SIZE_DIMENSION, KIND_SIZE_METRIC, LENDER_COLUMNS, QUARTERLY_COLUMNS,
+)
 from sim.kernels import layout as L
 from sim.quarters import quarter_label
 
@@ -110,8 +112,8 @@ class Recorder:
         for k, kind in enumerate(LENDER_KINDS):
             members = [l.index for l in model.lenders if l.kind == kind]
             by_size = sums.lender_money_by_size[members]
-            self.kind_by_size[t, k] = (by_size[:, :, L.LF_NEW_AMT]
-                                       + by_size[:, :, L.LF_NONDEBT_AMT]).sum(axis=0)
+            self.kind_by_size[t, k] = (by_size[:, L.LF_NEW_AMT]
+                                       + by_size[:, L.LF_NONDEBT_AMT]).sum(axis=0)
 
     def _record_groups(self, t, gm, gc, borrowers_before) -> None:
         metrics = list(GROUP_METRICS)
@@ -175,8 +177,8 @@ class Recorder:
                     rows.append((label, dim, name, metric, self.groups[t, g, m]))
             for k, kind in enumerate(LENDER_KINDS):
                 for s, size in enumerate(SIZES):
-                    rows.append((label, "lender_kind|size", f"{kind}|{size}",
-                                 "new_loans_by_lender_kind", self.kind_by_size[t, k, s]))
+                    rows.append((label, KIND_SIZE_DIMENSION, f"{kind}|{size}",
+                                 KIND_SIZE_METRIC, self.kind_by_size[t, k, s]))
         groups = pd.DataFrame(rows, columns=["quarter", "dimension", "group", "metric", "value"])
         lender_rows = []
         for t, label in enumerate(labels):

@@ -34,6 +34,11 @@ def national(sums_by_size: np.ndarray, weights: np.ndarray, money: bool = True) 
     return total / WAN_PER_YI if money else total
 
 
+def national_by_stratum(sums_by_size: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Like :func:`national` for money, keeping the size axis (last) apart."""
+    return np.asarray(sums_by_size, dtype=np.float64) * (weights / WAN_PER_YI)
+
+
 def yi_per_agent_wan(weights: np.ndarray) -> np.ndarray:
     """Factor by stratum from one agent's 万元 to national 亿元 (used for lender capacity).
 

@@ -136,13 +136,19 @@ def channel_weights(params: Scenario, expected_rate: np.ndarray) -> np.ndarray:
     return np.exp(np.minimum(utility, 50.0))
 
 
+# Typical annual rates on new bank, online and supply-chain loans, for firms'
+# expectations before any loan is priced and for the starting book; the burn-in replaces
+# both with rates the model's lenders set (PBoC 2023: banks' inclusive loans ~4.5%).
+STARTING_DEBT_RATES = (0.045, 0.14, 0.07)
+
+
 def initial_expected_rates(params: Scenario) -> np.ndarray:
-    """Firms' expectations before any loan is priced: typical rates by channel, a
-    little higher for riskier bands."""
-    base = np.array([0.045, 0.14, 0.07, params.credit.equity_cost_annual,
-                     params.credit.crowdfunding_cost_annual])
+    """Firms' expectations by channel and risk band before any loan is priced: the
+    starting debt rates, a little higher for riskier bands; the perceived cost of
+    equity and crowdfunding, which firms always use for those channels."""
     bands = np.linspace(0.02, -0.01, N_RISK_BANDS)
-    table = base[:, None] + bands[None, :]
+    table = np.empty((len(CHANNELS), N_RISK_BANDS))
+    table[:3] = np.array(STARTING_DEBT_RATES)[:, None] + bands[None, :]
     table[CH_EQUITY] = params.credit.equity_cost_annual
     table[CH_CROWDFUNDING] = params.credit.crowdfunding_cost_annual
     return table

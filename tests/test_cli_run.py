@@ -1,13 +1,12 @@
 """End to end through ``python -m sim``: validate, run, run folder contents, plot.
 
-One small scenario (5,000 SMEs, 2 burn-in quarters, 2024Q1-2024Q4) is run a few times in
-subprocesses, exactly as a user would; the kernels are compiled once beforehand so the
-subprocesses load them from the disk cache.
+One small scenario (5,000 SMEs, 2 burn-in quarters, 2024Q1-2024Q4) is run twice in
+subprocesses, exactly as a user would (``sim run`` warms the numba kernels itself: the
+first run compiles them if the disk cache is cold, later ones load them).
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 import sim
 from sim.columns import LENDER_COLUMNS, QUARTERLY_COLUMNS
 from sim.quarters import parse_quarter, quarter_label
-from sim.results import RUN_FILES
+from sim.results import RUN_FILES, RunResult, load_run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = '[run]\nagents = 5000\nburn_in_quarters = 2\nend = "2024Q4"\n'
@@ -50,13 +49,19 @@ def scenario_file(workdir) -> Path:
 
 
 @pytest.fixture(scope="module")
-def run_dir(warm_kernels, scenario_file, workdir) -> Path:
+def run_dir(scenario_file, workdir) -> Path:
     """A run folder written by ``sim run --check`` (stock-flow check every quarter)."""
     out = workdir / "run-a"
     completed = sim_command(*RUN_ARGS, scenario_file, "--out", out)
     assert completed.returncode == 0, explain(completed)
     assert completed.stdout.strip() == str(out)
     return out
+
+
+@pytest.fixture(scope="module")
+def result(run_dir) -> RunResult:
+    """The run folder read back once (``load_run`` also checks every file is there)."""
+    return load_run(run_dir)
 
 
 def test_validate(scenario_file):
@@ -66,21 +71,19 @@ def test_validate(scenario_file):
     assert "5,000 agents" in completed.stdout
 
 
-def test_run_with_check_succeeds(run_dir):
-    meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    assert meta.get("stock_flow_checked") is True
+def test_run_with_check_succeeds(result):
+    assert result.meta.get("stock_flow_checked") is True
 
 
 def test_run_folder_files(run_dir):
-    assert set(RUN_FILES) == {"quarterly.parquet", "groups.parquet", "lenders.parquet",
-                              "run.json"}
-    for name in RUN_FILES:
-        assert (run_dir / name).is_file(), name
+    written = {path.name for path in run_dir.iterdir() if path.is_file()}
+    assert written == set(RUN_FILES) == {"quarterly.parquet", "groups.parquet",
+                                         "lenders.parquet", "run.json"}
     assert not list(run_dir.parent.glob(f"{run_dir.name}.partial-*"))
 
 
-def test_run_json(run_dir):
-    meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+def test_run_json(result):
+    meta = result.meta
     for key in ("seed", "generator_version", "package_version", "threads", "wall_seconds"):
         assert key in meta, key
     assert meta["seed"] == SEED
@@ -92,8 +95,8 @@ def test_run_json(run_dir):
     assert meta["burn_in_quarters"] == 2
 
 
-def test_quarterly_table(run_dir):
-    quarterly = pd.read_parquet(run_dir / "quarterly.parquet")
+def test_quarterly_table(result):
+    quarterly = result.quarterly
     assert list(quarterly["quarter"]) == REPORTED  # one row per reported quarter, no burn-in
     missing = set(QUARTERLY_COLUMNS) - set(quarterly.columns)
     assert not missing, f"required columns missing: {sorted(missing)}"
@@ -102,11 +105,11 @@ def test_quarterly_table(run_dir):
     assert quarterly["sme_alive"].gt(0).all()
 
 
-def test_lenders_and_groups_tables(run_dir):
-    lenders = pd.read_parquet(run_dir / "lenders.parquet")
+def test_lenders_and_groups_tables(result):
+    lenders = result.lenders
     assert set(LENDER_COLUMNS) <= set(lenders.columns)
     assert set(lenders["quarter"]) == set(REPORTED)
-    groups = pd.read_parquet(run_dir / "groups.parquet")
+    groups = result.groups
     assert {"quarter", "dimension", "group", "metric", "value"} <= set(groups.columns)
     assert set(groups["quarter"]) == set(REPORTED)
 
@@ -132,10 +135,9 @@ def test_plot_writes_png(run_dir, workdir):
         assert str(png) in completed.stdout
 
 
-def test_same_seed_same_quarterly(run_dir, scenario_file, workdir):
+def test_same_seed_same_quarterly(result, scenario_file, workdir):
     again = workdir / "run-b"
     completed = sim_command(*RUN_ARGS, scenario_file, "--out", again)
     assert completed.returncode == 0, explain(completed)
-    pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "quarterly.parquet"),
-                                  pd.read_parquet(again / "quarterly.parquet"),
+    pd.testing.assert_frame_equal(result.quarterly, load_run(again).quarterly,
                                   check_exact=True)

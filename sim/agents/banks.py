@@ -26,7 +26,6 @@ class Bank(Lender):
         self.deposits = per_bank_assets * params.deposits_to_assets
         self.relending = 0.0
         self.partner_stock = 0.0       # shares of platforms' joint loans held (亿元)
-        self.partner_npl = 0.0
         self.book_perf = sme_book
         self.capital = params.capital_ratio * self.rwa()
         self.capital_initial = self.capital
@@ -131,7 +130,6 @@ class Bank(Lender):
         receipts and losses on platforms' joint loans (from the platforms' close).
         """
         p = self.params
-        policy = self.model.params.policy
         macro_growth = self.model.params.macro.rest_of_book_growth_annual / 4.0
         holdings_start = self.sme_holdings()
         funding = self.funding_cost * holdings_start / 4.0
@@ -150,27 +148,21 @@ class Bank(Lender):
         payout_ratio = min(1.0, max(0.0, p.payout_ratio + 2.0 * (car - self.car_target)
                                     / self.car_target))
         payout = payout_ratio * net_income if net_income > 0 else 0.0
-        capital_before = self.capital
         self.capital += net_income - payout
         # stocks: the SME book as counted, the rest of the book grows with the economy
         self.book_perf = flows["perf_end"]
         self.book_npl = flows["npl_end"]
         self.loans_count = flows["loans"]
         self.partner_stock = partner["stock_end"]
-        self.partner_npl = partner["npl"]
         self.rest_assets *= 1.0 + macro_growth
         self.rest_loans *= 1.0 + macro_growth
         self.deposits *= 1.0 + macro_growth
         self.flows = {
-            "capital_start": capital_before, "capital_end": self.capital,
             "interest": flows["interest"], "partner_interest": partner["interest"],
             "rest_income": rest_income, "incentive": incentive, "funding": funding,
             "op_cost": op_cost, "provision_expense": provision_expense, "payout": payout,
-            "net_income": net_income, "injection": 0.0, "net_loss": net_loss,
-            "compensation": compensation,
+            "net_income": net_income, "injection": 0.0, "compensation": compensation,
         }
         # underwriting experience: losses on what it originated, against that book
         self.remember(flows["new"], flows["new_pd_amount"], flows["new_npl"],
                       direct_loss - compensation, net_income)
-        if policy.banking.two_increases is False:
-            self.pressure = 0.0

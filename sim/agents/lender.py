@@ -54,7 +54,6 @@ class Lender(mesa.Agent):
         self.flows: dict[str, float] = {}
         self.resolved_quarter: int | None = None
         self.last_new = 0.0
-        self.last_net_income = 0.0
 
     def lending_region(self) -> int:
         """Region the lender is confined to, or -1 for national lenders."""
@@ -66,7 +65,7 @@ class Lender(mesa.Agent):
                         self.new_pd_history, self.default_history, self.income_history):
             history.clear()
         self.provisions = 0.0
-        self.last_new = self.last_net_income = 0.0
+        self.last_new = 0.0
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -127,7 +126,6 @@ class Lender(mesa.Agent):
         self.balance_history.append(self.book)
         self.income_history.append(net_income)
         self.last_new = new
-        self.last_net_income = net_income
 
     def provision_step(self, npl_held: float, net_loss: float) -> float:
         """Provision expense this quarter: use provisions for realised losses first, then

@@ -28,7 +28,6 @@ class Platform(Lender):
         self.partner_stock = np.zeros(len(partners))
         self.own_stock = 0.0                     # retained share of the pool (亿元)
         self.abs_stock = 0.0                     # securitised share held by investors
-        self.own_share_new = 1.0
         self.entered_quarter = None
 
     @property
@@ -40,6 +39,7 @@ class Platform(Lender):
         return max(self.capital, 0.0)
 
     def own_contribution(self) -> float:
+        """Share of each new loan the platform funds itself (the rest: partner banks)."""
         if not self.joint:
             return 1.0
         return self.model.params.policy.banking.joint_own_contribution
@@ -49,7 +49,6 @@ class Platform(Lender):
 
     def split_initial_book(self) -> None:
         """Give a starting pool to funders in the proportions the rules imply."""
-        self.own_share_new = self.own_contribution()
         self._allocate_new(self.book, self._partner_room())
 
     # ------------------------------------------------------------------ phase 2
@@ -66,7 +65,7 @@ class Platform(Lender):
                 - self.partner_stock[k]
             total_joint = banking.joint_total_cap * bank.total_loans() - bank.partner_stock
             # a bank's total room is shared among the platforms it partners with
-            sharing = max(1, self.model.partnerships_of(bank))
+            sharing = max(1, self.model.market.partnerships_of(bank))
             room[k] = max(0.0, min(one_partner, total_joint / sharing))
         return room
 
@@ -85,7 +84,6 @@ class Platform(Lender):
             self.rate_cap = 1.0
         else:
             share = self.own_contribution()
-            self.own_share_new = share
             abs_rate = cb.lpr_1y_annual + ABS_SPREAD_ANNUAL
             own_cost = (1.0 - p.securitised_share) * p.funding_cost_annual + \
                 p.securitised_share * abs_rate
@@ -105,14 +103,22 @@ class Platform(Lender):
         self.adjust_appetite(p.appetite_el_annual)
         self.margin = self.homogenized_margin(p.margin_annual, peers_active, peers_initial)
 
+    def _partner_rate_by_bank(self) -> np.ndarray:
+        """What each partner bank charges on its share: its funding cost plus a margin."""
+        margin = self.params.partner_margin_annual
+        return np.array([b.funding_cost + margin for b in self.partners])
+
     def _partner_rate(self) -> float:
+        """The average active partner's rate, used in pricing."""
         active = [b.funding_cost for b in self.partners if b.active]
         base = float(np.mean(active)) if active else self.params.funding_cost_annual
         return base + self.params.partner_margin_annual
 
     # ------------------------------------------------------------------ phase 8
-    def _allocate_new(self, new: float, room: np.ndarray) -> tuple[float, float, np.ndarray]:
-        share = self.own_share_new if self.joint else 1.0
+    def _allocate_new(self, new: float, room: np.ndarray) -> float:
+        """Fund ``new`` loans: own share (part of it securitised), the rest by partners in
+        proportion to their room. Returns the part sold to ABS investors."""
+        share = self.own_contribution()
         partner_part = new * (1.0 - share)
         if partner_part > 0 and room.sum() <= 0:
             # no partner has room: the platform keeps it all (capacity prevents this
@@ -125,7 +131,7 @@ class Platform(Lender):
         self.own_stock += own_part - to_abs
         self.abs_stock += to_abs
         self.partner_stock += to_partners
-        return own_part - to_abs, to_abs, to_partners
+        return to_abs
 
     def close_books(self, flows: dict[str, float], partner_out: dict) -> dict:
         """Share the pool's flows among funders, then close the platform's own P&L.
@@ -135,15 +141,13 @@ class Platform(Lender):
         """
         p = self.params
         cb = self.model.params.policy.central_bank
-        capital_before = self.capital
         if self.channel == CH_EQUITY:
             fees = flows["fees"]
             op_cost = p.op_cost_fixed_wan * flows["new_count_nondebt"] / 1e4 / 4.0
             net_income = fees - op_cost
             payout = p.payout_ratio * net_income if net_income > 0 else 0.0
             self.capital += net_income - payout
-            self.flows = {"capital_start": capital_before, "capital_end": self.capital,
-                          "interest": 0.0, "fees": fees, "funding": 0.0, "op_cost": op_cost,
+            self.flows = {"interest": 0.0, "fees": fees, "funding": 0.0, "op_cost": op_cost,
                           "provision_expense": 0.0, "payout": payout, "net_income": net_income,
                           "injection": 0.0, "partner_interest_paid": 0.0, "abs_interest": 0.0}
             self.remember(flows["nondebt"], 0.0, 0.0, 0.0, net_income)
@@ -161,7 +165,7 @@ class Platform(Lender):
         # new loans are funded as they are made; run-off, recoveries and losses then
         # follow funders' stocks (loans made this quarter can also close this quarter)
         room = self._partner_room() if self.joint else np.zeros(len(self.partners))
-        _, abs_new, _ = self._allocate_new(flows["new"], room)
+        abs_new = self._allocate_new(flows["new"], room)
         pool = self.funders_total()
         shares_own = self.own_stock / pool if pool > 0 else 0.0
         shares_abs = self.abs_stock / pool if pool > 0 else 0.0
@@ -182,14 +186,11 @@ class Platform(Lender):
             np.zeros(len(self.partners))
         for k, bank in enumerate(self.partners):
             out = partner_out.setdefault(bank, {"interest": 0.0, "loss": 0.0, "npl": 0.0,
-                                                "stock_end": 0.0, "principal": 0.0,
-                                                "recovery": 0.0})
+                                                "stock_end": 0.0})
             out["interest"] += partner_interest[k]
             out["loss"] += partner_loss[k]
             out["npl"] += partner_npl[k]
             out["stock_end"] += self.partner_stock[k]
-            out["principal"] += flows["principal"] * shares_partner[k]
-            out["recovery"] += recovery * shares_partner[k]
         funding = p.funding_cost_annual * own_start / 4.0
         op_cost = (p.op_cost_fixed_wan * flows["loans"] / 1e4 + p.op_cost_rate_annual
                    * self.book_perf) / 4.0
@@ -200,29 +201,18 @@ class Platform(Lender):
         self.book_perf = flows["perf_end"]
         self.book_npl = flows["npl_end"]
         self.loans_count = flows["loans"]
-        self.flows = {"capital_start": capital_before, "capital_end": self.capital,
-                      "interest": flows["interest"], "fees": 0.0, "funding": funding,
+        self.flows = {"interest": flows["interest"], "funding": funding,
                       "op_cost": op_cost, "provision_expense": provision_expense,
                       "payout": payout, "net_income": net_income, "injection": 0.0,
                       "partner_interest_paid": float(partner_interest.sum()),
-                      "abs_interest": abs_interest, "interest_kept": interest_kept}
+                      "abs_interest": abs_interest, "interest_kept": interest_kept,
+                      "principal_received": flows["principal"]}
         # underwriting experience: losses on the whole pool it originated, whoever funds it
         self.remember(flows["new"], flows["new_pd_amount"], flows["new_npl"], gross_loss,
                       net_income)
-        self.flows.update({
-            "principal_received": flows["principal"], "recovery": recovery,
-            "own_loss": own_loss, "partner_principal": float((flows["principal"]
-                                                              * shares_partner).sum()),
-            "abs_principal": flows["principal"] * shares_abs,
-        })
         return {"abs_bought": abs_new, "abs_principal": flows["principal"] * shares_abs,
                 "abs_recovery": recovery * shares_abs, "abs_interest": abs_interest,
                 "abs_loss": abs_loss}
-
-    def _partner_rate_by_bank(self) -> np.ndarray:
-        margin = self.params.partner_margin_annual
-        return np.array([b.funding_cost + margin for b in self.partners]) if self.partners \
-            else np.zeros(0)
 
     def own_book(self) -> float:
         return self.own_stock + self.abs_stock

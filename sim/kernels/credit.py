@@ -13,17 +13,19 @@ import numpy as np
 from numba import njit, prange
 
 from sim import rng
-from sim.categories import LOAN_PERFORMING
+from sim.categories import (
+    CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, LOAN_PERFORMING,
+)
 from sim.kernels.layout import (
     BAND_AMT, BAND_RATE_AMT, BLOCK_SIZE, GM_APPROVALS, GM_APPS, GM_FIRST_TIME,
     GM_NEW_DEBT, GM_NEW_NONDEBT, GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPS,
     LF_CROWD_AMT, LF_FEES, LF_NEW_AMT, LF_NEW_COUNT, LF_NEW_FIRST, LF_NEW_PD_AMT,
     LF_NEW_RATE_AMT, LF_NEW_SECURED, LF_NONDEBT_AMT, NEW_THIS_QUARTER,
 )
+from sim.population import LOAN_SLOTS as N_SLOTS
 
-N_SLOTS = 2
-N_CHANNELS = 5
-CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, CH_EQUITY, CH_CROWDFUNDING = 0, 1, 2, 3, 4
+N_CHANNELS = len(CHANNELS)
+# lender classes, as LenderTable.kind_class
 KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, KIND_CROWD = 0, 1, 2, 3
 N_BUCKETS = 512
 MIN_LOAN_WAN = 0.5  # loans below 5,000 yuan are not worth writing
@@ -56,22 +58,25 @@ def estimated_pd(signal, sigma2, alpha, slope):
 
 
 @njit(cache=True, inline="always")
-def _choose_lender(lt, channel, region, u, avoid):
-    n = lt.choice_n[channel, region]
+def pick_lender(choice_lenders, choice_cum, choice_n, channel, region, u, avoid):
+    """A lender of ``channel`` reachable from ``region``, drawn by the choice weights
+    with the uniform ``u``; if it is ``avoid`` (the one that just said no), the next in
+    the table. Returns -1 if none is reachable."""
+    n = choice_n[channel, region]
     if n == 0:
         return -1
-    total = lt.choice_cum[channel, region, n - 1]
+    total = choice_cum[channel, region, n - 1]
     if total <= 0.0:
         return -1
     target = u * total
     pick = n - 1
     for k in range(n):
-        if target < lt.choice_cum[channel, region, k]:
+        if target < choice_cum[channel, region, k]:
             pick = k
             break
-    j = lt.choice_lenders[channel, region, pick]
+    j = choice_lenders[channel, region, pick]
     if j == avoid and n > 1:
-        j = lt.choice_lenders[channel, region, (pick + 1) % n]
+        j = choice_lenders[channel, region, (pick + 1) % n]
     return j
 
 
@@ -169,8 +174,8 @@ def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector
             if relation[best] >= 0 and relation[best] != rejected_by[i]:
                 j = relation[best]
             else:
-                j = _choose_lender(lt, best, region[i],
-                                   rng.uniform(key_lender, u_id, best, cp.round), rejected_by[i])
+                j = pick_lender(lt.choice_lenders, lt.choice_cum, lt.choice_n, best, region[i],
+                                rng.uniform(key_lender, u_id, best, cp.round), rejected_by[i])
             if j < 0 or lt.active[j] == 0:
                 continue
             app_lender[i] = j

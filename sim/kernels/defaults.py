@@ -13,8 +13,8 @@ import numpy as np
 from numba import njit, prange
 
 from sim import rng
-from sim.categories import LOAN_NONPERFORMING, LOAN_PERFORMING
-from sim.kernels.firms import CH_SUPPLY_CHAIN, N_SLOTS, clear_slot, pay_debt
+from sim.categories import CH_SUPPLY_CHAIN, LOAN_NONPERFORMING, LOAN_PERFORMING
+from sim.kernels.firms import N_SLOTS, clear_slot, pay_debt
 from sim.kernels.layout import (
     BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_DEFAULTS, GM_EXITS, GM_NPL,
     NEW_THIS_QUARTER,

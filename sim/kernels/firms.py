@@ -16,16 +16,14 @@ import numpy as np
 from numba import njit, prange
 
 from sim import rng
-from sim.categories import LOAN_NONPERFORMING, LOAN_PERFORMING
+from sim.categories import CH_BANK, LOAN_NONPERFORMING, LOAN_PERFORMING
+from sim.kernels.credit import N_SLOTS, pick_lender
 from sim.kernels.layout import (
     BLOCK_SIZE, GM_DEMAND, NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL,
     LF_RENEWED, LF_SUBSIDY,
 )
 
-N_SLOTS = 2
 SIZE_MICRO = 1
-CH_BANK = 0
-CH_SUPPLY_CHAIN = 2
 STAGE_STARTUP, STAGE_GROWTH, STAGE_STABLE, STAGE_DECLINE = 0, 1, 2, 3
 
 # Field numbers for the S_INIT stream: each attribute gets its own draw.
@@ -58,19 +56,6 @@ def _pick(cum, u):
         if u < cum[k]:
             return k
     return n - 1
-
-
-@njit(cache=True)
-def _pick_lender(choice_lenders, choice_cum, choice_n, channel, region, u):
-    n = choice_n[channel, region]
-    if n == 0:
-        return -1
-    total = choice_cum[channel, region, n - 1]
-    target = u * total
-    for k in range(n):
-        if target < choice_cum[channel, region, k]:
-            return choice_lenders[channel, region, k]
-    return choice_lenders[channel, region, n - 1]
 
 
 @njit(cache=True, parallel=True)
@@ -161,8 +146,8 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         channel = CH_BANK
         if digital[i] > 0.3 and rng.uniform(key, u_id, _F_LOANCH, 0) < 0.3:
             channel = 1
-        lender = _pick_lender(choice_lenders, choice_cum, choice_n, channel, region[i],
-                              rng.uniform(key, u_id, _F_LENDER, 0))
+        lender = pick_lender(choice_lenders, choice_cum, choice_n, channel, region[i],
+                             rng.uniform(key, u_id, _F_LENDER, 0), -1)
         if lender < 0:
             continue
         term = 4 if channel == CH_BANK else 2
@@ -440,7 +425,12 @@ def find_free_slots(alive, loan_status, count, out):
     for i in range(alive.shape[0]):
         if found == count:
             break
-        if alive[i] == 0 and loan_status[i, 0] == 0 and loan_status[i, 1] == 0:
-            out[found] = i
-            found += 1
+        if alive[i] == 0:
+            empty = True
+            for slot in range(N_SLOTS):
+                if loan_status[i, slot] != 0:
+                    empty = False
+            if empty:
+                out[found] = i
+                found += 1
     return found
