@@ -46,6 +46,10 @@ TARGET_AGENTS = 1_000_000
 TARGET_QUARTERS = 28
 TARGET_SECONDS = 5.0
 
+# the model's timed phases (sim.model.PHASES), copied so the parent need not import sim
+PHASE_NAMES = ("policy", "lenders_plan", "firms_operate_service_demand", "credit_rounds",
+               "defaults_and_count", "books_close", "entry", "record")
+
 MACHINE_COLUMNS = ("timestamp", "hostname", "platform", "cpu_model", "cores_logical",
                    "cores_usable", "ram_gb", "load_avg_1m", "python", "numba", "numpy",
                    "numba_max_threads", "git_revision", "git_dirty", "kernel_cache_warm",
@@ -58,7 +62,7 @@ MEASUREMENT_COLUMNS = ("label", "status", "error", "load_avg_before", "scenario"
                        "ns_per_sme_quarter", "ns_per_sme_quarter_reported",
                        "base_rss_mb", "peak_rss_mb", "peak_rss_with_results_mb",
                        "bytes_per_sme", "array_bytes_per_sme", "target_1m_28q_s",
-                       "target_1m_28q_measured")
+                       "target_1m_28q_measured") + tuple(f"ns_{phase}" for phase in PHASE_NAMES)
 HISTORY_COLUMNS = ("timestamp", "git_revision", "git_dirty", "cpu_model", "cores_usable",
                    "threads_used", "quarters_only", "agents", "ns_per_sme_quarter",
                    "bytes_per_sme", "peak_rss_mb", "target_1m_28q_s", "target_1m_28q_measured",
@@ -108,8 +112,10 @@ def child_main(spec: dict) -> int:
     from sim.kernels import warm_up
 
     was_cached, warm_seconds = warm_up()
-    from sim.model import CreditMarket
+    from sim.model import PHASES, CreditMarket
     from sim.quarters import parse_quarter
+
+    assert PHASES == PHASE_NAMES, "benchmarks/scale.py PHASE_NAMES is out of date"
 
     scenario = build_scenario(spec["agents"], spec["threads"], spec["quarters_only"])
     run = scenario.run
@@ -153,6 +159,7 @@ def child_main(spec: dict) -> int:
         "base_rss_bytes": base_rss, "peak_rss_bytes": peak_run,
         "peak_rss_with_results_bytes": peak_all,
         "array_bytes": model.pop.bytes_per_slot() * model.pop.capacity,
+        "phase_seconds": dict(zip(PHASES, model.phase_seconds.tolist())),
     }
     print(RESULT_MARKER + json.dumps(out), flush=True)
     return 0
@@ -266,6 +273,9 @@ def derive(raw: dict) -> dict:
     row["peak_rss_with_results_mb"] = row.pop("peak_rss_with_results_bytes") / mb
     row["bytes_per_sme"] = (peak - base) / agents
     row["array_bytes_per_sme"] = row.pop("array_bytes") / agents
+    sme_quarters = agents * row["quarters_simulated"]
+    for phase, seconds in row.pop("phase_seconds").items():
+        row[f"ns_{phase}"] = seconds / sme_quarters * 1e9
     # the target: seconds of stepping for 1M SMEs x 28 reported quarters
     measured = agents == TARGET_AGENTS and row["quarters_reported"] == TARGET_QUARTERS
     row["target_1m_28q_s"] = (row["run_reported_s"] if measured else
@@ -296,6 +306,9 @@ def print_measurement(row: dict) -> None:
           f"{row['peak_rss_with_results_mb']:.1f} MB)")
     print(f"    bytes per SME         {row['bytes_per_sme']:>12.0f}      "
           f"(SME arrays alone: {row['array_bytes_per_sme']:.0f})")
+    print("    ns per SME-quarter by phase (all quarters):")
+    for phase in PHASE_NAMES:
+        print(f"      {phase:30s} {row[f'ns_{phase}']:8.1f}")
     if not row["child_cache_warm"]:
         print(f"    note: the child had to compile the kernels ({row['child_warm_up_s']:.0f} s, "
               "not in the figures); were kernel sources edited during the benchmark?")

@@ -19,10 +19,8 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-# Every file whose code or constants the compiled kernels contain.
-_KERNEL_SOURCES = ("rng.py", "categories.py", "population.py", "kernels/layout.py",
-                   "kernels/params.py", "kernels/firms.py", "kernels/credit.py",
-                   "kernels/defaults.py")
+# Every file whose code or constants the compiled kernels contain (and all of kernels/).
+_KERNEL_SOURCES = ("rng.py", "categories.py", "population.py")
 
 
 def _kernel_hash() -> str:
@@ -33,8 +31,10 @@ def _kernel_hash() -> str:
     """
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    for name in _KERNEL_SOURCES:
-        digest.update((here / name).read_bytes())
+    paths = [here / name for name in _KERNEL_SOURCES] + sorted((here / "kernels").glob("*.py"))
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="figure folder (default: RUN_DIR/figures for one run, "
                            "./comparison-figures for several)")
     plot.set_defaults(handler=cmd_plot)
+    from sim.experiment.cli import add_sweep_commands
+    add_sweep_commands(commands)
+    from sim.compare_cli import add_compare_command
+    add_compare_command(commands)
     return parser
 
 

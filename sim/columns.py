@@ -98,5 +98,13 @@ LENDER_COLUMNS: dict[str, tuple[str, str]] = {
     "funding_cost": ("fraction/yr", "marginal funding cost"),
     "appetite_el": ("fraction/yr", "highest expected annual loss rate (PD × LGD) it approves"),
     "capacity": ("亿元", "new-lending capacity left at the end of the credit round"),
+    "applications": ("firms", "applications it received this quarter, all rounds"),
+    "approvals": ("firms", "applications it approved and funded this quarter"),
+    "loans": ("loans", "performing loans it originated, outstanding at the end of the "
+              "quarter"),
+    "new_unsecured": ("亿元", "new loans without collateral or a receivable behind them"),
+    "new_npl": ("亿元", "its loans (all funders) that turned non-performing this quarter"),
+    "rate_cap": ("fraction/yr", "legal cap on the annual rate it may charge (1 = none: "
+                 "banks price freely)"),
     "total_assets": ("亿元", "whole-bank assets (banks); loan pool (platforms)"),
 }

@@ -179,8 +179,30 @@ def _check_changes(scenario: Scenario, source: str) -> None:
                                 f"run ({scenario.run.start} to {scenario.run.end})")
 
 
+def _with_type_defaults(raw: dict) -> dict:
+    """Fill each bank type and platform kind a file names with that type's own defaults.
+
+    Their defaults differ by type (``BanksSection``), so a file that sets one key of
+    ``[banks.rural]`` must not fall back to the generic ``BankType`` values for the rest.
+    """
+    defaults = None
+    merged = dict(raw)
+    for section in ("banks", "platforms"):
+        given = raw.get(section)
+        if not isinstance(given, dict):
+            continue
+        if defaults is None:
+            defaults = Scenario().model_dump()
+        merged[section] = {kind: ({**defaults[section][kind], **value}
+                                  if isinstance(value, dict) and kind in defaults[section]
+                                  else value)
+                           for kind, value in given.items()}
+    return merged
+
+
 def scenario_from_dict(raw: dict, source: str = "scenario") -> Scenario:
     """Validate a merged scenario dictionary."""
+    raw = _with_type_defaults(raw)
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:

@@ -93,13 +93,83 @@ class LenderMarket:
                                      for p in self.platforms if bank in p.partners)
             bank.capital = bank.params.capital_ratio * bank.rwa()
             bank.capital_initial = bank.capital
-            bank.book_year_ago = bank.book
-            bank.total_loans_year_ago = bank.total_loans()
-            bank.borrowers_year_ago = bank.loans_count
+        self.target_base = self._bank_type_totals(
+            {bank: bank.loans_count for bank in self.banks})
+
+    # ------------------------------------------------------------------ peer signals
+    # Lenders of one kind share the same parameters; the agents standing for a small
+    # lender's borrowers are a sample, so its own loss, default or NPL rate, or its count
+    # of borrowers, is mostly sampling noise at small agent counts. Responses that are
+    # not linear in these (appetite cut only above expected losses, supervision only
+    # above the NPL tolerance, target pressure only when behind, PD as Φ of the fitted
+    # intercept) would turn that noise into a bias that depends on how many agents stand
+    # for the population. Pooled over the kind, the signals keep the information and
+    # lose the noise.
+    def _peer_signals(self) -> None:
+        self.peer_loss_rate: dict[str, float] = {}
+        self.peer_npl: dict[str, float] = {}
+        for kind in self.initial_counts:
+            members = [l for l in self.lenders if l.kind == kind and l.active]
+            losses = balance = npl = book = 0.0
+            for lender in members:
+                lost, held = lender.year_losses_and_balance()
+                losses += lost
+                balance += held
+                npl += lender.book_npl
+                book += lender.book
+            self.peer_loss_rate[kind] = losses / balance if balance > 0 else 0.0
+            self.peer_npl[kind] = npl / book if book > 0 else 0.0
+
+    def _refit_scores(self) -> None:
+        """Once a year each kind re-calibrates the PD scale its lenders share on their
+        pooled book (a small lender's own default count is mostly sampling noise).
+        Inactive members (entry slots) share the fit."""
+        for kind in self.initial_counts:
+            members = [l for l in self.lenders if l.kind == kind]
+            lent = predicted_amount = defaults = balance = 0.0
+            for lender in members:
+                experience = lender.score_experience() if lender.active else None
+                if experience is None:
+                    continue
+                lent += experience[0]
+                predicted_amount += experience[1]
+                defaults += experience[2]
+                balance += experience[3]
+            if lent <= 0 or balance <= 0:
+                continue
+            for lender in members:
+                lender.refit_score(predicted_amount / lent, defaults / balance)
+
+    def _bank_type_totals(self, borrowers: dict) -> dict[str, tuple[float, float, float]]:
+        """SME book, total loans and SME borrowers of each bank type's active banks."""
+        totals = {}
+        for kind in self.bank_type_assets:
+            members = [b for b in self.banks if b.kind == kind and b.active]
+            totals[kind] = (sum(b.book for b in members), sum(b.total_loans() for b in members),
+                            sum(borrowers[b] for b in members))
+        return totals
+
+    def _update_targets(self, sums) -> None:
+        """Yearly check of the "two increases" for each bank type: SME loan growth at least
+        total loan growth, and no fewer SME borrowers than a year before."""
+        now = self._bank_type_totals(
+            {bank: sums.lender_count[bank.index, L.LF_LOANS] for bank in self.banks})
+        for kind, (book, total, borrowers) in now.items():
+            book_before, total_before, borrowers_before = self.target_base[kind]
+            book_growth = book / book_before - 1.0 if book_before > 0 else 0.0
+            total_growth = total / total_before - 1.0 if total_before > 0 else 0.0
+            gap = max(0.0, total_growth - book_growth)
+            if borrowers_before > 0:
+                gap += max(0.0, 1.0 - borrowers / borrowers_before)
+            for bank in self.banks:
+                if bank.kind == kind:
+                    bank.pressure = min(gap, 0.5)
+        self.target_base = now
 
     # ------------------------------------------------------------------ phase 2
     def plan(self) -> None:
         self._count_partnerships()
+        self._peer_signals()
         self.model.central_bank.allocate_relending(self.banks)
         active = {kind: 0 for kind in self.initial_counts}
         for lender in self.lenders:
@@ -182,12 +252,9 @@ class LenderMarket:
             bank.close_books(flows, partner_out.get(bank, empty))
         outside.add("dividends_from_stakes", float(owner_draws[1]))
         if model.quarter % 4 == 3:
-            for lender in self.lenders:
-                if lender.active:
-                    lender.refit_score()
-            for bank in self.banks:
-                if bank.active and params.policy.banking.two_increases:
-                    bank.update_targets(sums.lender_count[bank.index, L.LF_LOANS])
+            self._refit_scores()
+            if params.policy.banking.two_increases:
+                self._update_targets(sums)
         self._resolve_failures()
         self._admit_entrants()
 
@@ -276,7 +343,7 @@ class LenderMarket:
                 model.outside.account.add("platform_capital", -leftover)
             entrant.active = True
             entrant.capital = entrant.capital_initial = entrant.params.net_assets_yi
-            entrant.alpha = float(np.mean([p.alpha for p in active]))
+            entrant.pd_scale = float(np.mean([p.pd_scale for p in active]))
             entrant.appetite = entrant.params.appetite_el_annual
             entrant.entered_quarter = model.quarter
             entrant.flows = {"injection": entrant.capital, "payout": leftover}

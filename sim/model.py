@@ -20,9 +20,9 @@ from sim.categories import SIZES
 from sim.errors import SimError
 from sim.kernels import layout as L
 from sim.kernels.credit import book, choose_and_screen, ration
-from sim.kernels.defaults import count_stocks, defaults_and_exits
-from sim.kernels.firms import credit_demand, debt_service, find_free_slots, init_firms, \
-    operate_firms
+from sim.kernels.defaults import count_stocks, defaults_and_count
+from sim.kernels.firms import find_free_slots, init_firms
+from sim.kernels.operate import firms_quarter, list_seekers
 from sim.lenders_market import LenderMarket
 from sim.policy import PolicySchedule
 from sim.population import Population
@@ -32,6 +32,11 @@ from sim.schema import Scenario
 from sim.units import national, national_by_stratum, stratum_weights, yi_per_agent_wan
 from sim.wiring import choice_tables, credit_params, firm_params, initial_expected_rates, \
     lender_table
+
+
+# Phases as timed: 3–5 run as one pass over the firms, 7 with the stock count of 8.
+PHASES = ("policy", "lenders_plan", "firms_operate_service_demand", "credit_rounds",
+          "defaults_and_count", "books_close", "entry", "record")
 
 
 @dataclass
@@ -118,6 +123,9 @@ class CreditMarket(mesa.Model):
         self.band_acc = np.zeros((blocks, 5, 10, L.BAND_N))
         self.owner_draws = np.zeros((blocks, len(SIZES), 2))
         self.entry_groups = np.zeros((L.N_GROUPS, len(SIZES)))
+        self.seekers_per_block = np.zeros(blocks, dtype=np.int64)
+        self.block_starts = np.zeros(blocks + 1, dtype=np.int64)
+        self.seekers = np.zeros(capacity, dtype=np.int64)
         self.app = {
             "lender": np.full(capacity, -1, dtype=np.int16),
             "channel": np.zeros(capacity, dtype=np.uint8),
@@ -143,6 +151,9 @@ class CreditMarket(mesa.Model):
 
             self.checker = StockFlowCheck(self)
         self.wall_seconds = 0.0
+        # wall seconds spent in each of the ten phases, summed over quarters (benchmarks)
+        self.phase_seconds = np.zeros(len(PHASES))
+        self._lap_started = 0.0
 
     # ------------------------------------------------------------------ lenders
     @property
@@ -235,7 +246,14 @@ class CreditMarket(mesa.Model):
         return national(self.lender_acc[..., metric].sum(axis=0), self.weights)
 
     # ------------------------------------------------------------------ the quarter
+    def _lap(self, phase: int) -> None:
+        """Charge the time since the last lap to ``phase`` (index into PHASES)."""
+        now = time.perf_counter()
+        self.phase_seconds[phase] += now - self._lap_started
+        self._lap_started = now
+
     def step(self) -> None:
+        self._lap_started = time.perf_counter()
         q = self.quarter
         n = self.used_slots
         self.lender_acc[:] = 0.0
@@ -250,43 +268,44 @@ class CreditMarket(mesa.Model):
         self.schedule.apply(self.params, q)
         for regulator in self.regulators:
             regulator.step()
+        self._lap(0)
         # 2. lenders plan
         self.market.plan()
         tables = choice_tables(self.lenders)
-        # 3. firms operate
+        self._lap(1)
+        # 3.–5. firms operate, service their debt and decide what to borrow
         fp = self._firm_params()
-        operate_firms(n, fp, self.group_acc, *self._arrays(
-            "uid", "alive", "sector", "region", "size", "stage", "age", "quality", "log_trend",
-            "log_revenue", "revenue", "margin", "cash", "digital", "bureau", "history",
-            "first_loan_quarter", "outside_stake", "loan_principal", "loan_rate",
-            "loan_remaining", "loan_amortizing", "loan_status"), self.owner_draws)
-        # 4. debt service; repaid principal can be lent again this quarter
-        debt_service(n, fp, self.lender_acc, *self._arrays(
-            "uid", "alive", "size", "cash", "history", "defaulted_before", "distressed", "due",
-            "loan_principal", "loan_rate", "loan_remaining", "loan_term", "loan_amortizing",
-            "loan_status", "loan_lender", "loan_channel", "loan_secured", "loan_npl_age"))
+        firms_quarter(n, fp, self.lender_acc, self.group_acc, self.owner_draws,
+                      self.seekers_per_block, *self._arrays(
+                          "uid", "alive", "sector", "region", "size", "stage", "age", "quality",
+                          "log_trend", "log_revenue", "revenue", "margin", "cash", "digital",
+                          "debt_target", "bureau", "history", "first_loan_quarter",
+                          "defaulted_before", "outside_stake", "distressed", "due", "need",
+                          "invest", "rejected_by", "discouraged", "loan_principal", "loan_rate",
+                          "loan_remaining", "loan_term", "loan_amortizing", "loan_status",
+                          "loan_lender", "loan_channel", "loan_secured", "loan_npl_age"))
+        # repaid principal can be lent again this quarter
         self.market.add_repayments(self.lender_money(L.LF_PRINCIPAL))
-        # 5. credit demand
-        credit_demand(n, fp, self.group_acc, *self._arrays(
-            "uid", "alive", "sector", "region", "size", "stage", "revenue", "cash",
-            "debt_target", "distressed", "due", "need", "invest", "rejected_by", "discouraged",
-            "loan_principal", "loan_status"))
+        self._lap(2)
         # 6. screening, pricing and rationing, in rounds
         table = lender_table(self.lenders, *tables)
         self._credit_rounds(table)
         self.market.take_capacity(table.capacity)
-        # 7. default, loss and exit
-        defaults_and_exits(n, fp, self.lender_acc, self.group_acc, *self._arrays(
+        self._lap(3)
+        # 7. default, loss and exit, and the stock count of phase 8
+        defaults_and_count(n, fp, self.lender_acc, self.group_acc, *self._arrays(
             "uid", "alive", "sector", "region", "size", "stage", "cash", "history",
             "defaulted_before", "distressed", "due", "loan_principal", "loan_rate",
             "loan_remaining", "loan_term", "loan_lender", "loan_channel", "loan_secured",
             "loan_amortizing", "loan_status", "loan_npl_age"))
+        self._lap(4)
         # 8. books close
-        self._count_stocks()
         sums = self._reduce()
         self.market.close_books(sums, national(self.owner_draws.sum(axis=0).T, self.weights))
+        self._lap(5)
         # 9. entry of firms
         self._entry(tables)
+        self._lap(6)
         # 10. record
         self._reduce_groups(sums)
         self._update_expectations()
@@ -298,30 +317,37 @@ class CreditMarket(mesa.Model):
         self.borrowers_by_size = sums.group_count[10:13, L.GM_BORROWERS].copy()
         self.group_borrowers = sums.group_count[:, L.GM_BORROWERS].copy()
         self.quarter += 1
+        self._lap(7)
 
     def _credit_rounds(self, table) -> None:
-        n = self.used_slots
         app = self.app
+        blocks = L.n_blocks(self.used_slots)
+        block_starts = self.block_starts[:blocks + 1]
+        n_seekers = list_seekers(self.used_slots, self.pop.need, self.seekers_per_block,
+                                 block_starts, self.seekers)
         for round_number in range(self.params.credit.search_rounds):
             cp = credit_params(self.params, self.quarter, self.seed, round_number,
                                self.expected_rate, self.yi_per_wan)
-            choose_and_screen(n, cp, table, self.lender_acc, self.group_acc, *self._arrays(
-                "uid", "alive", "sector", "region", "size", "stage", "quality", "revenue",
-                "collateral", "digital", "anchor", "bureau", "history", "defaulted_before",
-                "need", "invest", "rejected_by", "loan_status", "loan_lender", "loan_channel"),
-                app["lender"], app["channel"], app["pd"], app["amount"], app["rate"],
-                app["ok"], app["secured"])
-            ration(n, app["lender"], app["ok"], app["pd"], app["amount"], self.pop.size,
-                   self.pop.uid, self.yi_per_wan, table.capacity, app["funded"], app["order"],
-                   app["starts"])
-            book(n, cp, table, self.lender_acc, self.group_acc, self.band_acc, *self._arrays(
-                "uid", "alive", "sector", "region", "size", "stage", "quality", "revenue",
-                "cash", "log_trend", "first_loan_quarter", "outside_stake", "need", "invest",
-                "rejected_by", "discouraged"), app["lender"], app["channel"], app["pd"],
-                app["amount"], app["rate"], app["secured"], app["funded"], *self._arrays(
-                "loan_principal", "loan_rate", "loan_remaining", "loan_term", "loan_lender",
-                "loan_channel", "loan_secured", "loan_amortizing", "loan_status",
-                "loan_npl_age"))
+            choose_and_screen(self.seekers, block_starts, cp, table, self.lender_acc,
+                              self.group_acc, *self._arrays(
+                                  "uid", "alive", "sector", "region", "size", "stage",
+                                  "quality", "revenue", "collateral", "digital", "anchor",
+                                  "bureau", "history", "defaulted_before", "need", "invest",
+                                  "rejected_by", "loan_status", "loan_lender", "loan_channel"),
+                              app["lender"], app["channel"], app["pd"], app["amount"],
+                              app["rate"], app["ok"], app["secured"])
+            ration(self.seekers, n_seekers, app["lender"], app["ok"], app["pd"], app["amount"],
+                   self.pop.size, self.pop.uid, self.yi_per_wan, table.capacity,
+                   app["funded"], app["order"], app["starts"])
+            book(self.seekers, block_starts, cp, table, self.lender_acc, self.group_acc,
+                 self.band_acc, *self._arrays(
+                     "uid", "alive", "sector", "region", "size", "stage", "quality", "revenue",
+                     "cash", "log_trend", "first_loan_quarter", "outside_stake", "need",
+                     "invest", "rejected_by", "discouraged"), app["lender"], app["channel"],
+                 app["pd"], app["amount"], app["rate"], app["secured"], app["funded"],
+                 *self._arrays("loan_principal", "loan_rate", "loan_remaining", "loan_term",
+                               "loan_lender", "loan_channel", "loan_secured",
+                               "loan_amortizing", "loan_status", "loan_npl_age"))
 
     def _entry(self, tables) -> None:
         """Phase 9: entrants by size stratum fill free slots in ascending order."""
@@ -352,8 +378,11 @@ class CreditMarket(mesa.Model):
         uids = (np.int64(self.quarter) << 32) | np.arange(total, dtype=np.int64)
         sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), counts)
         self._fill(slots, uids, sizes, True, self._firm_params(), tables)
+        n_sizes = len(SIZES)
         for offset, field in zip(L.GROUP_OFFSETS, ("sector", "region", "size", "stage")):
-            np.add.at(self.entry_groups, (offset + pop.arrays[field][slots], sizes), 1.0)
+            cell = (offset + pop.arrays[field][slots].astype(np.int64)) * n_sizes + sizes
+            self.entry_groups += np.bincount(cell, minlength=L.N_GROUPS * n_sizes).reshape(
+                L.N_GROUPS, n_sizes)
 
     def _update_expectations(self) -> None:
         """Firms expect last quarter's rate for their risk band and channel."""

@@ -452,3 +452,18 @@ def save_standard_figures(runs: Runs, out_dir: str | Path, dpi: int = 120) -> li
         build().savefig(path, dpi=dpi)
         written.append(path)
     return written
+
+
+# ---------------------------------------------------------------- comparisons
+
+_COMPARISON_FIGURES = ("difference_paths", "outcome_paths", "effect_summary")
+
+
+def __getattr__(name: str):
+    """Figures of paired comparisons live in :mod:`sim.plot_compare` (which imports this
+    module); they are reachable here too, loaded on first use."""
+    if name in _COMPARISON_FIGURES:
+        from sim import plot_compare
+
+        return getattr(plot_compare, name)
+    raise AttributeError(f"module 'sim.plot' has no attribute '{name}'")

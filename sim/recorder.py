@@ -108,7 +108,7 @@ class Recorder:
         q["platforms_active"][t] = sum(1 for l in model.platforms if l.active)
         q["lenders_resolved"][t] = model.resolved_this_quarter
         self._record_groups(t, gm, gc, sums.group_borrowers_before)
-        self._record_lenders(t, model, lm, kinds)
+        self._record_lenders(t, model, lm, sums.lender_count)
         for k, kind in enumerate(LENDER_KINDS):
             members = [l.index for l in model.lenders if l.kind == kind]
             by_size = sums.lender_money_by_size[members]
@@ -135,7 +135,7 @@ class Recorder:
             for m, name in enumerate(metrics):
                 out[g, m] = values[name]
 
-    def _record_lenders(self, t, model, lm, kinds) -> None:
+    def _record_lenders(self, t, model, lm, lc) -> None:
         channel_new = {c: sum(l.last_new for l in model.lenders if l.channel == c)
                        for c in set(l.channel for l in model.lenders)}
         for l in model.lenders:
@@ -160,6 +160,12 @@ class Recorder:
                 "appetite_el": l.appetite,
                 "capacity": l.capacity,
                 "total_assets": l.total_assets() if l.kind_class == 0 else l.book,
+                "applications": lc[l.index, L.LF_APPS],
+                "approvals": lc[l.index, L.LF_APPROVALS],
+                "loans": lc[l.index, L.LF_LOANS],
+                "new_unsecured": lm[l.index, L.LF_NEW_AMT] - lm[l.index, L.LF_NEW_SECURED],
+                "new_npl": lm[l.index, L.LF_NEW_NPL],
+                "rate_cap": l.rate_cap,
             }
             self.lenders[t, l.index] = [row[c] for c in _LENDER_NUMERIC]
             self.lender_active[t, l.index] = l.active

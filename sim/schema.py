@@ -243,6 +243,14 @@ class FirmsSection(Strict):
                                       ge=0, le=40)
     invest_probability: StageInvest = Field(default_factory=StageInvest)
     invest_size_quarters: float = param(1.0, "× quarterly revenue", "assumption", ge=0, le=50)
+    invest_rate_sensitivity: float = param(5.0, "log change in investment probability per "
+                                           "unit (100pp) of the benchmark rate below its "
+                                           "reference", "assumption: a 1pp cut raises "
+                                           "investment ~5%, within user-cost elasticity "
+                                           "estimates", ge=0, le=100)
+    invest_reference_rate_annual: float = param(0.0345, "1y LPR at which invest_probability "
+                                                "is calibrated", "PBoC 1y LPR from "
+                                                "2023-08-21", ge=0, le=0.3)
     max_request_quarters: float = param(0.8, "× quarterly revenue: most a firm asks for in a "
                                         "quarter, unless a cash shortfall forces more",
                                         "assumption: lenders size SME loans on revenue",

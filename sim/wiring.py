@@ -67,7 +67,7 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         subsidy_annual=policy.fiscal.interest_subsidy_annual,
         guarantee_fee_annual=policy.fiscal.guarantee_fee_annual,
         guarantee_on=int(policy.fiscal.guarantee_coverage > 0),
-        invest_prob=_values(firms.invest_probability, STAGES),
+        invest_prob=invest_probability(params),
         invest_size=firms.invest_size_quarters,
         max_request=firms.max_request_quarters,
         exit_after_default=firms.exit_after_default,
@@ -76,6 +76,19 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         lgd_by_channel_secured=lgd_secured, lgd_by_channel_unsecured=lgd_unsecured,
         lgd_verified=credit.lgd_verified, verified_share=policy.data.verified_receivables,
     )
+
+
+def invest_probability(params: Scenario) -> np.ndarray:
+    """Chance per quarter that a firm has a project it wants to finance, by stage.
+
+    Loans are quoted as LPR + spread, so the benchmark rate is the cost of capital firms
+    plan with: a lower LPR clears more projects' hurdle. At the reference rate the
+    calibrated probabilities hold exactly.
+    """
+    firms = params.firms
+    gap = params.policy.central_bank.lpr_1y_annual - firms.invest_reference_rate_annual
+    factor = math.exp(-firms.invest_rate_sensitivity * gap) if gap != 0.0 else 1.0
+    return np.minimum(1.0, _values(firms.invest_probability, STAGES) * factor)
 
 
 def bank_loss_share(params: Scenario) -> np.ndarray:
@@ -169,7 +182,7 @@ def lender_table(lenders, choice_lenders, choice_cum, choice_n) -> LenderTable:
         data_level=np.array([getattr(l.params, "data_level", 0.0) for l in lenders]),
         per_firm_limit_q=np.array([getattr(l.params, "per_firm_limit_quarters", 0.0)
                                    for l in lenders]),
-        alpha=col("alpha"),
+        alpha=col("alpha"), pd_scale=col("pd_scale"),
         fee_rate=np.array([getattr(l.params, "fee_rate", 0.0) for l in lenders]),
         capacity=col("capacity"),
         choice_lenders=choice_lenders, choice_cum=choice_cum, choice_n=choice_n,

@@ -30,10 +30,7 @@ class Bank(Lender):
         self.capital = params.capital_ratio * self.rwa()
         self.capital_initial = self.capital
         self.car_target = params.capital_ratio
-        self.borrowers_year_ago = 0.0
-        self.book_year_ago = sme_book
-        self.total_loans_year_ago = self.total_loans()
-        self.pressure = 0.0
+        self.pressure = 0.0  # "two increases" gap of the bank's type (LenderMarket sets it)
 
     def lending_region(self) -> int:
         """The region a local bank is confined to while the regional limit holds."""
@@ -98,29 +95,14 @@ class Bank(Lender):
             mandate = 0.15 + banking.target_pressure * self.pressure
             margin_factor = 0.7 / (1.0 + banking.target_pressure * self.pressure)
         # SME NPLs above the tolerated gap over the bank's overall NPL draw supervisory
-        # attention: the bank pulls back
-        sme_npl = self.book_npl / self.book if self.book > 0 else 0.0
+        # attention: the bank pulls back (NPL pooled over its type, see LenderMarket)
+        sme_npl = self.model.market.peer_npl.get(self.kind, 0.0)
         excess = max(0.0, sme_npl - banking.overall_npl - banking.npl_tolerance)
         mandate -= banking.npl_excess_sensitivity * excess
         self.adjust_appetite(self.params.appetite_el_annual, mandate)
         self.margin = margin_factor * self.homogenized_margin(self.params.margin_annual,
                                                               peers_active, peers_initial)
         self.rate_cap = 1.0  # banks price freely
-
-    def update_targets(self, borrowers: float) -> None:
-        """Yearly check of the "two increases": SME loan growth at least total loan
-        growth, and no fewer SME borrowers than a year before."""
-        total = self.total_loans()
-        book_growth = self.book / self.book_year_ago - 1.0 if self.book_year_ago > 0 else 0.0
-        total_growth = total / self.total_loans_year_ago - 1.0 \
-            if self.total_loans_year_ago > 0 else 0.0
-        gap = max(0.0, total_growth - book_growth)
-        if self.borrowers_year_ago > 0:
-            gap += max(0.0, 1.0 - borrowers / self.borrowers_year_ago)
-        self.pressure = min(gap, 0.5)
-        self.book_year_ago = self.book
-        self.total_loans_year_ago = total
-        self.borrowers_year_ago = borrowers
 
     # ------------------------------------------------------------------ phase 8
     def close_books(self, flows: dict[str, float], partner: dict[str, float]) -> None:

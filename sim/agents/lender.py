@@ -8,13 +8,11 @@ the kernels accumulated and moves the balance sheet. Each close records its flow
 
 from __future__ import annotations
 
-import math
 from collections import deque
 
 import mesa
 import numpy as np
 
-from sim import rng
 
 
 class Lender(mesa.Agent):
@@ -39,6 +37,7 @@ class Lender(mesa.Agent):
         self.margin = params.margin_annual
         self.appetite = params.appetite_el_annual
         self.alpha = model.params.credit.score_intercept
+        self.pd_scale = 1.0  # calibration of the scorecard's PDs to realised defaults
         self.rate_cap = 1.0
         # the lender's own originated book as the kernels last counted it (亿元)
         self.book_perf = 0.0
@@ -80,34 +79,36 @@ class Lender(mesa.Agent):
         """
         credit = self.model.params.credit
         expected = max(base, 1e-6)
-        balance = sum(self.balance_history) / max(len(self.balance_history), 1)
-        losses = sum(self.loss_history)
-        loss_rate = losses / balance if balance > 0 else 0.0
+        # last year's loss rate pooled over the lender's kind (see LenderMarket.plan)
+        loss_rate = self.model.market.peer_loss_rate.get(self.kind, 0.0)
         excess = max(0.0, loss_rate / expected - 1.0)
         target = base * (1.0 + pressure) * (1.0 - credit.appetite_loss_sensitivity * excess)
         target = min(max(target, 0.5 * base), 2.0 * base)
         self.appetite += credit.appetite_speed * (target - self.appetite)
 
-    def refit_score(self) -> None:
-        """Once a year, shift the PD mapping's intercept toward the default rate the
-        lender's own book showed, against what it predicted when lending."""
-        credit = self.model.params.credit
+    def score_experience(self) -> tuple[float, float, float, float] | None:
+        """(amount lent, Σ predicted PD × amount, defaults, mean book) over the last year,
+        or None without a full year of experience."""
         lent = sum(self.new_history)
         if lent <= 0 or len(self.default_history) < 4:
-            return
-        predicted = sum(self.new_pd_history) / lent
+            return None
         balance = sum(self.balance_history) / len(self.balance_history)
-        if balance <= 0:
-            return
-        realised = sum(self.default_history) / balance
+        return lent, sum(self.new_pd_history), sum(self.default_history), balance
+
+    def refit_score(self, predicted: float, realised: float) -> None:
+        """Re-calibrate the scorecard: scale its PDs part of the way toward the default rate
+        realised on the book, against the rate predicted when lending (both annual).
+
+        The scale moves linearly in the realised rate and PDs are linear in the scale, so
+        noise in the default count averages out. (Shifting the probit intercept instead
+        would not: PD is convex in it, and the noise would raise PDs more where fewer
+        agents stand for the population.)
+        """
+        credit = self.model.params.credit
         predicted = min(max(predicted, 1e-4), 0.5)
-        # A Newton step in probability space: linear in the realised rate, so the noise in
-        # a small lender's default count averages out instead of biasing the intercept
-        # (Φ⁻¹ of a noisy rate would, and would make results depend on the agent count).
-        z = rng.norm_ppf.py_func(predicted)
-        density = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-        shift = (realised - predicted) / density
-        self.alpha = float(np.clip(self.alpha + credit.refit_speed * shift, -5.0, 0.5))
+        raw = predicted / self.pd_scale   # what the unscaled scorecard predicted
+        step = credit.refit_speed * (realised - predicted) / raw
+        self.pd_scale = float(np.clip(self.pd_scale + step, 0.1, 10.0))
 
     def homogenized_margin(self, base_margin: float, peers_active: int,
                            peers_initial: int) -> float:
@@ -126,6 +127,11 @@ class Lender(mesa.Agent):
         self.balance_history.append(self.book)
         self.income_history.append(net_income)
         self.last_new = new
+
+    def year_losses_and_balance(self) -> tuple[float, float]:
+        """Net losses over the last year and the average book over it (亿元)."""
+        balance = sum(self.balance_history) / max(len(self.balance_history), 1)
+        return sum(self.loss_history), balance
 
     def provision_step(self, npl_held: float, net_loss: float) -> float:
         """Provision expense this quarter: use provisions for realised losses first, then

@@ -17,7 +17,7 @@ from sim.categories import (
     CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, LOAN_PERFORMING,
 )
 from sim.kernels.layout import (
-    BAND_AMT, BAND_RATE_AMT, BLOCK_SIZE, GM_APPROVALS, GM_APPS, GM_FIRST_TIME,
+    BAND_AMT, BAND_RATE_AMT, GM_APPROVALS, GM_APPS, GM_FIRST_TIME,
     GM_NEW_DEBT, GM_NEW_NONDEBT, GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPS,
     LF_CROWD_AMT, LF_FEES, LF_NEW_AMT, LF_NEW_COUNT, LF_NEW_FIRST, LF_NEW_PD_AMT,
     LF_NEW_RATE_AMT, LF_NEW_SECURED, LF_NONDEBT_AMT, NEW_THIS_QUARTER,
@@ -80,14 +80,17 @@ def pick_lender(choice_lenders, choice_cum, choice_n, channel, region, u, avoid)
     return j
 
 
-@njit(cache=True, parallel=True)
-def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector, region,
+@njit(cache=True, parallel=True, nogil=True)
+def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid, alive, sector, region,
                       size, stage, quality, revenue, collateral, digital, anchor, bureau,
                       history, defaulted_before, need, invest, rejected_by, loan_status,
                       loan_lender, loan_channel, app_lender, app_channel, app_pd, app_amount,
                       app_rate, app_ok, app_secured):
     """Each firm still seeking finance picks a channel (multinomial logit), then a
     lender in it, which screens, prices and decides whether to offer.
+
+    ``seekers`` (int64) lists the slots of the quarter's credit seekers in ascending
+    order, ``block_starts`` (int64 [n_blocks + 1]) where each slot block's begin in it.
 
     Writes ``app_lender`` (-1 = no application), ``app_channel``, ``app_pd`` (estimated
     annual PD), ``app_amount`` (万元 offered), ``app_rate`` (annual), ``app_ok`` (offer
@@ -100,11 +103,12 @@ def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector
     key_verified = rng.stream_key(cp.seed, rng.S_VERIFIED, 0)
     rho = cp.refresh_rho
     keep = math.sqrt(1.0 - rho * rho)
-    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
+    n_blocks = block_starts.shape[0] - 1
     for b in prange(n_blocks):
         relation = np.empty(N_CHANNELS, dtype=np.int64)
         weight = np.empty(N_CHANNELS)
-        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+        for k in range(block_starts[b], block_starts[b + 1]):
+            i = seekers[k]
             app_lender[i] = -1
             if alive[i] == 0 or need[i] <= 0.0:
                 continue
@@ -206,7 +210,8 @@ def choose_and_screen(n_slots, cp, lt, lender_acc, group_acc, uid, alive, sector
             err = keep * rng.normal(key_signal, u_id, j, 0) + rho * rng.normal(key_refresh,
                                                                                 u_id, j, 0)
             signal = quality[i] + math.sqrt(sigma2) * err
-            pd = estimated_pd(signal, sigma2, lt.alpha[j], cp.score_slope)
+            pd = min(1.0, lt.pd_scale[j] * estimated_pd(signal, sigma2, lt.alpha[j],
+                                                       cp.score_slope))
             app_pd[i] = pd
             # --- amount, security and loss given default by channel
             rev = revenue[i]
@@ -259,27 +264,30 @@ def _sort_marginal(members, app_pd, uid):
     return by_uid[np.argsort(app_pd[by_uid], kind="mergesort")]
 
 
-@njit(cache=True, parallel=True)
-def ration(n_slots, app_lender, app_ok, app_pd, app_amount, size, uid, yi_per_wan, capacity,
-           app_funded, order, starts):
+@njit(cache=True, parallel=True, nogil=True)
+def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid, yi_per_wan,
+           capacity, app_funded, order, starts):
     """Each lender funds its offers best estimated risk first until its capacity (亿元)
     is used; the outcome does not depend on thread count or array order.
 
     A counting sort groups offers by lender; per lender, a histogram over PD buckets finds
     the marginal bucket, which alone is sorted exactly (by PD, then uid). ``order``
-    (int64 [n_slots]) and ``starts`` (int64 [J + 1]) are caller-owned scratch arrays.
+    (int64 [capacity]) and ``starts`` (int64 [J + 1]) are caller-owned scratch arrays;
+    only the first ``n_seekers`` entries of ``seekers`` are read.
     ``capacity`` is reduced by what is lent.
     """
     n_lenders = capacity.shape[0]
     starts[:] = 0
-    for i in range(n_slots):
+    for k in range(n_seekers):
+        i = seekers[k]
         app_funded[i] = 0
         if app_lender[i] >= 0 and app_ok[i] == 1:
             starts[app_lender[i] + 1] += 1
     for j in range(n_lenders):
         starts[j + 1] += starts[j]
     fill = starts[:-1].copy()
-    for i in range(n_slots):
+    for k in range(n_seekers):
+        i = seekers[k]
         if app_lender[i] >= 0 and app_ok[i] == 1:
             j = app_lender[i]
             order[fill[j]] = i
@@ -334,23 +342,33 @@ def ration(n_slots, app_lender, app_ok, app_pd, app_amount, size, uid, yi_per_wa
         for i in _sort_marginal(members, app_pd, uid):
             amount = app_amount[i] * yi_per_wan[size[i]]
             if used + amount > cap:
+                # The first firm that does not fit gets what is left, if that is still a
+                # loan worth writing: capacity is used up exactly, so how much goes
+                # unlent does not depend on how many agents stand for the population.
+                rest = (cap - used) / yi_per_wan[size[i]]
+                if rest >= MIN_LOAN_WAN:
+                    app_amount[i] = rest
+                    app_funded[i] = 1
+                    used = cap
                 break
             used += amount
             app_funded[i] = 1
         capacity[j] = cap - used
 
 
-@njit(cache=True, parallel=True)
-def book(n_slots, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, region, size,
+@njit(cache=True, parallel=True, nogil=True)
+def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, region, size,
          stage, quality, revenue, cash, log_trend, first_loan_quarter, outside_stake, need,
          invest, rejected_by, discouraged, app_lender, app_channel, app_pd, app_amount, app_rate,
          app_secured, app_funded, loan_principal, loan_rate, loan_remaining, loan_term,
          loan_lender, loan_channel, loan_secured, loan_amortizing, loan_status, loan_npl_age):
     """Write funded offers into loan slots (debt) or cash and outside stakes (non-debt);
-    remember who rejected the others so the next round goes elsewhere."""
-    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
+    remember who rejected the others so the next round goes elsewhere. ``seekers`` and
+    ``block_starts`` as in :func:`choose_and_screen`."""
+    n_blocks = block_starts.shape[0] - 1
     for b in prange(n_blocks):
-        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+        for k in range(block_starts[b], block_starts[b + 1]):
+            i = seekers[k]
             j = app_lender[i]
             if j < 0:
                 continue

@@ -1,5 +1,5 @@
-"""Firm-side kernels: initial attributes and entry, operation (phase 3), debt service
-(phase 4) and credit demand (phase 5).
+"""Firm-side kernels: initial attributes and entry, free slots for entrants, and the debt
+helpers that phases 3–5 (:mod:`sim.kernels.operate`) and 7 share.
 
 All kernels take the population arrays by name (see ``sim.population.SME_FIELDS`` for
 dtypes and shapes: per-firm arrays are ``(capacity,)``, loan arrays ``(capacity, 2)``),
@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit, prange
 
 from sim import rng
-from sim.categories import CH_BANK, LOAN_NONPERFORMING, LOAN_PERFORMING
+from sim.categories import CH_BANK, LOAN_PERFORMING
 from sim.kernels.credit import N_SLOTS, pick_lender
 from sim.kernels.layout import (
-    BLOCK_SIZE, GM_DEMAND, NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL,
-    LF_RENEWED, LF_SUBSIDY,
+    NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY,
 )
 
 SIZE_MICRO = 1
@@ -58,7 +56,7 @@ def _pick(cum, u):
     return n - 1
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choice_n,
                initial_rates,
                uid, alive, sector, region, size, stage, age, quality, log_trend, log_revenue,
@@ -193,94 +191,6 @@ def debt_outstanding(i, loan_principal, loan_status):
     return total
 
 
-@njit(cache=True, parallel=True)
-def operate_firms(n_slots, fp, group_acc, uid, alive, sector, region, size, stage, age,
-                  quality, log_trend, log_revenue, revenue, margin_out, cash, digital, bureau,
-                  history, first_loan_quarter, outside_stake, loan_principal, loan_rate,
-                  loan_remaining, loan_amortizing, loan_status, owner_draws):
-    """Phase 3: revenue, profit, owner draws, digital drift, stage change and ageing.
-
-    ``owner_draws`` (float64 [n_blocks, 3, 2]) receives per block and size the cash paid
-    to owners and, of that, to outside equity investors.
-    """
-    key_rev = rng.stream_key(fp.seed, rng.S_REVENUE, fp.quarter)
-    key_margin = rng.stream_key(fp.seed, rng.S_MARGIN, fp.quarter)
-    key_stage = rng.stream_key(fp.seed, rng.S_STAGE, fp.quarter)
-    key_bureau = rng.stream_key(fp.seed, rng.S_BUREAU, 0)
-    # arrays taken out of the bundle once, not per firm (each access costs a refcount)
-    tr = fp.transitions
-    coverage = fp.bureau_coverage
-    growth = fp.growth_by_sector_q
-    drift = fp.drift_by_stage
-    vol = fp.vol_by_size
-    shock = fp.shock_mult
-    base_margin = fp.margin_by_size
-    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
-    for b in prange(n_blocks):
-        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
-            if alive[i] == 0:
-                continue
-            u_id = uid[i]
-            s = size[i]
-            age[i] += 1
-            # stage transitions
-            u = rng.uniform(key_stage, u_id, 0, 0)
-            st = stage[i]
-            if st == STAGE_STARTUP:
-                if u < tr[0]:
-                    stage[i] = STAGE_GROWTH
-                elif u < tr[0] + tr[1]:
-                    stage[i] = STAGE_STABLE
-            elif st == STAGE_GROWTH:
-                if u < tr[2]:
-                    stage[i] = STAGE_STABLE
-            elif st == STAGE_STABLE:
-                if u < tr[3]:
-                    stage[i] = STAGE_DECLINE
-                elif u < tr[3] + tr[4]:
-                    stage[i] = STAGE_GROWTH
-            else:
-                if u < tr[5]:
-                    stage[i] = STAGE_STABLE
-            # a bureau file comes from a past loan or from coverage (a fixed rank per firm)
-            if first_loan_quarter[i] >= 0:
-                bureau[i] = 1
-            else:
-                covered = rng.uniform(key_bureau, u_id, 0, 0) < coverage[s]
-                bureau[i] = 1 if covered else 0
-            digital[i] = min(1.0, digital[i] + fp.digital_drift)
-            # revenue: the trend moves with the macro path and the stage; revenue
-            # mean-reverts to it with size-dependent volatility; shocks scale the level
-            sec = sector[i]
-            log_trend[i] += growth[sec] + drift[stage[i]]
-            lr = log_revenue[i] + growth[sec]
-            lr += fp.mean_reversion * (log_trend[i] - lr)
-            lr += vol[s] * rng.normal(key_rev, u_id, 0, 0)
-            log_revenue[i] = lr
-            level = shock[sec, region[i]]
-            rev = math.exp(lr) * level
-            revenue[i] = rev
-            margin = base_margin[s] + fp.margin_slope * quality[i] + \
-                fp.margin_noise * rng.normal(key_margin, u_id, 0, 0)
-            if level < 1.0:
-                # fixed costs do not fall with revenue: a revenue collapse hits margins
-                margin -= 0.5 * (1.0 - level)
-            margin_out[i] = margin
-            cash[i] += rev * margin
-            # Owners draw only profits: they keep a working buffer and the borrowed working
-            # capital (lenders' money is not theirs to take out), so a loan is repaid from
-            # the cash it financed unless losses ate it.
-            due = debt_due(i, fp.deferral, loan_principal, loan_rate, loan_remaining,
-                           loan_amortizing, loan_status)
-            held = max(due, debt_outstanding(i, loan_principal, loan_status))
-            excess = cash[i] - fp.cash_buffer * rev - held
-            if excess > 0.0:
-                draw = fp.owner_draw_share * excess
-                cash[i] -= draw
-                owner_draws[b, s, 0] += draw
-                owner_draws[b, s, 1] += draw * outside_stake[i]
-
-
 @njit(cache=True, inline="always")
 def pay_debt(i, s, fp, lender_acc_b, cash, history, loan_principal, loan_rate,
              loan_remaining, loan_amortizing, loan_status, loan_lender, loan_channel,
@@ -321,103 +231,7 @@ def pay_debt(i, s, fp, lender_acc_b, cash, history, loan_principal, loan_rate,
     history[i] += 1
 
 
-@njit(cache=True, parallel=True)
-def debt_service(n_slots, fp, lender_acc, uid, alive, size, cash, history,
-                 defaulted_before, distressed, due, loan_principal, loan_rate,
-                 loan_remaining, loan_term, loan_amortizing, loan_status, loan_lender,
-                 loan_channel, loan_secured, loan_npl_age):
-    """Phase 4: interest and scheduled principal fall due.
-
-    Maturing bank loans of firms with a clean record may be renewed without principal
-    repayment (the renewal share is the policy). Firms whose cash covers what is due pay
-    now; the others are flagged ``distressed`` with ``due`` set, and try again in phase 7
-    after the credit round.
-    """
-    key_renew = rng.stream_key(fp.seed, rng.S_RENEW, fp.quarter)
-    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
-    for b in prange(n_blocks):
-        acc_b = lender_acc[b]
-        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
-            distressed[i] = 0
-            due[i] = 0.0
-            if alive[i] == 0:
-                continue
-            s = size[i]
-            for slot in range(N_SLOTS):
-                if (loan_status[i, slot] == LOAN_PERFORMING and fp.deferral == 0
-                        and loan_amortizing[i, slot] == 0 and loan_remaining[i, slot] <= 1
-                        and loan_channel[i, slot] == CH_BANK and history[i] >= 4
-                        and defaulted_before[i] == 0):
-                    if rng.uniform(key_renew, uid[i], slot, 0) < fp.renewal_share:
-                        loan_remaining[i, slot] = loan_term[i, slot] + 1
-                        acc_b[loan_lender[i, slot], s, LF_RENEWED] += loan_principal[i, slot]
-            owed = debt_due(i, fp.deferral, loan_principal, loan_rate, loan_remaining,
-                            loan_amortizing, loan_status)
-            if owed <= 0.0:
-                continue
-            if cash[i] >= owed:
-                pay_debt(i, s, fp, acc_b, cash, history, loan_principal, loan_rate,
-                         loan_remaining, loan_amortizing, loan_status, loan_lender,
-                         loan_channel, loan_term, loan_secured, loan_npl_age)
-            else:
-                distressed[i] = 1
-                due[i] = owed
-
-
-@njit(cache=True, parallel=True)
-def credit_demand(n_slots, fp, group_acc, uid, alive, sector, region, size, stage, revenue,
-                  cash, debt_target, distressed, due, need, invest, rejected_by, discouraged,
-                  loan_principal, loan_status):
-    """Phase 5: how much external finance each firm seeks this quarter (万元).
-
-    Three reasons, per the report's uses of funds: a cash shortfall (debt service it
-    could not meet, or losses), working capital to bring debt back to the firm's target,
-    and an investment opportunity (more likely in start-up and growth stages). A firm
-    turned down recently (``discouraged`` > 0 quarters left) does not seek optional
-    credit, only what a cash shortfall forces.
-    """
-    key_invest = rng.stream_key(fp.seed, rng.S_INVEST, fp.quarter)
-    n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
-    for b in prange(n_blocks):
-        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
-            need[i] = 0.0
-            invest[i] = 0
-            rejected_by[i] = -1
-            if alive[i] == 0:
-                continue
-            s = size[i]
-            rev = revenue[i]
-            shortfall = max(0.0, due[i] - cash[i])
-            has_npl = False
-            free_slot = False
-            debt = 0.0
-            for slot in range(N_SLOTS):
-                if loan_status[i, slot] == LOAN_PERFORMING:
-                    debt += loan_principal[i, slot]
-                elif loan_status[i, slot] == LOAN_NONPERFORMING:
-                    has_npl = True
-                else:
-                    free_slot = True
-            total = shortfall
-            if discouraged[i] > 0:
-                discouraged[i] -= 1
-            elif debt_target[i] > 0.0 and not has_npl:
-                # a firm using both its credit lines waits for one to mature
-                gap = debt_target[i] * rev - debt
-                if gap > 0.2 * rev and free_slot:
-                    total += gap
-                if rng.uniform(key_invest, uid[i], 0, 0) < fp.invest_prob[stage[i]]:
-                    total += fp.invest_size * rev
-                    invest[i] = 1
-            # firms ask for what lenders could plausibly give, a multiple of revenue
-            total = min(total, max(shortfall, fp.max_request * rev))
-            if total > 0.0:
-                need[i] = total
-                for g in (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + stage[i]):
-                    group_acc[b, g, s, GM_DEMAND] += total
-
-
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def find_free_slots(alive, loan_status, count, out):
     """Write the first ``count`` free slots (no live firm, no loans left) into ``out``
     in ascending order; return how many were found."""

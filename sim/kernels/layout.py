@@ -8,6 +8,9 @@ stratum; :func:`sim.units.national` applies the weights.
 
 BLOCK_SIZE = 8192
 
+# Kernels release the GIL (``nogil=True``) so that a process running a model in one thread
+# keeps serving other threads, e.g. a Dask worker's heartbeat during a sweep.
+
 # loan_npl_age of a performing loan made this quarter: it owes nothing until next quarter
 NEW_THIS_QUARTER = 255
 

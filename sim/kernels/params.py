@@ -101,6 +101,7 @@ LenderTable = namedtuple("LenderTable", [
     "data_level",           # [J]
     "per_firm_limit_q",     # [J] × quarterly revenue
     "alpha",                # [J] probit intercept of its PD mapping
+    "pd_scale",             # [J] calibration factor on its PDs (yearly re-fit)
     "fee_rate",             # [J] non-debt fee
     "capacity",             # [J] 亿元 still available this quarter (updated by rationing)
     "choice_lenders",       # int [5, 3, J] lenders reachable by channel and region

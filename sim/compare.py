@@ -1,0 +1,346 @@
+"""Comparing two scenarios with common random numbers.
+
+BASE and OTHER run with the same seeds (replicate r uses seed ``S + r``), so every draw
+the policy does not touch is shared and the paired difference OTHER − BASE of a
+replicate is the policy's effect plus far less noise than two independent runs would
+carry. Over R replicates the mean difference gets a t-based 95% replication interval.
+
+    from sim.compare import compare
+    result = compare("scenarios/baseline.toml", "scenarios/rate_cut.toml", reps=5,
+                     agents=50_000)
+    result.summary()            # one row per outcome, averaged over the effect window
+    result.differences()        # one row per outcome and quarter
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.config import ScenarioError, read_with_extends, scenario_from_dict
+from sim.errors import SimError
+from sim.quarters import parse_quarter, quarter_label
+from sim.schema import Scenario
+
+# Outcomes the comparison reports by default: what the levers act on first and last.
+KEY_OUTCOMES: tuple[str, ...] = (
+    "new_loans", "new_loans_bank", "new_loans_online", "new_loans_supply_chain",
+    "loan_balance", "avg_rate_new", "avg_rate_new_bank", "avg_rate_new_online",
+    "avg_rate_new_supply_chain", "approval_rate", "unmet_demand_share", "default_rate",
+    "npl_ratio", "online_share_new", "online_share_balance", "first_time_borrowers",
+    "bank_funding_cost", "fiscal_cost",
+)
+
+# Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom; beyond, the
+# Cornish-Fisher expansion is exact to 1e-4 (scipy is not a dependency).
+_T975 = (12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
+         2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
+         2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423)
+
+
+class CompareError(SimError):
+    """Two scenarios that cannot be compared, or a comparison folder that cannot be written."""
+
+
+def t_quantile_975(df: int) -> float:
+    """The 0.975 quantile of Student's t with ``df`` degrees of freedom."""
+    if df < 1:
+        return math.nan
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = 1.959964
+    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
+
+
+def paired_stats(diffs: np.ndarray) -> dict[str, float]:
+    """Mean, sd, t statistic and 95% interval of paired differences (one per replicate)."""
+    diffs = np.asarray(diffs, dtype=float)
+    n = len(diffs)
+    mean = float(diffs.mean()) if n else math.nan
+    sd = float(diffs.std(ddof=1)) if n > 1 else math.nan
+    se = sd / math.sqrt(n) if n > 1 else math.nan
+    if n > 1 and se == 0.0:
+        t = 0.0 if mean == 0.0 else math.copysign(math.inf, mean)
+    else:
+        t = mean / se if n > 1 else math.nan
+    half = t_quantile_975(n - 1) * se if n > 1 else math.nan
+    return {"diff": mean, "sd": sd, "t": t, "ci_low": mean - half, "ci_high": mean + half,
+            "reps": n}
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def load_window(path: str | Path, **run: Any) -> Scenario:
+    """Load a scenario with ``run`` keys overridden (``agents``, ``seed``, ``start``,
+    ``end``, ``burn_in_quarters`` ...), dropping scheduled changes and shocks that begin
+    after the new end: a shorter horizon for tests and notebooks without editing the
+    file. Changes before the new start still apply (in the burn-in)."""
+    path = Path(path)
+    raw = read_with_extends(path)
+    raw["run"] = {**raw.get("run", {}), **{k: v for k, v in run.items() if v is not None}}
+    raw.setdefault("name", path.stem)
+    try:
+        end = parse_quarter(raw["run"].get("end", Scenario().run.end))
+    except ValueError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+
+    def first(entry: dict) -> str:
+        return str(entry.get("at") or entry.get("from") or "")
+
+    def keep(entry: dict) -> bool:
+        try:
+            return parse_quarter(first(entry)) <= end
+        except ValueError:
+            return True  # let validation name the bad quarter
+
+    raw["shock"] = [e for e in raw.get("shock", []) if keep(e)]
+    changes = [e for e in raw.get("change", []) if keep(e)]
+    raw["change"] = [_cut_ramp(raw, changes, e, end) for e in changes]
+    return scenario_from_dict(raw, str(path))
+
+
+def _cut_ramp(raw: dict, changes: list[dict], ramp: dict, end: int) -> dict:
+    """A ramp running past ``end`` stops there at the value it would have reached, so
+    its slope is the file's: the value it starts from is the scenario's, after the
+    ``set`` changes scheduled before the ramp begins."""
+    if not isinstance(ramp.get("ramp"), dict) or not isinstance(ramp.get("to"), str):
+        return ramp
+    try:
+        first, last = parse_quarter(ramp["from"]), parse_quarter(ramp["to"])
+    except (KeyError, ValueError):
+        return ramp
+    if last <= end:
+        return ramp
+    from sim.config import resolve_path
+
+    probe = Scenario.model_validate({k: v for k, v in raw.items()
+                                     if k not in ("change", "shock")})
+    earlier = sorted((parse_quarter(c["at"]), n) for n, c in enumerate(changes)
+                     if isinstance(c.get("set"), dict) and isinstance(c.get("at"), str)
+                     and parse_quarter(c["at"]) < first)
+    for _, n in earlier:
+        for key, value in changes[n]["set"].items():
+            target, name = resolve_path(probe, key)
+            setattr(target, name, value)
+    reached = {}
+    for key, goal in ramp["ramp"].items():
+        target, name = resolve_path(probe, key)
+        start = float(getattr(target, name))
+        reached[key] = start + (float(goal) - start) * (end - first + 1) / (last - first + 1)
+    return {**ramp, "to": quarter_label(end), "ramp": reached}
+
+
+def lever_start(base: Scenario, other: Scenario) -> int | None:
+    """The first quarter in which OTHER's schedule differs from BASE's (or None)."""
+    def entries(sc: Scenario) -> list[tuple[int, str]]:
+        out = []
+        for change in sc.change:
+            label = change.at or change.start
+            out.append((parse_quarter(label), json.dumps(change.model_dump(by_alias=True),
+                                                         sort_keys=True, default=str)))
+        for shock in sc.shock:
+            out.append((parse_quarter(shock.at), json.dumps(shock.model_dump(),
+                                                            sort_keys=True, default=str)))
+        return out
+
+    settings = ("population", "macro", "firms", "credit", "banks", "platforms", "policy")
+    if any(getattr(base, name) != getattr(other, name) for name in settings):
+        # different starting values act from the first simulated quarter
+        return parse_quarter(other.run.start) - other.run.burn_in_quarters
+    base_entries = entries(base)
+    other_entries = entries(other)
+    differing = [q for q, text in other_entries if (q, text) not in base_entries]
+    differing += [q for q, text in base_entries if (q, text) not in other_entries]
+    return min(differing) if differing else None
+
+
+def check_comparable(base: Scenario, other: Scenario) -> None:
+    """Common random numbers need the same population, horizon and burn-in."""
+    for key in ("start", "end", "burn_in_quarters", "agents"):
+        a, b = getattr(base.run, key), getattr(other.run, key)
+        if a != b:
+            hint = " (use --agents to set both)" if key == "agents" else ""
+            raise CompareError(f"BASE and OTHER differ in run.{key} ({a} vs {b}); a paired "
+                               f"comparison needs the same horizon and agents{hint}")
+
+
+# ---------------------------------------------------------------- running
+
+
+@dataclass
+class Comparison:
+    """Paired runs of two scenarios: replicate r of each used ``seeds[r]``."""
+
+    base_name: str
+    other_name: str
+    seeds: list[int]
+    base: list[pd.DataFrame]           # quarterly tables, one per replicate
+    other: list[pd.DataFrame]
+    start: str | None = None           # first quarter the lever acts (None: from the start)
+    outcomes: tuple[str, ...] = KEY_OUTCOMES
+    base_lenders: list[pd.DataFrame] = field(default_factory=list, repr=False)
+    other_lenders: list[pd.DataFrame] = field(default_factory=list, repr=False)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def quarters(self) -> list[str]:
+        return [str(q) for q in self.base[0]["quarter"]]
+
+    def values(self, which: str, outcome: str) -> np.ndarray:
+        """``outcome`` per replicate (rows) and quarter (columns) of "base" or "other"."""
+        runs = {"base": self.base, "other": self.other}[which]
+        return np.vstack([run[outcome].to_numpy(dtype=float) for run in runs])
+
+    def window(self) -> list[str]:
+        """Reported quarters from the lever's start (all of them if it acts earlier)."""
+        if self.start is None:
+            return self.quarters
+        first = parse_quarter(self.start)
+        return [q for q in self.quarters if parse_quarter(q) >= first] or self.quarters
+
+    def differences(self) -> pd.DataFrame:
+        """Per outcome and quarter: base and other means, paired difference, its sd,
+        t statistic and 95% replication interval."""
+        rows = []
+        for outcome in self.outcomes:
+            base, other = self.values("base", outcome), self.values("other", outcome)
+            for t, quarter in enumerate(self.quarters):
+                stats = paired_stats(other[:, t] - base[:, t])
+                rows.append({"outcome": outcome, "quarter": quarter,
+                             "base": float(base[:, t].mean()),
+                             "other": float(other[:, t].mean()), **stats})
+        return pd.DataFrame(rows)
+
+    def summary(self, quarters: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per outcome: each replicate's mean over ``quarters`` (default: the window from
+        the lever's start), then the paired difference with its interval."""
+        chosen = list(quarters) if quarters is not None else self.window()
+        index = [self.quarters.index(q) for q in chosen]
+        rows = []
+        for outcome in self.outcomes:
+            base = self.values("base", outcome)[:, index].mean(axis=1)
+            other = self.values("other", outcome)[:, index].mean(axis=1)
+            rows.append({"outcome": outcome, "base": float(base.mean()),
+                         "other": float(other.mean()), **paired_stats(other - base)})
+        frame = pd.DataFrame(rows)
+        frame.attrs["quarters"] = f"{chosen[0]}–{chosen[-1]}"
+        return frame
+
+    def table(self) -> str:
+        """The summary as plain text for the terminal."""
+        frame = self.summary()
+        header = ["outcome", "base", "other", "diff", "95% interval", "t"]
+        rows = [[r.outcome, _fmt(r.base), _fmt(r.other), _fmt(r.diff),
+                 f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", f"{r.t:.1f}"]
+                for r in frame.itertuples()]
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+                           for i, cell in enumerate(row)).rstrip() for row in [header, *rows]]
+        caption = (f"{self.other_name} − {self.base_name}: mean over {frame.attrs['quarters']}"
+                   f", {len(self.seeds)} paired replicate(s), seeds {self.seeds[0]}"
+                   f"{'…' + str(self.seeds[-1]) if len(self.seeds) > 1 else ''}")
+        return "\n".join([caption, *lines])
+
+
+def _fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.4f}"
+
+
+def compare_scenarios(base: Scenario, other: Scenario, reps: int = 5,
+                      outcomes: Sequence[str] = KEY_OUTCOMES,
+                      progress: Callable[[str], None] | None = None,
+                      run: Callable | None = None) -> Comparison:
+    """Run BASE and OTHER ``reps`` times each with seeds ``base.run.seed + r``."""
+    if reps < 1:
+        raise CompareError(f"--reps must be at least 1, got {reps}")
+    check_comparable(base, other)
+    if run is None:
+        from sim.model import run
+    root = base.run.seed
+    seeds = [root + r for r in range(reps)]
+    results: dict[str, list] = {"base": [], "other": []}
+    step = 0
+    for seed in seeds:
+        for label, scenario in (("base", base), ("other", other)):
+            step += 1
+            if progress is not None:
+                progress(f"run {step}/{2 * reps}: {scenario.name} seed {seed}")
+            sc = scenario.model_copy(deep=True)
+            sc.run.seed = seed
+            results[label].append(run(sc))
+    start = lever_start(base, other)
+    first = parse_quarter(base.run.start)
+    return Comparison(
+        base_name=base.name, other_name=other.name, seeds=seeds,
+        base=[r.quarterly for r in results["base"]],
+        other=[r.quarterly for r in results["other"]],
+        start=quarter_label(max(start, first)) if start is not None else None,
+        outcomes=tuple(outcomes),
+        base_lenders=[r.lenders for r in results["base"]],
+        other_lenders=[r.lenders for r in results["other"]],
+        meta={"agents": base.run.agents, "threads": results["base"][0].meta.get("threads")},
+    )
+
+
+def compare(base: str | Path, other: str | Path, reps: int = 5, **run: Any) -> Comparison:
+    """Load two scenario files (``run`` keys overridden in both, horizon shortened as in
+    :func:`load_window`) and compare them."""
+    return compare_scenarios(load_window(base, **run), load_window(other, **run), reps=reps)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_comparison(result: Comparison, out_dir: Path, dpi: int = 110) -> Path:
+    """Write differences.csv, summary.csv, comparison.json and figures to ``out_dir``.
+
+    Written into ``<out_dir>.partial-<pid>`` and renamed into place when complete; an
+    existing ``out_dir`` is refused.
+    """
+    from sim.plot_compare import difference_paths, outcome_paths
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() or out_dir.is_symlink():
+        raise CompareError(f"comparison folder {out_dir} already exists; choose another "
+                           "--out or remove it first")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_dir.with_name(f"{out_dir.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        partial.mkdir()
+        result.differences().to_csv(partial / "differences.csv", index=False)
+        summary = result.summary()
+        summary.to_csv(partial / "summary.csv", index=False)
+        meta = {"base": result.base_name, "other": result.other_name, "seeds": result.seeds,
+                "lever_start": result.start, "window": summary.attrs["quarters"],
+                **result.meta}
+        (partial / "comparison.json").write_text(json.dumps(meta, indent=2,
+                                                            ensure_ascii=False) + "\n",
+                                                 encoding="utf-8")
+        for name, make in (("differences.png", difference_paths), ("paths.png", outcome_paths)):
+            figure = make(result)
+            figure.savefig(partial / name, dpi=dpi)
+        if out_dir.exists() or out_dir.is_symlink():
+            raise CompareError(f"comparison folder {out_dir} already exists")
+        os.replace(partial, out_dir)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return out_dir

@@ -1,0 +1,91 @@
+"""``sim compare BASE OTHER``: paired replications of two scenarios, differences with
+replication intervals, figures and CSV files.
+
+Only argparse is imported here; the model, pandas and matplotlib load inside the
+handler, so ``sim --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+
+def _default_out(base: str, other: str) -> Path:
+    """``results/compare-<other>-vs-<base>-<YYYYmmdd-HHMMSS>``, numbered if taken."""
+    from sim.results import _safe_name
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path("results") / f"compare-{_safe_name(other)}-vs-{_safe_name(base)}-{stamp}"
+    candidate, number = path, 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}-{number}")
+        number += 1
+    return candidate
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.cli import _warm_up_kernels
+    from sim.compare import (
+        CompareError,
+        check_comparable,
+        compare_scenarios,
+        write_comparison,
+    )
+    from sim.config import load_scenario
+
+    if args.reps < 1:
+        raise CompareError(f"--reps must be at least 1, got {args.reps}")
+    overrides = {"agents": args.agents, "seed": args.seed, "threads": args.threads}
+    base = load_scenario(args.base, **overrides)
+    other = load_scenario(args.other, **overrides)
+    if args.seed is None and base.run.seed != other.run.seed:
+        raise CompareError(f"BASE and OTHER have different run.seed ({base.run.seed} vs "
+                           f"{other.run.seed}); give --seed to pair them")
+    check_comparable(base, other)
+    out_dir = Path(args.out) if args.out else None
+    if out_dir is not None and (out_dir.exists() or out_dir.is_symlink()):
+        raise CompareError(f"comparison folder {out_dir} already exists; choose another "
+                           "--out or remove it first")
+    _warm_up_kernels(args.quiet)
+
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    result = compare_scenarios(base, other, reps=args.reps,
+                               progress=None if args.quiet else progress)
+    path = write_comparison(result, out_dir or _default_out(base.name, other.name))
+    if args.quiet:
+        print(path)
+    else:
+        print(result.table())
+        print(f"comparison folder: {path}")
+    return 0
+
+
+def add_compare_command(subparsers) -> None:
+    """Register ``sim compare`` on the ``sim`` command's subparsers."""
+    compare = subparsers.add_parser(
+        "compare", help="compare two scenarios over paired replications",
+        description="Run BASE and OTHER with the same seeds (S, S+1, ...), print the "
+                    "mean paired difference OTHER - BASE of key outcomes over the quarters "
+                    "from the lever's start, with a 95%% replication interval, and write "
+                    "differences.csv, summary.csv and figures to a new folder.")
+    compare.add_argument("base", metavar="BASE", help="base scenario .toml file")
+    compare.add_argument("other", metavar="OTHER", help="scenario .toml file to compare")
+    compare.add_argument("--reps", type=int, default=5, metavar="R",
+                         help="paired replications (default 5)")
+    compare.add_argument("--agents", type=int, metavar="N",
+                         help="SMEs simulated in both (overrides run.agents)")
+    compare.add_argument("--seed", type=int, metavar="S",
+                         help="seed of the first replication (default: run.seed)")
+    compare.add_argument("--out", metavar="DIR",
+                         help="folder to create (default: results/compare-<other>-vs-<base>-"
+                              "<time>)")
+    compare.add_argument("--threads", type=int, metavar="K",
+                         help="threads (overrides run.threads)")
+    compare.add_argument("--quiet", action="store_true",
+                         help="no progress or table; print only the comparison folder")
+    compare.set_defaults(handler=cmd_compare)

@@ -1,0 +1,208 @@
+"""Sensitivity of a stored experiment: Morris or Sobol indices (SALib), over replicates.
+
+Each run is reduced to one number per output (the mean of a quarterly column over the
+reported quarters, or its last value). Indices are computed on the replicate means, with
+SALib's bootstrap confidence intervals, and again for each complete replicate: the spread
+across replicates shows how much of an index is simulation noise. A grid or Latin
+hypercube gets a summary instead: each point's mean and 95% interval across replicates.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.experiment.spec import ExperimentError
+
+HEADLINE_OUTPUTS = ("npl_ratio", "default_rate", "online_share_new", "unmet_demand_share",
+                    "avg_rate_new", "new_loans")
+STATISTICS = ("mean", "last")
+CONF_LEVEL = 0.95
+RESAMPLES = 200
+ANALYSIS_SEED = 20240101  # bootstrap resampling only; indices themselves are exact
+
+
+def run_scalars(frame: pd.DataFrame, outputs: list[str], statistic: str = "mean") -> pd.DataFrame:
+    """One row per (point, replicate): each output's mean over reported quarters, or last."""
+    if statistic not in STATISTICS:
+        raise ExperimentError(f"unknown statistic '{statistic}'; allowed: {', '.join(STATISTICS)}")
+    ordered = frame.sort_values(["point", "replicate", "quarter"], kind="stable")
+    grouped = ordered.groupby(["point", "replicate"], sort=True)[list(outputs)]
+    return (grouped.mean() if statistic == "mean" else grouped.last()).reset_index()
+
+
+def response_matrix(scalars: pd.DataFrame, output: str, points: int,
+                    replicates: int) -> np.ndarray:
+    """[points, replicates] of one output; NaN where a run is missing."""
+    matrix = np.full((points, replicates), np.nan)
+    matrix[scalars["point"].to_numpy(), scalars["replicate"].to_numpy()] = scalars[output]
+    return matrix
+
+
+def _replicate_mean(matrix: np.ndarray, output: str) -> np.ndarray:
+    empty = np.isnan(matrix).all(axis=1)
+    if empty.any():
+        raise ExperimentError(
+            f"'{output}' has no value at {int(empty.sum())} design points (runs missing or "
+            "failed); run `sim sweep` again to complete them before analysing")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(matrix, axis=1)
+
+
+def _complete_replicates(matrix: np.ndarray) -> list[int]:
+    return [r for r in range(matrix.shape[1]) if np.isfinite(matrix[:, r]).all()]
+
+
+def _rows(output: str, names: list[str], main: dict, per_rep: list[dict],
+          indices: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = []
+    for i, name in enumerate(names):
+        for index in indices:
+            reps = np.array([r[index][i] for r in per_rep], dtype=float)
+            conf = main.get(f"{index}_conf")
+            rows.append({
+                "output": output, "parameter": name, "index": index,
+                "value": float(main[index][i]),
+                "conf": float(conf[i]) if conf is not None else math.nan,
+                "replicate_mean": float(reps.mean()) if len(reps) else math.nan,
+                "replicate_sd": float(reps.std(ddof=1)) if len(reps) > 1 else math.nan,
+                "replicates": len(reps)})
+    return rows
+
+
+def morris_indices(problem: dict, sample: np.ndarray, matrix: np.ndarray, output: str,
+                   num_levels: int) -> list[dict[str, Any]]:
+    """mu*, mu and sigma of one output; conf is SALib's bootstrap half-width for mu*."""
+    from SALib.analyze import morris
+
+    def run(y: np.ndarray) -> dict:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return morris.analyze(problem, sample, y, num_resamples=RESAMPLES,
+                                  conf_level=CONF_LEVEL, num_levels=num_levels,
+                                  seed=ANALYSIS_SEED)
+
+    main = run(_replicate_mean(matrix, output))
+    per_rep = [run(matrix[:, r]) for r in _complete_replicates(matrix)]
+    return _rows(output, problem["names"], main, per_rep, ("mu_star", "mu", "sigma"))
+
+
+def sobol_indices(problem: dict, matrix: np.ndarray, output: str,
+                  second_order: bool) -> list[dict[str, Any]]:
+    """First-order (S1) and total (ST) indices of one output, with bootstrap half-widths."""
+    from SALib.analyze import sobol
+
+    def run(y: np.ndarray) -> dict:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return sobol.analyze(problem, y, calc_second_order=second_order,
+                                 num_resamples=RESAMPLES, conf_level=CONF_LEVEL,
+                                 seed=ANALYSIS_SEED)
+
+    main = run(_replicate_mean(matrix, output))
+    per_rep = [run(matrix[:, r]) for r in _complete_replicates(matrix)]
+    return _rows(output, problem["names"], main, per_rep, ("S1", "ST"))
+
+
+def point_summary(scalars: pd.DataFrame, design: pd.DataFrame, keys: list[str],
+                  outputs: list[str]) -> pd.DataFrame:
+    """Each design point's mean, sd and 95% interval (t, across replicates) of each output."""
+    from scipy import stats
+
+    rows = []
+    for output in outputs:
+        grouped = scalars.groupby("point")[output]
+        table = grouped.agg(["mean", "std", "count"]).reset_index()
+        dof = (table["count"] - 1).clip(lower=1)
+        half = stats.t.ppf(0.5 + CONF_LEVEL / 2, dof) * table["std"] / np.sqrt(table["count"])
+        table["conf"] = half.where(table["count"] > 1)
+        table.insert(0, "output", output)
+        rows.append(table.rename(columns={"std": "sd", "count": "replicates"}))
+    summary = pd.concat(rows, ignore_index=True).merge(design[["point", *keys]], on="point",
+                                                       how="left")
+    return summary[["output", "point", *keys, "mean", "sd", "replicates", "conf"]]
+
+
+@dataclass
+class Analysis:
+    """A sensitivity table and its figure, and where they were written."""
+
+    method: str
+    table: pd.DataFrame
+    figure: Any = None
+    paths: list[Path] = field(default_factory=list)
+
+
+def analyze(path: str | Path, outputs: list[str] | None = None, method: str | None = None,
+            statistic: str = "mean", out: str | Path | None = None,
+            write: bool = True) -> Analysis:
+    """Indices (Morris, Sobol) or a point summary (grid, LHS) of a stored experiment.
+
+    Writes ``<method>-<statistic>.csv`` and ``.png`` into ``out`` (default
+    ``DIR/analysis``) unless ``write`` is False.
+    """
+    from sim.experiment.store import SAMPLE_PREFIX, Store, load
+
+    store = Store(path)
+    manifest = store.manifest()
+    design_method = manifest["design"]["method"]
+    stored_outputs = manifest["outputs"]
+    if outputs:
+        unknown = [o for o in outputs if o not in stored_outputs]
+        if unknown:
+            raise ExperimentError(f"output '{unknown[0]}' is not stored in {path}; stored: "
+                                  f"{', '.join(stored_outputs)}")
+    else:
+        outputs = [o for o in HEADLINE_OUTPUTS if o in stored_outputs] or stored_outputs[:6]
+    natural = design_method if design_method in ("morris", "sobol") else "summary"
+    method = method or natural
+    if method != natural:
+        raise ExperimentError(
+            f"{method} indices need a {method} design; {path} holds a {design_method} design"
+            + (f" (use --method {natural})" if natural != "summary" else
+               " (without --method it is summarised point by point)"))
+    frame = load(path)
+    if frame.empty:
+        raise ExperimentError(f"{path} has no stored runs yet; run `sim sweep` first")
+    scalars = run_scalars(frame, outputs, statistic)
+    design = store.design()
+    keys = list(manifest["design"]["parameters"])
+    points, reps = manifest["design"]["points"], manifest["replications"]
+    if method == "summary":
+        table = point_summary(scalars, design, keys, outputs)
+    else:
+        problem = manifest["design"]["problem"]
+        rows: list[dict[str, Any]] = []
+        for output in outputs:
+            matrix = response_matrix(scalars, output, points, reps)
+            if method == "morris":
+                sample = design[[SAMPLE_PREFIX + k for k in keys]].to_numpy(dtype=float)
+                rows += morris_indices(problem, sample, matrix, output,
+                                       manifest["design"]["levels"])
+            else:
+                rows += sobol_indices(problem, matrix, output,
+                                      manifest["design"]["second_order"])
+        table = pd.DataFrame(rows)
+    table.attrs.update(method=method, statistic=statistic, experiment=manifest["name"])
+    from sim import plot_experiment
+
+    if method == "summary":
+        figure = plot_experiment.point_summary(table, keys)
+    else:
+        figure = plot_experiment.sensitivity(table)
+    analysis = Analysis(method=method, table=table, figure=figure)
+    if write:
+        folder = Path(out) if out else store.root / "analysis"
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / f"{method}-{statistic}"
+        table.to_csv(stem.with_suffix(".csv"), index=False)
+        figure.savefig(stem.with_suffix(".png"), dpi=120)
+        analysis.paths = [stem.with_suffix(".csv"), stem.with_suffix(".png")]
+    return analysis

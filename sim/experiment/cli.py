@@ -1,0 +1,195 @@
+"""``sim sweep`` and ``sim analyze``: run an experiment into a store, report it, analyse it.
+
+Only argparse is imported here: dask, SALib and pandas load inside the handlers so that
+``sim --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_ROOT = Path("results") / "experiments"
+
+
+def add_sweep_commands(subparsers) -> None:
+    """Register ``sweep`` and ``analyze`` on the ``sim`` command's subparsers."""
+    from sim.experiment import DEFAULT_MAX_RUNS
+
+    sweep = subparsers.add_parser(
+        "sweep", help="run an experiment file (grid, LHS, Sobol, Morris) into a store",
+        description="Run every design point × replicate of an experiment that is not yet "
+                    "stored. Re-running the same command resumes after a crash or Ctrl-C.")
+    sweep.add_argument("experiment", metavar="EXPERIMENT", nargs="?",
+                       help="experiment .toml file")
+    sweep.add_argument("--status", metavar="DIR",
+                       help="report the progress of a stored experiment and exit")
+    sweep.add_argument("--out", metavar="DIR",
+                       help="experiment folder (default: results/experiments/<name>)")
+    sweep.add_argument("--workers", type=int, metavar="N",
+                       help="local worker processes (default: one per core; 1 = serial, "
+                            "in this process)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="use an existing Dask scheduler, e.g. tcp://host:8786")
+    sweep.add_argument("--cluster", choices=["slurm"],
+                       help="start workers as batch jobs (needs the [slurm] extra)")
+    sweep.add_argument("--jobs", type=int, metavar="J", help="SLURM jobs to submit")
+    sweep.add_argument("--cores", type=int, default=1, metavar="C",
+                       help="worker processes (and cores) per SLURM job (default 1)")
+    sweep.add_argument("--memory", metavar="M", help="memory per SLURM job (default 2GB a core)")
+    sweep.add_argument("--walltime", default="02:00:00", metavar="T",
+                       help="SLURM wall time per job (default 02:00:00)")
+    sweep.add_argument("--queue", metavar="Q", help="SLURM partition")
+    sweep.add_argument("--account", metavar="A", help="SLURM account")
+    sweep.add_argument("--max-runs", type=int, default=DEFAULT_MAX_RUNS, metavar="N",
+                       help=f"refuse designs with more runs (default {DEFAULT_MAX_RUNS:,})")
+    sweep.add_argument("--agents", type=int, metavar="N",
+                       help="SMEs per run (overrides the experiment's run.agents)")
+    sweep.add_argument("--dry-run", action="store_true",
+                       help="print the plan (and SLURM job script) without running")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=cmd_sweep)
+
+    analyze = subparsers.add_parser(
+        "analyze", help="sensitivity indices (Morris, Sobol) of a stored experiment",
+        description="Morris or Sobol indices (a point summary for grids and LHS) of "
+                    "chosen outputs, over replicates, with confidence intervals; writes a "
+                    "CSV table and a PNG figure.")
+    analyze.add_argument("store", metavar="DIR", help="experiment folder")
+    analyze.add_argument("--output", action="append", metavar="COL", dest="outputs",
+                         help="quarterly column to analyse (repeat; default: headline ones)")
+    analyze.add_argument("--method", choices=["morris", "sobol"],
+                         help="default: the experiment's design")
+    analyze.add_argument("--statistic", choices=["mean", "last"], default="mean",
+                         help="per-run value: mean over the reported quarters, or the last")
+    analyze.add_argument("--out", metavar="DIR", help="folder for the table and figure "
+                         "(default: DIR/analysis)")
+    analyze.set_defaults(handler=cmd_analyze)
+
+
+# ---------------------------------------------------------------- sim sweep
+
+
+def _options(args: argparse.Namespace):
+    """Check the backend options; return SLURM options or None."""
+    from sim.experiment.clusters import SlurmOptions
+    from sim.experiment.spec import ExperimentError
+
+    if args.workers is not None and args.workers < 1:
+        raise ExperimentError(f"--workers must be at least 1, got {args.workers}")
+    if args.max_runs < 1:
+        raise ExperimentError(f"--max-runs must be at least 1, got {args.max_runs}")
+    chosen = [name for name, given in (("--workers", args.workers is not None),
+                                       ("--scheduler", args.scheduler is not None),
+                                       ("--cluster", args.cluster is not None)) if given]
+    if len(chosen) > 1:
+        raise ExperimentError(f"{' and '.join(chosen)} exclude each other; choose one")
+    if args.cluster is None:
+        if args.jobs is not None:
+            raise ExperimentError("--jobs is for --cluster slurm")
+        return None
+    if args.jobs is None or args.jobs < 1:
+        raise ExperimentError("--cluster slurm needs --jobs J (J >= 1 batch jobs)")
+    if args.cores < 1:
+        raise ExperimentError(f"--cores must be at least 1, got {args.cores}")
+    return SlurmOptions(jobs=args.jobs, cores=args.cores, memory=args.memory,
+                        walltime=args.walltime, queue=args.queue, account=args.account)
+
+
+def _status(folder: str) -> int:
+    from sim.experiment.store import Store
+
+    store = Store(folder)
+    manifest = store.manifest()
+    design = manifest["design"]
+    print(f"{manifest['name']}: {design['method']} design, {design['points']:,} points × "
+          f"{manifest['replications']} replicates, {manifest['agents']:,} SMEs per run "
+          f"({folder})")
+    print(store.status().describe())
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.experiment.spec import ExperimentError
+
+    if args.status:
+        if args.experiment:
+            raise ExperimentError("give either EXPERIMENT or --status DIR, not both")
+        return _status(args.status)
+    if not args.experiment:
+        raise ExperimentError("give an EXPERIMENT file to run, or --status DIR")
+    slurm = _options(args)
+
+    from sim.experiment.clusters import job_script, local_cores
+    from sim.experiment.design import count_points
+    from sim.experiment.estimate import estimate
+    from sim.experiment.runner import check_size, sweep
+    from sim.experiment.spec import load_experiment
+    from sim.experiment.store import Store
+
+    experiment = load_experiment(args.experiment, agents=args.agents)
+    spec = experiment.spec
+    points = count_points(experiment)
+    runs = points * spec.replications
+    out = Path(args.out) if args.out else DEFAULT_ROOT / spec.name
+    if args.scheduler:
+        workers = None
+    elif slurm is not None:
+        workers = slurm.workers
+    else:
+        workers = args.workers or local_cores()
+    reported, burn_in = experiment.quarters
+    print(f"{spec.name}: {spec.design.method} design, {points:,} points × "
+          f"{spec.replications} replicates = {runs:,} runs of {experiment.agents:,} SMEs, "
+          f"{reported} quarters (+{burn_in} burn-in)")
+    check_size(runs, args.max_runs)
+    stored = len(Store(out).stored_ids()) if (out / "manifest.json").exists() else 0
+    cost = estimate(experiment, runs - stored, workers or 1)
+    print(f"{runs - stored:,} to run" + (f" ({stored:,} already stored)" if stored else "")
+          + f": {cost.describe(workers)}")
+    print(f"store: {out}", flush=True)
+    if args.dry_run:
+        if slurm is not None:
+            print(job_script(slurm))
+        return 0
+    try:
+        report = sweep(experiment, out, workers=workers if slurm is None else None,
+                       scheduler=args.scheduler, slurm=slurm, max_runs=args.max_runs,
+                       progress=not args.quiet)
+    except KeyboardInterrupt:
+        from sim.cli import EXIT_INTERRUPTED
+
+        status = Store(out).status()
+        print(f"interrupted: {len(status.stored):,} of {status.total:,} runs are stored in "
+              f"{out}; run the same command again to run the remaining "
+              f"{status.total - len(status.stored):,}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    minutes = report.seconds / 60
+    rate = f", {len(report.executed) / minutes:.1f} runs/min" if minutes > 0 else ""
+    print(f"{len(report.executed):,} runs stored in {report.seconds:.1f} s ({report.backend}"
+          f"{rate}); {report.skipped + len(report.executed):,} of {report.total:,} "
+          f"in {out}")
+    if report.failed:
+        print(f"{len(report.failed):,} runs failed; their errors are in {out / 'failed'}. "
+              "Run the same command again to retry them", file=sys.stderr)
+        return 1
+    return 0
+
+
+# ---------------------------------------------------------------- sim analyze
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from sim.experiment.analyze import analyze
+
+    result = analyze(args.store, outputs=args.outputs, method=args.method,
+                     statistic=args.statistic, out=args.out)
+    import pandas as pd
+
+    with pd.option_context("display.width", 120, "display.max_rows", 200,
+                           "display.float_format", "{:.4g}".format):
+        print(result.table.to_string(index=False))
+    for path in result.paths:
+        print(path)
+    return 0
