@@ -8,13 +8,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import dask_jobqueue  # noqa: F401 - the dev extra installs it: these tests always run
 import pytest
 
 from sim import cli
 from sim.experiment.clusters import SlurmOptions, job_script
 from sim.experiment.spec import ExperimentError
-
-pytest.importorskip("dask_jobqueue")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
