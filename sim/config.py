@@ -34,18 +34,21 @@ def _deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml(path: Path, what: str = "scenario",
+              error: type[Exception] = ScenarioError) -> dict:
+    """A TOML file as a dict; a missing file, a folder or bad TOML raise ``error`` with a
+    message naming ``what`` the file should be."""
     if not path.exists():
-        raise ScenarioError(f"scenario file not found: {path}")
+        raise error(f"{what} file not found: {path}")
     if path.is_dir():
-        raise ScenarioError(f"{path} is a folder; give a scenario .toml file")
+        raise error(f"{path} is a folder; give a {what} .toml file")
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+        raise error(f"{path}: not valid TOML ({exc})") from None
     except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+        raise error(f"{path}: not a UTF-8 text file") from None
 
 
 def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
@@ -54,7 +57,7 @@ def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
     if path in _chain:
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise ScenarioError(f"'extends' forms a cycle: {cycle}")
-    raw = _read_toml(path)
+    raw = read_toml(path)
     parent = raw.get("extends")
     if parent is None:
         return raw

@@ -13,7 +13,6 @@ import copy
 import difflib
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -21,7 +20,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.config import ScenarioError, load_scenario, resolve_path, scenario_from_dict
+from sim.config import ScenarioError, load_scenario, read_toml, resolve_path, scenario_from_dict
 from sim.errors import SimError
 from sim.quarters import parse_quarter
 from sim.schema import Scenario
@@ -223,20 +222,6 @@ def _flatten_parameters(table: Any, where: str, prefix: str = "") -> dict[str, A
     return flat
 
 
-def _read_toml(path: Path) -> dict:
-    if not path.exists():
-        raise ExperimentError(f"experiment file not found: {path}")
-    if path.is_dir():
-        raise ExperimentError(f"{path} is a folder; give an experiment .toml file")
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentError(f"{path}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError:
-        raise ExperimentError(f"{path}: not a UTF-8 text file") from None
-
-
 def _check_design(spec: ExperimentSpec, kinds: dict[str, type], where: str) -> None:
     method = spec.design.method
     for key, param in spec.parameters.items():
@@ -376,7 +361,7 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
     """
     path = Path(path)
     where = str(path)
-    raw = _read_toml(path)
+    raw = read_toml(path, "experiment", ExperimentError)
     if "parameters" in raw:
         raw["parameters"] = _flatten_parameters(raw["parameters"], where)
     for name, value in overrides.items():
