@@ -135,10 +135,13 @@ class LenderMarket:
                 predicted_amount += experience[1]
                 defaults += experience[2]
                 balance += experience[3]
-            if lent <= 0 or balance <= 0:
+            active = [l for l in members if l.active]
+            if lent <= 0 or balance <= 0 or not active:
                 continue
+            # the kind's lenders share one scale (entrants adopt it): fit it once
+            active[0].refit_score(predicted_amount / lent, defaults / balance)
             for lender in members:
-                lender.refit_score(predicted_amount / lent, defaults / balance)
+                lender.pd_scale = active[0].pd_scale
 
     def _bank_type_totals(self, borrowers: dict) -> dict[str, tuple[float, float, float]]:
         """SME book, total loans and SME borrowers of each bank type's active banks."""
