@@ -10,7 +10,7 @@ import copy
 import difflib
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -74,25 +74,30 @@ def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The field names allowed at ``loc`` inside ``model`` (for unknown-key messages)."""
+    """The field names allowed at ``loc`` inside ``model`` (for unknown-key messages);
+    list indices and the keys of ``dict[str, Model]`` fields are stepped over."""
     current: Any = model
     for part in loc[:-1]:
         if isinstance(part, int):
+            continue
+        if get_origin(current) is dict:
+            current = get_args(current)[1]
             continue
         fields = getattr(current, "model_fields", {})
         if part not in fields:
             return []
         annotation = fields[part].annotation
         args = getattr(annotation, "__args__", ())
-        inner = next((a for a in (annotation, *args) if isinstance(a, type)
-                      and issubclass(a, BaseModel)), None)
+        inner = next((a for a in (annotation, *args) if get_origin(a) is dict
+                      or isinstance(a, type) and issubclass(a, BaseModel)), None)
         if inner is None:
             return []
         current = inner
     return sorted(getattr(current, "model_fields", {}))
 
 
-def format_validation_error(exc: ValidationError, source: str, model=Scenario) -> str:
+def format_validation_error(exc: ValidationError, source: str, model=Scenario,
+                            what: str = "scenario") -> str:
     """Turn a pydantic error into lines naming the key, the value and what is allowed."""
     lines = []
     for err in exc.errors():
@@ -110,14 +115,14 @@ def format_validation_error(exc: ValidationError, source: str, model=Scenario) -
             continue
         message = err["msg"].removeprefix("Value error, ")
         ctx = err.get("ctx", {})
-        if "ge" in ctx or "le" in ctx or "gt" in ctx or "lt" in ctx:
-            bounds = ", ".join(f"{k} {v}" for k, v in ctx.items() if k in ("ge", "le", "gt", "lt"))
+        bounds = ", ".join(f"{k} {v}" for k, v in ctx.items() if k in ("ge", "le", "gt", "lt"))
+        if bounds:
             message += f" (allowed: {bounds})"
         value = err.get("input")
         shown = "" if isinstance(value, dict) else f" = {value!r}"
         lines.append(f"'{key}'{shown}: {message}")
     return f"{source}: " + ("\n  ".join(lines) if len(lines) == 1 else
-                            "invalid scenario\n  " + "\n  ".join(lines))
+                            f"invalid {what}\n  " + "\n  ".join(lines))
 
 
 def resolve_path(scenario: Scenario, dotted: str) -> tuple[BaseModel, str]:

@@ -20,7 +20,10 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.config import ScenarioError, load_scenario, read_toml, resolve_path, scenario_from_dict
+from sim.config import (
+    ScenarioError, format_validation_error, load_scenario, read_toml, resolve_path,
+    scenario_from_dict,
+)
 from sim.errors import SimError
 from sim.quarters import parse_quarter
 from sim.schema import Scenario
@@ -159,45 +162,6 @@ def _check_key(key: str, where: str) -> type:
 
 
 # ---------------------------------------------------------------- reading
-
-
-def _model_at(model: type[BaseModel], loc: tuple[str, ...]) -> Any:
-    """The model (or None) that validated the value at ``loc``; dict keys are skipped."""
-    current: Any = model
-    for part in loc:
-        if get_origin(current) is dict:
-            current = get_args(current)[1]
-            continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
-            return None
-        current = _annotation_type(field.annotation)
-    return current
-
-
-def _format_errors(exc: ValidationError, model: type[BaseModel], where: str,
-                   prefix: str = "") -> str:
-    lines = []
-    for err in exc.errors():
-        loc = tuple(str(p) for p in err["loc"])
-        key = prefix + ".".join(loc) if loc else prefix.rstrip(".") or "(top level)"
-        if err["type"] == "extra_forbidden":
-            allowed = sorted(getattr(_model_at(model, loc[:-1]), "model_fields", {}))
-            hint = difflib.get_close_matches(loc[-1], allowed, n=1)
-            lines.append(f"unknown key '{key}'" + (f" (did you mean '{hint[0]}'?)" if hint
-                                                   else "")
-                         + (f"; allowed here: {', '.join(allowed)}" if allowed else ""))
-            continue
-        message = err["msg"].removeprefix("Value error, ")
-        ctx = err.get("ctx", {})
-        bounds = ", ".join(f"{k} {v}" for k, v in ctx.items() if k in ("ge", "le", "gt", "lt"))
-        if bounds:
-            message += f" (allowed: {bounds})"
-        value = err.get("input")
-        shown = "" if isinstance(value, dict) else f" = {value!r}"
-        lines.append(f"'{key}'{shown}: {message}")
-    return f"{where}: " + ("\n  ".join(lines) if len(lines) == 1 else
-                           "invalid experiment\n  " + "\n  ".join(lines))
 
 
 def _flatten_parameters(table: Any, where: str, prefix: str = "") -> dict[str, Any]:
@@ -379,7 +343,8 @@ def load_experiment(path: str | Path, **overrides: Any) -> Experiment:
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as exc:
-        raise ExperimentError(_format_errors(exc, ExperimentSpec, where)) from None
+        raise ExperimentError(format_validation_error(exc, where, ExperimentSpec,
+                                                      "experiment")) from None
     kinds = {key: _check_key(key, where) for key in spec.parameters}
     _check_design(spec, kinds, where)
     outputs = _check_outputs(spec.outputs, where)
