@@ -304,7 +304,7 @@ class CreditMarket(mesa.Model):
         self.market.close_books(sums, national(self.owner_draws.sum(axis=0).T, self.weights))
         self._lap(5)
         # 9. entry of firms
-        self._entry(tables)
+        self._entry(tables, fp)
         self._lap(6)
         # 10. record
         self._reduce_groups(sums)
@@ -349,7 +349,7 @@ class CreditMarket(mesa.Model):
                                "loan_lender", "loan_channel", "loan_secured",
                                "loan_amortizing", "loan_status", "loan_npl_age"))
 
-    def _entry(self, tables) -> None:
+    def _entry(self, tables, fp) -> None:
         """Phase 9: entrants by size stratum fill free slots in ascending order."""
         pop = self.pop
         rate = self.params.population.entry_rate_quarterly
@@ -377,7 +377,7 @@ class CreditMarket(mesa.Model):
         self.used_slots = max(self.used_slots, int(slots[-1]) + 1)
         uids = (np.int64(self.quarter) << 32) | np.arange(total, dtype=np.int64)
         sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), counts)
-        self._fill(slots, uids, sizes, True, self._firm_params(), tables)
+        self._fill(slots, uids, sizes, True, fp, tables)
         n_sizes = len(SIZES)
         for offset, field in zip(L.GROUP_OFFSETS, ("sector", "region", "size", "stage")):
             cell = (offset + pop.arrays[field][slots].astype(np.int64)) * n_sizes + sizes
