@@ -40,13 +40,6 @@ KEY_OUTCOMES: tuple[str, ...] = (
     "bank_funding_cost", "fiscal_cost",
 )
 
-# Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom; beyond, the
-# Cornish-Fisher expansion is exact to 1e-4 (scipy is not a dependency).
-_T975 = (12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
-         2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
-         2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423)
-
-
 class CompareError(SimError):
     """Two scenarios that cannot be compared, or a comparison folder that cannot be written."""
 
@@ -55,11 +48,9 @@ def t_quantile_975(df: int) -> float:
     """The 0.975 quantile of Student's t with ``df`` degrees of freedom."""
     if df < 1:
         return math.nan
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z = 1.959964
-    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, df))
 
 
 def paired_stats(diffs: np.ndarray) -> dict[str, float]:
