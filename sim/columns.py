@@ -44,6 +44,8 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
     "online_share_balance": ("fraction", "loan_balance_online ÷ loan_balance"),
     "first_time_borrowers": ("firms", "firms that got their first loan this quarter (首贷户)"),
     "unsecured_share_new": ("fraction", "unsecured new loans ÷ new loans"),
+    "bank_approval_rate_no_collateral": ("fraction", "banks' approvals ÷ applications, firms "
+                                         "without pledgeable assets"),
     "fiscal_cost": ("亿元", "government outlays this quarter net of guarantee fees received: "
                     "risk compensation, guarantee payouts, interest subsidies, inclusive-loan "
                     "incentive and lender resolution shortfalls"),
@@ -100,6 +102,10 @@ LENDER_COLUMNS: dict[str, tuple[str, str]] = {
     "capacity": ("亿元", "new-lending capacity left at the end of the credit round"),
     "applications": ("firms", "applications it received this quarter, all rounds"),
     "approvals": ("firms", "applications it approved and funded this quarter"),
+    "applications_no_collateral": ("firms", "of its applications, from firms without "
+                                   "pledgeable assets"),
+    "approvals_no_collateral": ("firms", "of its approvals, of firms without pledgeable "
+                                "assets"),
     "loans": ("loans", "performing loans it originated, outstanding at the end of the "
               "quarter"),
     "new_unsecured": ("亿元", "new loans without collateral or a receivable behind them"),

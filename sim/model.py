@@ -342,7 +342,7 @@ class CreditMarket(mesa.Model):
             book(self.seekers, block_starts, cp, table, self.lender_acc, self.group_acc,
                  self.band_acc, *self._arrays(
                      "uid", "alive", "sector", "region", "size", "stage", "quality", "revenue",
-                     "cash", "log_trend", "first_loan_quarter", "outside_stake", "need",
+                     "collateral", "cash", "log_trend", "first_loan_quarter", "outside_stake", "need",
                      "invest", "rejected_by", "discouraged"), app["lender"], app["channel"],
                  app["pd"], app["amount"], app["rate"], app["secured"], app["funded"],
                  *self._arrays("loan_principal", "loan_rate", "loan_remaining", "loan_term",

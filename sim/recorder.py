@@ -99,6 +99,10 @@ class Recorder:
         q["online_share_balance"][t] = _ratio(q["loan_balance_online"][t], q["loan_balance"][t])
         q["first_time_borrowers"][t] = nat_c[L.GM_FIRST_TIME]
         q["unsecured_share_new"][t] = _ratio(nat_m[L.GM_UNSECURED], nat_m[L.GM_NEW_DEBT])
+        lc = sums.lender_count
+        q["bank_approval_rate_no_collateral"][t] = _ratio(
+            lc[kinds == 0, L.LF_APPROVALS_NO_COLLATERAL].sum(),
+            lc[kinds == 0, L.LF_APPS_NO_COLLATERAL].sum())
         q["fiscal_cost"][t] = model.government.fiscal_cost()
         q["hhi_bank"][t] = _hhi(new[kinds == 0])
         q["hhi_online"][t] = _hhi(new[kinds == 1])
@@ -162,6 +166,8 @@ class Recorder:
                 "total_assets": l.total_assets() if l.kind_class == 0 else l.book,
                 "applications": lc[l.index, L.LF_APPS],
                 "approvals": lc[l.index, L.LF_APPROVALS],
+                "applications_no_collateral": lc[l.index, L.LF_APPS_NO_COLLATERAL],
+                "approvals_no_collateral": lc[l.index, L.LF_APPROVALS_NO_COLLATERAL],
                 "loans": lc[l.index, L.LF_LOANS],
                 "new_unsecured": lm[l.index, L.LF_NEW_AMT] - lm[l.index, L.LF_NEW_SECURED],
                 "new_npl": lm[l.index, L.LF_NEW_NPL],

@@ -318,11 +318,17 @@ class CreditSection(Strict):
                                    ge=1, le=20)
     homogenization: float = param(0.4, "margin elasticity to lenders per segment",
                                   "report: homogenization compresses margins", ge=0, le=2)
-    unsecured_limit_quarters: float = param(1.0, "× quarterly revenue, bank unsecured",
+    unsecured_limit_quarters: float = param(1.0, "× quarterly revenue, bank unsecured, for a "
+                                            "firm with a credit-bureau file (without one: × "
+                                            "data.bank_big_data × its digital footprint)",
                                             "assumption", ge=0, le=10)
     collateral_ltv: float = param(0.6, "loan / collateral", "assumption", **SHARE)
     receivable_quarters: float = param(0.8, "receivables from the anchor, × quarterly revenue",
                                        "assumption", ge=0, le=10)
+    verified_advance: float = param(1.25, "× receivable_quarters financed on a verified "
+                                    "receivable", "assumption: factoring advances ~80% of "
+                                    "face value; receivables verified on the anchor's ledger "
+                                    "(e-vouchers) up to ~100%", ge=1, le=5)
     lgd_receivable: float = param(0.5, "loss given default, unverified receivable",
                                   "assumption", **SHARE)
     lgd_verified: float = param(0.25, "loss given default, verified receivable",
@@ -382,8 +388,10 @@ class BankType(Strict):
     payout_ratio: float = param(0.3, "share of profit paid out", "assumption: dividends ~30%",
                                 **SHARE)
     regional: bool = param(False, "lends only in own region", "CBIRC 2021 internet-loan rules")
-    liquidity_buffer: float = param(0.12, "share of deposits held as liquid assets",
-                                    "assumption: LCR/LDR practice", **SHARE)
+    liquidity_buffer: float = param(0.12, "share of deposits held as liquid assets beyond "
+                                    "required reserves", "NFRA liquidity rules (liquidity "
+                                    "ratio ≥ 25%; small banks, without LCR, hold more "
+                                    "liquid assets and lend close to it)", **SHARE)
 
 
 def _bank(**kw: Any):
@@ -406,12 +414,12 @@ class BanksSection(Strict):
                                       funding_spread_annual=-0.006, op_cost_fixed_wan=0.3,
                                       margin_annual=0.011, appetite_el_annual=0.04,
                                       precision_base=0.5, regional=True,
-                                      liquidity_buffer=0.13)
+                                      liquidity_buffer=0.24)
     rural: BankType = _bank(count=12, total_assets_yi=5.5e5, loans_to_assets=0.55,
                             sme_share_of_loans=0.16, capital_ratio=0.125,
                             funding_spread_annual=-0.004, op_cost_fixed_wan=0.25,
                             margin_annual=0.012, appetite_el_annual=0.045,
-                            precision_base=0.5, regional=True, liquidity_buffer=0.14)
+                            precision_base=0.5, regional=True, liquidity_buffer=0.205)
 
 
 # ---------------------------------------------------------------- [platforms]
@@ -462,7 +470,7 @@ class PlatformsSection(Strict):
                                            appetite_el_annual=0.12, precision_base=0.3,
                                            data_level=0.8, per_firm_limit_quarters=0.8,
                                            securitised_share=0.2)
-    supply_chain: PlatformKind = _platform(count=6, max_count=10, net_assets_yi=300.0,
+    supply_chain: PlatformKind = _platform(count=6, max_count=10, net_assets_yi=500.0,
                                            funding_cost_annual=0.04, op_cost_fixed_wan=0.1,
                                            op_cost_rate_annual=0.008, margin_annual=0.02,
                                            appetite_el_annual=0.04, precision_base=0.4,

@@ -220,10 +220,10 @@ def test_levers_notebook_runs():
 
 def test_one_key_of_a_bank_type_keeps_that_types_other_defaults(tmp_path):
     path = tmp_path / "tight.toml"
-    path.write_text(f'extends = "{BASELINE}"\n[banks.rural]\nliquidity_buffer = 0.19\n'
+    path.write_text(f'extends = "{BASELINE}"\n[banks.rural]\nliquidity_buffer = 0.25\n'
                     '[platforms.big_tech]\ncount = 3\n', encoding="utf-8")
     sc = load_window(path)
     default = load_window(BASELINE)
-    assert sc.banks.rural.liquidity_buffer == 0.19
-    assert sc.banks.rural.model_copy(update={"liquidity_buffer": 0.14}) == default.banks.rural
+    assert sc.banks.rural.liquidity_buffer == 0.25
+    assert sc.banks.rural.model_copy(update={"liquidity_buffer": 0.205}) == default.banks.rural
     assert sc.platforms.big_tech.net_assets_yi == default.platforms.big_tech.net_assets_yi

@@ -17,10 +17,11 @@ from sim.categories import (
     CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, LOAN_PERFORMING,
 )
 from sim.kernels.layout import (
-    BAND_AMT, BAND_RATE_AMT, GM_APPROVALS, GM_APPS, GM_FIRST_TIME,
-    GM_NEW_DEBT, GM_NEW_NONDEBT, GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPS,
-    LF_CROWD_AMT, LF_FEES, LF_NEW_AMT, LF_NEW_COUNT, LF_NEW_FIRST, LF_NEW_PD_AMT,
-    LF_NEW_RATE_AMT, LF_NEW_SECURED, LF_NONDEBT_AMT, NEW_THIS_QUARTER,
+    BAND_AMT, BAND_RATE_AMT, GM_APPROVALS, GM_APPS, GM_FIRST_TIME, GM_NEW_DEBT,
+    GM_NEW_NONDEBT, GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPROVALS_NO_COLLATERAL,
+    LF_APPS, LF_APPS_NO_COLLATERAL, LF_CROWD_AMT, LF_FEES, LF_NEW_AMT, LF_NEW_COUNT,
+    LF_NEW_FIRST, LF_NEW_PD_AMT, LF_NEW_RATE_AMT, LF_NEW_SECURED, LF_NONDEBT_AMT,
+    NEW_THIS_QUARTER,
 )
 from sim.population import LOAN_SLOTS as N_SLOTS
 
@@ -128,6 +129,16 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                 else:
                     has_npl = True
             equity_ok = invest[i] == 1 and (st == 0 or st == 1)
+            rev = revenue[i]
+            dig = digital[i]
+            # Banks lend without collateral only as far as they can see the firm: in full
+            # with a credit-bureau file, otherwise as far as their big-data scoring reaches.
+            seen = 1.0 if bureau[i] == 1 else cp.bank_big_data * dig
+            unsecured_cap = cp.unsecured_limit_q * rev * seen
+            # a receivable verified on the anchor's ledger is financed closer to its face
+            verified = anchor[i] >= 0 and \
+                rng.uniform(key_verified, u_id, 0, 0) < cp.verified_share
+            receivable_cap = cp.receivable_q * rev * (cp.verified_advance if verified else 1.0)
             total_weight = 0.0
             for c in range(N_CHANNELS):
                 weight[c] = 0.0
@@ -143,19 +154,18 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                 # the band, time to cash) is tabulated once per round
                 w = cp.channel_weight[c, band]
                 if c == CH_ONLINE:
-                    w *= math.exp(cp.digital_sensitivity * digital[i])
+                    w *= math.exp(cp.digital_sensitivity * dig)
                 if relation[c] >= 0 and relation[c] != rejected_by[i]:
                     w *= cp.relationship_factor
                 # firms know roughly how much each channel lends to a firm like them and
                 # avoid one that would cover only part of the need
                 if c <= CH_SUPPLY_CHAIN:
                     if c == CH_BANK:
-                        reach = max(cp.unsecured_limit_q * revenue[i],
-                                    collateral[i] * cp.collateral_ltv)
+                        reach = max(unsecured_cap, collateral[i] * cp.collateral_ltv)
                     elif c == CH_ONLINE:
-                        reach = min(cp.online_cap_wan, cp.online_limit_q * revenue[i])
+                        reach = min(cp.online_cap_wan, cp.online_limit_q * rev)
                     else:
-                        reach = cp.receivable_q * revenue[i]
+                        reach = receivable_cap
                     if reach < need[i]:
                         w *= math.exp(cp.coverage_sensitivity
                                       * math.log(max(reach, 1e-6) / need[i]))
@@ -185,11 +195,12 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
             app_lender[i] = j
             app_channel[i] = best
             lender_acc[b, j, s, LF_APPS] += 1.0
+            if collateral[i] <= 0.0:
+                lender_acc[b, j, s, LF_APPS_NO_COLLATERAL] += 1.0
             for g in (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + st):
                 group_acc[b, g, s, GM_APPS] += 1.0
             # --- screening: precision adds up over the information the lender sees
             kind = lt.kind_class[j]
-            dig = digital[i]
             if kind == KIND_BANK:
                 tau = lt.precision_base[j] + cp.precision_bureau * bureau[i] \
                     + cp.precision_history * min(history[i], 8) / 8.0 \
@@ -200,7 +211,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                     tau += cp.precision_statements
             elif kind == KIND_SUPPLY_CHAIN:
                 tau = lt.precision_base[j] + cp.precision_trade * lt.data_level[j]
-                if rng.uniform(key_verified, u_id, 0, 0) < cp.verified_share:
+                if verified:
                     tau += cp.precision_verified
             else:
                 tau = lt.precision_base[j] + cp.precision_digital * dig * lt.data_level[j] \
@@ -214,10 +225,8 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                                                        cp.score_slope))
             app_pd[i] = pd
             # --- amount, security and loss given default by channel
-            rev = revenue[i]
             secured = 0
             if best == CH_BANK:
-                unsecured_cap = cp.unsecured_limit_q * rev
                 secured_cap = collateral[i] * cp.collateral_ltv
                 if secured_cap >= min(need[i], unsecured_cap) and secured_cap > 0.0:
                     secured = 1
@@ -231,9 +240,9 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                 amount = min(need[i], lt.per_firm_limit_q[j] * rev, cp.online_cap_wan)
                 lgd = cp.lgd_unsecured
             elif best == CH_SUPPLY_CHAIN:
-                amount = min(need[i], cp.receivable_q * rev)
+                amount = min(need[i], receivable_cap)
                 secured = 1
-                if rng.uniform(key_verified, u_id, 0, 0) < cp.verified_share:
+                if verified:
                     lgd = cp.lgd_verified
                 else:
                     lgd = cp.lgd_receivable
@@ -358,7 +367,7 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid
 
 @njit(cache=True, parallel=True, nogil=True)
 def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, region, size,
-         stage, quality, revenue, cash, log_trend, first_loan_quarter, outside_stake, need,
+         stage, quality, revenue, collateral, cash, log_trend, first_loan_quarter, outside_stake, need,
          invest, rejected_by, discouraged, app_lender, app_channel, app_pd, app_amount, app_rate,
          app_secured, app_funded, loan_principal, loan_rate, loan_remaining, loan_term,
          loan_lender, loan_channel, loan_secured, loan_amortizing, loan_status, loan_npl_age):
@@ -382,6 +391,8 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
             amount = app_amount[i]
             groups = (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + stage[i])
             lender_acc[b, j, s, LF_APPROVALS] += 1.0
+            if collateral[i] <= 0.0:
+                lender_acc[b, j, s, LF_APPROVALS_NO_COLLATERAL] += 1.0
             for g in groups:
                 group_acc[b, g, s, GM_APPROVALS] += 1.0
             # an investment is spent on the project (raising the revenue trend), the rest

@@ -37,7 +37,9 @@ LF_APPS = 18            # applications received
 LF_APPROVALS = 19       # applications funded
 LF_NEW_FIRST = 20       # new loans to first-time borrowers
 LF_CROWD_AMT = 21       # 万元 of LF_NONDEBT_AMT raised as crowdfunding (rest is equity)
-LF_N = 22
+LF_APPS_NO_COLLATERAL = 22       # applications from firms without pledgeable assets
+LF_APPROVALS_NO_COLLATERAL = 23  # of which funded
+LF_N = 24
 
 # Per-group metrics: group_acc[block, group, size, GM_*]; groups are sectors, then
 # regions, then sizes, then stages (see GROUP_OFFSETS).

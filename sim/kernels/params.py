@@ -73,7 +73,9 @@ CreditParams = namedtuple("CreditParams", [
     "score_slope",
     "refresh_rho",
     "lgd_secured", "lgd_unsecured", "lgd_receivable", "lgd_verified",
-    "unsecured_limit_q", "collateral_ltv", "receivable_q",
+    "unsecured_limit_q",    # × quarterly revenue, with a bureau file (else × big data seen)
+    "collateral_ltv", "receivable_q",
+    "verified_advance",     # × receivable_q on a verified receivable
     "precision_bureau", "precision_history", "precision_collateral", "precision_statements",
     "precision_bank_big_data", "precision_digital", "precision_trade", "precision_verified",
     "protection_loss",      # protection_effect × data.protection
