@@ -1,0 +1,208 @@
+"""How far the core is from the hardware: a memory-bandwidth floor and a cold start.
+
+Usage (from the repository root)::
+
+    python benchmarks/limits.py                   # 1M agents, all threads
+    python benchmarks/limits.py --agents 100000 1000000
+
+* **Bandwidth floor.** A plain streaming pass over SME arrays of the same size as a run's
+  (the population's slots for ``agents``, every field of ``sim.population.SME_FIELDS``):
+  every array is read once and the arrays the firm pass writes are written back. No
+  kernel that visits every firm can be faster than this pass; the firm pass's time ÷ the
+  floor says how far it is from the memory's limit.
+* **Cold start.** A new Python process with a warm compilation cache: import, load the
+  compiled kernels, build the baseline model and simulate its first quarter. The wall time
+  from launching the process to the end of the first quarter is what a user waits for
+  before anything happens.
+
+``benchmarks/scale.py`` calls both after its own measurements, so one run of it prints
+every figure; run this file alone for just these two. Results go to
+``benchmarks/results/limits-<stamp>.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+COLD_MARKER = "COLD_START "
+COLD_START_TARGET_S = 2.0
+# fields the firm pass (phases 3–5) writes; the rest it only reads
+WRITTEN_BY_FIRM_PASS = ("stage", "age", "log_trend", "log_revenue", "revenue", "margin",
+                        "cash", "digital", "bureau", "history", "distressed", "due", "need",
+                        "invest", "rejected_by", "discouraged", "loan_remaining",
+                        "loan_status", "loan_npl_age", "loan_principal")
+LIMIT_COLUMNS = ("timestamp", "measure", "agents", "threads", "capacity_slots", "state_mb",
+                 "seconds", "gb_per_s", "ns_per_sme", "target_s", "meets_target", "detail")
+
+
+def capacity_for(agents: int) -> int:
+    """Slots a baseline run of ``agents`` allocates (as ``sim.model.CreditMarket``)."""
+    from sim.config import load_scenario
+    from sim.quarters import parse_quarter
+
+    scenario = load_scenario(REPO_ROOT / "scenarios" / "baseline.toml", agents=agents)
+    run = scenario.run
+    quarters = parse_quarter(run.end) - parse_quarter(run.start) + run.burn_in_quarters + 1
+    factor = scenario.population.capacity_factor or 1.1 + 0.015 * quarters
+    return int(math.ceil(agents * factor))
+
+
+def _stream_kernels():
+    from numba import njit, prange
+
+    @njit(parallel=True, nogil=True)
+    def read_all(words):
+        """Sum of a uint8 view (the compiler cannot skip it)."""
+        total = 0
+        for i in prange(words.shape[0]):
+            total += words[i]
+        return total
+
+    @njit(parallel=True, nogil=True)
+    def read_write(words, flip):
+        """Read every byte and write it back (``flip`` is 0 at run time)."""
+        for i in prange(words.shape[0]):
+            words[i] = words[i] ^ flip
+
+    return read_all, read_write
+
+
+def bandwidth_floor(agents: int, threads: int | None = None, repeats: int = 5) -> dict:
+    """Best-of-``repeats`` time of one streaming pass over the SME arrays."""
+    import numba
+    import numpy as np
+
+    from sim.population import Population
+
+    if threads:
+        numba.set_num_threads(threads)
+    capacity = capacity_for(agents)
+    pop = Population.allocate(capacity)
+    for array in pop.arrays.values():
+        array.view(np.uint8)[:] = 1  # touch every page before timing
+    read_all, read_write = _stream_kernels()
+    views = {name: array.reshape(-1).view(np.uint8) for name, array in pop.arrays.items()}
+    flip = np.uint8(0)
+    for name, view in views.items():  # compile and warm
+        read_all(view[:64])
+        read_write(view[:64], flip)
+    best = math.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for name, view in views.items():
+            if name in WRITTEN_BY_FIRM_PASS:
+                read_write(view, flip)
+            else:
+                read_all(view)
+        best = min(best, time.perf_counter() - started)
+    read_bytes = sum(v.nbytes for v in views.values())
+    written = sum(views[n].nbytes for n in WRITTEN_BY_FIRM_PASS if n in views)
+    moved = read_bytes + written
+    return {"measure": "bandwidth_floor", "agents": agents, "threads": numba.get_num_threads(),
+            "capacity_slots": capacity, "state_mb": read_bytes / 1e6, "seconds": best,
+            "gb_per_s": moved / best / 1e9, "ns_per_sme": best / agents * 1e9,
+            "detail": f"read {read_bytes / 1e6:.0f} MB, wrote {written / 1e6:.0f} MB"}
+
+
+_COLD_CHILD = """
+import json, time
+t0 = time.perf_counter()
+import sim
+from sim.config import load_scenario
+from sim.model import CreditMarket
+t_import = time.perf_counter()
+from sim.kernels import warm_up
+was_cached, _ = warm_up()
+t_kernels = time.perf_counter()
+scenario = load_scenario({scenario!r}, agents={agents})
+model = CreditMarket(scenario)
+t_built = time.perf_counter()
+model.step()
+t_step = time.perf_counter()
+print({marker!r} + json.dumps({{"cache_warm": was_cached, "import_s": t_import - t0,
+      "kernels_s": t_kernels - t_import, "build_s": t_built - t_kernels,
+      "first_quarter_s": t_step - t_built}}), flush=True)
+"""
+
+
+def cold_start(agents: int) -> dict:
+    """Wall time from launching a new process to the end of its first quarter."""
+    code = _COLD_CHILD.format(scenario=str(REPO_ROOT / "scenarios" / "baseline.toml"),
+                              agents=agents, marker=COLD_MARKER)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=1800)
+    wall = time.perf_counter() - started
+    lines = [l for l in done.stdout.splitlines() if l.startswith(COLD_MARKER)]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"cold-start child failed:\n{done.stderr[-2000:]}")
+    parts = json.loads(lines[-1][len(COLD_MARKER):])
+    interpreter = wall - sum(parts[k] for k in ("import_s", "kernels_s", "build_s",
+                                                "first_quarter_s"))
+    detail = (f"interpreter {interpreter:.2f} s, imports {parts['import_s']:.2f} s, kernels {parts['kernels_s']:.2f} s (cache {'warm' if parts['cache_warm'] else 'COLD'}), "
+              f"build {parts['build_s']:.2f} s, first quarter {parts['first_quarter_s']:.2f} s")
+    return {"measure": "cold_start_to_first_quarter", "agents": agents, "seconds": wall,
+            "target_s": COLD_START_TARGET_S, "meets_target": wall <= COLD_START_TARGET_S,
+            "detail": detail}
+
+
+def print_limits(rows: list[dict]) -> None:
+    print("\nHardware limits")
+    for row in rows:
+        if row["measure"] == "bandwidth_floor":
+            print(f"  bandwidth floor, {row['agents']:>10,} agents, {row['threads']} threads: "
+                  f"{row['ns_per_sme']:6.1f} ns per SME per pass "
+                  f"({row['gb_per_s']:.1f} GB/s; {row['detail']})")
+        else:
+            verdict = "meets" if row["meets_target"] else "MISSES"
+            print(f"  cold start to first quarter, {row['agents']:>10,} agents: "
+                  f"{row['seconds']:.2f} s ({verdict} the {row['target_s']:.0f} s target; "
+                  f"{row['detail']})")
+
+
+def write_limits(rows: list[dict], stamp: str | None = None) -> Path:
+    import csv
+    import os
+
+    stamp = stamp or datetime.now().strftime("%Y%m%d-%H%M%S")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"limits-{stamp}.csv"
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=LIMIT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({"timestamp": stamp, **row})
+    os.replace(tmp, path)
+    return path
+
+
+def measure(agents_list, threads: int | None) -> list[dict]:
+    rows = [bandwidth_floor(n, threads) for n in agents_list]
+    rows += [cold_start(n) for n in agents_list]
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--agents", type=int, nargs="+", default=[1_000_000], metavar="N")
+    parser.add_argument("--threads", type=int, metavar="N", help="threads for the floor")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO_ROOT))
+    rows = measure(args.agents, args.threads)
+    print_limits(rows)
+    print(f"\nwrote {write_limits(rows)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
