@@ -420,10 +420,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quarters-only", action="store_true",
                         help="no burn-in: simulate only the reported quarters "
                              "(run.burn_in_quarters = 0)")
+    parser.add_argument("--every-thread-count", action="store_true",
+                        help="measure every agent count on 1 thread too (default: only "
+                             "100k)")
+    parser.add_argument("--limits", action="store_true",
+                        help="also measure the memory-bandwidth floor at every agent count "
+                             "and a cold start to the first quarter (benchmarks/limits.py)")
+    parser.add_argument("--engines", action="store_true",
+                        help="also time the reference engine against the numba engine at "
+                             "20,000 agents on one thread (benchmarks/engines.py)")
+    parser.add_argument("--full", action="store_true",
+                        help="everything in one run: 100k, 1M and 10M on 1 and 2 threads "
+                             "(--with-10m --every-thread-count --limits --engines)")
     parser.add_argument("--timeout", type=float, default=3600.0, metavar="S",
                         help="give up on one measurement after S seconds (default 3600)")
     parser.add_argument("--child", metavar="JSON", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.full:
+        args.with_10m = args.every_thread_count = args.limits = args.engines = True
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
     if args.agents and min(args.agents) < 1000:
@@ -434,6 +448,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))  # use this checkout even if not installed
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/limits.py
     import sim  # noqa: F401 - first: sets NUMBA_CACHE_DIR before numba is imported
 
     if args.child:
@@ -484,7 +499,7 @@ def main(argv=None) -> int:
     for n in agents:
         plan.append((n, main_threads, "main",
                      f"{n:,} agents, {effective} thread{'s' if effective > 1 else ''}"))
-        if n == compare_at and compare_threads:
+        if (n == compare_at or args.every_thread_count) and compare_threads:
             plan.append((n, 1, "one_thread", f"{n:,} agents, 1 thread (thread baseline)"))
 
     print(f"\nMeasurements (each in a fresh process; {len(plan)} planned)")
@@ -541,7 +556,38 @@ def main(argv=None) -> int:
         "csv_file": out.name, **summary,
     })
     print(f"\nwrote {out.relative_to(REPO_ROOT)}; appended to {HISTORY.relative_to(REPO_ROOT)}")
-    return 1 if any(r["status"] != "ok" for r in rows) else 0
+    failed = any(r["status"] != "ok" for r in rows)
+    if args.limits:
+        failed |= _limits(agents, main_threads, main_rows, stamp)
+    if args.engines:
+        engines = subprocess.run([sys.executable, str(Path(__file__).parent / "engines.py")])
+        failed |= engines.returncode != 0
+    return 1 if failed else 0
+
+
+def _limits(agents, threads, main_rows, stamp: str) -> bool:
+    """Bandwidth floor at every agent count, set against the firm pass; a cold start at
+    1M (or the largest count below it). Returns True on failure."""
+    import limits
+
+    try:
+        rows = [limits.bandwidth_floor(n, threads) for n in agents]
+        rows.append(limits.cold_start(max([n for n in agents if n <= TARGET_AGENTS]
+                                          or [min(agents)])))
+    except Exception as exc:  # report and carry on, as for a failed measurement
+        print(f"\nlimits failed: {exc}")
+        return True
+    limits.print_limits(rows)
+    for row in rows:
+        run = next((r for r in main_rows if r["agents"] == row["agents"]), None)
+        if row["measure"] == "bandwidth_floor" and run:
+            firm_pass = run["ns_firms_operate_service_demand"]
+            ratio = firm_pass / row["ns_per_sme"]
+            row["detail"] += f"; firm pass {firm_pass:.1f} ns = {ratio:.1f}x floor"
+            print(f"  firm pass at {row['agents']:,}: {firm_pass:.1f} ns per SME-quarter, "
+                  f"{ratio:.1f}x the floor")
+    print(f"wrote {limits.write_limits(rows, stamp).relative_to(REPO_ROOT)}")
+    return False
 
 
 if __name__ == "__main__":

@@ -53,10 +53,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.config import load_scenario
 
     scenario = load_scenario(args.scenario, agents=args.agents, seed=args.seed,
-                             threads=args.threads)
+                             threads=args.threads, engine=args.engine)
     out_dir = Path(args.out) if args.out else None
     _fail_if_exists(out_dir)
-    _warm_up_kernels(args.quiet)
+    if scenario.run.engine == "numba":  # the reference engine runs no kernels
+        _warm_up_kernels(args.quiet)
 
     from sim.model import run
     from sim.results import default_run_dir, summary_table, write_run
@@ -134,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR",
                      help="run folder to create (default: results/<name>-<time>-s<seed>)")
     run.add_argument("--threads", type=int, metavar="K", help="threads (overrides run.threads)")
+    run.add_argument("--engine", choices=("numba", "reference"),
+                     help="numba kernels, or every SME a plain-Python Mesa agent (same "
+                          "results, for up to 200,000 agents; overrides run.engine)")
     run.add_argument("--check", action="store_true",
                      help="check accounting identities every quarter (slower)")
     run.add_argument("--quiet", action="store_true",

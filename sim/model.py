@@ -255,7 +255,6 @@ class CreditMarket(mesa.Model):
     def step(self) -> None:
         self._lap_started = time.perf_counter()
         q = self.quarter
-        n = self.used_slots
         self.lender_acc[:] = 0.0
         self.group_acc[:] = 0.0
         self.band_acc[:] = 0.0
@@ -275,15 +274,7 @@ class CreditMarket(mesa.Model):
         self._lap(1)
         # 3.–5. firms operate, service their debt and decide what to borrow
         fp = self._firm_params()
-        firms_quarter(n, fp, self.lender_acc, self.group_acc, self.owner_draws,
-                      self.seekers_per_block, *self._arrays(
-                          "uid", "alive", "sector", "region", "size", "stage", "age", "quality",
-                          "log_trend", "log_revenue", "revenue", "margin", "cash", "digital",
-                          "debt_target", "bureau", "history", "first_loan_quarter",
-                          "defaulted_before", "outside_stake", "distressed", "due", "need",
-                          "invest", "rejected_by", "discouraged", "loan_principal", "loan_rate",
-                          "loan_remaining", "loan_term", "loan_amortizing", "loan_status",
-                          "loan_lender", "loan_channel", "loan_secured", "loan_npl_age"))
+        self._firms_pass(fp)
         # repaid principal can be lent again this quarter
         self.market.add_repayments(self.lender_money(L.LF_PRINCIPAL))
         self._lap(2)
@@ -293,11 +284,7 @@ class CreditMarket(mesa.Model):
         self.market.take_capacity(table.capacity)
         self._lap(3)
         # 7. default, loss and exit, and the stock count of phase 8
-        defaults_and_count(n, fp, self.lender_acc, self.group_acc, *self._arrays(
-            "uid", "alive", "sector", "region", "size", "stage", "cash", "history",
-            "defaulted_before", "distressed", "due", "loan_principal", "loan_rate",
-            "loan_remaining", "loan_term", "loan_lender", "loan_channel", "loan_secured",
-            "loan_amortizing", "loan_status", "loan_npl_age"))
+        self._defaults_and_count(fp)
         self._lap(4)
         # 8. books close
         sums = self._reduce()
@@ -318,6 +305,26 @@ class CreditMarket(mesa.Model):
         self.group_borrowers = sums.group_count[:, L.GM_BORROWERS].copy()
         self.quarter += 1
         self._lap(7)
+
+    def _firms_pass(self, fp) -> None:
+        """Phases 3–5: firms operate, service their debt and decide what to borrow."""
+        firms_quarter(self.used_slots, fp, self.lender_acc, self.group_acc, self.owner_draws,
+                      self.seekers_per_block, *self._arrays(
+                          "uid", "alive", "sector", "region", "size", "stage", "age", "quality",
+                          "log_trend", "log_revenue", "revenue", "margin", "cash", "digital",
+                          "debt_target", "bureau", "history", "first_loan_quarter",
+                          "defaulted_before", "outside_stake", "distressed", "due", "need",
+                          "invest", "rejected_by", "discouraged", "loan_principal", "loan_rate",
+                          "loan_remaining", "loan_term", "loan_amortizing", "loan_status",
+                          "loan_lender", "loan_channel", "loan_secured", "loan_npl_age"))
+
+    def _defaults_and_count(self, fp) -> None:
+        """Phase 7 and the stock count of phase 8."""
+        defaults_and_count(self.used_slots, fp, self.lender_acc, self.group_acc, *self._arrays(
+            "uid", "alive", "sector", "region", "size", "stage", "cash", "history",
+            "defaulted_before", "distressed", "due", "loan_principal", "loan_rate",
+            "loan_remaining", "loan_term", "loan_lender", "loan_channel", "loan_secured",
+            "loan_amortizing", "loan_status", "loan_npl_age"))
 
     def _credit_rounds(self, table) -> None:
         app = self.app
@@ -342,9 +349,10 @@ class CreditMarket(mesa.Model):
             book(self.seekers, block_starts, cp, table, self.lender_acc, self.group_acc,
                  self.band_acc, *self._arrays(
                      "uid", "alive", "sector", "region", "size", "stage", "quality", "revenue",
-                     "collateral", "cash", "log_trend", "first_loan_quarter", "outside_stake", "need",
-                     "invest", "rejected_by", "discouraged"), app["lender"], app["channel"],
-                 app["pd"], app["amount"], app["rate"], app["secured"], app["funded"],
+                     "collateral", "cash", "log_trend", "first_loan_quarter", "outside_stake",
+                     "need", "invest", "rejected_by", "discouraged"),
+                 app["lender"], app["channel"], app["pd"], app["amount"], app["rate"],
+                 app["secured"], app["funded"],
                  *self._arrays("loan_principal", "loan_rate", "loan_remaining", "loan_term",
                                "loan_lender", "loan_channel", "loan_secured",
                                "loan_amortizing", "loan_status", "loan_npl_age"))
@@ -451,9 +459,19 @@ def _git_revision() -> str | None:
     return out.stdout.strip() or None
 
 
+def build_model(scenario: Scenario, check: bool = False) -> CreditMarket:
+    """The model of ``run.engine``: :class:`CreditMarket` (numba kernels) or the plain-Mesa
+    :class:`sim.reference.ReferenceMarket`, which must give the same results."""
+    if scenario.run.engine == "reference":
+        from sim.reference import ReferenceMarket
+
+        return ReferenceMarket(scenario, check=check)
+    return CreditMarket(scenario, check=check)
+
+
 def run(scenario: Scenario, progress: bool = False, check: bool = False):
     """Run a scenario to its end; return a :class:`sim.results.RunResult`."""
-    model = CreditMarket(scenario, check=check)
+    model = build_model(scenario, check=check)
     model.run_all(progress=progress)
     return model.results()
 

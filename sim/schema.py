@@ -9,7 +9,7 @@ Sources marked *assumption* are modelling choices documented in docs/calibration
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -64,6 +64,9 @@ class RunSection(Strict):
                                   ge=0, le=80)
     threads: int | None = param(None, "threads", "None = all cores", ge=1, le=1024)
     macro_feedback: bool = param(False, "switch", "partial equilibrium by default")
+    engine: Literal["numba", "reference"] = param(
+        "numba", "engine", "numba: kernels over arrays; reference: every SME a Mesa agent in "
+        "plain Python, same results, for up to 200,000 agents")
 
     @field_validator("start", "end")
     @classmethod

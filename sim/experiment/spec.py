@@ -262,9 +262,11 @@ def apply_point(base: dict, values: dict[str, Any], at: dict[str, str | None]) -
 
 
 def scenario_hash(scenario: Scenario) -> str:
-    """Hash of everything that determines a run's results (threads do not)."""
+    """Hash of everything that determines a run's results (threads and the engine do
+    not: both engines give the same results, checked by tests/test_parity.py)."""
     data = scenario.model_dump(mode="json", by_alias=True)
     data["run"]["threads"] = None
+    data["run"].pop("engine", None)  # absent, so stores made before the key still match
     text = json.dumps(data, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

@@ -1,0 +1,167 @@
+"""Engine benchmark: the numba engine against the plain-Python reference engine.
+
+Usage (from the repository root)::
+
+    python benchmarks/engines.py                    # baseline, 20,000 SMEs, all quarters
+    python benchmarks/engines.py --agents 5000      # a quicker look
+    python benchmarks/engines.py --quarters-only    # no burn-in quarters
+
+Both engines run the same scenario (``scenarios/baseline.toml``) in this process, one
+after the other, on one thread (numba threads = 1; the reference is single-threaded
+Python). The kernels are warmed up first, as in ``benchmarks/scale.py``, so compile time
+is not measured. Each model is stepped to the end; ``model.phase_seconds`` gives the
+time of each timed phase (``sim.model.PHASES``). Printed and written to
+``benchmarks/results/engines-<YYYYmmdd-HHMMSS>.csv`` (one row per engine, machine columns
+included): ns per SME-quarter for the SME phases (firm pass, credit rounds, defaults and
+stock count, entry), their sum, the other (Python) phases and the whole run, and the
+ratio reference ÷ numba of each. The two runs' result tables are compared too: they must
+be identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))            # benchmarks/scale.py: machine and scenario helpers
+sys.path.insert(0, str(HERE.parent))     # this checkout, even if not installed
+
+from scale import (  # noqa: E402
+    MACHINE_COLUMNS, PHASE_NAMES, REPO_ROOT, RESULTS_DIR, _load_average, _write_csv_atomic,
+    build_scenario, machine_info, scenario_source,
+)
+
+DEFAULT_AGENTS = 20_000
+ENGINES = ("numba", "reference")
+# the timed phases that are per-SME work (indices into sim.model.PHASES)
+SME_PHASES = ("firms_operate_service_demand", "credit_rounds", "defaults_and_count", "entry")
+FIGURES = tuple(f"ns_{phase}" for phase in PHASE_NAMES) + (
+    "ns_sme_phases", "ns_other_phases", "ns_per_sme_quarter")
+MEASUREMENT_COLUMNS = ("engine", "scenario", "seed", "agents", "threads_used",
+                       "quarters_simulated", "load_avg_before", "construct_s", "run_s",
+                       "results_identical") + FIGURES + tuple(
+    f"ratio_{name[3:]}" for name in FIGURES)
+
+
+def measure(engine: str, agents: int, quarters_only: bool) -> tuple[dict, object]:
+    """Build and step one model of ``engine``; its figures and its results."""
+    from sim.model import CreditMarket
+    from sim.reference import ReferenceMarket
+
+    scenario = build_scenario(agents, 1, quarters_only)
+    scenario.run.engine = engine
+    cls = ReferenceMarket if engine == "reference" else CreditMarket
+    load = _load_average()
+    started = time.perf_counter()
+    model = cls(scenario)
+    construct_s = time.perf_counter() - started
+    started = time.perf_counter()
+    model.run_all(progress=False)
+    run_s = time.perf_counter() - started
+    quarters = len(model.recorder.quarterly["sme_alive"]) + scenario.run.burn_in_quarters
+    sme_quarters = agents * quarters
+    row = {"engine": engine, "scenario": scenario_source(), "seed": scenario.run.seed,
+           "agents": agents, "threads_used": 1 if engine == "reference" else model.threads,
+           "quarters_simulated": quarters, "load_avg_before": load,
+           "construct_s": construct_s, "run_s": run_s}
+    seconds = dict(zip(PHASE_NAMES, model.phase_seconds.tolist()))
+    for phase, value in seconds.items():
+        row[f"ns_{phase}"] = value / sme_quarters * 1e9
+    sme = sum(seconds[p] for p in SME_PHASES)
+    row["ns_sme_phases"] = sme / sme_quarters * 1e9
+    row["ns_other_phases"] = (sum(seconds.values()) - sme) / sme_quarters * 1e9
+    row["ns_per_sme_quarter"] = run_s / sme_quarters * 1e9
+    return row, model.results()
+
+
+def identical(first, second) -> bool:
+    """Whether two runs' result tables are equal, cell for cell."""
+    return all(getattr(first, name).equals(getattr(second, name))
+               for name in ("quarterly", "groups", "lenders"))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="ns per SME-quarter of the numba and the reference engine, one thread.")
+    parser.add_argument("--agents", type=int, default=DEFAULT_AGENTS, metavar="N",
+                        help=f"SMEs (default {DEFAULT_AGENTS:,}; the reference engine "
+                             "takes at most 200,000)")
+    parser.add_argument("--quarters-only", action="store_true",
+                        help="no burn-in: simulate only the reported quarters")
+    args = parser.parse_args(argv)
+    if not 1000 <= args.agents <= 200_000:
+        parser.error("--agents must be between 1,000 and 200,000")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    # first: importing sim sets NUMBA_CACHE_DIR before numba is imported
+    from sim.kernels import warm_up
+
+    machine = machine_info()
+    print("Machine")
+    for name in MACHINE_COLUMNS:
+        if name in machine:
+            print(f"  {name:18} {machine[name]}")
+    was_cached, seconds = warm_up()
+    machine["kernel_cache_warm"] = was_cached
+    machine["warm_up_s"] = round(seconds, 2)
+    print(f"  {'kernels':18} {'loaded' if was_cached else 'compiled'} in {seconds:.1f} s "
+          "(not measured)")
+    print(f"  {'scenario':18} {scenario_source()}, {args.agents:,} SMEs, one thread"
+          + ("; burn-in off" if args.quarters_only else ""))
+
+    rows, results = [], []
+    for engine in ENGINES:
+        print(f"\n... {engine} engine", flush=True)
+        row, result = measure(engine, args.agents, args.quarters_only)
+        rows.append(row)
+        results.append(result)
+        print(f"    {row['quarters_simulated']} quarters in {row['run_s']:.2f} s "
+              f"(construction {row['construct_s']:.2f} s)")
+    same = identical(*results)
+    numba_row, reference_row = rows
+    for row in rows:
+        row["results_identical"] = same
+    for name in FIGURES:
+        base = numba_row[name]
+        reference_row[f"ratio_{name[3:]}"] = reference_row[name] / base if base > 0 else \
+            float("nan")
+
+    print(f"\nns per SME-quarter ({args.agents:,} SMEs x {numba_row['quarters_simulated']} "
+          "quarters, one thread)")
+    print(f"  {'phase':32} {'numba':>10} {'reference':>12} {'reference/numba':>16}")
+    labels = [(f"ns_{p}", p) for p in PHASE_NAMES] + [
+        ("ns_sme_phases", "SME phases (3-7, 9)"), ("ns_other_phases", "other phases"),
+        ("ns_per_sme_quarter", "whole run")]
+    for name, label in labels:
+        ratio = reference_row[f"ratio_{name[3:]}"]
+        marker = " *" if name[3:] in SME_PHASES else ""
+        print(f"  {label + marker:32} {numba_row[name]:10.1f} {reference_row[name]:12.1f} "
+              f"{ratio:16.1f}")
+    print("  (* SME phases)")
+    print(f"\nresults identical: {'yes' if same else 'NO - the engines disagree'}")
+
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = RESULTS_DIR / f"engines-{stamp}.csv"
+    number = 2
+    while out.exists():
+        out = RESULTS_DIR / f"engines-{stamp}-{number}.csv"
+        number += 1
+    cells = []
+    for row in rows:
+        line = {**machine, **row}
+        cells.append({k: round(v, 4) if isinstance(v, float) else v for k, v in line.items()})
+    _write_csv_atomic(out, MACHINE_COLUMNS + MEASUREMENT_COLUMNS, cells)
+    print(f"wrote {out.relative_to(REPO_ROOT)}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

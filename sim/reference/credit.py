@@ -1,0 +1,214 @@
+"""Phase 6 of the reference engine: a lender screens and prices an application, and
+lenders ration their capacity over the offers they made.
+
+The lenders are the model's Mesa agents; what they see of a firm and how they price it
+is written here from the round's parameter bundles (``sim.wiring.credit_params`` and
+``lender_table``, ODD 7.10–7.12).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sim import rng
+from sim.categories import CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN
+from sim.reference.draws import f32, key, norm_cdf, normal, uniform
+
+KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, KIND_CROWD = range(4)
+MIN_LOAN_WAN = 0.5   # loans below 5,000 yuan are not worth writing
+PD_BANDS = 512       # rationing goes through a lender's offers in bands of estimated PD
+
+
+@dataclass
+class Offer:
+    """A lender's answer to one application."""
+
+    firm: object          # the applying SME
+    lender: int
+    channel: int
+    pd: float             # annual PD the lender estimates
+    amount: float         # 万元 offered (cut to what is left if capacity runs out)
+    rate: float           # annual, at float32 precision; 0 for equity and crowdfunding
+    secured: bool
+    ok: bool              # an offer is made, before capacity limits
+    funded: bool = False
+
+
+def estimated_pd(signal: float, sigma2: float, alpha: float, slope: float) -> float:
+    """Annual PD inferred from a signal with noise variance ``sigma2``: the probit mapping
+    PD = Φ(α − β q) averaged over the posterior of quality q ~ N(0, 1) given the signal."""
+    mean = signal / (1.0 + sigma2)
+    var = sigma2 / (1.0 + sigma2)
+    return norm_cdf((alpha - slope * mean) / math.sqrt(1.0 + slope * slope * var))
+
+
+def precision(firm, lender: int, cp, table) -> float:
+    """How precisely the lender sees the firm's quality: 1 / noise variance, adding up
+    over the information its kind can use."""
+    kind = table.kind_class[lender]
+    base = table.precision_base[lender]
+    if kind == KIND_BANK:
+        tau = base + cp.precision_bureau * firm.bureau \
+            + cp.precision_history * min(firm.history, 8) / 8.0 \
+            + cp.precision_bank_big_data * cp.bank_big_data * firm.digital
+        if firm.collateral > 0.0:
+            tau += cp.precision_collateral
+        if firm.size > 0:
+            tau += cp.precision_statements   # micro and small firms file statements
+        return tau
+    if kind == KIND_SUPPLY_CHAIN:
+        tau = base + cp.precision_trade * table.data_level[lender]
+        if receivables_verified(firm, cp):
+            tau += cp.precision_verified   # the anchor's ledger confirms the trade
+        return tau
+    # platforms: digital footprint (less under data protection) and half the history
+    return base + cp.precision_digital * firm.digital * table.data_level[lender] \
+        * (1.0 - cp.protection_loss) + 0.5 * cp.precision_history * min(firm.history, 8) / 8.0
+
+
+def receivables_verified(firm, cp) -> bool:
+    """Whether the firm sells into a supply chain whose ledger verifies its receivables
+    (a fixed rank per firm)."""
+    return firm.anchor >= 0 and \
+        uniform(key(cp.seed, rng.S_VERIFIED, 0), firm.uid, 0, 0) < cp.verified_share
+
+
+@dataclass
+class Limits:
+    """What lenders would lend the firm without collateral, by what they can see."""
+
+    unsecured: float      # 万元, a bank without collateral
+    receivable: float     # 万元, supply-chain finance on its receivables
+    verified: bool        # its receivables are verified
+
+
+def limits(firm, cp) -> Limits:
+    # Banks lend without collateral only as far as they can see the firm: in full with a
+    # credit-bureau file, otherwise as far as their big-data scoring reaches.
+    seen = 1.0 if firm.bureau else cp.bank_big_data * firm.digital
+    verified = receivables_verified(firm, cp)
+    # a receivable verified on the anchor's ledger is financed closer to its face value
+    advance = cp.verified_advance if verified else 1.0
+    return Limits(unsecured=cp.unsecured_limit_q * firm.revenue * seen,
+                  receivable=cp.receivable_q * firm.revenue * advance, verified=verified)
+
+
+def screen(firm, channel: int, lender: int, cp, table, limit: Limits) -> Offer:
+    """The lender's estimate of the firm's PD from a noisy signal, the amount it would
+    lend in the channel (within ``limit``), the price it asks and whether it makes an
+    offer."""
+    sigma2 = 1.0 / precision(firm, lender, cp, table)
+    rho = cp.refresh_rho
+    keep = math.sqrt(1.0 - rho * rho)
+    # a persistent error per firm and lender, partly refreshed each quarter
+    err = keep * normal(key(cp.seed, rng.S_SIGNAL, 0), firm.uid, lender, 0) \
+        + rho * normal(key(cp.seed, rng.S_SIGNAL_REFRESH, cp.quarter), firm.uid, lender, 0)
+    signal = firm.quality + math.sqrt(sigma2) * err
+    pd = min(1.0, table.pd_scale[lender] * estimated_pd(signal, sigma2, table.alpha[lender],
+                                                        cp.score_slope))
+    need, revenue = firm.need, firm.revenue
+    secured = False
+    if channel == CH_BANK:
+        unsecured_cap = limit.unsecured
+        secured_cap = firm.collateral * cp.collateral_ltv
+        if secured_cap >= min(need, unsecured_cap) and secured_cap > 0.0:
+            secured = True
+            amount = min(need, max(secured_cap, unsecured_cap))
+            lgd = cp.lgd_secured
+        else:
+            amount = min(need, unsecured_cap)
+            lgd = cp.lgd_unsecured
+        lgd *= 1.0 - cp.bank_loss_share[firm.size]   # the government's share of the loss
+    elif channel == CH_ONLINE:
+        amount = min(need, table.per_firm_limit_q[lender] * revenue, cp.online_cap_wan)
+        lgd = cp.lgd_unsecured
+    elif channel == CH_SUPPLY_CHAIN:
+        amount = min(need, limit.receivable)
+        secured = True
+        lgd = cp.lgd_verified if limit.verified else cp.lgd_receivable
+    else:
+        amount = min(need, table.per_firm_limit_q[lender] * revenue)
+        lgd = 1.0
+    expected_loss = pd * lgd
+    # a bureau file shows past defaults and bad loans
+    visible_bad = firm.bureau and (firm.defaulted_before or any(
+        loan is not None and not loan.performing for loan in firm.loans))
+    if channel >= CH_EQUITY:
+        rate = 0.0
+        ok = expected_loss <= table.appetite_el[lender] and not visible_bad
+    else:
+        required = table.funding[lender] + expected_loss \
+            + table.op_fixed_wan[lender] / max(amount, 1e-9) + table.op_rate[lender]
+        rate = f32(min(required + table.margin[lender], table.rate_cap[lender]))
+        ok = (expected_loss <= table.appetite_el[lender] and required <= table.rate_cap[lender]
+              and not visible_bad)
+    return Offer(firm, lender, channel, pd, amount, rate, secured,
+                 ok=ok and amount >= MIN_LOAN_WAN)
+
+
+def ration(offers: list[Offer], capacity, yi_per_wan) -> None:
+    """Each lender funds its offers lowest estimated PD first (ties by uid) until its
+    capacity (national 亿元, reduced in place) is used; the first offer that does not fit
+    gets what is left if that is still a loan worth writing. Marks ``offer.funded``.
+
+    A lender goes through its offers in ``PD_BANDS`` bands of equal width up to the
+    highest PD it was asked for: it funds whole bands, lowest first, while their total
+    fits, then the offers of the band that does not fit one by one (ODD 7.12). The order
+    is that of a full sort by (PD, uid); the bands fix the order in which the amounts
+    are added up, which the fast engine follows too.
+    """
+    by_lender: dict[int, list[Offer]] = {}
+    for offer in offers:
+        offer.funded = False
+        if offer.ok:
+            by_lender.setdefault(offer.lender, []).append(offer)
+    for lender, made in by_lender.items():
+        cap = capacity[lender]
+        if cap <= 0.0:
+            continue
+
+        def cost(offer: Offer) -> float:      # national 亿元
+            return offer.amount * yi_per_wan[offer.firm.size]
+
+        total = 0.0
+        for offer in made:
+            total += cost(offer)
+        if total <= cap:
+            for offer in made:
+                offer.funded = True
+            capacity[lender] = cap - total
+            continue
+        scale = PD_BANDS / max([1e-12] + [offer.pd for offer in made])
+
+        def band(offer: Offer) -> int:
+            return min(PD_BANDS - 1, int(offer.pd * scale))
+
+        band_total = [0.0] * PD_BANDS
+        for offer in made:           # each band's total in the order the offers came
+            band_total[band(offer)] += cost(offer)
+        used = 0.0
+        marginal = PD_BANDS
+        for b, amount in enumerate(band_total):
+            if used + amount > cap:
+                marginal = b
+                break
+            used += amount
+        for offer in made:
+            if band(offer) < marginal:
+                offer.funded = True
+        in_band = [offer for offer in made if band(offer) == marginal]
+        for offer in sorted(in_band, key=lambda o: (o.pd, o.firm.uid)):
+            amount = cost(offer)
+            if used + amount > cap:
+                # capacity is used up exactly, so how much goes unlent does not depend on
+                # how many agents stand for the population
+                rest = (cap - used) / yi_per_wan[offer.firm.size]
+                if rest >= MIN_LOAN_WAN:
+                    offer.amount = rest
+                    offer.funded = True
+                    used = cap
+                break
+            used += amount
+            offer.funded = True
+        capacity[lender] = cap - used

@@ -1,0 +1,670 @@
+"""The SME agent of the reference engine and its loans.
+
+An :class:`SME` is a Mesa agent holding its attributes (``docs/ODD.md``, 2.1) and at most
+two loans. Each quarter the model calls, for every firm in slot order:
+:meth:`SME.operate` (phase 3), :meth:`SME.service_debt` (4), :meth:`SME.demand` (5);
+in each credit round :meth:`SME.apply`, then :meth:`SME.accept` or
+:meth:`SME.turned_down` (6); :meth:`SME.default_or_exit` and :meth:`SME.count` (7 and
+the stock count of 8). New firms draw their attributes in :meth:`SME.draw`.
+
+Firm-level money is in 万元. What a firm pays, borrows or owes is added to the model's
+accumulators (``lender_acc``, ``group_acc``, ``band_acc``, ``owner_draws``) in the row
+of its slot's block (``layout.BLOCK_SIZE`` slots), as the fast engine does, so the two
+engines add the same numbers in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+
+from sim import rng
+from sim.categories import (
+    CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, LOAN_NONPERFORMING,
+    LOAN_PERFORMING,
+)
+from sim.kernels import layout as L
+from sim.reference.credit import MIN_LOAN_WAN, limits, screen
+from sim.reference.draws import expf, f32, key, norm_cdf, normal, risk_band, uniform
+
+STARTUP, GROWTH, STABLE, DECLINE = range(4)
+MICRO = 1
+WORKING_GAP = 0.2       # a working-capital gap below 0.2 × revenue is not worth a loan
+
+# Field numbers of the S_INIT stream: each starting attribute has its own draw.
+(F_SECTOR, F_REGION, F_STAGE, F_QUALITY, F_TREND, F_REVENUE, F_CASH, F_HAS_COLLATERAL,
+ F_COLLATERAL, F_DIGITAL, F_BORROWER, F_TARGET, F_ANCHOR, F_ANCHOR_ID, F_AGE, F_HAS_LOAN,
+ F_LOAN_CHANNEL, F_LENDER, F_REMAINING, F_HISTORY) = range(20)
+
+
+class Loan:
+    """One loan of a firm. ``rate`` is stored at float32 precision, like the fast engine's
+    loan arrays; ``new`` marks a loan made this quarter, which owes nothing until the
+    next one."""
+
+    __slots__ = ("principal", "rate", "remaining", "term", "lender", "channel", "secured",
+                 "amortizing", "status", "npl_age", "new")
+
+    def __init__(self, principal: float, rate: float, term: int, remaining: int,
+                 lender: int, channel: int, secured: bool, amortizing: bool,
+                 new: bool = False):
+        self.principal = principal
+        self.rate = f32(rate)
+        self.term = term
+        self.remaining = remaining
+        self.lender = lender
+        self.channel = channel
+        self.secured = secured
+        self.amortizing = amortizing
+        self.status = LOAN_PERFORMING
+        self.npl_age = 0
+        self.new = new
+
+    @property
+    def performing(self) -> bool:
+        return self.status == LOAN_PERFORMING
+
+    def due(self, deferral: bool) -> tuple[float, float]:
+        """(interest, scheduled principal) this quarter; principal is deferred under
+        ``deferral``."""
+        p = self.principal
+        interest = p * self.rate * 0.25
+        principal = 0.0
+        if not deferral:
+            if self.amortizing:
+                principal = p / max(1, self.remaining)
+            elif self.remaining <= 1:
+                principal = p
+        return interest, principal
+
+
+def pick(cumulative, u: float) -> int:
+    """Index of the first cumulative share above ``u`` (the last if none)."""
+    for k, bound in enumerate(cumulative):
+        if u < bound:
+            return k
+    return len(cumulative) - 1
+
+
+def pick_lender(table, channel: int, region: int, u: float, avoid: int) -> int:
+    """A lender of ``channel`` reachable from ``region``, drawn with ``u`` by the choice
+    weights; if it is ``avoid`` (the lender that just said no), the next one in the table.
+    -1 if no lender is reachable."""
+    n = table.choice_n[channel][region]
+    if n == 0:
+        return -1
+    cumulative = table.choice_cum[channel][region][:n]
+    if cumulative[-1] <= 0.0:
+        return -1
+    target = u * cumulative[-1]
+    k = pick(cumulative, target)
+    lenders = table.choice_lenders[channel][region]
+    if lenders[k] == avoid and n > 1:
+        return lenders[(k + 1) % n]
+    return lenders[k]
+
+
+class SME(mesa.Agent):
+    """A small or micro firm, or an individual business (one agent stands for
+    ``model.weights[size]`` real ones)."""
+
+    def __init__(self, model, uid: int, size: int, slot: int):
+        super().__init__(model)
+        self.uid = uid
+        self.size = size
+        self.slot = slot                  # position in the model's slot table
+        self.block = slot // L.BLOCK_SIZE
+        self.loans: list[Loan | None] = [None, None]
+        # the quarter's flags (phase 4 onwards)
+        self.distressed = False
+        self.due = 0.0
+        self.need = 0.0
+        self.invest = False
+        self.rejected_by = -1
+        self.margin = 0.0
+
+    # ------------------------------------------------------------------ bookkeeping
+    @property
+    def groups(self) -> tuple[int, int, int, int]:
+        """Rows of ``group_acc``: sector, region, size and stage groups."""
+        o = L.GROUP_OFFSETS
+        return (o[0] + self.sector, o[1] + self.region, o[2] + self.size, o[3] + self.stage)
+
+    def _to_lender(self, lender: int, metric: int, amount: float) -> None:
+        self.model.lender_acc[self.block, lender, self.size, metric] += amount
+
+    def _to_groups(self, metric: int, amount: float) -> None:
+        acc = self.model.group_acc
+        for g in self.groups:
+            acc[self.block, g, self.size, metric] += amount
+
+    def has_loans(self) -> bool:
+        return any(loan is not None for loan in self.loans)
+
+    def debt(self) -> float:
+        """Performing principal owed (万元)."""
+        return sum((loan.principal for loan in self.loans if loan and loan.performing), 0.0)
+
+    def debt_due(self, deferral: bool) -> float:
+        """Interest plus scheduled principal owed this quarter (万元)."""
+        total = 0.0
+        for loan in self.loans:
+            if loan is not None and loan.performing:
+                interest, principal = loan.due(deferral)
+                total += interest
+                total += principal
+        return total
+
+    # ------------------------------------------------------------------ birth
+    def draw(self, fp, entrant: bool, table, starting_rates) -> None:
+        """Starting attributes from the S_INIT stream (keyed by uid, so the slot a firm
+        lands in does not matter); a starting firm may hold one loan, placed with a lender
+        drawn from ``table`` (the lenders' choice weights) at ``starting_rates[channel]``.
+        Entrants are start-ups with no loans (ODD 5, 7.18)."""
+        k = key(fp.seed, rng.S_INIT, 0)
+        u_id, s = self.uid, self.size
+
+        def u(field: int) -> float:
+            return uniform(k, u_id, field, 0)
+
+        def n(field: int) -> float:
+            return normal(k, u_id, field, 0)
+
+        self.alive = True
+        self.sector = pick(fp.sector_cum, u(F_SECTOR))
+        self.region = pick(fp.region_cum, u(F_REGION))
+        quality = n(F_QUALITY)
+        level = fp.log_revenue_median_q[s] + fp.revenue_log_sd * n(F_TREND)
+        if entrant:
+            self.stage = STARTUP
+            self.age = 0
+            level -= 0.5  # entrants start below the size they grow into
+        else:
+            self.stage = pick(fp.stage_cum, u(F_STAGE))
+            if self.stage == STARTUP:
+                self.age = int(u(F_AGE) * 12)
+            else:
+                self.age = 12 + int(u(F_AGE) * 80)
+            # the starting population are survivors, the more so the older
+            quality += fp.initial_quality_tilt * min(self.age, 40) / 40.0
+        self.quality = f32(quality)
+        self.log_trend = f32(level)
+        self.log_revenue = f32(level + 0.1 * n(F_REVENUE))
+        revenue = expf(self.log_revenue)  # single precision, as it is computed from float32
+        self.revenue = revenue
+        self.cash = fp.cash_buffer * revenue * (0.5 + u(F_CASH))
+        self.discouraged = 0
+        collateral_share = fp.collateral_share[s] * (0.5 if entrant else 1.0)
+        if u(F_HAS_COLLATERAL) < collateral_share:
+            self.collateral = fp.collateral_to_revenue * 4.0 * revenue * (0.5 + u(F_COLLATERAL))
+        else:
+            self.collateral = 0.0
+        years = max(0.0, fp.quarter / 4.0 - fp.start_year)
+        mean_digital = fp.digital_mean[s] + (fp.entrant_digital_trend * years if entrant
+                                             else 0.0)
+        self.digital = f32(min(1.0, max(0.0, mean_digital + 0.25 * n(F_DIGITAL))))
+        propensity = fp.borrowing_propensity * (0.8 + 0.3 * s)
+        if u(F_BORROWER) < propensity:
+            sd = fp.debt_target_sd
+            self.debt_target = f32(fp.debt_target[s] * math.exp(sd * n(F_TARGET)
+                                                                - 0.5 * sd * sd))
+        else:
+            self.debt_target = 0.0
+        if u(F_ANCHOR) < fp.anchor_prob[self.sector]:
+            self.anchor = int(u(F_ANCHOR_ID) * fp.anchors)
+        else:
+            self.anchor = -1
+        self.bureau = False
+        self.history = 0
+        self.first_loan_quarter = -1
+        self.defaulted_before = False
+        self.outside_stake = 0.0
+        if entrant or self.debt_target <= 0.0:
+            return
+        # lenders screened the starting borrowers too: better firms more likely hold a loan
+        p_loan = fp.initial_borrowers[s] / propensity * 2.0 * norm_cdf(
+            fp.initial_borrower_selection * quality)
+        if u(F_HAS_LOAN) >= p_loan:
+            return
+        # one loan, bank or online, at a typical rate; the burn-in replaces it
+        channel = CH_BANK
+        if self.digital > 0.3 and u(F_LOAN_CHANNEL) < 0.3:
+            channel = CH_ONLINE
+        lender = pick_lender(table, channel, self.region, u(F_LENDER), -1)
+        if lender < 0:
+            return
+        term = 4 if channel == CH_BANK else 2
+        # a product of two float32 values is rounded to float32
+        loan = Loan(f32(self.debt_target * revenue), starting_rates[channel], term,
+                    1 + int(u(F_REMAINING) * term), lender, channel,
+                    secured=channel == CH_BANK and self.collateral > 0.0,
+                    amortizing=channel != CH_BANK)
+        self.loans[0] = loan
+        self.history = int(u(F_HISTORY) * 12)
+        self.first_loan_quarter = fp.quarter - 4
+        self.cash += loan.principal  # borrowed working capital is held as cash
+
+    # ------------------------------------------------------------------ phase 3
+    def operate(self, fp) -> None:
+        """Ageing, stage, bureau file, digital drift; revenue, margin and cash; owner
+        draws (ODD 7.1–7.5)."""
+        self.distressed = False
+        self.due = 0.0
+        self.need = 0.0
+        self.invest = False
+        self.rejected_by = -1
+        self._advance(fp)
+        drawn = self._earn(fp)
+        if drawn > 0.0:
+            draws = self.model.owner_draws
+            draws[self.block, self.size, 0] += drawn
+            draws[self.block, self.size, 1] += drawn * self.outside_stake
+
+    def _advance(self, fp) -> None:
+        self.age += 1
+        u = uniform(key(fp.seed, rng.S_STAGE, fp.quarter), self.uid, 0, 0)
+        tr = fp.transitions
+        if self.stage == STARTUP:
+            if u < tr[0]:
+                self.stage = GROWTH
+            elif u < tr[0] + tr[1]:
+                self.stage = STABLE
+        elif self.stage == GROWTH:
+            if u < tr[2]:
+                self.stage = STABLE
+        elif self.stage == STABLE:
+            if u < tr[3]:
+                self.stage = DECLINE
+            elif u < tr[3] + tr[4]:
+                self.stage = GROWTH
+        else:
+            if u < tr[5]:
+                self.stage = STABLE
+        # a bureau file comes from a past loan or from coverage (a fixed rank per firm)
+        if self.first_loan_quarter >= 0:
+            self.bureau = True
+        else:
+            rank = uniform(key(fp.seed, rng.S_BUREAU, 0), self.uid, 0, 0)
+            self.bureau = rank < fp.bureau_coverage[self.size]
+        self.digital = f32(min(1.0, self.digital + fp.digital_drift))
+
+    def _earn(self, fp) -> float:
+        """Revenue, profit and cash; returns what the owners draw (万元)."""
+        s, sector = self.size, self.sector
+        growth = fp.growth_by_sector_q[sector]
+        self.log_trend = f32(self.log_trend + (growth + fp.drift_by_stage[self.stage]))
+        lr = self.log_revenue + growth
+        lr += fp.mean_reversion * (self.log_trend - lr)
+        lr += fp.vol_by_size[s] * normal(key(fp.seed, rng.S_REVENUE, fp.quarter), self.uid, 0, 0)
+        self.log_revenue = f32(lr)
+        level = fp.shock_mult[sector][self.region]
+        revenue = math.exp(lr) * level
+        self.revenue = revenue
+        margin = fp.margin_by_size[s] + fp.margin_slope * self.quality + \
+            fp.margin_noise * normal(key(fp.seed, rng.S_MARGIN, fp.quarter), self.uid, 0, 0)
+        if level < 1.0:
+            # fixed costs do not fall with revenue: a revenue collapse hits margins
+            margin -= 0.5 * (1.0 - level)
+        self.margin = f32(margin)
+        self.cash += revenue * margin
+        # owners draw only profits: they keep a working buffer and the borrowed money
+        held = max(self.debt_due(fp.deferral), self.debt())
+        excess = self.cash - fp.cash_buffer * revenue - held
+        if excess <= 0.0:
+            return 0.0
+        drawn = fp.owner_draw_share * excess
+        self.cash -= drawn
+        return drawn
+
+    # ------------------------------------------------------------------ phase 4
+    def service_debt(self, fp) -> None:
+        """Renewal of maturing bank loans, then interest and scheduled principal: paid if
+        cash covers them, otherwise the firm is distressed until phase 7 (ODD 7.6)."""
+        for slot, loan in enumerate(self.loans):
+            if (loan is not None and loan.performing and not fp.deferral
+                    and not loan.amortizing and loan.remaining <= 1
+                    and loan.channel == CH_BANK and self.history >= 4
+                    and not self.defaulted_before):
+                draw = uniform(key(fp.seed, rng.S_RENEW, fp.quarter), self.uid, slot, 0)
+                if draw < fp.renewal_share:
+                    loan.remaining = loan.term + 1
+                    self._to_lender(loan.lender, L.LF_RENEWED, loan.principal)
+        owed = self.debt_due(fp.deferral)
+        if owed <= 0.0:
+            return
+        if self.cash >= owed:
+            self.pay_debt(fp)
+        else:
+            self.distressed = True
+            self.due = owed
+
+    def pay_debt(self, fp) -> None:
+        """Pay this quarter's interest (net of any subsidy), guarantee fee and scheduled
+        principal on every loan but this quarter's new ones."""
+        s = self.size
+        for slot, loan in enumerate(self.loans):
+            if loan is None or not loan.performing or loan.new:
+                continue
+            p = loan.principal
+            interest, principal = loan.due(fp.deferral)
+            subsidy = 0.0
+            if s <= MICRO and fp.subsidy_annual > 0.0:
+                subsidy = min(interest, p * fp.subsidy_annual * 0.25)
+            fee = 0.0
+            if fp.guarantee_on and s <= MICRO and loan.channel == CH_BANK:
+                fee = p * fp.guarantee_fee_annual * 0.25
+            self.cash -= interest - subsidy + fee + principal
+            self._to_lender(loan.lender, L.LF_INTEREST, interest)
+            self._to_lender(loan.lender, L.LF_SUBSIDY, subsidy)
+            self._to_lender(loan.lender, L.LF_GUARANTEE_FEE, fee)
+            self._to_lender(loan.lender, L.LF_PRINCIPAL, principal)
+            if not fp.deferral:
+                loan.remaining -= 1
+            left = p - principal
+            if principal >= p or left <= 1e-9 * p:
+                self.loans[slot] = None
+            else:
+                loan.principal = left
+        self.history += 1
+
+    # ------------------------------------------------------------------ phase 5
+    def demand(self, fp) -> None:
+        """External finance sought: a cash shortfall, a working-capital gap to the debt
+        target, an investment; a discouraged firm seeks only the shortfall (ODD 7.7)."""
+        revenue = self.revenue
+        shortfall = max(0.0, self.due - self.cash)
+        has_npl = any(loan is not None and not loan.performing for loan in self.loans)
+        free_slot = None in self.loans
+        total = shortfall
+        if self.discouraged > 0:
+            self.discouraged -= 1
+        elif self.debt_target > 0.0 and not has_npl:
+            # a firm using both its credit lines waits for one to mature
+            gap = self.debt_target * revenue - self.debt()
+            if gap > WORKING_GAP * revenue and free_slot:
+                total += gap
+            draw = uniform(key(fp.seed, rng.S_INVEST, fp.quarter), self.uid, 0, 0)
+            if draw < fp.invest_prob[self.stage]:
+                total += fp.invest_size * revenue
+                self.invest = True
+        # firms ask for what lenders could plausibly give, a multiple of revenue
+        total = min(total, max(shortfall, fp.max_request * revenue))
+        if total > 0.0:
+            self.need = total
+            self._to_groups(L.GM_DEMAND, total)
+
+    # ------------------------------------------------------------------ phase 6
+    def apply(self, cp, table):
+        """Choose a channel (multinomial logit) and a lender in it, and apply (ODD 7.8,
+        7.9); the lender's screening and offer is :func:`sim.reference.credit.screen`.
+        Returns the :class:`~sim.reference.credit.Offer`, or None if the firm does not
+        apply this round."""
+        if not self.alive or self.need <= 0.0:
+            return None
+        limit = limits(self, cp)
+        choice = self.choose_lender(cp, table, limit)
+        if choice is None:
+            return None
+        channel, lender = choice
+        self._to_lender(lender, L.LF_APPS, 1.0)
+        if self.collateral <= 0.0:
+            self._to_lender(lender, L.LF_APPS_NO_COLLATERAL, 1.0)
+        self._to_groups(L.GM_APPS, 1.0)
+        return screen(self, channel, lender, cp, table, limit)
+
+    def relations(self) -> list[int]:
+        """The lender of a performing loan, by channel (-1 if none)."""
+        relation = [-1] * len(CHANNELS)
+        for loan in self.loans:
+            if loan is not None and loan.performing:
+                relation[loan.channel] = loan.lender
+        return relation
+
+    def channel_weights(self, cp, table, relation: list[int], limit) -> list[float]:
+        """exp(utility) of each channel, 0 where it is out of reach; ``limit`` is what
+        lenders would lend without collateral (:func:`sim.reference.credit.limits`)."""
+        free_slot = None in self.loans
+        equity_ok = self.invest and self.stage in (STARTUP, GROWTH)
+        band = risk_band(self.quality)
+        weights = []
+        for c in range(len(CHANNELS)):
+            if ((c <= CH_SUPPLY_CHAIN and not free_slot)
+                    or (c == CH_SUPPLY_CHAIN and self.anchor < 0)
+                    or (c >= CH_EQUITY and not equity_ok)
+                    or table.choice_n[c][self.region] == 0):
+                weights.append(0.0)
+                continue
+            w = cp.channel_weight[c][band]
+            if c == CH_ONLINE:
+                w *= math.exp(cp.digital_sensitivity * self.digital)
+            if relation[c] >= 0 and relation[c] != self.rejected_by:
+                w *= cp.relationship_factor
+            if c <= CH_SUPPLY_CHAIN:
+                # firms know roughly how much a channel lends to a firm like them and
+                # avoid one that would cover only part of the need
+                if c == CH_BANK:
+                    reach = max(limit.unsecured, self.collateral * cp.collateral_ltv)
+                elif c == CH_ONLINE:
+                    reach = min(cp.online_cap_wan, cp.online_limit_q * self.revenue)
+                else:
+                    reach = limit.receivable
+                if reach < self.need:
+                    w *= math.exp(cp.coverage_sensitivity
+                                  * math.log(max(reach, 1e-6) / self.need))
+                # short online and receivable finance is a poor match for a project
+                if c != CH_BANK and self.invest:
+                    w *= cp.mismatch_factor
+            weights.append(w)
+        return weights
+
+    def choose_lender(self, cp, table, limit) -> tuple[int, int] | None:
+        """(channel, lender) of this round's application, or None."""
+        relation = self.relations()
+        weights = self.channel_weights(cp, table, relation, limit)
+        total = 0.0
+        for w in weights:
+            total += w
+        if total <= 0.0:
+            return None
+        target = uniform(key(cp.seed, rng.S_CHANNEL, cp.quarter), self.uid, 0, cp.round) * total
+        channel = -1
+        for c, w in enumerate(weights):
+            if w > 0.0:
+                channel = c
+                target -= w
+                if target < 0.0:
+                    break
+        # a firm goes back to the lender it already borrows from in the channel
+        if relation[channel] >= 0 and relation[channel] != self.rejected_by:
+            lender = relation[channel]
+        else:
+            u = uniform(key(cp.seed, rng.S_LENDER, cp.quarter), self.uid, channel, cp.round)
+            lender = pick_lender(table, channel, self.region, u, self.rejected_by)
+        if lender < 0 or not table.active[lender]:
+            return None
+        return channel, lender
+
+    def accept(self, offer, cp, table) -> None:
+        """Take a funded offer: a loan in a free slot, or equity or crowdfunding money;
+        an investment is spent on the project (ODD 7.13)."""
+        j, c, amount = offer.lender, offer.channel, offer.amount
+        self._to_lender(j, L.LF_APPROVALS, 1.0)
+        if self.collateral <= 0.0:
+            self._to_lender(j, L.LF_APPROVALS_NO_COLLATERAL, 1.0)
+        self._to_groups(L.GM_APPROVALS, 1.0)
+        fee = amount * table.fee_rate[j] if c >= CH_EQUITY else 0.0
+        spent = 0.0
+        if self.invest:
+            spent = min(amount - fee, cp.invest_size * self.revenue)
+            self.log_trend = f32(self.log_trend + cp.invest_return * spent
+                                 / max(4.0 * self.revenue, 1e-9))
+            self.invest = False
+        if c >= CH_EQUITY:
+            self.cash += amount - fee - spent
+            if c == CH_EQUITY:
+                value = cp.valuation_years * 4.0 * self.revenue
+                self.outside_stake = f32(1.0 - (1.0 - self.outside_stake) * value
+                                         / (value + amount))
+            else:
+                self._to_lender(j, L.LF_CROWD_AMT, amount)
+            self._to_lender(j, L.LF_NONDEBT_AMT, amount)
+            self._to_lender(j, L.LF_FEES, fee)
+            self._to_groups(L.GM_NEW_NONDEBT, amount)
+        else:
+            self._take_loan(offer, cp, spent)
+        self.need = max(0.0, self.need - amount)
+        if self.need < MIN_LOAN_WAN:
+            self.need = 0.0
+
+    def _take_loan(self, offer, cp, spent: float) -> None:
+        j, c, amount = offer.lender, offer.channel, offer.amount
+        if c == CH_BANK:
+            # a bank finances a project with a term loan repaid in instalments
+            term, amortizing = (cp.maturity[1], True) if spent > 0.0 else (cp.maturity[0], False)
+        elif c == CH_ONLINE:
+            term, amortizing = cp.maturity[2], True
+        else:
+            term, amortizing = cp.maturity[3], False
+        loan = Loan(amount, offer.rate, term, term, j, c, offer.secured, amortizing, new=True)
+        self.loans[0 if self.loans[0] is None else 1] = loan
+        self.cash += amount - spent
+        rate = loan.rate
+        self._to_lender(j, L.LF_NEW_AMT, amount)
+        self._to_lender(j, L.LF_NEW_COUNT, 1.0)
+        self._to_lender(j, L.LF_NEW_RATE_AMT, rate * amount)
+        self._to_lender(j, L.LF_NEW_PD_AMT, offer.pd * amount)
+        if offer.secured:
+            self._to_lender(j, L.LF_NEW_SECURED, amount)
+        band = risk_band(self.quality)
+        self.model.band_acc[self.block, c, band, L.BAND_AMT] += amount
+        self.model.band_acc[self.block, c, band, L.BAND_RATE_AMT] += rate * amount
+        first = self.first_loan_quarter < 0
+        if first:
+            self.first_loan_quarter = cp.quarter
+            self._to_lender(j, L.LF_NEW_FIRST, 1.0)
+        acc = self.model.group_acc
+        for g in self.groups:
+            cell = acc[self.block, g, self.size]
+            cell[L.GM_NEW_DEBT] += amount
+            cell[L.GM_RATE_AMT] += rate * amount
+            if not offer.secured:
+                cell[L.GM_UNSECURED] += amount
+            if first:
+                cell[L.GM_FIRST_TIME] += 1.0
+
+    def turned_down(self, lender: int, cp) -> None:
+        """The next round goes elsewhere; after the last round the firm is discouraged."""
+        self.rejected_by = lender
+        if cp.last_round:
+            self.discouraged = cp.discouraged_quarters
+
+    # ------------------------------------------------------------------ phase 7
+    def default_or_exit(self, fp) -> None:
+        """Bad loans age and are written off (also a closed firm's); a distressed firm
+        pays with what the credit round gave it or defaults; firms close after a default,
+        after losses or at the stage hazard, repaying what their cash allows (ODD 7.14)."""
+        for slot, loan in enumerate(self.loans):
+            if loan is not None and loan.status == LOAN_NONPERFORMING:
+                loan.npl_age += 1
+                if loan.npl_age >= fp.writeoff_quarters:
+                    self._write_off(loan, fp)
+                    self.loans[slot] = None
+        if not self.alive:
+            return
+        quarter_key = key(fp.seed, rng.S_DEFAULT_EXIT, fp.quarter)
+        closing = False
+        if self.distressed:
+            if self.cash >= self.due:
+                self.pay_debt(fp)
+            else:
+                self._default()
+                if uniform(quarter_key, self.uid, 0, 0) < fp.exit_after_default:
+                    closing = True
+                else:
+                    self.cash = max(self.cash, 0.0)  # the owner tops up to stay open
+        elif self.cash < 0.0:
+            # losses with no debt due: the owner tops up or closes the firm
+            if uniform(quarter_key, self.uid, 0, 0) < fp.exit_after_default:
+                closing = True
+            else:
+                self.cash = 0.0
+        for loan in self.loans:
+            if loan is not None:
+                loan.new = False  # from the next quarter on, it owes like any other
+        if not closing:
+            hazard = fp.exit_hazard[self.stage]
+            closing = uniform(key(fp.seed, rng.S_EXIT, fp.quarter), self.uid, 0, 0) < hazard
+        if closing:
+            self._close()
+
+    def _default(self) -> None:
+        for loan in self.loans:
+            if loan is not None and loan.performing:
+                loan.status = LOAN_NONPERFORMING
+                loan.npl_age = 0
+                loan.new = False
+                self._to_lender(loan.lender, L.LF_NEW_NPL, loan.principal)
+        self.defaulted_before = True
+        self.history = 0
+        self._to_groups(L.GM_DEFAULTS, 1.0)
+
+    def _write_off(self, loan: Loan, fp) -> None:
+        c = loan.channel
+        verified = c == CH_SUPPLY_CHAIN and uniform(
+            key(fp.seed, rng.S_VERIFIED, 0), self.uid, 0, 0) < fp.verified_share
+        if verified:
+            lgd = fp.lgd_verified
+        elif loan.secured:
+            lgd = fp.lgd_by_channel_secured[c]
+        else:
+            lgd = fp.lgd_by_channel_unsecured[c]
+        self._to_lender(loan.lender, L.LF_WRITEOFF, loan.principal)
+        self._to_lender(loan.lender, L.LF_RECOVERY, loan.principal * (1.0 - lgd))
+
+    def _close(self) -> None:
+        """The firm closes: it repays what its cash allows, the rest turns bad."""
+        for slot, loan in enumerate(self.loans):
+            if loan is None or not loan.performing:
+                continue
+            p = loan.principal
+            paid = min(p, max(self.cash, 0.0))
+            self.cash -= paid
+            self._to_lender(loan.lender, L.LF_PRINCIPAL, paid)
+            if paid >= p:
+                self.loans[slot] = None
+            else:
+                loan.principal = p - paid
+                loan.status = LOAN_NONPERFORMING
+                loan.npl_age = 0
+                self._to_lender(loan.lender, L.LF_NEW_NPL, p - paid)
+        self.alive = False
+        self.cash = 0.0
+        self._to_groups(L.GM_EXITS, 1.0)
+
+    # ------------------------------------------------------------------ phase 8
+    def count(self) -> None:
+        """Add this slot's stocks: loans by lender (a closed firm's bad loans too), and
+        for a live firm its groups' firms, debt, bad debt and borrowers."""
+        debt = npl = 0.0
+        borrower = 0.0
+        for loan in self.loans:
+            if loan is None:
+                continue
+            debt += loan.principal
+            if loan.performing:
+                self._to_lender(loan.lender, L.LF_BAL_PERF, loan.principal)
+                self._to_lender(loan.lender, L.LF_LOANS, 1.0)
+                borrower = 1.0
+            else:
+                self._to_lender(loan.lender, L.LF_BAL_NPL, loan.principal)
+                npl += loan.principal
+        if not self.alive:
+            return
+        acc = self.model.group_acc
+        for g in self.groups:
+            cell = acc[self.block, g, self.size]
+            cell[L.GM_ALIVE] += 1.0
+            cell[L.GM_BALANCE] += debt
+            cell[L.GM_NPL] += npl
+            cell[L.GM_BORROWERS] += borrower
