@@ -125,19 +125,10 @@ class CreditMarket(mesa.Model):
         self.entry_groups = np.zeros((L.N_GROUPS, len(SIZES)))
         self.seekers_per_block = np.zeros(blocks, dtype=np.int64)
         self.block_starts = np.zeros(blocks + 1, dtype=np.int64)
-        self.seekers = np.zeros(capacity, dtype=np.int64)
-        self.app = {
-            "lender": np.full(capacity, -1, dtype=np.int16),
-            "channel": np.zeros(capacity, dtype=np.uint8),
-            "pd": np.zeros(capacity),
-            "amount": np.zeros(capacity),
-            "rate": np.zeros(capacity, dtype=np.float32),
-            "ok": np.zeros(capacity, dtype=np.uint8),
-            "secured": np.zeros(capacity, dtype=np.uint8),
-            "funded": np.zeros(capacity, dtype=np.uint8),
-            "order": np.zeros(capacity, dtype=np.int64),
-            "starts": np.zeros(n_lenders + 1, dtype=np.int64),
-        }
+        # credit seekers and their applications, one entry per seeker (grown as needed)
+        self.seekers = np.zeros(0, dtype=np.int64)
+        self.app: dict[str, np.ndarray] = {}
+        self._seeker_room(run.agents // 2)
         self.expected_rate = initial_expected_rates(self.params)
         self.starting_rates = self.expected_rate[:3].mean(axis=1)  # of the starting book
         self.borrowers_by_size = np.zeros(len(SIZES))
@@ -326,10 +317,30 @@ class CreditMarket(mesa.Model):
             "loan_remaining", "loan_term", "loan_lender", "loan_channel", "loan_secured",
             "loan_amortizing", "loan_status", "loan_npl_age"))
 
+    def _seeker_room(self, n_seekers: int) -> None:
+        """Make the seeker and application arrays hold at least ``n_seekers`` entries."""
+        if self.seekers.shape[0] >= n_seekers and self.app:
+            return
+        size = max(n_seekers + n_seekers // 4, 1024)
+        self.seekers = np.zeros(size, dtype=np.int64)
+        self.app = {
+            "lender": np.full(size, -1, dtype=np.int16),
+            "channel": np.zeros(size, dtype=np.uint8),
+            "pd": np.zeros(size),
+            "amount": np.zeros(size),
+            "rate": np.zeros(size, dtype=np.float32),
+            "ok": np.zeros(size, dtype=np.uint8),
+            "secured": np.zeros(size, dtype=np.uint8),
+            "funded": np.zeros(size, dtype=np.uint8),
+            "order": np.zeros(size, dtype=np.int64),
+            "starts": np.zeros(len(self.lenders) + 1, dtype=np.int64),
+        }
+
     def _credit_rounds(self, table) -> None:
-        app = self.app
         blocks = L.n_blocks(self.used_slots)
         block_starts = self.block_starts[:blocks + 1]
+        self._seeker_room(int(self.seekers_per_block[:blocks].sum()))
+        app = self.app
         n_seekers = list_seekers(self.used_slots, self.pop.need, self.seekers_per_block,
                                  block_starts, self.seekers)
         for round_number in range(self.params.credit.search_rounds):

@@ -1,8 +1,10 @@
 """Credit-market kernels (phase 6): channel and lender choice, screening and pricing,
 rationing by capacity, and booking of approved loans.
 
-One round = ``choose_and_screen`` → ``ration`` → ``book``. Applicant arrays
-(``app_*``, one entry per SME slot) are owned by the caller and reused every round.
+One round = ``choose_and_screen`` → ``ration`` → ``book``. Applicant arrays (``app_*``)
+have one entry per credit seeker, in the order of ``seekers`` (entry ``k`` is the firm in
+slot ``seekers[k]``), so the rounds read and write them contiguously; they are owned by the
+caller and reused every round.
 """
 
 from __future__ import annotations
@@ -93,9 +95,9 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
     ``seekers`` (int64) lists the slots of the quarter's credit seekers in ascending
     order, ``block_starts`` (int64 [n_blocks + 1]) where each slot block's begin in it.
 
-    Writes ``app_lender`` (-1 = no application), ``app_channel``, ``app_pd`` (estimated
-    annual PD), ``app_amount`` (万元 offered), ``app_rate`` (annual), ``app_ok`` (offer
-    made before capacity limits) and ``app_secured``.
+    Writes, per seeker ``k``: ``app_lender`` (-1 = no application), ``app_channel``,
+    ``app_pd`` (estimated annual PD), ``app_amount`` (万元 offered), ``app_rate`` (annual),
+    ``app_ok`` (offer made before capacity limits) and ``app_secured``.
     """
     key_channel = rng.stream_key(cp.seed, rng.S_CHANNEL, cp.quarter)
     key_lender = rng.stream_key(cp.seed, rng.S_LENDER, cp.quarter)
@@ -110,7 +112,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
         weight = np.empty(N_CHANNELS)
         for k in range(block_starts[b], block_starts[b + 1]):
             i = seekers[k]
-            app_lender[i] = -1
+            app_lender[k] = -1
             if alive[i] == 0 or need[i] <= 0.0:
                 continue
             u_id = uid[i]
@@ -192,8 +194,8 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                                 rng.uniform(key_lender, u_id, best, cp.round), rejected_by[i])
             if j < 0 or lt.active[j] == 0:
                 continue
-            app_lender[i] = j
-            app_channel[i] = best
+            app_lender[k] = j
+            app_channel[k] = best
             lender_acc[b, j, s, LF_APPS] += 1.0
             if collateral[i] <= 0.0:
                 lender_acc[b, j, s, LF_APPS_NO_COLLATERAL] += 1.0
@@ -223,7 +225,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
             signal = quality[i] + math.sqrt(sigma2) * err
             pd = min(1.0, lt.pd_scale[j] * estimated_pd(signal, sigma2, lt.alpha[j],
                                                        cp.score_slope))
-            app_pd[i] = pd
+            app_pd[k] = pd
             # --- amount, security and loss given default by channel
             secured = 0
             if best == CH_BANK:
@@ -249,27 +251,27 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
             else:
                 amount = min(need[i], lt.per_firm_limit_q[j] * rev)
                 lgd = 1.0
-            app_amount[i] = amount
-            app_secured[i] = secured
+            app_amount[k] = amount
+            app_secured[k] = secured
             expected_loss = pd * lgd
             visible_bad = (bureau[i] == 1 and (defaulted_before[i] == 1 or has_npl))
             if best >= CH_EQUITY:
-                app_rate[i] = 0.0
+                app_rate[k] = 0.0
                 ok = expected_loss <= lt.appetite_el[j] and not visible_bad
             else:
                 required = lt.funding[j] + expected_loss + lt.op_fixed_wan[j] / max(amount, 1e-9) \
                     + lt.op_rate[j]
                 rate = min(required + lt.margin[j], lt.rate_cap[j])
-                app_rate[i] = rate
+                app_rate[k] = rate
                 ok = (expected_loss <= lt.appetite_el[j] and required <= lt.rate_cap[j]
                       and not visible_bad)
-            app_ok[i] = 1 if (ok and amount >= MIN_LOAN_WAN) else 0
+            app_ok[k] = 1 if (ok and amount >= MIN_LOAN_WAN) else 0
 
 
 @njit(cache=True)
-def _sort_marginal(members, app_pd, uid):
-    """Order a bucket's members by estimated PD, ties broken by uid."""
-    by_uid = members[np.argsort(uid[members], kind="mergesort")]
+def _sort_marginal(members, app_pd, uid, seekers):
+    """Order a bucket's members (seeker positions) by estimated PD, ties broken by uid."""
+    by_uid = members[np.argsort(uid[seekers[members]], kind="mergesort")]
     return by_uid[np.argsort(app_pd[by_uid], kind="mergesort")]
 
 
@@ -281,25 +283,23 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid
 
     A counting sort groups offers by lender; per lender, a histogram over PD buckets finds
     the marginal bucket, which alone is sorted exactly (by PD, then uid). ``order``
-    (int64 [capacity]) and ``starts`` (int64 [J + 1]) are caller-owned scratch arrays;
-    only the first ``n_seekers`` entries of ``seekers`` are read.
-    ``capacity`` is reduced by what is lent.
+    (int64 [n_seekers or more]) and ``starts`` (int64 [J + 1]) are caller-owned scratch
+    arrays; only the first ``n_seekers`` applicants are read. ``capacity`` is reduced by
+    what is lent.
     """
     n_lenders = capacity.shape[0]
     starts[:] = 0
     for k in range(n_seekers):
-        i = seekers[k]
-        app_funded[i] = 0
-        if app_lender[i] >= 0 and app_ok[i] == 1:
-            starts[app_lender[i] + 1] += 1
+        app_funded[k] = 0
+        if app_lender[k] >= 0 and app_ok[k] == 1:
+            starts[app_lender[k] + 1] += 1
     for j in range(n_lenders):
         starts[j + 1] += starts[j]
     fill = starts[:-1].copy()
     for k in range(n_seekers):
-        i = seekers[k]
-        if app_lender[i] >= 0 and app_ok[i] == 1:
-            j = app_lender[i]
-            order[fill[j]] = i
+        if app_lender[k] >= 0 and app_ok[k] == 1:
+            j = app_lender[k]
+            order[fill[j]] = k
             fill[j] += 1
     for j in prange(n_lenders):
         lo = starts[j]
@@ -311,21 +311,21 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid
             continue
         pd_max = 1e-12
         total = 0.0
-        for k in range(lo, hi):
-            i = order[k]
-            pd_max = max(pd_max, app_pd[i])
-            total += app_amount[i] * yi_per_wan[size[i]]
+        for m in range(lo, hi):
+            k = order[m]
+            pd_max = max(pd_max, app_pd[k])
+            total += app_amount[k] * yi_per_wan[size[seekers[k]]]
         if total <= cap:
-            for k in range(lo, hi):
-                app_funded[order[k]] = 1
+            for m in range(lo, hi):
+                app_funded[order[m]] = 1
             capacity[j] = cap - total
             continue
         hist = np.zeros(N_BUCKETS)
         scale = N_BUCKETS / pd_max
-        for k in range(lo, hi):
-            i = order[k]
-            bucket = min(N_BUCKETS - 1, int(app_pd[i] * scale))
-            hist[bucket] += app_amount[i] * yi_per_wan[size[i]]
+        for m in range(lo, hi):
+            k = order[m]
+            bucket = min(N_BUCKETS - 1, int(app_pd[k] * scale))
+            hist[bucket] += app_amount[k] * yi_per_wan[size[seekers[k]]]
         used = 0.0
         cut = N_BUCKETS
         for bucket in range(N_BUCKETS):
@@ -334,34 +334,35 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid
                 break
             used += hist[bucket]
         n_marginal = 0
-        for k in range(lo, hi):
-            i = order[k]
-            bucket = min(N_BUCKETS - 1, int(app_pd[i] * scale))
+        for m in range(lo, hi):
+            k = order[m]
+            bucket = min(N_BUCKETS - 1, int(app_pd[k] * scale))
             if bucket < cut:
-                app_funded[i] = 1
+                app_funded[k] = 1
             elif bucket == cut:
                 n_marginal += 1
         members = np.empty(n_marginal, dtype=np.int64)
-        m = 0
-        for k in range(lo, hi):
-            i = order[k]
-            if min(N_BUCKETS - 1, int(app_pd[i] * scale)) == cut:
-                members[m] = i
-                m += 1
-        for i in _sort_marginal(members, app_pd, uid):
-            amount = app_amount[i] * yi_per_wan[size[i]]
+        n_members = 0
+        for m in range(lo, hi):
+            k = order[m]
+            if min(N_BUCKETS - 1, int(app_pd[k] * scale)) == cut:
+                members[n_members] = k
+                n_members += 1
+        for k in _sort_marginal(members, app_pd, uid, seekers):
+            per_wan = yi_per_wan[size[seekers[k]]]
+            amount = app_amount[k] * per_wan
             if used + amount > cap:
                 # The first firm that does not fit gets what is left, if that is still a
                 # loan worth writing: capacity is used up exactly, so how much goes
                 # unlent does not depend on how many agents stand for the population.
-                rest = (cap - used) / yi_per_wan[size[i]]
+                rest = (cap - used) / per_wan
                 if rest >= MIN_LOAN_WAN:
-                    app_amount[i] = rest
-                    app_funded[i] = 1
+                    app_amount[k] = rest
+                    app_funded[k] = 1
                     used = cap
                 break
             used += amount
-            app_funded[i] = 1
+            app_funded[k] = 1
         capacity[j] = cap - used
 
 
@@ -378,17 +379,17 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
     for b in prange(n_blocks):
         for k in range(block_starts[b], block_starts[b + 1]):
             i = seekers[k]
-            j = app_lender[i]
+            j = app_lender[k]
             if j < 0:
                 continue
-            if app_funded[i] == 0:
+            if app_funded[k] == 0:
                 rejected_by[i] = j
                 if cp.last_round == 1:
                     discouraged[i] = cp.discouraged_quarters
                 continue
             s = size[i]
-            c = app_channel[i]
-            amount = app_amount[i]
+            c = app_channel[k]
+            amount = app_amount[k]
             groups = (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + stage[i])
             lender_acc[b, j, s, LF_APPROVALS] += 1.0
             if collateral[i] <= 0.0:
@@ -429,14 +430,14 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
                 else:
                     term = cp.maturity[3]
                     amortizing = 0
-                rate = app_rate[i]
+                rate = app_rate[k]
                 loan_principal[i, slot] = amount
                 loan_rate[i, slot] = rate
                 loan_remaining[i, slot] = term
                 loan_term[i, slot] = term
                 loan_lender[i, slot] = j
                 loan_channel[i, slot] = c
-                loan_secured[i, slot] = app_secured[i]
+                loan_secured[i, slot] = app_secured[k]
                 loan_amortizing[i, slot] = amortizing
                 loan_status[i, slot] = LOAN_PERFORMING
                 loan_npl_age[i, slot] = NEW_THIS_QUARTER
@@ -444,8 +445,8 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
                 lender_acc[b, j, s, LF_NEW_AMT] += amount
                 lender_acc[b, j, s, LF_NEW_COUNT] += 1.0
                 lender_acc[b, j, s, LF_NEW_RATE_AMT] += rate * amount
-                lender_acc[b, j, s, LF_NEW_PD_AMT] += app_pd[i] * amount
-                if app_secured[i] == 1:
+                lender_acc[b, j, s, LF_NEW_PD_AMT] += app_pd[k] * amount
+                if app_secured[k] == 1:
                     lender_acc[b, j, s, LF_NEW_SECURED] += amount
                 band = risk_band(quality[i])
                 band_acc[b, c, band, BAND_AMT] += amount
@@ -457,7 +458,7 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
                 for g in groups:
                     group_acc[b, g, s, GM_NEW_DEBT] += amount
                     group_acc[b, g, s, GM_RATE_AMT] += rate * amount
-                    if app_secured[i] == 0:
+                    if app_secured[k] == 0:
                         group_acc[b, g, s, GM_UNSECURED] += amount
                     if first:
                         group_acc[b, g, s, GM_FIRST_TIME] += 1.0
