@@ -106,6 +106,17 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
     key_verified = rng.stream_key(cp.seed, rng.S_VERIFIED, 0)
     rho = cp.refresh_rho
     keep = math.sqrt(1.0 - rho * rho)
+    # Arrays are taken out of the bundles once, here: inside the parallel loop every
+    # access would update the array's reference count, which the threads contend for.
+    channel_weight = cp.channel_weight
+    bank_loss_share = cp.bank_loss_share
+    choice_n, choice_lenders, choice_cum = lt.choice_n, lt.choice_lenders, lt.choice_cum
+    active, kind_class, precision_base, data_level = lt.active, lt.kind_class, \
+        lt.precision_base, lt.data_level
+    pd_scale, alpha, per_firm_limit_q, appetite_el = lt.pd_scale, lt.alpha, \
+        lt.per_firm_limit_q, lt.appetite_el
+    funding, op_fixed_wan, op_rate, margin, rate_cap = lt.funding, lt.op_fixed_wan, \
+        lt.op_rate, lt.margin, lt.rate_cap
     n_blocks = block_starts.shape[0] - 1
     for b in prange(n_blocks):
         relation = np.empty(N_CHANNELS, dtype=np.int64)
@@ -150,11 +161,11 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                     continue
                 if c >= CH_EQUITY and not equity_ok:
                     continue
-                if lt.choice_n[c, region[i]] == 0:
+                if choice_n[c, region[i]] == 0:
                     continue
                 # exp(utility) as a product: the static part (constant, expected rate for
                 # the band, time to cash) is tabulated once per round
-                w = cp.channel_weight[c, band]
+                w = channel_weight[c, band]
                 if c == CH_ONLINE:
                     w *= math.exp(cp.digital_sensitivity * dig)
                 if relation[c] >= 0 and relation[c] != rejected_by[i]:
@@ -190,9 +201,9 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
             if relation[best] >= 0 and relation[best] != rejected_by[i]:
                 j = relation[best]
             else:
-                j = pick_lender(lt.choice_lenders, lt.choice_cum, lt.choice_n, best, region[i],
+                j = pick_lender(choice_lenders, choice_cum, choice_n, best, region[i],
                                 rng.uniform(key_lender, u_id, best, cp.round), rejected_by[i])
-            if j < 0 or lt.active[j] == 0:
+            if j < 0 or active[j] == 0:
                 continue
             app_lender[k] = j
             app_channel[k] = best
@@ -202,9 +213,9 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
             for g in (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + st):
                 group_acc[b, g, s, GM_APPS] += 1.0
             # --- screening: precision adds up over the information the lender sees
-            kind = lt.kind_class[j]
+            kind = kind_class[j]
             if kind == KIND_BANK:
-                tau = lt.precision_base[j] + cp.precision_bureau * bureau[i] \
+                tau = precision_base[j] + cp.precision_bureau * bureau[i] \
                     + cp.precision_history * min(history[i], 8) / 8.0 \
                     + cp.precision_bank_big_data * cp.bank_big_data * dig
                 if collateral[i] > 0.0:
@@ -212,18 +223,18 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                 if s > 0:
                     tau += cp.precision_statements
             elif kind == KIND_SUPPLY_CHAIN:
-                tau = lt.precision_base[j] + cp.precision_trade * lt.data_level[j]
+                tau = precision_base[j] + cp.precision_trade * data_level[j]
                 if verified:
                     tau += cp.precision_verified
             else:
-                tau = lt.precision_base[j] + cp.precision_digital * dig * lt.data_level[j] \
+                tau = precision_base[j] + cp.precision_digital * dig * data_level[j] \
                     * (1.0 - cp.protection_loss) + 0.5 * cp.precision_history \
                     * min(history[i], 8) / 8.0
             sigma2 = 1.0 / tau
             err = keep * rng.normal(key_signal, u_id, j, 0) + rho * rng.normal(key_refresh,
                                                                                 u_id, j, 0)
             signal = quality[i] + math.sqrt(sigma2) * err
-            pd = min(1.0, lt.pd_scale[j] * estimated_pd(signal, sigma2, lt.alpha[j],
+            pd = min(1.0, pd_scale[j] * estimated_pd(signal, sigma2, alpha[j],
                                                        cp.score_slope))
             app_pd[k] = pd
             # --- amount, security and loss given default by channel
@@ -237,9 +248,9 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                 else:
                     amount = min(need[i], unsecured_cap)
                     lgd = cp.lgd_unsecured
-                lgd *= 1.0 - cp.bank_loss_share[s]
+                lgd *= 1.0 - bank_loss_share[s]
             elif best == CH_ONLINE:
-                amount = min(need[i], lt.per_firm_limit_q[j] * rev, cp.online_cap_wan)
+                amount = min(need[i], per_firm_limit_q[j] * rev, cp.online_cap_wan)
                 lgd = cp.lgd_unsecured
             elif best == CH_SUPPLY_CHAIN:
                 amount = min(need[i], receivable_cap)
@@ -249,7 +260,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                 else:
                     lgd = cp.lgd_receivable
             else:
-                amount = min(need[i], lt.per_firm_limit_q[j] * rev)
+                amount = min(need[i], per_firm_limit_q[j] * rev)
                 lgd = 1.0
             app_amount[k] = amount
             app_secured[k] = secured
@@ -257,13 +268,13 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
             visible_bad = (bureau[i] == 1 and (defaulted_before[i] == 1 or has_npl))
             if best >= CH_EQUITY:
                 app_rate[k] = 0.0
-                ok = expected_loss <= lt.appetite_el[j] and not visible_bad
+                ok = expected_loss <= appetite_el[j] and not visible_bad
             else:
-                required = lt.funding[j] + expected_loss + lt.op_fixed_wan[j] / max(amount, 1e-9) \
-                    + lt.op_rate[j]
-                rate = min(required + lt.margin[j], lt.rate_cap[j])
+                required = funding[j] + expected_loss + op_fixed_wan[j] / max(amount, 1e-9) \
+                    + op_rate[j]
+                rate = min(required + margin[j], rate_cap[j])
                 app_rate[k] = rate
-                ok = (expected_loss <= lt.appetite_el[j] and required <= lt.rate_cap[j]
+                ok = (expected_loss <= appetite_el[j] and required <= rate_cap[j]
                       and not visible_bad)
             app_ok[k] = 1 if (ok and amount >= MIN_LOAN_WAN) else 0
 
@@ -375,6 +386,8 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
     """Write funded offers into loan slots (debt) or cash and outside stakes (non-debt);
     remember who rejected the others so the next round goes elsewhere. ``seekers`` and
     ``block_starts`` as in :func:`choose_and_screen`."""
+    fee_rate = lt.fee_rate  # out of the bundle once (see choose_and_screen)
+    maturity = cp.maturity
     n_blocks = block_starts.shape[0] - 1
     for b in prange(n_blocks):
         for k in range(block_starts[b], block_starts[b + 1]):
@@ -398,7 +411,7 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
                 group_acc[b, g, s, GM_APPROVALS] += 1.0
             # an investment is spent on the project (raising the revenue trend), the rest
             # of the money is working capital held as cash
-            fee = amount * lt.fee_rate[j] if c >= CH_EQUITY else 0.0
+            fee = amount * fee_rate[j] if c >= CH_EQUITY else 0.0
             spent = 0.0
             if invest[i] == 1:
                 spent = min(amount - fee, cp.invest_size * revenue[i])
@@ -419,16 +432,16 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
                 slot = 0 if loan_status[i, 0] == 0 else 1
                 if c == CH_BANK:
                     if spent > 0.0:
-                        term = cp.maturity[1]
+                        term = maturity[1]
                         amortizing = 1
                     else:
-                        term = cp.maturity[0]
+                        term = maturity[0]
                         amortizing = 0
                 elif c == CH_ONLINE:
-                    term = cp.maturity[2]
+                    term = maturity[2]
                     amortizing = 1
                 else:
-                    term = cp.maturity[3]
+                    term = maturity[3]
                     amortizing = 0
                 rate = app_rate[k]
                 loan_principal[i, slot] = amount
