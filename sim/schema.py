@@ -251,9 +251,14 @@ class FirmsSection(Strict):
                                            "reference", "assumption: a 1pp cut raises "
                                            "investment ~5%, within user-cost elasticity "
                                            "estimates", ge=0, le=100)
+    debt_rate_sensitivity: float = param(5.0, "log change in the debt firms want (their "
+                                         "debt target) per unit (100pp) of the benchmark "
+                                         "rate below its reference", "assumption: as "
+                                         "invest_rate_sensitivity; cheaper debt makes "
+                                         "firms hold more of it", ge=0, le=100)
     invest_reference_rate_annual: float = param(0.0345, "1y LPR at which invest_probability "
-                                                "is calibrated", "PBoC 1y LPR from "
-                                                "2023-08-21", ge=0, le=0.3)
+                                                "and debt targets are calibrated", "PBoC 1y "
+                                                "LPR from 2023-08-21", ge=0, le=0.3)
     max_request_quarters: float = param(0.8, "× quarterly revenue: most a firm asks for in a "
                                         "quarter, unless a cash shortfall forces more",
                                         "assumption: lenders size SME loans on revenue",

@@ -68,6 +68,7 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         guarantee_fee_annual=policy.fiscal.guarantee_fee_annual,
         guarantee_on=int(policy.fiscal.guarantee_coverage > 0),
         invest_prob=invest_probability(params),
+        debt_appetite=debt_appetite(params),
         invest_size=firms.invest_size_quarters,
         max_request=firms.max_request_quarters,
         exit_after_default=firms.exit_after_default,
@@ -89,6 +90,14 @@ def invest_probability(params: Scenario) -> np.ndarray:
     gap = params.policy.central_bank.lpr_1y_annual - firms.invest_reference_rate_annual
     factor = math.exp(-firms.invest_rate_sensitivity * gap) if gap != 0.0 else 1.0
     return np.minimum(1.0, _values(firms.invest_probability, STAGES) * factor)
+
+
+def debt_appetite(params: Scenario) -> float:
+    """Factor on firms' debt targets: cheaper credit (a benchmark rate below the
+    reference) makes firms want more debt; 1 at the reference rate."""
+    firms = params.firms
+    gap = params.policy.central_bank.lpr_1y_annual - firms.invest_reference_rate_annual
+    return math.exp(-firms.debt_rate_sensitivity * gap) if gap != 0.0 else 1.0
 
 
 def bank_loss_share(params: Scenario) -> np.ndarray:

@@ -39,7 +39,8 @@ def _write_off(i, slot, s, fp, acc_b, key_verified, uid, loan_principal, loan_ch
 
 
 @njit(cache=True, inline="always")
-def _default_or_exit(i, b, s, fp, acc_b, group_acc, keys, uid, alive, sector, region, stage,
+def _default_or_exit(i, b, s, fp, exit_hazard, acc_b, group_acc, keys, uid, alive, sector,
+                     region, stage,
                      cash, history, defaulted_before, distressed, due, loan_principal,
                      loan_rate, loan_remaining, loan_term, loan_lender, loan_channel,
                      loan_secured, loan_amortizing, loan_status, loan_npl_age):
@@ -92,7 +93,7 @@ def _default_or_exit(i, b, s, fp, acc_b, group_acc, keys, uid, alive, sector, re
         if loan_npl_age[i, slot] == NEW_THIS_QUARTER:
             loan_npl_age[i, slot] = 0
     # 3. closure at the stage hazard
-    if not closing and rng.uniform(key_exit, uid[i], 0, 0) < fp.exit_hazard[stage[i]]:
+    if not closing and rng.uniform(key_exit, uid[i], 0, 0) < exit_hazard[stage[i]]:
         closing = True
     if not closing:
         return
@@ -166,15 +167,16 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, uid, alive, sector, r
     key_verified = rng.stream_key(fp.seed, rng.S_VERIFIED, 0)
     keys = (key_exit, key_default_exit, key_verified)
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
+    exit_hazard = fp.exit_hazard  # out of the bundle once, before the threads
     for b in prange(n_blocks):
         acc_b = lender_acc[b]
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
             s = size[i]
-            _default_or_exit(i, b, s, fp, acc_b, group_acc, keys, uid, alive, sector, region,
-                             stage, cash, history, defaulted_before, distressed, due,
-                             loan_principal, loan_rate, loan_remaining, loan_term, loan_lender,
-                             loan_channel, loan_secured, loan_amortizing, loan_status,
-                             loan_npl_age)
+            _default_or_exit(i, b, s, fp, exit_hazard, acc_b, group_acc, keys, uid, alive,
+                             sector, region, stage, cash, history, defaulted_before,
+                             distressed, due, loan_principal, loan_rate, loan_remaining,
+                             loan_term, loan_lender, loan_channel, loan_secured,
+                             loan_amortizing, loan_status, loan_npl_age)
             _count(i, b, s, acc_b, group_acc, alive, sector, region, stage, loan_principal,
                    loan_lender, loan_status)
 

@@ -135,8 +135,9 @@ def _service(i, fp, acc_b, key_renew, uid, size, cash, history, defaulted_before
 
 
 @njit(cache=True, inline="always")
-def _demand(i, b, fp, key_invest, group_acc, uid, sector, region, size, stage, revenue,
-            cash, debt_target, due, need, invest, discouraged, loan_principal, loan_status):
+def _demand(i, b, fp, invest_prob, key_invest, group_acc, uid, sector, region, size, stage,
+            revenue, cash, debt_target, due, need, invest, discouraged, loan_principal,
+            loan_status):
     """Phase 5 for live firm ``i``: how much external finance it seeks (万元).
 
     Three reasons, per the report's uses of funds: a cash shortfall (debt service it
@@ -163,10 +164,10 @@ def _demand(i, b, fp, key_invest, group_acc, uid, sector, region, size, stage, r
         discouraged[i] -= 1
     elif debt_target[i] > 0.0 and not has_npl:
         # a firm using both its credit lines waits for one to mature
-        gap = debt_target[i] * rev - debt
+        gap = debt_target[i] * fp.debt_appetite * rev - debt
         if gap > 0.2 * rev and free_slot:
             total += gap
-        if rng.uniform(key_invest, uid[i], 0, 0) < fp.invest_prob[stage[i]]:
+        if rng.uniform(key_invest, uid[i], 0, 0) < invest_prob[stage[i]]:
             total += fp.invest_size * rev
             invest[i] = 1
     # firms ask for what lenders could plausibly give, a multiple of revenue
@@ -208,6 +209,7 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     vol = fp.vol_by_size
     shock = fp.shock_mult
     base_margin = fp.margin_by_size
+    invest_prob = fp.invest_prob
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     for b in prange(n_blocks):
         acc_b = lender_acc[b]
@@ -233,8 +235,8 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
                      distressed, due, loan_principal, loan_rate, loan_remaining, loan_term,
                      loan_amortizing, loan_status, loan_lender, loan_channel, loan_secured,
                      loan_npl_age)
-            _demand(i, b, fp, key_invest, group_acc, uid, sector, region, size, stage,
-                    revenue, cash, debt_target, due, need, invest, discouraged,
+            _demand(i, b, fp, invest_prob, key_invest, group_acc, uid, sector, region, size,
+                    stage, revenue, cash, debt_target, due, need, invest, discouraged,
                     loan_principal, loan_status)
             if need[i] > 0.0:
                 seeking += 1

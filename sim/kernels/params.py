@@ -48,6 +48,7 @@ FirmParams = namedtuple("FirmParams", [
     "guarantee_on",          # int 0/1
     # demand
     "invest_prob",           # [4]
+    "debt_appetite",         # factor on debt targets from the benchmark rate (1 at reference)
     "invest_size",
     "max_request",           # × quarterly revenue, most a firm asks for in a quarter
     # default and exit

@@ -381,7 +381,7 @@ class SME(mesa.Agent):
             self.discouraged -= 1
         elif self.debt_target > 0.0 and not has_npl:
             # a firm using both its credit lines waits for one to mature
-            gap = self.debt_target * revenue - self.debt()
+            gap = self.debt_target * fp.debt_appetite * revenue - self.debt()
             if gap > WORKING_GAP * revenue and free_slot:
                 total += gap
             draw = uniform(key(fp.seed, rng.S_INVEST, fp.quarter), self.uid, 0, 0)
