@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -31,8 +30,8 @@ sys.path.insert(0, str(HERE))            # benchmarks/scale.py: machine and scen
 sys.path.insert(0, str(HERE.parent))     # this checkout, even if not installed
 
 from scale import (  # noqa: E402
-    MACHINE_COLUMNS, PHASE_NAMES, REPO_ROOT, RESULTS_DIR, _load_average, _write_csv_atomic,
-    build_scenario, machine_info, scenario_source,
+    MACHINE_COLUMNS, PHASE_NAMES, REPO_ROOT, _load_average, build_scenario, machine_info,
+    scenario_source, write_measurements,
 )
 
 DEFAULT_AGENTS = 20_000
@@ -147,18 +146,8 @@ def main(argv=None) -> int:
     print("  (* SME phases)")
     print(f"\nresults identical: {'yes' if same else 'NO - the engines disagree'}")
 
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = RESULTS_DIR / f"engines-{stamp}.csv"
-    number = 2
-    while out.exists():
-        out = RESULTS_DIR / f"engines-{stamp}-{number}.csv"
-        number += 1
-    cells = []
-    for row in rows:
-        line = {**machine, **row}
-        cells.append({k: round(v, 4) if isinstance(v, float) else v for k, v in line.items()})
-    _write_csv_atomic(out, MACHINE_COLUMNS + MEASUREMENT_COLUMNS, cells)
+    out, _ = write_measurements("engines", MACHINE_COLUMNS + MEASUREMENT_COLUMNS, rows,
+                                machine)
     print(f"wrote {out.relative_to(REPO_ROOT)}")
     return 0 if same else 1
 

@@ -391,6 +391,23 @@ def _write_csv_atomic(path: Path, columns: tuple[str, ...], rows: list[dict]) ->
     os.replace(tmp, path)
 
 
+def write_measurements(prefix: str, columns: tuple[str, ...], rows: list[dict],
+                       machine: dict) -> tuple[Path, str]:
+    """Write ``rows`` (each with the machine columns, floats rounded) to a new
+    ``results/<prefix>-<stamp>.csv``; return the path and the stamp."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = RESULTS_DIR / f"{prefix}-{stamp}.csv"
+    number = 2
+    while out.exists():
+        out = RESULTS_DIR / f"{prefix}-{stamp}-{number}.csv"
+        number += 1
+    cells = [{key: round(value, 4) if isinstance(value, float) else value
+              for key, value in {**machine, **row}.items()} for row in rows]
+    _write_csv_atomic(out, columns, cells)
+    return out, stamp
+
+
 def append_history(line: dict) -> None:
     columns = HISTORY_COLUMNS
     new_file = not HISTORY.exists() or HISTORY.stat().st_size == 0
@@ -522,21 +539,8 @@ def main(argv=None) -> int:
     summary = print_comparisons(rows, "" if compare_threads else
                                 "only 1 thread available" if max_threads == 1 else "--threads 1")
 
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = RESULTS_DIR / f"scale-{stamp}.csv"
-    number = 2
-    while out.exists():
-        out = RESULTS_DIR / f"scale-{stamp}-{number}.csv"
-        number += 1
-    csv_rows = []
-    for row in rows:
-        cells = {**machine, **row}
-        for key, value in cells.items():
-            if isinstance(value, float):
-                cells[key] = round(value, 4)
-        csv_rows.append(cells)
-    _write_csv_atomic(out, MACHINE_COLUMNS + MEASUREMENT_COLUMNS, csv_rows)
+    out, stamp = write_measurements("scale", MACHINE_COLUMNS + MEASUREMENT_COLUMNS, rows,
+                                    machine)
 
     main_rows = [r for r in rows if r["role"] == "main" and r["status"] == "ok"]
 
