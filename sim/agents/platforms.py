@@ -57,17 +57,20 @@ class Platform(Lender):
         if not self.joint or not self.partners:
             return np.zeros(len(self.partners))
         banking = self.model.params.policy.banking
-        room = np.zeros(len(self.partners))
-        for k, bank in enumerate(self.partners):
-            if not bank.active:
-                continue
-            one_partner = banking.partner_concentration_cap * max(bank.capital, 0.0) \
-                - self.partner_stock[k]
-            total_joint = banking.joint_total_cap * bank.total_loans() - bank.partner_stock
-            # a bank's total room is shared among the platforms it partners with
-            sharing = max(1, self.model.market.partnerships_of(bank))
-            room[k] = max(0.0, min(one_partner, total_joint / sharing))
-        return room
+        market = self.model.market
+        partners = self.partners
+        # one pass over the partner banks in Python, the arithmetic on arrays
+        active = np.array([bank.active for bank in partners], dtype=bool)
+        capital = np.array([bank.capital for bank in partners])
+        total_loans = np.array([bank.total_loans() for bank in partners])
+        bank_joint = np.array([bank.partner_stock for bank in partners])
+        # a bank's total room is shared among the platforms it partners with
+        sharing = np.array([max(1, market.partnerships_of(bank)) for bank in partners])
+        one_partner = banking.partner_concentration_cap * np.maximum(capital, 0.0) \
+            - self.partner_stock
+        total_joint = banking.joint_total_cap * total_loans - bank_joint
+        room = np.maximum(0.0, np.minimum(one_partner, total_joint / sharing))
+        return np.where(active, room, 0.0)
 
     def plan(self, peers_active: int, peers_initial: int) -> None:
         if not self.active:
