@@ -7,6 +7,8 @@ Usage (from the repository root)::
     python benchmarks/scale.py --with-10m           # add 10M agents (RAM: ~10M x bytes per SME)
     python benchmarks/scale.py --threads 4          # the main runs on 4 threads
     python benchmarks/scale.py --quarters-only      # no burn-in: simulate only reported quarters
+    python benchmarks/scale.py --full               # 100k/1M/10M on 1 and 2 threads, limits.py
+                                                    # and engines.py: every figure in one run
 
 Every measurement runs in a fresh child process (this script with ``--child``), so peak
 memory is that of one run. The child loads the kernels, records its resident memory
