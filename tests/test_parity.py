@@ -147,7 +147,8 @@ def test_reference_code_imports_no_kernel():
 
 
 def test_reference_rules_load_without_the_kernels():
-    code = ("import sys, sim.reference.sme, sim.reference.credit, sim.reference.draws; "
+    code = ("import sys, sim.reference.sme, sim.reference.birth, sim.reference.loans, "
+            "sim.reference.credit, sim.reference.draws; "
             f"print([m for m in {KERNEL_MODULES!r} if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, timeout=120, check=True)

@@ -11,8 +11,9 @@ checks it firm by firm. It exists to read and check the model, not to run it at 
 it refuses more than :data:`~sim.reference.engine.MAX_AGENTS` agents.
 
 Modules: :mod:`~sim.reference.draws` (random streams, float32 storage),
-:mod:`~sim.reference.sme` (the SME agent and its loans), :mod:`~sim.reference.credit`
-(screening, pricing and rationing), :mod:`~sim.reference.engine` (the model),
+:mod:`~sim.reference.sme` (the SME agent), :mod:`~sim.reference.birth` (its starting
+draws), :mod:`~sim.reference.loans` (its loans), :mod:`~sim.reference.credit` (lender
+choice, screening, pricing and rationing), :mod:`~sim.reference.engine` (the model),
 :mod:`~sim.reference.parity` (per-firm state of either engine, first difference).
 """
 

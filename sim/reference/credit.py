@@ -212,3 +212,29 @@ def ration(offers: list[Offer], capacity, yi_per_wan) -> None:
             used += amount
             offer.funded = True
         capacity[lender] = cap - used
+
+
+def pick(cumulative, u: float) -> int:
+    """Index of the first cumulative share above ``u`` (the last if none)."""
+    for k, bound in enumerate(cumulative):
+        if u < bound:
+            return k
+    return len(cumulative) - 1
+
+
+def pick_lender(table, channel: int, region: int, u: float, avoid: int) -> int:
+    """A lender of ``channel`` reachable from ``region``, drawn with ``u`` by the choice
+    weights; if it is ``avoid`` (the lender that just said no), the next one in the table.
+    -1 if no lender is reachable."""
+    n = table.choice_n[channel][region]
+    if n == 0:
+        return -1
+    cumulative = table.choice_cum[channel][region][:n]
+    if cumulative[-1] <= 0.0:
+        return -1
+    target = u * cumulative[-1]
+    k = pick(cumulative, target)
+    lenders = table.choice_lenders[channel][region]
+    if lenders[k] == avoid and n > 1:
+        return lenders[(k + 1) % n]
+    return lenders[k]

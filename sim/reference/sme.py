@@ -1,4 +1,4 @@
-"""The SME agent of the reference engine and its loans.
+"""The SME agent of the reference engine (its loans: :mod:`sim.reference.loans`).
 
 An :class:`SME` is a Mesa agent holding its attributes (``docs/ODD.md``, 2.1) and at most
 two loans. Each quarter the model calls, for every firm in slot order:
@@ -22,87 +22,17 @@ import mesa
 from sim import rng
 from sim.categories import (
     CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, LOAN_NONPERFORMING,
-    LOAN_PERFORMING,
 )
 from sim.kernels import layout as L
-from sim.reference.credit import MIN_LOAN_WAN, limits, screen
-from sim.reference.draws import expf, f32, key, norm_cdf, normal, risk_band, uniform
+from sim.reference.credit import MIN_LOAN_WAN, limits, pick_lender, screen
+from sim.reference.draws import f32, key, normal, risk_band, uniform
+from sim.reference.birth import draw_firm
+from sim.reference.loans import Loan
 
 STARTUP, GROWTH, STABLE, DECLINE = range(4)
 MICRO = 1
 WORKING_GAP = 0.2       # a working-capital gap below 0.2 × revenue is not worth a loan
 
-# Field numbers of the S_INIT stream: each starting attribute has its own draw.
-(F_SECTOR, F_REGION, F_STAGE, F_QUALITY, F_TREND, F_REVENUE, F_CASH, F_HAS_COLLATERAL,
- F_COLLATERAL, F_DIGITAL, F_BORROWER, F_TARGET, F_ANCHOR, F_ANCHOR_ID, F_AGE, F_HAS_LOAN,
- F_LOAN_CHANNEL, F_LENDER, F_REMAINING, F_HISTORY) = range(20)
-
-
-class Loan:
-    """One loan of a firm. ``rate`` is stored at float32 precision, like the fast engine's
-    loan arrays; ``new`` marks a loan made this quarter, which owes nothing until the
-    next one."""
-
-    __slots__ = ("principal", "rate", "remaining", "term", "lender", "channel", "secured",
-                 "amortizing", "status", "npl_age", "new")
-
-    def __init__(self, principal: float, rate: float, term: int, remaining: int,
-                 lender: int, channel: int, secured: bool, amortizing: bool,
-                 new: bool = False):
-        self.principal = principal
-        self.rate = f32(rate)
-        self.term = term
-        self.remaining = remaining
-        self.lender = lender
-        self.channel = channel
-        self.secured = secured
-        self.amortizing = amortizing
-        self.status = LOAN_PERFORMING
-        self.npl_age = 0
-        self.new = new
-
-    @property
-    def performing(self) -> bool:
-        return self.status == LOAN_PERFORMING
-
-    def due(self, deferral: bool) -> tuple[float, float]:
-        """(interest, scheduled principal) this quarter; principal is deferred under
-        ``deferral``."""
-        p = self.principal
-        interest = p * self.rate * 0.25
-        principal = 0.0
-        if not deferral:
-            if self.amortizing:
-                principal = p / max(1, self.remaining)
-            elif self.remaining <= 1:
-                principal = p
-        return interest, principal
-
-
-def pick(cumulative, u: float) -> int:
-    """Index of the first cumulative share above ``u`` (the last if none)."""
-    for k, bound in enumerate(cumulative):
-        if u < bound:
-            return k
-    return len(cumulative) - 1
-
-
-def pick_lender(table, channel: int, region: int, u: float, avoid: int) -> int:
-    """A lender of ``channel`` reachable from ``region``, drawn with ``u`` by the choice
-    weights; if it is ``avoid`` (the lender that just said no), the next one in the table.
-    -1 if no lender is reachable."""
-    n = table.choice_n[channel][region]
-    if n == 0:
-        return -1
-    cumulative = table.choice_cum[channel][region][:n]
-    if cumulative[-1] <= 0.0:
-        return -1
-    target = u * cumulative[-1]
-    k = pick(cumulative, target)
-    lenders = table.choice_lenders[channel][region]
-    if lenders[k] == avoid and n > 1:
-        return lenders[(k + 1) % n]
-    return lenders[k]
 
 
 class SME(mesa.Agent):
@@ -158,92 +88,8 @@ class SME(mesa.Agent):
 
     # ------------------------------------------------------------------ birth
     def draw(self, fp, entrant: bool, table, starting_rates) -> None:
-        """Starting attributes from the S_INIT stream (keyed by uid, so the slot a firm
-        lands in does not matter); a starting firm may hold one loan, placed with a lender
-        drawn from ``table`` (the lenders' choice weights) at ``starting_rates[channel]``.
-        Entrants are start-ups with no loans (ODD 5, 7.18)."""
-        k = key(fp.seed, rng.S_INIT, 0)
-        u_id, s = self.uid, self.size
-
-        def u(field: int) -> float:
-            return uniform(k, u_id, field, 0)
-
-        def n(field: int) -> float:
-            return normal(k, u_id, field, 0)
-
-        self.alive = True
-        self.sector = pick(fp.sector_cum, u(F_SECTOR))
-        self.region = pick(fp.region_cum, u(F_REGION))
-        quality = n(F_QUALITY)
-        level = fp.log_revenue_median_q[s] + fp.revenue_log_sd * n(F_TREND)
-        if entrant:
-            self.stage = STARTUP
-            self.age = 0
-            level -= 0.5  # entrants start below the size they grow into
-        else:
-            self.stage = pick(fp.stage_cum, u(F_STAGE))
-            if self.stage == STARTUP:
-                self.age = int(u(F_AGE) * 12)
-            else:
-                self.age = 12 + int(u(F_AGE) * 80)
-            # the starting population are survivors, the more so the older
-            quality += fp.initial_quality_tilt * min(self.age, 40) / 40.0
-        self.quality = f32(quality)
-        self.log_trend = f32(level)
-        self.log_revenue = f32(level + 0.1 * n(F_REVENUE))
-        revenue = expf(self.log_revenue)  # single precision, as it is computed from float32
-        self.revenue = revenue
-        self.cash = fp.cash_buffer * revenue * (0.5 + u(F_CASH))
-        self.discouraged = 0
-        collateral_share = fp.collateral_share[s] * (0.5 if entrant else 1.0)
-        if u(F_HAS_COLLATERAL) < collateral_share:
-            self.collateral = fp.collateral_to_revenue * 4.0 * revenue * (0.5 + u(F_COLLATERAL))
-        else:
-            self.collateral = 0.0
-        years = max(0.0, fp.quarter / 4.0 - fp.start_year)
-        mean_digital = fp.digital_mean[s] + (fp.entrant_digital_trend * years if entrant
-                                             else 0.0)
-        self.digital = f32(min(1.0, max(0.0, mean_digital + 0.25 * n(F_DIGITAL))))
-        propensity = fp.borrowing_propensity * (0.8 + 0.3 * s)
-        if u(F_BORROWER) < propensity:
-            sd = fp.debt_target_sd
-            self.debt_target = f32(fp.debt_target[s] * math.exp(sd * n(F_TARGET)
-                                                                - 0.5 * sd * sd))
-        else:
-            self.debt_target = 0.0
-        if u(F_ANCHOR) < fp.anchor_prob[self.sector]:
-            self.anchor = int(u(F_ANCHOR_ID) * fp.anchors)
-        else:
-            self.anchor = -1
-        self.bureau = False
-        self.history = 0
-        self.first_loan_quarter = -1
-        self.defaulted_before = False
-        self.outside_stake = 0.0
-        if entrant or self.debt_target <= 0.0:
-            return
-        # lenders screened the starting borrowers too: better firms more likely hold a loan
-        p_loan = fp.initial_borrowers[s] / propensity * 2.0 * norm_cdf(
-            fp.initial_borrower_selection * quality)
-        if u(F_HAS_LOAN) >= p_loan:
-            return
-        # one loan, bank or online, at a typical rate; the burn-in replaces it
-        channel = CH_BANK
-        if self.digital > 0.3 and u(F_LOAN_CHANNEL) < 0.3:
-            channel = CH_ONLINE
-        lender = pick_lender(table, channel, self.region, u(F_LENDER), -1)
-        if lender < 0:
-            return
-        term = 4 if channel == CH_BANK else 2
-        # a product of two float32 values is rounded to float32
-        loan = Loan(f32(self.debt_target * revenue), starting_rates[channel], term,
-                    1 + int(u(F_REMAINING) * term), lender, channel,
-                    secured=channel == CH_BANK and self.collateral > 0.0,
-                    amortizing=channel != CH_BANK)
-        self.loans[0] = loan
-        self.history = int(u(F_HISTORY) * 12)
-        self.first_loan_quarter = fp.quarter - 4
-        self.cash += loan.principal  # borrowed working capital is held as cash
+        """Starting attributes (:func:`sim.reference.birth.draw_firm`)."""
+        draw_firm(self, fp, entrant, table, starting_rates)
 
     # ------------------------------------------------------------------ phase 3
     def operate(self, fp) -> None:
