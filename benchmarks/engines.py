@@ -30,8 +30,8 @@ sys.path.insert(0, str(HERE))            # benchmarks/scale.py: machine and scen
 sys.path.insert(0, str(HERE.parent))     # this checkout, even if not installed
 
 from scale import (  # noqa: E402
-    MACHINE_COLUMNS, PHASE_NAMES, REPO_ROOT, _load_average, build_scenario, machine_info,
-    scenario_source, write_measurements,
+    MACHINE_COLUMNS, PHASE_NAMES, REPO_ROOT, _load_average, build_scenario,
+    machine_with_kernels, scenario_source, write_measurements,
 )
 
 DEFAULT_AGENTS = 20_000
@@ -99,19 +99,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    # first: importing sim sets NUMBA_CACHE_DIR before numba is imported
-    from sim.kernels import warm_up
-
-    machine = machine_info()
-    print("Machine")
-    for name in MACHINE_COLUMNS:
-        if name in machine:
-            print(f"  {name:18} {machine[name]}")
-    was_cached, seconds = warm_up()
-    machine["kernel_cache_warm"] = was_cached
-    machine["warm_up_s"] = round(seconds, 2)
-    print(f"  {'kernels':18} {'loaded' if was_cached else 'compiled'} in {seconds:.1f} s "
-          "(not measured)")
+    machine = machine_with_kernels()
     print(f"  {'scenario':18} {scenario_source()}, {args.agents:,} SMEs, one thread"
           + ("; burn-in off" if args.quarters_only else ""))
 

@@ -45,15 +45,12 @@ LIMIT_COLUMNS = ("timestamp", "measure", "agents", "threads", "capacity_slots", 
 
 
 def capacity_for(agents: int) -> int:
-    """Slots a baseline run of ``agents`` allocates (as ``sim.model.CreditMarket``)."""
+    """Slots a baseline run of ``agents`` allocates."""
     from sim.config import load_scenario
-    from sim.quarters import parse_quarter
+    from sim.model import slot_capacity
 
-    scenario = load_scenario(REPO_ROOT / "scenarios" / "baseline.toml", agents=agents)
-    run = scenario.run
-    quarters = parse_quarter(run.end) - parse_quarter(run.start) + run.burn_in_quarters + 1
-    factor = scenario.population.capacity_factor or 1.1 + 0.015 * quarters
-    return int(math.ceil(agents * factor))
+    return slot_capacity(load_scenario(REPO_ROOT / "scenarios" / "baseline.toml",
+                                       agents=agents))
 
 
 def _stream_kernels():

@@ -393,6 +393,32 @@ def _write_csv_atomic(path: Path, columns: tuple[str, ...], rows: list[dict]) ->
     os.replace(tmp, path)
 
 
+def machine_with_kernels() -> dict:
+    """Print the machine, load (or compile) the kernels, and return the machine's
+    description with how the kernels were obtained (never part of a measurement)."""
+    import sim  # noqa: F401 - first: sets NUMBA_CACHE_DIR before numba is imported
+
+    machine = machine_info()
+    print("Machine")
+    for key in MACHINE_COLUMNS:
+        if key in machine:
+            print(f"  {key:18} {machine[key]}")
+    from sim.kernels import warm_up
+
+    was_cached, seconds = warm_up()
+    machine["kernel_cache_warm"] = was_cached
+    machine["warm_up_s"] = round(seconds, 2)
+    if not was_cached:
+        state = "cache cold, compiled"
+    elif seconds > 20:
+        # cache_is_warm() only sees that some compiled kernel is on disk
+        state = "cache reported warm, but some kernels were (re)compiled"
+    else:
+        state = "cache warm, loaded"
+    print(f"  {'kernels':18} {state} in {seconds:.1f} s (not measured)")
+    return machine
+
+
 def write_measurements(prefix: str, columns: tuple[str, ...], rows: list[dict],
                        machine: dict) -> tuple[Path, str]:
     """Write ``rows`` (each with the machine columns, floats rounded) to a new
@@ -483,25 +509,7 @@ def main(argv=None) -> int:
 
     agents = sorted(set(args.agents or DEFAULT_AGENTS) | ({TEN_MILLION} if args.with_10m
                                                           else set()))
-    machine = machine_info()
-    print("Machine")
-    for key in MACHINE_COLUMNS:
-        if key in machine:
-            print(f"  {key:18} {machine[key]}")
-
-    from sim.kernels import warm_up
-
-    was_cached, seconds = warm_up()
-    machine["kernel_cache_warm"] = was_cached
-    machine["warm_up_s"] = round(seconds, 2)
-    if not was_cached:
-        state = "cache cold, compiled"
-    elif seconds > 20:
-        # cache_is_warm() only sees that some compiled kernel is on disk
-        state = "cache reported warm, but some kernels were (re)compiled"
-    else:
-        state = "cache warm, loaded"
-    print(f"  {'kernels':18} {state} in {seconds:.1f} s")
+    machine = machine_with_kernels()
     scenario_name = scenario_source()
     if not BASELINE_SCENARIO.exists():
         scenario_name += " (scenarios/baseline.toml not found)"

@@ -25,43 +25,16 @@ import numpy as np
 import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # this checkout, even if not installed
+
+from sim.categories import BANK_TYPES  # noqa: E402
+from sim.outcomes import (  # noqa: E402
+    ONLINE, SMALL_BANKS, bank_lending_to, lender_ratio, lender_sum, quarterly,
+    quarterly_change,
+)
+
 SCENARIOS = REPO_ROOT / "scenarios"
-BANKS = ("large_state", "joint_stock", "city_commercial", "rural")
-SMALL_BANKS = ("city_commercial", "rural")
-ONLINE = ("big_tech", "online_micro")
-
-
-def quarterly(column):
-    return lambda run: run.quarterly.set_index("quarter")[column]
-
-
-def lender_sum(kinds, column):
-    def series(run):
-        frame = run.lenders[run.lenders["kind"].isin(kinds)]
-        return frame.groupby("quarter", sort=False)[column].sum()
-    return series
-
-
-def lender_ratio(kinds, numerator, denominator):
-    def series(run):
-        frame = run.lenders[run.lenders["kind"].isin(kinds)]
-        sums = frame.groupby("quarter", sort=False)[[numerator, denominator]].sum()
-        return sums[numerator] / sums[denominator]
-    return series
-
-
-def bank_lending_to(size):
-    def series(run):
-        groups = run.groups[run.groups["dimension"] == "lender_kind|size"]
-        wanted = [f"{kind}|{size}" for kind in BANKS]
-        return groups[groups["group"].isin(wanted)].groupby("quarter", sort=False)[
-            "value"].sum()
-    return series
-
-
-def quarterly_change(column):
-    """The quarter-on-quarter change of a quarterly column."""
-    return lambda run: run.quarterly.set_index("quarter")[column].diff()
+BANKS = BANK_TYPES
 
 
 # lever: (base scenario, [(outcome, series, first quarter, last quarter or None = end)])
@@ -183,7 +156,6 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--only", nargs="+", choices=sorted(LEVERS), metavar="LEVER")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(REPO_ROOT))
     from sim.kernels import warm_up
 
     warm_up()

@@ -99,9 +99,7 @@ class CreditMarket(mesa.Model):
         represented = np.array([getattr(self.params.population.represented, s) for s in SIZES])
         self.weights = stratum_weights(represented, self.agents_by_size)
         self.yi_per_wan = yi_per_agent_wan(self.weights)
-        quarters = self.end_quarter - self.quarter + 1
-        factor = self.params.population.capacity_factor or 1.1 + 0.015 * quarters
-        capacity = int(math.ceil(run.agents * factor))
+        capacity = slot_capacity(self.params)
         self.pop = Population.allocate(capacity)
         # -- agents
         self.market = LenderMarket(self)
@@ -468,6 +466,15 @@ def _git_revision() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
+
+
+def slot_capacity(scenario: Scenario) -> int:
+    """SME slots a run allocates: the starting agents and room for entrants
+    (``population.capacity_factor``, or 1.1 + 0.015 per simulated quarter)."""
+    run = scenario.run
+    quarters = parse_quarter(run.end) - parse_quarter(run.start) + run.burn_in_quarters + 1
+    factor = scenario.population.capacity_factor or 1.1 + 0.015 * quarters
+    return int(math.ceil(run.agents * factor))
 
 
 def build_model(scenario: Scenario, check: bool = False) -> CreditMarket:

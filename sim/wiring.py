@@ -87,17 +87,22 @@ def invest_probability(params: Scenario) -> np.ndarray:
     calibrated probabilities hold exactly.
     """
     firms = params.firms
-    gap = params.policy.central_bank.lpr_1y_annual - firms.invest_reference_rate_annual
-    factor = math.exp(-firms.invest_rate_sensitivity * gap) if gap != 0.0 else 1.0
+    factor = _rate_factor(params, firms.invest_rate_sensitivity)
     return np.minimum(1.0, _values(firms.invest_probability, STAGES) * factor)
+
+
+def _rate_factor(params: Scenario, sensitivity: float) -> float:
+    """exp(−sensitivity × (LPR − the reference rate)): how much more firms want of
+    something when the benchmark rate is below the one it was calibrated at; exactly 1
+    at the reference."""
+    gap = params.policy.central_bank.lpr_1y_annual - params.firms.invest_reference_rate_annual
+    return math.exp(-sensitivity * gap) if gap != 0.0 else 1.0
 
 
 def debt_appetite(params: Scenario) -> float:
     """Factor on firms' debt targets: cheaper credit (a benchmark rate below the
     reference) makes firms want more debt; 1 at the reference rate."""
-    firms = params.firms
-    gap = params.policy.central_bank.lpr_1y_annual - firms.invest_reference_rate_annual
-    return math.exp(-firms.debt_rate_sensitivity * gap) if gap != 0.0 else 1.0
+    return _rate_factor(params, params.firms.debt_rate_sensitivity)
 
 
 def bank_loss_share(params: Scenario) -> np.ndarray:

@@ -16,9 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.categories import BANK_TYPES
 from sim.compare import load_window, paired_stats
 from sim.kernels import layout as L
 from sim.model import CreditMarket
+from sim.outcomes import (
+    ONLINE, SMALL_BANKS, bank_lending_to, lender_ratio, lender_sum, quarterly,
+)
 from sim.wiring import bank_loss_share, credit_params
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -28,9 +32,7 @@ SEEDS = (11, 12, 13, 14, 15)
 # noise
 MORE_SEEDS = SEEDS + (16, 17, 18)
 WINDOW = {"start": "2024Q2", "end": "2026Q1", "burn_in_quarters": 6}
-BANKS = ("large_state", "joint_stock", "city_commercial", "rural")
-SMALL_BANKS = ("city_commercial", "rural")
-ONLINE = ("big_tech", "online_micro")
+BANKS = BANK_TYPES
 
 @dataclass
 class Run:
@@ -86,40 +88,13 @@ def simulate(name: str, seed: int) -> Run:
 # ---------------------------------------------------------------- series and statistics
 
 
-def quarterly(column: str):
-    return lambda run: run.quarterly.set_index("quarter")[column]
-
-
 def state(column: str):
     return lambda run: run.state.set_index("quarter")[column]
-
-
-def lender_sum(kinds: tuple[str, ...], column: str):
-    def series(run: Run) -> pd.Series:
-        frame = run.lenders[run.lenders["kind"].isin(kinds)]
-        return frame.groupby("quarter", sort=False)[column].sum()
-    return series
-
-
-def lender_ratio(kinds: tuple[str, ...], numerator: str, denominator: str):
-    def series(run: Run) -> pd.Series:
-        frame = run.lenders[run.lenders["kind"].isin(kinds)]
-        sums = frame.groupby("quarter", sort=False)[[numerator, denominator]].sum()
-        return sums[numerator] / sums[denominator]
-    return series
 
 
 def platform_default_rate(run: Run) -> pd.Series:
     """Platforms' loans turning non-performing this quarter ÷ their loans outstanding."""
     return lender_ratio(ONLINE, "new_npl", "loan_balance")(run)
-
-
-def bank_lending_to(size: str):
-    def series(run: Run) -> pd.Series:
-        groups = run.groups[run.groups["dimension"] == "lender_kind|size"]
-        wanted = [f"{kind}|{size}" for kind in BANKS]
-        return groups[groups["group"].isin(wanted)].groupby("quarter", sort=False)["value"].sum()
-    return series
 
 
 def paired(other: str, series, quarters: tuple[str, str], base: str = "baseline",
