@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.agents.banks import Bank
+from sim.agents.banks import Bank, BankFigures
 from sim.agents.platforms import Platform
 from sim.categories import BANK_TYPES, PLATFORM_KINDS
 from sim.kernels import layout as L
@@ -83,6 +83,7 @@ class LenderMarket:
             bank.rest_assets = per_bank - book
             bank.rest_loans = per_bank * bank.params.loans_to_assets - book
             bank.loans_count = sums.lender_count[bank.index, L.LF_LOANS]
+        self.bank_figures = BankFigures.of(self.banks, self._partnerships)
         for platform in self.platforms:
             platform.book_perf = money[platform.index, L.LF_BAL_PERF]
             platform.loans_count = sums.lender_count[platform.index, L.LF_LOANS]
@@ -177,9 +178,12 @@ class LenderMarket:
         active = {kind: 0 for kind in self.initial_counts}
         for lender in self.lenders:
             active[lender.kind] += lender.active
-        for lender in self.lenders:
-            if lender.active or lender.kind_class != 0:
-                lender.plan(active[lender.kind], self.initial_counts[lender.kind])
+        for bank in self.banks:
+            if bank.active:
+                bank.plan(active[bank.kind], self.initial_counts[bank.kind])
+        self.bank_figures = BankFigures.of(self.banks, self._partnerships)
+        for platform in self.platforms:
+            platform.plan(active[platform.kind], self.initial_counts[platform.kind])
 
     def add_repayments(self, principal_by_lender: np.ndarray) -> None:
         for lender in self.lenders:
@@ -214,7 +218,10 @@ class LenderMarket:
         loss_share = bank_loss_share(params)
         rc = params.policy.fiscal.risk_compensation_share
         self.transfers = []
-        partner_out: dict = {}
+        self.bank_figures = BankFigures.of(self.banks, self._partnerships)
+        # what partner banks receive from platforms' joint loans, by bank index
+        partner_out = {item: np.zeros(len(self.banks))
+                       for item in ("interest", "loss", "npl", "stock_end")}
         for platform in self.platforms:
             if not platform.active and platform.book <= 0 and platform.funders_total() <= 0:
                 platform.flows = {}
@@ -231,7 +238,6 @@ class LenderMarket:
                 outside.add("equity_raised", flows["nondebt"] - crowd)
             gov.add("interest_subsidy", flows["subsidy"])
         incentive_rate = params.policy.central_bank.inclusive_incentive_rate
-        empty = {"interest": 0.0, "loss": 0.0, "npl": 0.0, "stock_end": 0.0}
         for bank in self.banks:
             if not bank.active and bank.book <= 0 and sums.lender_money[bank.index, L.LF_NEW_AMT] \
                     + sums.lender_money[bank.index, L.LF_PRINCIPAL] <= 0:
@@ -252,7 +258,8 @@ class LenderMarket:
             incentive = incentive_rate * max(0.0, growth) if bank.kind in LOCAL_TYPES else 0.0
             flows["incentive"] = incentive
             gov.add("inclusive_incentive", incentive)
-            bank.close_books(flows, partner_out.get(bank, empty))
+            bank.close_books(flows, {item: float(values[bank.index])
+                                     for item, values in partner_out.items()})
         outside.add("dividends_from_stakes", float(owner_draws[1]))
         if model.quarter % 4 == 3:
             self._refit_scores()

@@ -8,6 +8,10 @@ the published ones.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+
 from sim.agents.lender import Lender
 from sim.categories import CH_BANK
 
@@ -148,3 +152,33 @@ class Bank(Lender):
         # underwriting experience: losses on what it originated, against that book
         self.remember(flows["new"], flows["new_pd_amount"], flows["new_npl"],
                       direct_loss - compensation, net_income)
+
+
+@dataclass
+class BankFigures:
+    """The banks' figures that platforms read while they plan and close their books,
+    as arrays by bank index; banks' balance sheets do not move during those loops."""
+
+    active: np.ndarray         # bool [B]
+    capital: np.ndarray        # 亿元 [B]
+    total_loans: np.ndarray    # 亿元 [B], as Bank.total_loans
+    partner_stock: np.ndarray  # 亿元 [B], joint loans held
+    partnerships: np.ndarray   # int64 [B], joint-lending platforms partnered, at least 1
+    funding_cost: np.ndarray   # fraction/yr [B]
+
+    @classmethod
+    def of(cls, banks: list[Bank], partnerships: dict) -> "BankFigures":
+        def column(values, dtype=np.float64):
+            return np.array(values, dtype=dtype)
+
+        # the same sums, in the same order, as Bank.total_loans
+        book = column([b.book_perf for b in banks]) + column([b.book_npl for b in banks])
+        partner_stock = column([b.partner_stock for b in banks])
+        return cls(
+            active=column([b.active for b in banks], bool),
+            capital=column([b.capital for b in banks]),
+            total_loans=column([b.rest_loans for b in banks]) + (book + partner_stock),
+            partner_stock=partner_stock,
+            partnerships=column([max(1, partnerships.get(b, 0)) for b in banks], np.int64),
+            funding_cost=column([b.funding_cost for b in banks]),
+        )

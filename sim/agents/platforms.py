@@ -24,11 +24,21 @@ class Platform(Lender):
         self.kind_class = {CH_ONLINE: 1, CH_SUPPLY_CHAIN: 2, CH_EQUITY: 3}[self.channel]
         self.capital = params.net_assets_yi if active else 0.0
         self.capital_initial = params.net_assets_yi
-        self.partners = partners                 # list of Bank agents
+        self.partners = partners                 # list of Bank agents (sets partner_index)
         self.partner_stock = np.zeros(len(partners))
         self.own_stock = 0.0                     # retained share of the pool (亿元)
         self.abs_stock = 0.0                     # securitised share held by investors
         self.entered_quarter = None
+
+    @property
+    def partners(self) -> list:
+        return self._partners
+
+    @partners.setter
+    def partners(self, banks: list) -> None:
+        self._partners = banks
+        # where each partner's figures sit in the market's BankFigures arrays
+        self.partner_index = np.array([bank.index for bank in banks], dtype=np.int64)
 
     @property
     def joint(self) -> bool:
@@ -57,20 +67,14 @@ class Platform(Lender):
         if not self.joint or not self.partners:
             return np.zeros(len(self.partners))
         banking = self.model.params.policy.banking
-        market = self.model.market
-        partners = self.partners
-        # one pass over the partner banks in Python, the arithmetic on arrays
-        active = np.array([bank.active for bank in partners], dtype=bool)
-        capital = np.array([bank.capital for bank in partners])
-        total_loans = np.array([bank.total_loans() for bank in partners])
-        bank_joint = np.array([bank.partner_stock for bank in partners])
+        banks = self.model.market.bank_figures
+        at = self.partner_index
         # a bank's total room is shared among the platforms it partners with
-        sharing = np.array([max(1, market.partnerships_of(bank)) for bank in partners])
-        one_partner = banking.partner_concentration_cap * np.maximum(capital, 0.0) \
+        one_partner = banking.partner_concentration_cap * np.maximum(banks.capital[at], 0.0) \
             - self.partner_stock
-        total_joint = banking.joint_total_cap * total_loans - bank_joint
-        room = np.maximum(0.0, np.minimum(one_partner, total_joint / sharing))
-        return np.where(active, room, 0.0)
+        total_joint = banking.joint_total_cap * banks.total_loans[at] - banks.partner_stock[at]
+        room = np.maximum(0.0, np.minimum(one_partner, total_joint / banks.partnerships[at]))
+        return np.where(banks.active[at], room, 0.0)
 
     def plan(self, peers_active: int, peers_initial: int) -> None:
         if not self.active:
@@ -108,13 +112,15 @@ class Platform(Lender):
 
     def _partner_rate_by_bank(self) -> np.ndarray:
         """What each partner bank charges on its share: its funding cost plus a margin."""
-        margin = self.params.partner_margin_annual
-        return np.array([b.funding_cost + margin for b in self.partners])
+        return self.model.market.bank_figures.funding_cost[self.partner_index] + \
+            self.params.partner_margin_annual
 
     def _partner_rate(self) -> float:
         """The average active partner's rate, used in pricing."""
-        active = [b.funding_cost for b in self.partners if b.active]
-        base = float(np.mean(active)) if active else self.params.funding_cost_annual
+        banks = self.model.market.bank_figures
+        at = self.partner_index[banks.active[self.partner_index]]
+        base = float(np.mean(banks.funding_cost[at])) if at.size else \
+            self.params.funding_cost_annual
         return base + self.params.partner_margin_annual
 
     # ------------------------------------------------------------------ phase 8
@@ -140,7 +146,8 @@ class Platform(Lender):
         """Share the pool's flows among funders, then close the platform's own P&L.
 
         Returns the outside sector's part (ABS interest, principal, losses, purchases);
-        partner banks' parts are added to ``partner_out[bank]``.
+        partner banks' parts are added to ``partner_out`` (arrays by bank index, keys
+        ``interest``, ``loss``, ``npl`` and ``stock_end``).
         """
         p = self.params
         cb = self.model.params.policy.central_bank
@@ -187,13 +194,12 @@ class Platform(Lender):
         own_npl = npl_end * self.own_stock / pool_end if pool_end > 0 else 0.0
         partner_npl = npl_end * self.partner_stock / pool_end if pool_end > 0 else \
             np.zeros(len(self.partners))
-        for k, bank in enumerate(self.partners):
-            out = partner_out.setdefault(bank, {"interest": 0.0, "loss": 0.0, "npl": 0.0,
-                                                "stock_end": 0.0})
-            out["interest"] += partner_interest[k]
-            out["loss"] += partner_loss[k]
-            out["npl"] += partner_npl[k]
-            out["stock_end"] += self.partner_stock[k]
+        # a platform lists each partner once, so these add in platform order per bank
+        at = self.partner_index
+        partner_out["interest"][at] += partner_interest
+        partner_out["loss"][at] += partner_loss
+        partner_out["npl"][at] += partner_npl
+        partner_out["stock_end"][at] += self.partner_stock
         funding = p.funding_cost_annual * own_start / 4.0
         op_cost = (p.op_cost_fixed_wan * flows["loans"] / 1e4 + p.op_cost_rate_annual
                    * self.book_perf) / 4.0
