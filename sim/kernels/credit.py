@@ -31,6 +31,7 @@ N_CHANNELS = len(CHANNELS)
 # lender classes, as LenderTable.kind_class
 KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, KIND_CROWD = 0, 1, 2, 3
 N_BUCKETS = 512
+SORT_CHUNK = 65536  # applicants per chunk of the counting sort in ``ration``
 MIN_LOAN_WAN = 0.5  # loans below 5,000 yuan are not worth writing
 
 
@@ -299,19 +300,31 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid
     what is lent.
     """
     n_lenders = capacity.shape[0]
-    starts[:] = 0
-    for k in range(n_seekers):
-        app_funded[k] = 0
-        if app_lender[k] >= 0 and app_ok[k] == 1:
-            starts[app_lender[k] + 1] += 1
+    # counting sort by lender in fixed chunks of applicants: each chunk counts its offers
+    # per lender, then writes them from its own offsets, so ``order`` lists each lender's
+    # offers by ascending k whatever the thread count
+    n_chunks = (n_seekers + SORT_CHUNK - 1) // SORT_CHUNK
+    chunk_fill = np.zeros((n_chunks, n_lenders), dtype=np.int64)
+    for c in prange(n_chunks):
+        for k in range(c * SORT_CHUNK, min(n_seekers, (c + 1) * SORT_CHUNK)):
+            app_funded[k] = 0
+            if app_lender[k] >= 0 and app_ok[k] == 1:
+                chunk_fill[c, app_lender[k]] += 1
+    starts[0] = 0
     for j in range(n_lenders):
-        starts[j + 1] += starts[j]
-    fill = starts[:-1].copy()
-    for k in range(n_seekers):
-        if app_lender[k] >= 0 and app_ok[k] == 1:
-            j = app_lender[k]
-            order[fill[j]] = k
-            fill[j] += 1
+        at = starts[j]
+        for c in range(n_chunks):
+            count = chunk_fill[c, j]
+            chunk_fill[c, j] = at
+            at += count
+        starts[j + 1] = at
+    for c in prange(n_chunks):
+        fill = chunk_fill[c]
+        for k in range(c * SORT_CHUNK, min(n_seekers, (c + 1) * SORT_CHUNK)):
+            if app_lender[k] >= 0 and app_ok[k] == 1:
+                j = app_lender[k]
+                order[fill[j]] = k
+                fill[j] += 1
     for j in prange(n_lenders):
         lo = starts[j]
         hi = starts[j + 1]
