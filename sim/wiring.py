@@ -5,6 +5,7 @@ Kept apart from the model so that what a kernel sees each quarter is in one plac
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -181,23 +182,31 @@ def initial_expected_rates(params: Scenario) -> np.ndarray:
     return table
 
 
+@functools.cache
+def _field_names(model_class) -> frozenset[str]:
+    return frozenset(model_class.model_fields)
+
+
 def lender_table(lenders, choice_lenders, choice_cum, choice_n) -> LenderTable:
     def col(attr, dtype=np.float64):
         return np.array([getattr(l, attr) for l in lenders], dtype=dtype)
+
+    def param(name):
+        # 0 for a lender kind without the parameter; asking the class which fields it has
+        # avoids the slow failed-lookup path of a pydantic model
+        return np.array([getattr(l.params, name) if name in _field_names(type(l.params))
+                         else 0.0 for l in lenders], dtype=np.float64)
 
     return LenderTable(
         kind_class=np.array([l.kind_class for l in lenders], dtype=np.int64),
         active=np.array([int(l.active) for l in lenders], dtype=np.int64),
         funding=col("funding_cost"),
-        op_fixed_wan=np.array([l.params.op_cost_fixed_wan for l in lenders]),
-        op_rate=np.array([l.params.op_cost_rate_annual for l in lenders]),
+        op_fixed_wan=param("op_cost_fixed_wan"), op_rate=param("op_cost_rate_annual"),
         margin=col("margin"), appetite_el=col("appetite"), rate_cap=col("rate_cap"),
-        precision_base=np.array([l.params.precision_base for l in lenders]),
-        data_level=np.array([getattr(l.params, "data_level", 0.0) for l in lenders]),
-        per_firm_limit_q=np.array([getattr(l.params, "per_firm_limit_quarters", 0.0)
-                                   for l in lenders]),
+        precision_base=param("precision_base"), data_level=param("data_level"),
+        per_firm_limit_q=param("per_firm_limit_quarters"),
         alpha=col("alpha"), pd_scale=col("pd_scale"),
-        fee_rate=np.array([getattr(l.params, "fee_rate", 0.0) for l in lenders]),
+        fee_rate=param("fee_rate"),
         capacity=col("capacity"),
         choice_lenders=choice_lenders, choice_cum=choice_cum, choice_n=choice_n,
     )
