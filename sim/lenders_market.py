@@ -54,16 +54,15 @@ class LenderMarket:
                 self.platforms.append(platform)
                 index += 1
         self.lenders = self.banks + self.platforms
+        # active joint-lending platforms partnering each bank (counted in phase 2)
         self._partnerships: dict[Bank, int] = {}
+        # banks' figures as arrays for the platforms, rebuilt before each platform loop
+        self.bank_figures: BankFigures | None = None
         self.transfers: list[tuple[int, int]] = []  # (failed, acquirer) this quarter
         self.initial_counts = {kind: sum(1 for l in self.lenders if l.kind == kind and l.active)
                                for kind in BANK_TYPES + PLATFORM_KINDS}
 
     # ------------------------------------------------------------------ helpers
-    def partnerships_of(self, bank: Bank) -> int:
-        """Active joint-lending platforms that have this bank as a partner."""
-        return self._partnerships.get(bank, 0)
-
     def _count_partnerships(self) -> None:
         self._partnerships: dict[Bank, int] = {}
         for platform in self.platforms:
