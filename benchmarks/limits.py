@@ -163,6 +163,33 @@ def cold_start(agents: int) -> dict:
             "detail": detail}
 
 
+# A small fixed workload, timed before and after a long benchmark run: on a shared or
+# virtual machine the speed can drift by more than the effects being measured.
+PROBE_AGENTS, PROBE_QUARTERS = 20_000, 4
+
+
+def speed_probe(repeats: int = 5) -> float:
+    """ns per SME-quarter of the baseline at 20,000 agents for four quarters on one thread,
+    in this process (kernels already loaded), best of ``repeats``."""
+    import numba
+    from sim.config import load_scenario
+    from sim.model import CreditMarket
+
+    threads = numba.get_num_threads()
+    best = math.inf
+    try:
+        for _ in range(repeats):
+            model = CreditMarket(load_scenario(REPO_ROOT / "scenarios" / "baseline.toml",
+                                               agents=PROBE_AGENTS, threads=1))
+            started = time.perf_counter()
+            for _ in range(PROBE_QUARTERS):
+                model.step()
+            best = min(best, time.perf_counter() - started)
+    finally:
+        numba.set_num_threads(threads)
+    return best / (PROBE_AGENTS * PROBE_QUARTERS) * 1e9
+
+
 def print_limits(rows: list[dict]) -> None:
     print("\nHardware limits")
     for row in rows:

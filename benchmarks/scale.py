@@ -55,7 +55,7 @@ PHASE_NAMES = ("policy", "lenders_plan", "firms_operate_service_demand", "credit
 MACHINE_COLUMNS = ("timestamp", "hostname", "platform", "cpu_model", "cores_logical",
                    "cores_usable", "ram_gb", "load_avg_1m", "python", "numba", "numpy",
                    "numba_max_threads", "git_revision", "git_dirty", "kernel_cache_warm",
-                   "warm_up_s")
+                   "warm_up_s", "probe_ns_start", "probe_ns_end")
 MEASUREMENT_COLUMNS = ("label", "status", "error", "load_avg_before", "scenario", "seed",
                        "agents", "threads_requested", "threads_used", "quarters_burn_in",
                        "quarters_reported", "quarters_simulated", "capacity_slots",
@@ -516,6 +516,12 @@ def main(argv=None) -> int:
     print(f"  {'scenario':18} {scenario_name}"
           + ("; burn-in off (--quarters-only)" if args.quarters_only else ""))
 
+    import limits
+
+    machine["probe_ns_start"] = round(limits.speed_probe(), 1)
+    print(f"  {'speed probe':18} {machine['probe_ns_start']} ns per SME-quarter "
+          f"({limits.PROBE_AGENTS:,} agents, {limits.PROBE_QUARTERS} quarters, 1 thread)")
+
     max_threads = machine["numba_max_threads"]
     main_threads = args.threads
     effective = min(main_threads or max_threads, max_threads)
@@ -545,6 +551,13 @@ def main(argv=None) -> int:
         row["load_avg_before"] = load
         rows.append(row)
         print_measurement(row)
+
+    machine["probe_ns_end"] = round(limits.speed_probe(), 1)
+    drift = machine["probe_ns_end"] / machine["probe_ns_start"]
+    print(f"\nSpeed probe after the measurements: {machine['probe_ns_end']} ns per "
+          f"SME-quarter, {drift:.2f}x the one before"
+          + ("; the machine's speed changed during the run, so compare these figures "
+             "with care" if abs(drift - 1.0) > 0.2 else ""))
 
     summary = print_comparisons(rows, "" if compare_threads else
                                 "only 1 thread available" if max_threads == 1 else "--threads 1")
