@@ -100,6 +100,9 @@ class CreditMarket(mesa.Model):
         self.weights = stratum_weights(represented, self.agents_by_size)
         self.yi_per_wan = yi_per_agent_wan(self.weights)
         capacity = slot_capacity(self.params)
+        if capacity >= 2**31:
+            raise SimError(f"{capacity:,} SME slots exceed the 2,147,483,647 the kernels can "
+                           f"index; lower run.agents or population.capacity_factor")
         self.pop = Population.allocate(capacity)
         # -- agents
         self.market = LenderMarket(self)
@@ -124,7 +127,7 @@ class CreditMarket(mesa.Model):
         self.seekers_per_block = np.zeros(blocks, dtype=np.int64)
         self.block_starts = np.zeros(blocks + 1, dtype=np.int64)
         # credit seekers and their applications, one entry per seeker (grown as needed)
-        self.seekers = np.zeros(0, dtype=np.int64)
+        self.seekers = np.zeros(0, dtype=np.int32)
         self.app: dict[str, np.ndarray] = {}
         self._seeker_room(run.agents // 2)
         self.expected_rate = initial_expected_rates(self.params)
@@ -320,7 +323,8 @@ class CreditMarket(mesa.Model):
         if self.seekers.shape[0] >= n_seekers and self.app:
             return
         size = max(n_seekers + n_seekers // 4, 1024)
-        self.seekers = np.zeros(size, dtype=np.int64)
+        # slots and seeker positions fit int32 (capacity < 2**31); half the bytes of int64
+        self.seekers = np.zeros(size, dtype=np.int32)
         self.app = {
             "lender": np.full(size, -1, dtype=np.int16),
             "channel": np.zeros(size, dtype=np.uint8),
@@ -330,7 +334,7 @@ class CreditMarket(mesa.Model):
             "ok": np.zeros(size, dtype=np.uint8),
             "secured": np.zeros(size, dtype=np.uint8),
             "funded": np.zeros(size, dtype=np.uint8),
-            "order": np.zeros(size, dtype=np.int64),
+            "order": np.zeros(size, dtype=np.int32),
             "starts": np.zeros(len(self.lenders) + 1, dtype=np.int64),
         }
 

@@ -93,7 +93,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
     """Each firm still seeking finance picks a channel (multinomial logit), then a
     lender in it, which screens, prices and decides whether to offer.
 
-    ``seekers`` (int64) lists the slots of the quarter's credit seekers in ascending
+    ``seekers`` (int32) lists the slots of the quarter's credit seekers in ascending
     order, ``block_starts`` (int64 [n_blocks + 1]) where each slot block's begin in it.
 
     Writes, per seeker ``k``: ``app_lender`` (-1 = no application), ``app_channel``,
@@ -295,7 +295,7 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid
 
     A counting sort groups offers by lender; per lender, a histogram over PD buckets finds
     the marginal bucket, which alone is sorted exactly (by PD, then uid). ``order``
-    (int64 [n_seekers or more]) and ``starts`` (int64 [J + 1]) are caller-owned scratch
+    (int32 [n_seekers or more]) and ``starts`` (int64 [J + 1]) are caller-owned scratch
     arrays; only the first ``n_seekers`` applicants are read. ``capacity`` is reduced by
     what is lent.
     """
