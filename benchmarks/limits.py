@@ -31,8 +31,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/scale.py
+
+from scale import (  # noqa: E402 - scenario, paths and CSV writing shared with scale.py
+    BASELINE_SCENARIO, REPO_ROOT, RESULTS_DIR, _write_csv_atomic, build_scenario,
+)
+
 COLD_MARKER = "COLD_START "
 COLD_START_TARGET_S = 2.0
 # fields the firm pass (phases 3–5) writes; the rest it only reads
@@ -46,11 +50,9 @@ LIMIT_COLUMNS = ("timestamp", "measure", "agents", "threads", "capacity_slots", 
 
 def capacity_for(agents: int) -> int:
     """Slots a baseline run of ``agents`` allocates."""
-    from sim.config import load_scenario
     from sim.model import slot_capacity
 
-    return slot_capacity(load_scenario(REPO_ROOT / "scenarios" / "baseline.toml",
-                                       agents=agents))
+    return slot_capacity(build_scenario(agents, None, False))
 
 
 def _stream_kernels():
@@ -138,7 +140,7 @@ print({marker!r} + json.dumps({{"cache_warm": was_cached, "first_quarter_ended_a
 
 def cold_start(agents: int) -> dict:
     """Wall time from launching a new process to the end of its first quarter."""
-    code = _COLD_CHILD.format(scenario=str(REPO_ROOT / "scenarios" / "baseline.toml"),
+    code = _COLD_CHILD.format(scenario=str(BASELINE_SCENARIO),
                               agents=agents, marker=COLD_MARKER)
     launched = time.time()  # the child reports on the same clock when its quarter ends
     started = time.perf_counter()
@@ -172,15 +174,13 @@ def speed_probe(repeats: int = 5) -> float:
     """ns per SME-quarter of the baseline at 20,000 agents for four quarters on one thread,
     in this process (kernels already loaded), best of ``repeats``."""
     import numba
-    from sim.config import load_scenario
     from sim.model import CreditMarket
 
     threads = numba.get_num_threads()
     best = math.inf
     try:
         for _ in range(repeats):
-            model = CreditMarket(load_scenario(REPO_ROOT / "scenarios" / "baseline.toml",
-                                               agents=PROBE_AGENTS, threads=1))
+            model = CreditMarket(build_scenario(PROBE_AGENTS, 1, False))
             started = time.perf_counter()
             for _ in range(PROBE_QUARTERS):
                 model.step()
@@ -205,19 +205,10 @@ def print_limits(rows: list[dict]) -> None:
 
 
 def write_limits(rows: list[dict], stamp: str | None = None) -> Path:
-    import csv
-    import os
-
     stamp = stamp or datetime.now().strftime("%Y%m%d-%H%M%S")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"limits-{stamp}.csv"
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=LIMIT_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({"timestamp": stamp, **row})
-    os.replace(tmp, path)
+    _write_csv_atomic(path, LIMIT_COLUMNS, [{"timestamp": stamp, **row} for row in rows])
     return path
 
 

@@ -27,14 +27,15 @@ import pandas as pd
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # this checkout, even if not installed
 
-from sim.categories import BANK_TYPES  # noqa: E402
+from sim.categories import BANK_TYPES, ONLINE_LENDER_KINDS, SMALL_BANK_TYPES  # noqa: E402
 from sim.outcomes import (  # noqa: E402
-    ONLINE, SMALL_BANKS, bank_lending_to, lender_ratio, lender_sum, quarterly,
+    bank_lending_to, lender_ratio, lender_sum, quarterly,
     quarterly_change,
 )
 
 SCENARIOS = REPO_ROOT / "scenarios"
 BANKS = BANK_TYPES
+ONLINE_APPROVAL_RATE = lender_ratio(ONLINE_LENDER_KINDS, "approvals", "applications")
 
 
 # lever: (base scenario, [(outcome, series, first quarter, last quarter or None = end)])
@@ -46,11 +47,11 @@ LEVERS = {
         ("new loans, all (亿元/q)", quarterly("new_loans"), *AFTER_RATE_CUT),
         ("loan balance (亿元)", quarterly("loan_balance"), *AFTER_RATE_CUT)]),
     "rrr_cut": ("baseline", [
-        ("small banks' new loans (亿元/q)", lender_sum(SMALL_BANKS, "new_loans"),
+        ("small banks' new loans (亿元/q)", lender_sum(SMALL_BANK_TYPES, "new_loans"),
          *AFTER_RATE_CUT),
         ("new bank loans (亿元/q)", quarterly("new_loans_bank"), *AFTER_RATE_CUT)]),
     "relending": ("baseline", [
-        ("small banks' new loans (亿元/q)", lender_sum(SMALL_BANKS, "new_loans"), "2025Q2",
+        ("small banks' new loans (亿元/q)", lender_sum(SMALL_BANK_TYPES, "new_loans"), "2025Q2",
          None)]),
     "online_rules_tighter": ("baseline", [
         ("online share of new lending", quarterly("online_share_new"), *AFTER_2025),
@@ -59,14 +60,12 @@ LEVERS = {
         ("online share of new lending", quarterly("online_share_new"), *AFTER_2025),
         ("online share of balances", quarterly("online_share_balance"), *AFTER_2025)]),
     "rate_cap_tighter": ("baseline", [
-        ("platform approval rate", lender_ratio(ONLINE, "approvals", "applications"),
-         *AFTER_2025),
+        ("platform approval rate", ONLINE_APPROVAL_RATE, *AFTER_2025),
         ("unmet demand share", quarterly("unmet_demand_share"), *AFTER_2025)]),
     "data_protection": ("baseline", [
-        ("platform approval rate", lender_ratio(ONLINE, "approvals", "applications"),
-         *AFTER_2025),
-        ("platform loans turning bad (share/q)", lender_ratio(ONLINE, "new_npl",
-                                                              "loan_balance"), *AFTER_2025)]),
+        ("platform approval rate", ONLINE_APPROVAL_RATE, *AFTER_2025),
+        ("platform loans turning bad (share/q)",
+         lender_ratio(ONLINE_LENDER_KINDS, "new_npl", "loan_balance"), *AFTER_2025)]),
     "credit_infrastructure": ("baseline", [
         ("bank approvals, firms without collateral (firms/q)",
          lender_sum(BANKS, "approvals_no_collateral"), *AFTER_2025),

@@ -24,6 +24,10 @@ DEBT_CHANNELS = (CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN)
 BANK_TYPES = ("large_state", "joint_stock", "city_commercial", "rural")
 PLATFORM_KINDS = ("big_tech", "online_micro", "supply_chain", "crowd_equity")
 LENDER_KINDS = BANK_TYPES + PLATFORM_KINDS
+# Small, local banks: confined to their region by the regional limit, eligible for
+# re-lending and the inclusive-loan incentive, and partners of online micro-lenders.
+SMALL_BANK_TYPES = ("city_commercial", "rural")
+ONLINE_LENDER_KINDS = ("big_tech", "online_micro")
 
 # Channel through which each platform kind lends. A crowd/equity platform serves both
 # non-debt channels; the firm's choice decides which.

@@ -7,11 +7,9 @@ import numpy as np
 
 from sim.agents.banks import Bank, BankFigures
 from sim.agents.platforms import Platform
-from sim.categories import BANK_TYPES, PLATFORM_KINDS
+from sim.categories import BANK_TYPES, PLATFORM_KINDS, SMALL_BANK_TYPES
 from sim.kernels import layout as L
 from sim.wiring import bank_loss_share
-
-LOCAL_TYPES = ("city_commercial", "rural")
 
 
 class LenderMarket:
@@ -43,7 +41,7 @@ class LenderMarket:
             if kind == "big_tech":
                 partners = list(self.banks)
             elif kind == "online_micro":
-                partners = [b for b in self.banks if b.kind in LOCAL_TYPES]
+                partners = [b for b in self.banks if b.kind in SMALL_BANK_TYPES]
             else:
                 partners = []
             for k in range(max(pp.max_count, pp.count)):
@@ -254,7 +252,8 @@ class LenderMarket:
             gov.add("guarantee_fees", flows["guarantee_fee"])
             gov.add("interest_subsidy", flows["subsidy"])
             growth = flows["perf_end"] + flows["npl_end"] - bank.book
-            incentive = incentive_rate * max(0.0, growth) if bank.kind in LOCAL_TYPES else 0.0
+            incentive = (incentive_rate * max(0.0, growth) if bank.kind in SMALL_BANK_TYPES
+                         else 0.0)
             flows["incentive"] = incentive
             gov.add("inclusive_incentive", incentive)
             bank.close_books(flows, {item: float(values[bank.index])

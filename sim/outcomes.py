@@ -11,9 +11,6 @@ from __future__ import annotations
 from sim.categories import BANK_TYPES
 from sim.columns import KIND_SIZE_DIMENSION
 
-SMALL_BANKS = ("city_commercial", "rural")
-ONLINE = ("big_tech", "online_micro")
-
 
 def quarterly(column: str):
     """A column of the quarterly table."""

@@ -16,13 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.categories import BANK_TYPES
+from sim.categories import BANK_TYPES, ONLINE_LENDER_KINDS, SMALL_BANK_TYPES
 from sim.compare import load_window, paired_stats
 from sim.kernels import layout as L
 from sim.model import CreditMarket
-from sim.outcomes import (
-    ONLINE, SMALL_BANKS, bank_lending_to, lender_ratio, lender_sum, quarterly,
-)
+from sim.outcomes import bank_lending_to, lender_ratio, lender_sum, quarterly
 from sim.wiring import bank_loss_share, credit_params
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -33,6 +31,7 @@ SEEDS = (11, 12, 13, 14, 15)
 MORE_SEEDS = SEEDS + (16, 17, 18)
 WINDOW = {"start": "2024Q2", "end": "2026Q1", "burn_in_quarters": 6}
 BANKS = BANK_TYPES
+ONLINE_APPROVAL_RATE = lender_ratio(ONLINE_LENDER_KINDS, "approvals", "applications")
 
 @dataclass
 class Run:
@@ -43,8 +42,8 @@ class Run:
 
 
 def _state(model: CreditMarket) -> dict[str, float]:
-    small = [b for b in model.banks if b.active and b.kind in SMALL_BANKS]
-    online = [p for p in model.platforms if p.active and p.kind in ONLINE]
+    small = [b for b in model.banks if b.active and b.kind in SMALL_BANK_TYPES]
+    online = [p for p in model.platforms if p.active and p.kind in ONLINE_LENDER_KINDS]
     alive = model.pop.alive[:model.used_slots] == 1
     cp = credit_params(model.params, model.quarter, model.seed, 0, model.expected_rate,
                        model.yi_per_wan)
@@ -94,7 +93,7 @@ def state(column: str):
 
 def platform_default_rate(run: Run) -> pd.Series:
     """Platforms' loans turning non-performing this quarter ÷ their loans outstanding."""
-    return lender_ratio(ONLINE, "new_npl", "loan_balance")(run)
+    return lender_ratio(ONLINE_LENDER_KINDS, "new_npl", "loan_balance")(run)
 
 
 def paired(other: str, series, quarters: tuple[str, str], base: str = "baseline",
@@ -184,7 +183,7 @@ def test_rrr_cut_frees_liquidity_and_small_banks_lend_more():
     buffer); released reserves let them lend more."""
     assert first_quarter_moves("rrr_cut", state("small_bank_liquidity_room"), "2024Q3") > 0
     assert first_quarter_moves("rrr_cut", state("small_bank_funding_cost"), "2024Q3") < 0
-    small = paired("rrr_cut", lender_sum(SMALL_BANKS, "new_loans"), AFTER_RATE_CUT)
+    small = paired("rrr_cut", lender_sum(SMALL_BANK_TYPES, "new_loans"), AFTER_RATE_CUT)
     banks = paired("rrr_cut", quarterly("new_loans_bank"), AFTER_RATE_CUT)
     assert small["t"] >= 2, small
     assert banks["t"] >= 2, banks
@@ -193,7 +192,7 @@ def test_rrr_cut_frees_liquidity_and_small_banks_lend_more():
 def test_relending_cheapens_small_banks_funding_and_they_lend_more():
     assert first_quarter_moves("relending", state("small_bank_relending"), "2025Q2") > 0
     assert first_quarter_moves("relending", state("small_bank_funding_cost"), "2025Q2") < 0
-    lent = paired("relending", lender_sum(SMALL_BANKS, "new_loans"), ("2025Q2", "2026Q1"))
+    lent = paired("relending", lender_sum(SMALL_BANK_TYPES, "new_loans"), ("2025Q2", "2026Q1"))
     assert lent["t"] >= 2, lent
 
 
@@ -207,10 +206,9 @@ def test_online_rules_move_platform_funding_and_the_online_share(name, sign):
 
 
 def test_tighter_rate_cap_rations_risky_firms_out():
-    assert first_quarter_moves("rate_cap_tighter", lender_ratio(ONLINE, "rate_cap", "active"),
-                               "2025Q1") < 0
-    approval = paired("rate_cap_tighter", lender_ratio(ONLINE, "approvals", "applications"),
-                      AFTER_2025)
+    cap = lender_ratio(ONLINE_LENDER_KINDS, "rate_cap", "active")
+    assert first_quarter_moves("rate_cap_tighter", cap, "2025Q1") < 0
+    approval = paired("rate_cap_tighter", ONLINE_APPROVAL_RATE, AFTER_2025)
     unmet = paired("rate_cap_tighter", quarterly("unmet_demand_share"), AFTER_2025)
     assert approval["t"] <= -2, approval
     assert unmet["t"] >= 2, unmet
@@ -218,8 +216,7 @@ def test_tighter_rate_cap_rations_risky_firms_out():
 
 def test_data_protection_blurs_platform_screening():
     assert first_quarter_moves("data_protection", state("platform_data_loss"), "2025Q1") > 0
-    approval = paired("data_protection", lender_ratio(ONLINE, "approvals", "applications"),
-                      AFTER_2025)
+    approval = paired("data_protection", ONLINE_APPROVAL_RATE, AFTER_2025)
     # loans go bad a quarter or two after they are made
     defaults = paired("data_protection", platform_default_rate, ("2025Q2", "2026Q1"),
                       seeds=MORE_SEEDS)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import mesa
 
+from sim.categories import SMALL_BANK_TYPES
+
 
 class Regulator(mesa.Agent):
     """A policy body owning one section of the policy state."""
@@ -37,7 +39,7 @@ class CentralBank(Regulator):
     def allocate_relending(self, banks) -> None:
         """Re-lending for small firms goes to city commercial and rural banks in
         proportion to their SME books (支小再贷款 targets small and medium banks)."""
-        eligible = [b for b in banks if b.active and b.kind in ("city_commercial", "rural")]
+        eligible = [b for b in banks if b.active and b.kind in SMALL_BANK_TYPES]
         total = sum(b.book for b in eligible)
         quota = self.instruments.relending_quota_yi
         for bank in banks:

@@ -246,8 +246,8 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
 @njit(cache=True, parallel=True, nogil=True)
 def list_seekers(n_slots, need, seekers_per_block, block_starts, seekers):
     """Slots of the firms seeking credit, in ascending order, into ``seekers`` (int32,
-    at least one entry per seeker); ``block_starts`` (int64 [n_blocks + 1]) gets where each block's begin.
-    Returns the number of seekers."""
+    at least one entry per seeker); ``block_starts`` (int64 [n_blocks + 1]) gets where
+    each block's begin. Returns the number of seekers."""
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     block_starts[0] = 0
     for b in range(n_blocks):
