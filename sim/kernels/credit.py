@@ -127,10 +127,8 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
             app_lender[k] = -1
             if alive[i] == 0 or need[i] <= 0.0:
                 continue
-            u_id = uid[i]
-            s = size[i]
             st = stage[i]
-            band = risk_band(quality[i])
+            equity_ok = invest[i] == 1 and (st == 0 or st == 1)
             free_slot = False
             relation[:] = -1
             has_npl = False
@@ -142,7 +140,13 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                     relation[loan_channel[i, slot]] = loan_lender[i, slot]
                 else:
                     has_npl = True
-            equity_ok = invest[i] == 1 and (st == 0 or st == 1)
+            if not (free_slot or equity_ok):
+                # both loan slots taken and no project for equity: no channel is open
+                # (most of a second round's seekers, whose first loan filled a slot)
+                continue
+            u_id = uid[i]
+            s = size[i]
+            band = risk_band(quality[i])
             rev = revenue[i]
             dig = digital[i]
             # Banks lend without collateral only as far as they can see the firm: in full

@@ -254,8 +254,11 @@ def list_seekers(n_slots, need, seekers_per_block, block_starts, seekers):
         block_starts[b + 1] = block_starts[b] + seekers_per_block[b]
     for b in prange(n_blocks):
         k = block_starts[b]
+        end = block_starts[b + 1]
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
-            if need[i] > 0.0:
+            # written every time and kept only for a seeker: no branch on ``need``, whose
+            # outcome is a coin toss for the predictor (a quarter of the firms seek)
+            if k < end:
                 seekers[k] = i
-                k += 1
+            k += need[i] > 0.0
     return block_starts[n_blocks]
