@@ -31,6 +31,8 @@ def _fail_if_exists(out_dir: Path | None) -> None:
 
 def _warm_up_kernels(quiet: bool) -> None:
     """Compile (or load from cache) the numba kernels, telling the user if it takes a while."""
+    import gc
+
     from sim.kernels import warm_up
 
     announced = False
@@ -38,10 +40,14 @@ def _warm_up_kernels(quiet: bool) -> None:
     def announce(*_: object) -> None:
         # warm_up calls this just before it starts compiling, so the wait is explained.
         nonlocal announced
+        # compiling leaves much cyclic garbage: let the collector run (half the memory)
+        gc.enable()
+        if quiet:
+            return
         announced = True
         print(COMPILE_NOTICE, end=" ", file=sys.stderr, flush=True)
 
-    was_cached, seconds = warm_up(report=None if quiet else announce)
+    was_cached, seconds = warm_up(report=announce)
     if was_cached or quiet:
         return
     if not announced:
@@ -50,19 +56,24 @@ def _warm_up_kernels(quiet: bool) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.config import load_scenario
+    from sim.startup import collector_paused
 
-    scenario = load_scenario(args.scenario, agents=args.agents, seed=args.seed,
-                             threads=args.threads, engine=args.engine)
-    out_dir = Path(args.out) if args.out else None
-    _fail_if_exists(out_dir)
-    if scenario.run.engine == "numba":  # the reference engine runs no kernels
-        _warm_up_kernels(args.quiet)
+    with collector_paused():
+        from sim.config import load_scenario
 
-    from sim.model import run
-    from sim.results import default_run_dir, summary_table, write_run
+        scenario = load_scenario(args.scenario, agents=args.agents, seed=args.seed,
+                                 threads=args.threads, engine=args.engine)
+        out_dir = Path(args.out) if args.out else None
+        _fail_if_exists(out_dir)
+        if scenario.run.engine == "numba":  # the reference engine runs no kernels
+            _warm_up_kernels(args.quiet)
 
-    result = run(scenario, progress=not args.quiet, check=args.check)
+        from sim.model import build_model
+        from sim.results import default_run_dir, summary_table, write_run
+
+        model = build_model(scenario, check=args.check)
+    model.run_all(progress=not args.quiet)
+    result = model.results()
     path = write_run(result, out_dir or default_run_dir(scenario.name, scenario.run.seed))
     if not args.quiet:
         print(summary_table(result))

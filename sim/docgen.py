@@ -159,7 +159,8 @@ def outputs_markdown() -> str:
         "",
         "A run folder (`sim run`) holds `quarterly.parquet`, `groups.parquet`, "
         "`lenders.parquet` and `run.json` (the scenario as run, seed, generator and package "
-        "versions, engine, threads, sampling weights and wall time). Only reported quarters "
+        "versions, engine, threads, sampling weights, wall time, and `started_unix`: when "
+        "the first quarter started, in seconds since the epoch). Only reported quarters "
         "(`run.start` to `run.end`) are written; burn-in quarters are not. Every figure is "
         "national: agents' sums are multiplied by their size stratum's sampling weight (real "
         "firms per simulated SME) and money is converted from 万元 to 亿元 (`sim.units."

@@ -143,6 +143,7 @@ class CreditMarket(mesa.Model):
 
             self.checker = StockFlowCheck(self)
         self.wall_seconds = 0.0
+        self.started_unix = 0.0
         # wall seconds spent in each of the ten phases, summed over quarters (benchmarks)
         self.phase_seconds = np.zeros(len(PHASES))
         self._lap_started = 0.0
@@ -416,6 +417,7 @@ class CreditMarket(mesa.Model):
     # ------------------------------------------------------------------ running
     def run_all(self, progress: bool = False) -> None:
         total = self.end_quarter - self.quarter + 1
+        self.started_unix = time.time()
         started = time.perf_counter()
         bar = None
         if progress:
@@ -454,6 +456,9 @@ class CreditMarket(mesa.Model):
             "engine": "numba",
             "threads": self.threads,
             "wall_seconds": round(self.wall_seconds, 3),
+            # when the first quarter started, in seconds since the epoch: with the launch
+            # time it gives how long the process took to start (benchmarks/limits.py)
+            "started_unix": round(self.started_unix, 3),
             "macro_feedback": bool(self.params.run.macro_feedback),
             "burn_in_quarters": self.params.run.burn_in_quarters,
             "weights": dict(zip(SIZES, self.weights.tolist())),

@@ -19,8 +19,8 @@ from sim.schema import Scenario
 from sim.wiring import choice_tables
 from tests.helpers import scenario
 
-# the only run.json entry that legitimately differs between two identical runs
-VOLATILE_META = {"wall_seconds"}
+# the run.json entries that legitimately differ between two identical runs (timings)
+VOLATILE_META = {"wall_seconds", "started_unix"}
 
 
 def small(**changes) -> Scenario:

@@ -1,0 +1,29 @@
+"""Start-up of a ``sim`` process: loading without the cyclic garbage collector.
+
+Importing numba, Mesa (with pandas and SciPy) and the model, and loading the compiled
+kernels, creates a few hundred thousand long-lived objects. The collector walks the
+growing heap again and again while that happens, which costs 0.3–0.5 s of a 2–3 s start
+(``benchmarks/limits.py`` measures it). Nothing created then is garbage worth
+collecting, so the command pauses the collector for the start-up and resumes it before
+the simulation runs. Compiling the kernels (a first run) is different: it leaves much
+cyclic garbage, so ``sim run`` resumes the collector before it compiles.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector inside the block (reference counting still
+    frees everything else); restore its previous state on leaving, also on error."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
