@@ -10,10 +10,10 @@ Usage (from the repository root)::
   every array is read once and the arrays the firm pass writes are written back. No
   kernel that visits every firm can be faster than this pass; the firm pass's time ÷ the
   floor says how far it is from the memory's limit.
-* **Cold start.** A new Python process with a warm compilation cache: import, load the
-  compiled kernels, build the baseline model and simulate its first quarter. The wall time
-  from launching the process to the end of the first quarter is what a user waits for
-  before anything happens.
+* **Cold start.** ``sim run`` on the baseline (cut to one quarter) in a new process with a
+  warm compilation cache: import, load the compiled kernels, build the model. The wall
+  time from launching the process to the start of its first quarter is what a user waits
+  for before anything happens (DESIGN §9's target). A second process times each step.
 
 ``benchmarks/scale.py`` calls both after its own measurements, so one run of it prints
 every figure; run this file alone for just these two. Results go to
@@ -27,6 +27,7 @@ import json
 import math
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -112,56 +113,88 @@ def bandwidth_floor(agents: int, threads: int | None = None, repeats: int = 5) -
             "detail": f"read {read_bytes / 1e6:.0f} MB, wrote {written / 1e6:.0f} MB"}
 
 
+# The breakdown: the same start-up as ``sim run`` (collector paused), step by step.
 _COLD_CHILD = """
 import json, time
 t0 = time.perf_counter()
-import numba
-t_numba = time.perf_counter()
-import mesa
-t_mesa = time.perf_counter()
-import sim
-from sim.config import load_scenario
-from sim.model import CreditMarket
-t_import = time.perf_counter()
-from sim.kernels import warm_up
-was_cached, _ = warm_up()
-t_kernels = time.perf_counter()
-scenario = load_scenario({scenario!r}, agents={agents})
-model = CreditMarket(scenario)
-t_built = time.perf_counter()
+from sim.startup import collector_paused
+with collector_paused():
+    import numba
+    t_numba = time.perf_counter()
+    import mesa
+    t_mesa = time.perf_counter()
+    import sim
+    from sim.config import load_scenario
+    from sim.model import CreditMarket
+    t_import = time.perf_counter()
+    from sim.kernels import warm_up
+    was_cached, _ = warm_up()
+    t_kernels = time.perf_counter()
+    scenario = load_scenario({scenario!r}, agents={agents})
+    model = CreditMarket(scenario)
+    t_built = time.perf_counter()
 model.step()
 t_step = time.perf_counter()
-print({marker!r} + json.dumps({{"cache_warm": was_cached, "first_quarter_ended_at": time.time(),
-      "numba_s": t_numba - t0, "mesa_s": t_mesa - t_numba, "import_s": t_import - t0,
+print({marker!r} + json.dumps({{"cache_warm": was_cached, "numba_s": t_numba - t0,
+      "mesa_s": t_mesa - t_numba, "import_s": t_import - t0,
       "kernels_s": t_kernels - t_import, "build_s": t_built - t_kernels,
       "first_quarter_s": t_step - t_built}}), flush=True)
 """
 
+# The baseline cut to its first quarter, no burn-in: ``sim run`` on it starts exactly as
+# on the baseline, and stops after one quarter.
+_ONE_QUARTER = """extends = {baseline!r}
+name = "cold-start"
+[run]
+end = "2024Q1"
+burn_in_quarters = 0
+"""
 
-def cold_start(agents: int) -> dict:
-    """Wall time from launching a new process to the end of its first quarter."""
-    code = _COLD_CHILD.format(scenario=str(BASELINE_SCENARIO),
-                              agents=agents, marker=COLD_MARKER)
-    launched = time.time()  # the child reports on the same clock when its quarter ends
+
+def _start_breakdown(agents: int) -> dict:
+    """Seconds spent in each step of the start-up, timed inside a new process."""
+    code = _COLD_CHILD.format(scenario=str(BASELINE_SCENARIO), agents=agents,
+                              marker=COLD_MARKER)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=REPO_ROOT, timeout=1800)
-    process_s = time.perf_counter() - started
     lines = [l for l in done.stdout.splitlines() if l.startswith(COLD_MARKER)]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"cold-start child failed:\n{done.stderr[-2000:]}")
     parts = json.loads(lines[-1][len(COLD_MARKER):])
-    # to the end of the first quarter: the process's exit (freeing the arrays) comes after
-    wall = parts["first_quarter_ended_at"] - launched
-    interpreter = wall - sum(parts[k] for k in ("import_s", "kernels_s", "build_s",
-                                                "first_quarter_s"))
-    detail = (f"interpreter {interpreter:.2f} s, imports {parts['import_s']:.2f} s (numba "
-              f"{parts['numba_s']:.2f}, mesa {parts['mesa_s']:.2f}), kernels "
-              f"{parts['kernels_s']:.2f} s (cache {'warm' if parts['cache_warm'] else 'COLD'}), "
-              f"build {parts['build_s']:.2f} s, first quarter {parts['first_quarter_s']:.2f} s; "
-              f"process exit {process_s - wall:.2f} s later")
-    return {"measure": "cold_start_to_first_quarter", "agents": agents, "seconds": wall,
-            "target_s": COLD_START_TARGET_S, "meets_target": wall <= COLD_START_TARGET_S,
+    parts["process_s"] = time.perf_counter() - started
+    return parts
+
+
+def cold_start(agents: int) -> dict:
+    """Wall time from launching ``sim run`` (a new process, warm kernel cache) to the start
+    of its first quarter, as DESIGN §9 defines the target; the first quarter itself and a
+    breakdown of the start-up go into the detail."""
+    from sim.kernels import cache_is_warm
+
+    cache_warm = cache_is_warm()
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = Path(tmp) / "one_quarter.toml"
+        scenario.write_text(_ONE_QUARTER.format(baseline=str(BASELINE_SCENARIO)))
+        out = Path(tmp) / "run"
+        launched = time.time()  # the run reports on the same clock when its quarter starts
+        done = subprocess.run([sys.executable, "-m", "sim", "run", str(scenario), "--agents",
+                               str(agents), "--quiet", "--out", str(out)],
+                              capture_output=True, text=True, cwd=REPO_ROOT, timeout=1800)
+        if done.returncode != 0:
+            raise RuntimeError(f"sim run failed:\n{done.stderr[-2000:]}")
+        meta = json.loads((out / "run.json").read_text())
+    to_start = meta["started_unix"] - launched
+    parts = _start_breakdown(agents)
+    interpreter = to_start - sum(parts[k] for k in ("import_s", "kernels_s", "build_s"))
+    detail = (f"first quarter {meta['wall_seconds']:.2f} s more; start-up timed inside a "
+              f"second process: interpreter and CLI {interpreter:.2f} s, imports "
+              f"{parts['import_s']:.2f} s (numba {parts['numba_s']:.2f}, mesa "
+              f"{parts['mesa_s']:.2f}), kernels {parts['kernels_s']:.2f} s (cache "
+              f"{'warm' if cache_warm and parts['cache_warm'] else 'COLD'}), build "
+              f"{parts['build_s']:.2f} s")
+    return {"measure": "cold_start_to_first_quarter", "agents": agents, "seconds": to_start,
+            "target_s": COLD_START_TARGET_S, "meets_target": to_start <= COLD_START_TARGET_S,
             "detail": detail}
 
 
@@ -199,7 +232,7 @@ def print_limits(rows: list[dict]) -> None:
                   f"({row['gb_per_s']:.1f} GB/s; {row['detail']})")
         else:
             verdict = "meets" if row["meets_target"] else "MISSES"
-            print(f"  cold start to first quarter, {row['agents']:>10,} agents: "
+            print(f"  cold start to the first quarter, {row['agents']:>10,} agents: "
                   f"{row['seconds']:.2f} s ({verdict} the {row['target_s']:.0f} s target; "
                   f"{row['detail']})")
 
