@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -91,6 +92,8 @@ def test_run_json(result):
     assert isinstance(meta["generator_version"], (int, str)) and meta["generator_version"] != ""
     assert isinstance(meta["threads"], int) and meta["threads"] >= 1
     assert isinstance(meta["wall_seconds"], (int, float)) and meta["wall_seconds"] >= 0
+    # the first quarter started this year, before the run folder was written
+    assert time.time() - 365 * 86400 < meta["started_unix"] <= time.time()
     assert meta["agents"] == 5000
     assert meta["burn_in_quarters"] == 2
 
