@@ -1,9 +1,10 @@
 """Start-up of a ``sim`` process: loading without the cyclic garbage collector.
 
 Importing numba, Mesa (with pandas and SciPy) and the model, and loading the compiled
-kernels, creates a few hundred thousand long-lived objects. The collector walks the
-growing heap again and again while that happens, which costs 0.3–0.5 s of a 2–3 s start
-(``benchmarks/limits.py`` measures it). Nothing created then is garbage worth
+kernels, leaves about 170,000 objects the collector tracks, nearly all for the life of
+the process. The collector walks the growing heap again and again while that happens: at
+1M agents the start-up took 2.82–3.53 s with it and 2.56–2.71 s without, in three pairs
+(``benchmarks/README.md``, optimisation log). Nothing created then is garbage worth
 collecting, so the command pauses the collector for the start-up and resumes it before
 the simulation runs. Compiling the kernels (a first run) is different: it leaves much
 cyclic garbage, so ``sim run`` resumes the collector before it compiles.
