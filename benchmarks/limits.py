@@ -42,7 +42,7 @@ COLD_MARKER = "COLD_START "
 COLD_START_TARGET_S = 2.0
 # fields the firm pass (phases 3–5) writes; the rest it only reads
 WRITTEN_BY_FIRM_PASS = ("stage", "age", "log_trend", "log_revenue", "revenue", "margin",
-                        "cash", "digital", "bureau", "history", "distressed", "due", "need",
+                        "cash", "digital", "bureau", "history", "distressed", "need",
                         "invest", "rejected_by", "discouraged", "loan_remaining",
                         "loan_status", "loan_npl_age", "loan_principal")
 LIMIT_COLUMNS = ("timestamp", "measure", "agents", "threads", "capacity_slots", "state_mb",

@@ -100,9 +100,7 @@ class CreditMarket(mesa.Model):
         self.weights = stratum_weights(represented, self.agents_by_size)
         self.yi_per_wan = yi_per_agent_wan(self.weights)
         capacity = slot_capacity(self.params)
-        if capacity >= 2**31:
-            raise SimError(f"{capacity:,} SME slots exceed the 2,147,483,647 the kernels can "
-                           f"index; lower run.agents or population.capacity_factor")
+        _check_slot_count(capacity)
         self.pop = Population.allocate(capacity)
         # -- agents
         self.market = LenderMarket(self)
@@ -117,15 +115,15 @@ class CreditMarket(mesa.Model):
         self.outside = OutsideSector(self)
         self.schedule = PolicySchedule(self.params)
         # -- scratch owned by the model, reused every quarter
-        blocks = L.n_blocks(capacity)
         n_lenders = len(self.lenders)
-        self.lender_acc = np.zeros((blocks, n_lenders, len(SIZES), L.LF_N))
-        self.group_acc = np.zeros((blocks, L.N_GROUPS, len(SIZES), L.GM_N))
-        self.band_acc = np.zeros((blocks, 5, 10, L.BAND_N))
-        self.owner_draws = np.zeros((blocks, len(SIZES), 2))
+        self.lender_acc = np.zeros((0, n_lenders, len(SIZES), L.LF_N))
+        self.group_acc = np.zeros((0, L.N_GROUPS, len(SIZES), L.GM_N))
+        self.band_acc = np.zeros((0, 5, 10, L.BAND_N))
+        self.owner_draws = np.zeros((0, len(SIZES), 2))
+        self.seekers_per_block = np.zeros(0, dtype=np.int64)
+        self.block_starts = np.zeros(1, dtype=np.int64)
+        self._block_room(L.n_blocks(capacity))
         self.entry_groups = np.zeros((L.N_GROUPS, len(SIZES)))
-        self.seekers_per_block = np.zeros(blocks, dtype=np.int64)
-        self.block_starts = np.zeros(blocks + 1, dtype=np.int64)
         # credit seekers and their applications, one entry per seeker (grown as needed)
         self.seekers = np.zeros(0, dtype=np.int32)
         self.app: dict[str, np.ndarray] = {}
@@ -306,7 +304,7 @@ class CreditMarket(mesa.Model):
                           "uid", "alive", "sector", "region", "size", "stage", "age", "quality",
                           "log_trend", "log_revenue", "revenue", "margin", "cash", "digital",
                           "debt_target", "bureau", "history", "first_loan_quarter",
-                          "defaulted_before", "outside_stake", "distressed", "due", "need",
+                          "defaulted_before", "outside_stake", "distressed", "need",
                           "invest", "rejected_by", "discouraged", "loan_principal", "loan_rate",
                           "loan_remaining", "loan_term", "loan_amortizing", "loan_status",
                           "loan_lender", "loan_channel", "loan_secured", "loan_npl_age"))
@@ -315,7 +313,7 @@ class CreditMarket(mesa.Model):
         """Phase 7 and the stock count of phase 8."""
         defaults_and_count(self.used_slots, fp, self.lender_acc, self.group_acc, *self._arrays(
             "uid", "alive", "sector", "region", "size", "stage", "cash", "history",
-            "defaulted_before", "distressed", "due", "loan_principal", "loan_rate",
+            "defaulted_before", "distressed", "loan_principal", "loan_rate",
             "loan_remaining", "loan_term", "loan_lender", "loan_channel", "loan_secured",
             "loan_amortizing", "loan_status", "loan_npl_age"))
 
@@ -389,11 +387,12 @@ class CreditMarket(mesa.Model):
             return
         slots = np.empty(total, dtype=np.int64)
         # a closed firm's slot is free once its bad loans are written off
-        if find_free_slots(pop.alive, pop.loan_status, total, slots) < total:
-            raise SimError(
-                f"the population outgrew its {pop.capacity:,} preallocated slots in "
-                f"{quarter_label(self.quarter)}; set population.capacity_factor above "
-                f"{pop.capacity / self.params.run.agents:.2f}")
+        found = find_free_slots(pop.alive, pop.loan_status, total, slots)
+        if found < total:
+            # every free slot is taken: the rest go into new slots at the end
+            first_new = pop.capacity
+            self._grow(first_new + total - found)
+            slots[found:] = first_new + np.arange(total - found)
         # kernels loop over slots below the highest ever used, so that the threads'
         # equal shares of the loop are equal shares of the work
         self.used_slots = max(self.used_slots, int(slots[-1]) + 1)
@@ -405,6 +404,30 @@ class CreditMarket(mesa.Model):
             cell = (offset + pop.arrays[field][slots].astype(np.int64)) * n_sizes + sizes
             self.entry_groups += np.bincount(cell, minlength=L.N_GROUPS * n_sizes).reshape(
                 L.N_GROUPS, n_sizes)
+
+    def _grow(self, needed: int) -> None:
+        """Give the population at least ``needed`` slots, a quarter more than it had at
+        least (so it grows a few times in a run, not every quarter), with block
+        accumulators to match. Slots past the firms' are all free, so which slot an
+        entrant takes, and so every result, does not depend on when this happens."""
+        capacity = max(needed, self.pop.capacity + self.pop.capacity // 4)
+        _check_slot_count(capacity)
+        self.pop.grow(capacity)
+        self._block_room(L.n_blocks(capacity))
+
+    def _block_room(self, blocks: int) -> None:
+        """Make the per-block accumulators hold ``blocks`` blocks, keeping their sums."""
+        def widen(array: np.ndarray, extra: int = 0) -> np.ndarray:
+            wider = np.zeros((blocks + extra,) + array.shape[1:], dtype=array.dtype)
+            wider[:array.shape[0]] = array
+            return wider
+
+        self.lender_acc = widen(self.lender_acc)
+        self.group_acc = widen(self.group_acc)
+        self.band_acc = widen(self.band_acc)
+        self.owner_draws = widen(self.owner_draws)
+        self.seekers_per_block = widen(self.seekers_per_block)
+        self.block_starts = widen(self.block_starts, extra=1)
 
     def _update_expectations(self) -> None:
         """Firms expect last quarter's rate for their risk band and channel."""
@@ -477,9 +500,16 @@ def _git_revision() -> str | None:
     return out.stdout.strip() or None
 
 
+def _check_slot_count(capacity: int) -> None:
+    if capacity >= 2**31:
+        raise SimError(f"{capacity:,} SME slots exceed the 2,147,483,647 the kernels can "
+                       f"index; lower run.agents or population.capacity_factor")
+
+
 def slot_capacity(scenario: Scenario) -> int:
-    """SME slots a run allocates: the starting agents and room for entrants
-    (``population.capacity_factor``, or 1.1 + 0.015 per simulated quarter)."""
+    """SME slots a run allocates at the start: the starting agents and room for entrants
+    (``population.capacity_factor``, or 1.1 + 0.015 per simulated quarter); the arrays
+    grow if entrants need more."""
     run = scenario.run
     quarters = parse_quarter(run.end) - parse_quarter(run.start) + run.burn_in_quarters + 1
     factor = scenario.population.capacity_factor or 1.1 + 0.015 * quarters

@@ -1,8 +1,9 @@
 """The SME population as a struct of arrays, with every dtype declared in one table.
 
-Arrays are allocated once for the whole run (``capacity`` slots, entrants included) and
-never resized; the ``alive`` mask says which slots hold a firm. Loan attributes have
-shape ``(capacity, LOAN_SLOTS)`` so a firm's loans sit side by side in memory.
+Arrays have ``capacity`` slots, room for the starting firms and entrants; when entrants
+find no free slot the arrays grow (:meth:`Population.grow`). The ``alive`` mask says
+which slots hold a firm. Loan attributes have shape ``(capacity, LOAN_SLOTS)`` so a
+firm's loans sit side by side in memory.
 Money is in 万元 (10,000 yuan) at this level; :func:`sim.units.national` converts
 weighted sums to national 亿元.
 """
@@ -36,19 +37,18 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "anchor": ("i2", "firm", "id", "core firm whose supply chain it sells into, or -1"),
     "bureau": ("u1", "firm", "bool", "has a credit-bureau file"),
     "history": ("i2", "firm", "quarters", "quarters of on-time repayment"),
-    "first_loan_quarter": ("i4", "firm", "quarter index", "quarter of first loan, -1 = never"),
+    "first_loan_quarter": ("i2", "firm", "quarter index", "quarter of first loan, -1 = never"),
     "defaulted_before": ("u1", "firm", "bool", "has defaulted at least once"),
     "outside_stake": ("f4", "firm", "share", "share of owner draws due to outside investors"),
     "distressed": ("u1", "firm", "bool", "could not meet debt service this quarter"),
-    "due": ("f8", "firm", "万元", "debt service still unpaid this quarter"),
     "need": ("f8", "firm", "万元", "external finance still sought this quarter"),
     "invest": ("u1", "firm", "bool", "this quarter's need includes an investment"),
     "rejected_by": ("i2", "firm", "id", "lender that last rejected the firm this quarter"),
     "discouraged": ("u1", "firm", "quarters", "quarters before a turned-down firm asks again"),
     "loan_principal": ("f8", "slot", "万元", "principal outstanding; 0 = empty slot"),
     "loan_rate": ("f4", "slot", "fraction/yr", "contract rate"),
-    "loan_remaining": ("i2", "slot", "quarters", "quarters to maturity"),
-    "loan_term": ("i2", "slot", "quarters", "original maturity"),
+    "loan_remaining": ("i1", "slot", "quarters", "quarters to maturity"),
+    "loan_term": ("i1", "slot", "quarters", "original maturity"),
     "loan_lender": ("i2", "slot", "id", "originating lender (its acquirer after a resolution)"),
     "loan_channel": ("u1", "slot", "code", "index into categories.CHANNELS"),
     "loan_secured": ("u1", "slot", "bool", "collateral or receivable behind the loan"),
@@ -57,6 +57,18 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "loan_npl_age": ("u1", "slot", "quarters", "quarters non-performing; 255 marks a loan "
                      "made this quarter"),
 }
+
+
+# what an empty slot holds where that is not zero
+EMPTY_VALUES = {"anchor": -1, "first_loan_quarter": -1, "rejected_by": -1, "loan_lender": -1}
+
+
+def _empty_slots(name: str, capacity: int) -> np.ndarray:
+    dtype, shape = SME_FIELDS[name][:2]
+    dims = (capacity,) if shape == "firm" else (capacity, LOAN_SLOTS)
+    if name in EMPTY_VALUES:
+        return np.full(dims, EMPTY_VALUES[name], dtype=dtype)
+    return np.zeros(dims, dtype=dtype)
 
 
 @dataclass
@@ -74,15 +86,19 @@ class Population:
 
     @classmethod
     def allocate(cls, capacity: int) -> "Population":
-        arrays = {}
-        for name, (dtype, shape, _unit, _meaning) in SME_FIELDS.items():
-            dims = (capacity,) if shape == "firm" else (capacity, LOAN_SLOTS)
-            arrays[name] = np.zeros(dims, dtype=dtype)
-        arrays["anchor"][:] = -1
-        arrays["first_loan_quarter"][:] = -1
-        arrays["rejected_by"][:] = -1
-        arrays["loan_lender"][:] = -1
-        return cls(capacity, arrays)
+        return cls(capacity, {name: _empty_slots(name, capacity) for name in SME_FIELDS})
+
+    def grow(self, capacity: int) -> None:
+        """Make room for ``capacity`` slots, keeping every firm in its slot. One array is
+        copied at a time, so the memory briefly held twice is one field's, not all."""
+        if capacity <= self.capacity:
+            return
+        for name, old in self.arrays.items():
+            new = _empty_slots(name, capacity)
+            new[:self.capacity] = old
+            self.arrays[name] = new
+            del old
+        self.capacity = capacity
 
     def bytes_per_slot(self) -> float:
         return sum(a.nbytes for a in self.arrays.values()) / self.capacity

@@ -39,6 +39,7 @@ class Mix(Strict):
 
 
 SHARE = {"ge": 0.0, "le": 1.0}
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # run years; quarter indices then fit int16
 POS = {"ge": 0.0}
 
 
@@ -71,7 +72,11 @@ class RunSection(Strict):
     @field_validator("start", "end")
     @classmethod
     def _quarter(cls, value: str) -> str:
-        parse_quarter(value)
+        year = parse_quarter(value) // 4
+        # quarter indices are kept as int16 in the population (first-loan quarter)
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ValueError(f"'{value}' is outside the years the model takes, "
+                             f"{FIRST_YEAR}-{LAST_YEAR}")
         return value
 
     @model_validator(mode="after")
@@ -157,9 +162,11 @@ class PopulationSection(Strict):
     anchors: int = param(400, "core firms", "assumption", ge=1, le=30000)
     entry_rate_quarterly: float = param(0.034, "entrants / alive", "SAMR: ~17%/yr new market "
                                         "entities; net of quick failures", ge=0, le=0.5)
-    capacity_factor: float | None = param(None, "slots / initial agents", "None = 1.1 + 0.015 "
-                                          "× quarters simulated: room for ~5%/yr net entry "
-                                          "plus closed firms' unresolved loans", ge=1.0, le=10)
+    capacity_factor: float | None = param(None, "slots at start / initial agents",
+                                          "None = 1.1 + 0.015 × quarters simulated: room for "
+                                          "~5%/yr net entry plus closed firms' unresolved "
+                                          "loans; the slots grow if entrants need more",
+                                          ge=1.0, le=10)
 
 
 # ---------------------------------------------------------------- [macro]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.kernels.layout import n_blocks
 from sim.model import CreditMarket, run
 from sim.population import Population
 from sim.quarters import parse_quarter, quarter_label
@@ -91,6 +92,18 @@ def test_different_seeds_give_different_results(reference):
     # random outcomes must move; policy inputs (lpr_1y, rrr ...) may stay put
     for column in ("new_loans", "sme_exits", "applications", "loan_balance"):
         assert not np.array_equal(reference.quarterly[column], other.quarterly[column]), column
+
+
+def test_population_growth_does_not_change_results(reference):
+    """Slots for one starting firm each: the arrays grow at the first entry, and the run
+    is the one with room to spare from the start."""
+    model = CreditMarket(small(population={"capacity_factor": 1.0}))
+    start_capacity = model.pop.capacity
+    model.run_all()
+    assert model.pop.capacity > start_capacity
+    assert model.lender_acc.shape[0] == model.group_acc.shape[0] == \
+        n_blocks(model.pop.capacity)
+    assert_same_tables(reference, model.results())
 
 
 FIRM_FIELDS = ("uid", "alive", "sector", "region", "size", "stage", "age", "quality",

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from sim import cli
+from sim.errors import SimError
 from sim.experiment import load, load_experiment, sweep
 from sim.experiment.store import Store, run_id
 
@@ -321,8 +322,18 @@ def test_killed_worker_runs_are_rerun_and_stored_once(tmp_path, remote, interrup
     pd.testing.assert_frame_equal(frame, load(interrupted_and_resumed["out"]), check_exact=True)
 
 
-def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
-    # one slot per starting firm: the population outgrows it at the first entry
+def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path, capsys, monkeypatch):
+    # the run of one design point fails (one worker runs in this process)
+    import sim.model
+
+    real_run = sim.model.run
+
+    def failing_run(scenario, **kwargs):
+        if scenario.population.capacity_factor == 1.0:
+            raise SimError("the population outgrew its slots (a failure for the test)")
+        return real_run(scenario, **kwargs)
+
+    monkeypatch.setattr(sim.model, "run", failing_run)
     path = write(tmp_path, "fails", f"""
 name = "fails"
 scenario = "{BASELINE}"

@@ -107,6 +107,16 @@ def test_engines_agree_when_lenders_are_resolved():
     assert_tables_agree("resolution", fast, reference)
 
 
+def test_engines_agree_when_the_population_outgrows_its_slots():
+    raw = {"run": {"agents": 2_000, "burn_in_quarters": 2, "start": "2024Q1",
+                   "end": "2024Q2"},
+           "population": {"capacity_factor": 1.0}}
+    fast, reference, parting = run_both(scenario_from_dict(raw, "growth"))
+    assert parting is None, str(parting)
+    assert fast.pop.capacity > 2_000 and reference.capacity > 2_000
+    assert_tables_agree("growth", fast, reference)
+
+
 def test_a_difference_is_reported_with_quarter_uid_and_field(monkeypatch):
     """A deliberate slip in the reference (firm 7 loses 1e-9 万元 in its second quarter)
     is caught where it happens."""

@@ -14,7 +14,7 @@ from numba import njit, prange
 
 from sim import rng
 from sim.categories import CH_SUPPLY_CHAIN, LOAN_NONPERFORMING, LOAN_PERFORMING
-from sim.kernels.firms import N_SLOTS, clear_slot, pay_debt
+from sim.kernels.firms import N_SLOTS, clear_slot, debt_due, pay_debt
 from sim.kernels.layout import (
     BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_DEFAULTS, GM_EXITS, GM_NPL,
     NEW_THIS_QUARTER,
@@ -41,7 +41,7 @@ def _write_off(i, slot, s, fp, acc_b, key_verified, uid, loan_principal, loan_ch
 @njit(cache=True, inline="always")
 def _default_or_exit(i, b, s, fp, exit_hazard, acc_b, group_acc, keys, uid, alive, sector,
                      region, stage,
-                     cash, history, defaulted_before, distressed, due, loan_principal,
+                     cash, history, defaulted_before, distressed, loan_principal,
                      loan_rate, loan_remaining, loan_term, loan_lender, loan_channel,
                      loan_secured, loan_amortizing, loan_status, loan_npl_age):
     """Phase 7 for slot ``i`` (live or closed). ``keys`` is a tuple: CPython passes calls
@@ -64,7 +64,9 @@ def _default_or_exit(i, b, s, fp, exit_hazard, acc_b, group_acc, keys, uid, aliv
     closing = False
     # 2. firms that could not pay try again with what the credit round gave them
     if distressed[i] == 1:
-        if cash[i] >= due[i]:
+        owed = debt_due(i, fp.deferral, loan_principal, loan_rate, loan_remaining,
+                        loan_amortizing, loan_status, loan_npl_age)
+        if cash[i] >= owed:
             pay_debt(i, s, fp, acc_b, cash, history, loan_principal, loan_rate,
                      loan_remaining, loan_amortizing, loan_status, loan_lender,
                      loan_channel, loan_term, loan_secured, loan_npl_age)
@@ -155,7 +157,7 @@ def _count(i, b, s, acc_b, group_acc, alive, sector, region, stage, loan_princip
 
 @njit(cache=True, parallel=True, nogil=True)
 def defaults_and_count(n_slots, fp, lender_acc, group_acc, uid, alive, sector, region, size,
-                       stage, cash, history, defaulted_before, distressed, due,
+                       stage, cash, history, defaulted_before, distressed,
                        loan_principal, loan_rate, loan_remaining, loan_term, loan_lender,
                        loan_channel, loan_secured, loan_amortizing, loan_status, loan_npl_age):
     """Phase 7, then the phase-8 stock count, in one pass (each slot's count depends only
@@ -174,7 +176,7 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, uid, alive, sector, r
             s = size[i]
             _default_or_exit(i, b, s, fp, exit_hazard, acc_b, group_acc, keys, uid, alive,
                              sector, region, stage, cash, history, defaulted_before,
-                             distressed, due, loan_principal, loan_rate, loan_remaining,
+                             distressed, loan_principal, loan_rate, loan_remaining,
                              loan_term, loan_lender, loan_channel, loan_secured,
                              loan_amortizing, loan_status, loan_npl_age)
             _count(i, b, s, acc_b, group_acc, alive, sector, region, stage, loan_principal,

@@ -165,11 +165,13 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
 
 @njit(cache=True, inline="always")
 def debt_due(i, deferral, loan_principal, loan_rate, loan_remaining, loan_amortizing,
-             loan_status):
-    """Interest plus scheduled principal a firm owes this quarter (万元), ignoring renewal."""
+             loan_status, loan_npl_age):
+    """Interest plus scheduled principal a firm owes this quarter (万元), ignoring renewal.
+    Loans made this quarter owe nothing yet, so a firm that could not pay in phase 4 owes
+    the same sum in phase 7, whatever the credit round lent it."""
     total = 0.0
     for slot in range(N_SLOTS):
-        if loan_status[i, slot] != LOAN_PERFORMING:
+        if loan_status[i, slot] != LOAN_PERFORMING or loan_npl_age[i, slot] == NEW_THIS_QUARTER:
             continue
         p = loan_principal[i, slot]
         total += p * loan_rate[i, slot] * 0.25

@@ -63,7 +63,8 @@ def _advance(i, fp, transitions, coverage, key_stage, key_bureau, uid, size, sta
 @njit(cache=True, inline="always")
 def _earn(i, fp, growth, drift, vol, shock, base_margin, key_rev, key_margin, uid, sector,
           region, size, stage, quality, log_trend, log_revenue, revenue, margin_out, cash,
-          loan_principal, loan_rate, loan_remaining, loan_amortizing, loan_status):
+          loan_principal, loan_rate, loan_remaining, loan_amortizing, loan_status,
+          loan_npl_age):
     """Phase 3, second part, for live firm ``i``: revenue, profit and cash; returns what
     the owners draw (万元)."""
     u_id = uid[i]
@@ -90,7 +91,7 @@ def _earn(i, fp, growth, drift, vol, shock, base_margin, key_rev, key_margin, ui
     # capital (lenders' money is not theirs to take out), so a loan is repaid from the
     # cash it financed unless losses ate it.
     due = debt_due(i, fp.deferral, loan_principal, loan_rate, loan_remaining,
-                   loan_amortizing, loan_status)
+                   loan_amortizing, loan_status, loan_npl_age)
     held = max(due, debt_outstanding(i, loan_principal, loan_status))
     excess = cash[i] - fp.cash_buffer * rev - held
     if excess <= 0.0:
@@ -102,15 +103,16 @@ def _earn(i, fp, growth, drift, vol, shock, base_margin, key_rev, key_margin, ui
 
 @njit(cache=True, inline="always")
 def _service(i, fp, acc_b, key_renew, uid, size, cash, history, defaulted_before,
-             distressed, due, loan_principal, loan_rate, loan_remaining, loan_term,
+             distressed, loan_principal, loan_rate, loan_remaining, loan_term,
              loan_amortizing, loan_status, loan_lender, loan_channel, loan_secured,
              loan_npl_age):
-    """Phase 4 for live firm ``i``: interest and scheduled principal fall due.
+    """Phase 4 for live firm ``i``: interest and scheduled principal fall due; returns
+    what it could not pay (万元, 0 if it paid).
 
     Maturing bank loans of firms with a clean record may be renewed without principal
     repayment (the renewal share is the policy). A firm whose cash covers what is due
-    pays now; otherwise it is flagged ``distressed`` with ``due`` set, and tries again
-    in phase 7 after the credit round.
+    pays now; otherwise it is flagged ``distressed`` and tries again in phase 7 after
+    the credit round.
     """
     s = size[i]
     for slot in range(N_SLOTS):
@@ -122,23 +124,24 @@ def _service(i, fp, acc_b, key_renew, uid, size, cash, history, defaulted_before
                 loan_remaining[i, slot] = loan_term[i, slot] + 1
                 acc_b[loan_lender[i, slot], s, LF_RENEWED] += loan_principal[i, slot]
     owed = debt_due(i, fp.deferral, loan_principal, loan_rate, loan_remaining,
-                    loan_amortizing, loan_status)
+                    loan_amortizing, loan_status, loan_npl_age)
     if owed <= 0.0:
-        return
+        return 0.0
     if cash[i] >= owed:
         pay_debt(i, s, fp, acc_b, cash, history, loan_principal, loan_rate, loan_remaining,
                  loan_amortizing, loan_status, loan_lender, loan_channel, loan_term,
                  loan_secured, loan_npl_age)
-    else:
-        distressed[i] = 1
-        due[i] = owed
+        return 0.0
+    distressed[i] = 1
+    return owed
 
 
 @njit(cache=True, inline="always")
 def _demand(i, b, fp, invest_prob, key_invest, group_acc, uid, sector, region, size, stage,
-            revenue, cash, debt_target, due, need, invest, discouraged, loan_principal,
+            revenue, cash, debt_target, unpaid, need, invest, discouraged, loan_principal,
             loan_status):
-    """Phase 5 for live firm ``i``: how much external finance it seeks (万元).
+    """Phase 5 for live firm ``i``: how much external finance it seeks (万元), given the
+    debt service it could not pay in phase 4 (``unpaid``, 万元).
 
     Three reasons, per the report's uses of funds: a cash shortfall (debt service it
     could not meet, or losses), working capital to bring debt back to the firm's target,
@@ -148,7 +151,7 @@ def _demand(i, b, fp, invest_prob, key_invest, group_acc, uid, sector, region, s
     """
     s = size[i]
     rev = revenue[i]
-    shortfall = max(0.0, due[i] - cash[i])
+    shortfall = max(0.0, unpaid - cash[i])
     has_npl = False
     free_slot = False
     debt = 0.0
@@ -182,7 +185,7 @@ def _demand(i, b, fp, invest_prob, key_invest, group_acc, uid, sector, region, s
 def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_block,
                   uid, alive, sector, region, size, stage, age, quality, log_trend,
                   log_revenue, revenue, margin, cash, digital, debt_target, bureau, history,
-                  first_loan_quarter, defaulted_before, outside_stake, distressed, due, need,
+                  first_loan_quarter, defaulted_before, outside_stake, distressed, need,
                   invest, rejected_by, discouraged, loan_principal, loan_rate, loan_remaining,
                   loan_term, loan_amortizing, loan_status, loan_lender, loan_channel,
                   loan_secured, loan_npl_age):
@@ -216,7 +219,6 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
         seeking = 0
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
             distressed[i] = 0
-            due[i] = 0.0
             need[i] = 0.0
             invest[i] = 0
             rejected_by[i] = -1
@@ -227,16 +229,16 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
             draw = _earn(i, fp, growth, drift, vol, shock, base_margin, key_rev, key_margin,
                          uid, sector, region, size, stage, quality, log_trend, log_revenue,
                          revenue, margin, cash, loan_principal, loan_rate, loan_remaining,
-                         loan_amortizing, loan_status)
+                         loan_amortizing, loan_status, loan_npl_age)
             if draw > 0.0:
                 owner_draws[b, size[i], 0] += draw
                 owner_draws[b, size[i], 1] += draw * outside_stake[i]
-            _service(i, fp, acc_b, key_renew, uid, size, cash, history, defaulted_before,
-                     distressed, due, loan_principal, loan_rate, loan_remaining, loan_term,
-                     loan_amortizing, loan_status, loan_lender, loan_channel, loan_secured,
-                     loan_npl_age)
+            unpaid = _service(i, fp, acc_b, key_renew, uid, size, cash, history,
+                              defaulted_before, distressed, loan_principal, loan_rate,
+                              loan_remaining, loan_term, loan_amortizing, loan_status,
+                              loan_lender, loan_channel, loan_secured, loan_npl_age)
             _demand(i, b, fp, invest_prob, key_invest, group_acc, uid, sector, region, size,
-                    stage, revenue, cash, debt_target, due, need, invest, discouraged,
+                    stage, revenue, cash, debt_target, unpaid, need, invest, discouraged,
                     loan_principal, loan_status)
             if need[i] > 0.0:
                 seeking += 1

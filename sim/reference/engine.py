@@ -15,9 +15,9 @@ import numpy as np
 from sim import rng
 from sim.categories import SIZES
 from sim.errors import SimError
+from sim.kernels import layout as L
 from sim.model import CreditMarket
 from sim.population import Population
-from sim.quarters import quarter_label
 from sim.reference.credit import ration
 from sim.reference.draws import key, uniform
 from sim.reference.sme import SME
@@ -155,10 +155,11 @@ class ReferenceMarket(CreditMarket):
             return
         free = [slot for slot, firm in enumerate(self.slots) if firm is None][:total]
         if len(free) < total:
-            raise SimError(
-                f"the population outgrew its {self.capacity:,} preallocated slots in "
-                f"{quarter_label(self.quarter)}; set population.capacity_factor above "
-                f"{self.capacity / self.params.run.agents:.2f}")
+            # every free slot is taken: the rest go into new slots at the end
+            first_new = len(self.slots)
+            self.slots.extend([None] * (total - len(free)))
+            free.extend(range(first_new, len(self.slots)))
+            self._block_room(L.n_blocks(len(self.slots)))
         self.used_slots = max(self.used_slots, free[-1] + 1)
         uids = [(self.quarter << 32) | k for k in range(total)]
         sizes = [s for s, n in enumerate(counts) for _ in range(n)]

@@ -28,7 +28,7 @@ FIRM_FIELDS = ("alive", "sector", "region", "size", "stage", "age", "quality", "
                "outside_stake", "discouraged")
 # what a live firm did this quarter (the fast engine clears these in every slot, the
 # reference only in live firms; an entrant has not done anything yet)
-QUARTER_FIELDS = ("margin", "distressed", "due", "need", "invest", "rejected_by")
+QUARTER_FIELDS = ("margin", "distressed", "need", "invest", "rejected_by")
 LOAN_FIELDS = ("principal", "rate", "remaining", "term", "lender", "channel", "secured",
                "amortizing", "status", "npl_age")
 
@@ -76,7 +76,6 @@ def reference_states(model) -> dict[int, dict]:
         if firm.alive and _acted(model, firm.uid):
             state["margin"] = float(firm.margin)
             state["distressed"] = float(firm.distressed)
-            state["due"] = float(firm.due)
             state["need"] = float(firm.need)
             state["invest"] = float(firm.invest)
             state["rejected_by"] = float(firm.rejected_by)
