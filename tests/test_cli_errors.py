@@ -41,6 +41,8 @@ BAD_SCENARIOS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "end_before_start": ({"s.toml": '[run]\nstart = "2026Q1"\nend = "2025Q4"\n'},
                          ("run.end", "run.start")),
     "malformed_quarter": ({"s.toml": '[run]\nstart = "2024-1"\n'}, ("run", "2024-1")),
+    "year_out_of_range": ({"s.toml": '[run]\nend = "9000Q1"\n'},
+                          ("run.end", "9000Q1", "1900-2999")),
     "change_outside_run": ({"s.toml": '[[change]]\nat = "2035Q1"\n'
                                       'set = { "central_bank.rrr" = 0.06 }\n'},
                            ("change", "2035Q1")),
