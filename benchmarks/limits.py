@@ -51,7 +51,7 @@ LIMIT_COLUMNS = ("timestamp", "measure", "agents", "threads", "capacity_slots", 
 
 def capacity_for(agents: int) -> int:
     """Slots a baseline run of ``agents`` allocates."""
-    from sim.model import slot_capacity
+    from sim.population import slot_capacity
 
     return slot_capacity(build_scenario(agents, None, False))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import subprocess
 import time
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from sim.kernels.firms import find_free_slots, init_firms
 from sim.kernels.operate import firms_quarter, list_seekers
 from sim.lenders_market import LenderMarket
 from sim.policy import PolicySchedule
-from sim.population import Population
+from sim.population import Population, check_slot_count, slot_capacity
 from sim.quarters import parse_quarter, quarter_label
 from sim.recorder import Recorder
 from sim.schema import Scenario
@@ -100,7 +99,7 @@ class CreditMarket(mesa.Model):
         self.weights = stratum_weights(represented, self.agents_by_size)
         self.yi_per_wan = yi_per_agent_wan(self.weights)
         capacity = slot_capacity(self.params)
-        _check_slot_count(capacity)
+        check_slot_count(capacity)
         self.pop = Population.allocate(capacity)
         # -- agents
         self.market = LenderMarket(self)
@@ -411,7 +410,7 @@ class CreditMarket(mesa.Model):
         accumulators to match. Slots past the firms' are all free, so which slot an
         entrant takes, and so every result, does not depend on when this happens."""
         capacity = max(needed, self.pop.capacity + self.pop.capacity // 4)
-        _check_slot_count(capacity)
+        check_slot_count(capacity)
         self.pop.grow(capacity)
         self._block_room(L.n_blocks(capacity))
 
@@ -498,22 +497,6 @@ def _git_revision() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
-
-
-def _check_slot_count(capacity: int) -> None:
-    if capacity >= 2**31:
-        raise SimError(f"{capacity:,} SME slots exceed the 2,147,483,647 the kernels can "
-                       f"index; lower run.agents or population.capacity_factor")
-
-
-def slot_capacity(scenario: Scenario) -> int:
-    """SME slots a run allocates at the start: the starting agents and room for entrants
-    (``population.capacity_factor``, or 1.1 + 0.015 per simulated quarter); the arrays
-    grow if entrants need more."""
-    run = scenario.run
-    quarters = parse_quarter(run.end) - parse_quarter(run.start) + run.burn_in_quarters + 1
-    factor = scenario.population.capacity_factor or 1.1 + 0.015 * quarters
-    return int(math.ceil(run.agents * factor))
 
 
 def build_model(scenario: Scenario, check: bool = False) -> CreditMarket:

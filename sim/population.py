@@ -10,9 +10,17 @@ weighted sums to national 亿元.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from sim.errors import SimError
+from sim.quarters import parse_quarter
+
+if TYPE_CHECKING:
+    from sim.schema import Scenario
 
 LOAN_SLOTS = 2
 
@@ -105,3 +113,20 @@ class Population:
 
     def alive_count(self) -> int:
         return int(self.arrays["alive"].sum())
+
+
+def check_slot_count(capacity: int) -> None:
+    """Refuse more slots than the kernels' int32 seeker indices can address."""
+    if capacity >= 2**31:
+        raise SimError(f"{capacity:,} SME slots exceed the 2,147,483,647 the kernels can "
+                       f"index; lower run.agents or population.capacity_factor")
+
+
+def slot_capacity(scenario: Scenario) -> int:
+    """SME slots a run allocates at the start: the starting agents and room for entrants
+    (``population.capacity_factor``, or 1.1 + 0.015 per simulated quarter); the arrays
+    grow if entrants need more."""
+    run = scenario.run
+    quarters = parse_quarter(run.end) - parse_quarter(run.start) + run.burn_in_quarters + 1
+    factor = scenario.population.capacity_factor or 1.1 + 0.015 * quarters
+    return int(math.ceil(run.agents * factor))

@@ -6,6 +6,7 @@ Kept apart from the model so that what a kernel sees each quarter is in one plac
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
 import numpy as np
@@ -191,11 +192,24 @@ def lender_table(lenders, choice_lenders, choice_cum, choice_n) -> LenderTable:
     def col(attr, dtype=np.float64):
         return np.array([getattr(l, attr) for l in lenders], dtype=dtype)
 
+    # Lenders of one kind share one parameter section: read each section once and
+    # spread its values over the lenders (``section_of``).
+    sections = []
+    position: dict[int, int] = {}
+    section_of = np.empty(len(lenders), dtype=np.int64)
+    for n, lender in enumerate(lenders):
+        if id(lender.params) not in position:
+            position[id(lender.params)] = len(sections)
+            sections.append(lender.params)
+        section_of[n] = position[id(lender.params)]
+
     def param(name):
         # 0 for a lender kind without the parameter; asking the class which fields it has
         # avoids the slow failed-lookup path of a pydantic model
-        return np.array([getattr(l.params, name) if name in _field_names(type(l.params))
-                         else 0.0 for l in lenders], dtype=np.float64)
+        values = np.array([float(getattr(section, name))
+                           if name in _field_names(type(section)) else 0.0
+                           for section in sections])
+        return values[section_of]
 
     return LenderTable(
         kind_class=np.array([l.kind_class for l in lenders], dtype=np.int64),
@@ -225,21 +239,43 @@ def choice_tables(lenders, n_regions: int = len(REGIONS)):
     ids = np.zeros((n_channels, n_regions, n), dtype=np.int64)
     cum = np.zeros((n_channels, n_regions, n))
     count = np.zeros((n_channels, n_regions), dtype=np.int64)
+    # each active lender's (index, region or -1, weight), worked out once, not per region
+    found = {}
+    for lender in lenders:
+        if lender.active:
+            weight = lender.reach()
+            if lender.capacity <= 0:
+                weight *= 0.1
+            found[lender.index] = (lender.index, lender.lending_region(), weight)
     for c in range(n_channels):
-        members = [l for l in lenders if l.active and (
+        members = [found[l.index] for l in lenders if l.active and (
             l.channel == c or (c == CH_CROWDFUNDING and l.channel == CH_EQUITY))]
         for r in range(n_regions):
-            total = 0.0
-            k = 0
-            for lender in members:
-                if lender.lending_region() not in (-1, r):
-                    continue
-                weight = lender.reach()
-                if lender.capacity <= 0:
-                    weight *= 0.1
-                total += weight
-                ids[c, r, k] = lender.index
-                cum[c, r, k] = total
-                k += 1
+            reachable = [(index, weight) for index, region, weight in members
+                         if region in (-1, r)]
+            k = len(reachable)
             count[c, r] = k
+            if k:
+                ids[c, r, :k] = [index for index, _ in reachable]
+                # running totals in lender order, as a firm's draw walks them
+                cum[c, r, :k] = list(itertools.accumulate(weight for _, weight in reachable))
+    return ids, cum, count
+    index = np.array([lender.index for lender in members], dtype=np.int64)
+    channel = np.array([lender.channel for lender in members])
+    region = np.array([lender.lending_region() for lender in members])
+    weight = np.array([lender.reach() for lender in members], dtype=np.float64)
+    weight[np.array([lender.capacity <= 0 for lender in members])] *= 0.1
+    # (channel, region, member): may a firm there meet the lender?
+    c = np.arange(n_channels)[:, None, None]
+    r = np.arange(n_regions)[None, :, None]
+    in_channel = (channel == c) | ((c == CH_CROWDFUNDING) & (channel == CH_EQUITY))
+    reachable = in_channel & ((region == -1) | (region == r))
+    # running totals in lender order (adding the zeros of unreachable lenders changes
+    # no total), then each row's reachable lenders moved to the front, in order
+    running = np.cumsum(np.where(reachable, weight, 0.0), axis=2)
+    front = np.argsort(~reachable, axis=2, kind="stable")
+    count[:] = reachable.sum(axis=2)
+    filled = np.arange(len(members)) < count[..., None]
+    ids[..., :len(members)] = np.where(filled, index[front], 0)
+    cum[..., :len(members)] = np.where(filled, np.take_along_axis(running, front, axis=2), 0.0)
     return ids, cum, count
