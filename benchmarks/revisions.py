@@ -13,8 +13,9 @@ fresh processes, in the order A B B A A B ..., so both meet the same drift; the 
 each and the ratio of the medians are the figures to quote, and the spread within each
 revision says how far to trust them.
 
-Each revision runs from a git worktree of its own (the working tree runs as it is, with
-uncommitted changes), compiling its kernels once before any timing. A run builds the
+Each revision runs from a copy of its files in the user's cache
+(``~/.cache/xiaowei/revisions/<commit>``, kept, so its kernels compile only the first
+time; the working tree runs as it is, with uncommitted changes). A run builds the
 baseline scenario of that revision at ``--agents``, without burn-in, steps
 ``--warm-quarters`` untimed and then ``--quarters`` timed, and hashes its result tables:
 an optimisation meant to change nothing is checked to change nothing. Results go to
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -163,37 +165,42 @@ def main(argv=None) -> int:
             print(f"  {key:18} {machine[key]}")
     spec = {"agents": args.agents, "threads": args.threads,
             "warm_quarters": args.warm_quarters, "quarters": args.quarters}
+    roots = [export(commits[0]), export(commits[1]) if args.against else REPO_ROOT]
+    for name, root in zip(names, roots):
+        print(f"... loading or compiling the kernels of {name} (not timed)", flush=True)
+        _child(root, {**spec, "compile_only": True})
     rows: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="xiaowei-revisions-") as scratch:
-        roots: list[Path] = []
-        try:
-            for k, commit in enumerate(commits):
-                if k == 1 and args.against is None:
-                    roots.append(REPO_ROOT)
-                    continue
-                root = Path(scratch) / f"rev{k}"
-                _git("worktree", "add", "--detach", str(root), commit)
-                roots.append(root)
-            for name, root in zip(names, roots):
-                print(f"... loading or compiling the kernels of {name} (not timed)", flush=True)
-                _child(root, {**spec, "compile_only": True})
-            for position, k in enumerate(_order(args.pairs)):
-                out = _child(roots[k], spec)
-                agents_quarters = args.agents * args.quarters
-                row = {"revision": names[k], "commit": commits[k], "order": position,
-                       **spec, "threads": args.threads or machine["numba_max_threads"],
-                       "wall_s": out["wall_s"], "cpu_s": out["cpu_s"],
-                       "ns_per_sme_quarter": out["wall_s"] / agents_quarters * 1e9,
-                       "cpu_ns_per_sme_quarter": out["cpu_s"] / agents_quarters * 1e9,
-                       "results_sha256": out["results_sha256"]}
-                rows.append(row)
-                print(f"  {position + 1:2d}. {names[k]:>14}  {row['ns_per_sme_quarter']:7.1f} ns "
-                      f"per SME-quarter (CPU {row['cpu_ns_per_sme_quarter']:.1f})", flush=True)
-        finally:
-            for root in roots:
-                if root != REPO_ROOT:
-                    _git("worktree", "remove", "--force", str(root))
+    for position, k in enumerate(_order(args.pairs)):
+        out = _child(roots[k], spec)
+        agents_quarters = args.agents * args.quarters
+        row = {"revision": names[k], "commit": commits[k], "order": position, **spec,
+               "threads": args.threads or machine["numba_max_threads"],
+               "wall_s": out["wall_s"], "cpu_s": out["cpu_s"],
+               "ns_per_sme_quarter": out["wall_s"] / agents_quarters * 1e9,
+               "cpu_ns_per_sme_quarter": out["cpu_s"] / agents_quarters * 1e9,
+               "results_sha256": out["results_sha256"]}
+        rows.append(row)
+        print(f"  {position + 1:2d}. {names[k]:>14}  {row['ns_per_sme_quarter']:7.1f} ns per "
+              f"SME-quarter (CPU {row['cpu_ns_per_sme_quarter']:.1f})", flush=True)
     return report(names, rows, machine)
+
+
+def export(commit: str) -> Path:
+    """The files of ``commit`` in a folder of the user's cache, made once and kept, so a
+    revision's kernels compile only the first time it is measured."""
+    base = Path(os.environ.get("XIAOWEI_CACHE_DIR",
+                               Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+                               / "xiaowei"))
+    folder = base / "revisions" / commit
+    if folder.is_dir():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{commit[:12]}-", dir=folder.parent))
+    archive = subprocess.run(["git", "-C", str(REPO_ROOT), "archive", "--format=tar", commit],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
+    partial.rename(folder)  # whole or not at all
+    return folder
 
 
 def report(names: list[str], rows: list[dict], machine: dict) -> int:
