@@ -16,7 +16,6 @@ from sim.agents.regulators import BankingRegulator, CentralBank, Courts, DataReg
     FiscalAuthority
 from sim.agents.sectors import Government, OutsideSector
 from sim.categories import SIZES
-from sim.errors import SimError
 from sim.kernels import layout as L
 from sim.kernels.credit import book, choose_and_screen, ration
 from sim.kernels.defaults import count_stocks, defaults_and_count
@@ -405,10 +404,10 @@ class CreditMarket(mesa.Model):
                 L.N_GROUPS, n_sizes)
 
     def _grow(self, needed: int) -> None:
-        """Give the population at least ``needed`` slots, a quarter more than it had at
-        least (so it grows a few times in a run, not every quarter), with block
-        accumulators to match. Slots past the firms' are all free, so which slot an
-        entrant takes, and so every result, does not depend on when this happens."""
+        """Grow the population to at least ``needed`` slots, and by at least a quarter
+        (so it grows a few times in a run, not every quarter), with block accumulators
+        to match. Slots past the old end are all free, so which slot an entrant takes,
+        and so every result, does not depend on when this happens."""
         capacity = max(needed, self.pop.capacity + self.pop.capacity // 4)
         check_slot_count(capacity)
         self.pop.grow(capacity)

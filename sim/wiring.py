@@ -260,22 +260,3 @@ def choice_tables(lenders, n_regions: int = len(REGIONS)):
                 # running totals in lender order, as a firm's draw walks them
                 cum[c, r, :k] = list(itertools.accumulate(weight for _, weight in reachable))
     return ids, cum, count
-    index = np.array([lender.index for lender in members], dtype=np.int64)
-    channel = np.array([lender.channel for lender in members])
-    region = np.array([lender.lending_region() for lender in members])
-    weight = np.array([lender.reach() for lender in members], dtype=np.float64)
-    weight[np.array([lender.capacity <= 0 for lender in members])] *= 0.1
-    # (channel, region, member): may a firm there meet the lender?
-    c = np.arange(n_channels)[:, None, None]
-    r = np.arange(n_regions)[None, :, None]
-    in_channel = (channel == c) | ((c == CH_CROWDFUNDING) & (channel == CH_EQUITY))
-    reachable = in_channel & ((region == -1) | (region == r))
-    # running totals in lender order (adding the zeros of unreachable lenders changes
-    # no total), then each row's reachable lenders moved to the front, in order
-    running = np.cumsum(np.where(reachable, weight, 0.0), axis=2)
-    front = np.argsort(~reachable, axis=2, kind="stable")
-    count[:] = reachable.sum(axis=2)
-    filled = np.arange(len(members)) < count[..., None]
-    ids[..., :len(members)] = np.where(filled, index[front], 0)
-    cum[..., :len(members)] = np.where(filled, np.take_along_axis(running, front, axis=2), 0.0)
-    return ids, cum, count
