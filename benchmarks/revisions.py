@@ -56,6 +56,10 @@ def child_main(spec: dict) -> int:
     sys.path.insert(0, spec["root"])
     import time
 
+    import sim
+
+    if not Path(sim.__file__).resolve().is_relative_to(Path(spec["root"]).resolve()):
+        raise SystemExit(f"error: imported sim from {sim.__file__}, not from {spec['root']}")
     from sim.kernels import warm_up
 
     warm_up()
