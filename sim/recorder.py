@@ -24,6 +24,11 @@ def _ratio(num, den):
     return float(num / den) if den > 0 else 0.0
 
 
+def _ratios(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """Element by element what :func:`_ratio` gives."""
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
 def _hhi(amounts: np.ndarray) -> float:
     total = amounts.sum()
     if total <= 0:
@@ -140,41 +145,51 @@ class Recorder:
                 out[g, m] = values[name]
 
     def _record_lenders(self, t, model, lm, lc) -> None:
-        channel_new = {c: sum(l.last_new for l in model.lenders if l.channel == c)
-                       for c in set(l.channel for l in model.lenders)}
-        for l in model.lenders:
-            balance = l.book
-            assets = l.total_assets() if l.kind_class == 0 else max(l.book, 1e-9)
-            capital = l.capital
-            income = l.flows.get("net_income", 0.0)
-            row = {
-                "new_loans": lm[l.index, L.LF_NEW_AMT] + lm[l.index, L.LF_NONDEBT_AMT],
-                "loan_balance": balance,
-                "own_balance": l.sme_holdings() if l.kind_class == 0 else l.own_book(),
-                "npl_ratio": _ratio(l.book_npl, balance),
-                "interest_income": l.flows.get("interest", 0.0),
-                "net_income": income,
-                "roa_annual": 4.0 * income / assets if l.active and assets > 0 else 0.0,
-                "roe_annual": 4.0 * income / capital if l.active and capital > 0 else 0.0,
-                "capital": capital,
-                "capital_ratio": l.capital_ratio() if l.kind_class == 0 else
-                _ratio(capital, l.own_book()),
-                "market_share_new": _ratio(l.last_new, channel_new[l.channel]),
-                "funding_cost": l.funding_cost,
-                "appetite_el": l.appetite,
-                "capacity": l.capacity,
-                "total_assets": l.total_assets() if l.kind_class == 0 else l.book,
-                "applications": lc[l.index, L.LF_APPS],
-                "approvals": lc[l.index, L.LF_APPROVALS],
-                "applications_no_collateral": lc[l.index, L.LF_APPS_NO_COLLATERAL],
-                "approvals_no_collateral": lc[l.index, L.LF_APPROVALS_NO_COLLATERAL],
-                "loans": lc[l.index, L.LF_LOANS],
-                "new_unsecured": lm[l.index, L.LF_NEW_AMT] - lm[l.index, L.LF_NEW_SECURED],
-                "new_npl": lm[l.index, L.LF_NEW_NPL],
-                "rate_cap": l.rate_cap,
-            }
-            self.lenders[t, l.index] = [row[c] for c in _LENDER_NUMERIC]
-            self.lender_active[t, l.index] = l.active
+        """One row per lender, built a column at a time across the lenders."""
+        lenders = model.lenders
+        channel_new = {c: sum(l.last_new for l in lenders if l.channel == c)
+                       for c in set(l.channel for l in lenders)}
+
+        def each(value) -> np.ndarray:
+            return np.array([value(l) for l in lenders], dtype=np.float64)
+
+        index = np.array([l.index for l in lenders], dtype=np.int64)
+        active = np.array([bool(l.active) for l in lenders])
+        money, counts = lm[index], lc[index]
+        balance = each(lambda l: l.book)
+        capital = each(lambda l: l.capital)
+        income = each(lambda l: l.flows.get("net_income", 0.0))
+        assets = each(lambda l: l.total_assets() if l.kind_class == 0 else max(l.book, 1e-9))
+        columns = {
+            "new_loans": money[:, L.LF_NEW_AMT] + money[:, L.LF_NONDEBT_AMT],
+            "loan_balance": balance,
+            "own_balance": each(lambda l: l.sme_holdings() if l.kind_class == 0
+                                else l.own_book()),
+            "npl_ratio": _ratios(each(lambda l: l.book_npl), balance),
+            "interest_income": each(lambda l: l.flows.get("interest", 0.0)),
+            "net_income": income,
+            "roa_annual": np.where(active, _ratios(4.0 * income, assets), 0.0),
+            "roe_annual": np.where(active, _ratios(4.0 * income, capital), 0.0),
+            "capital": capital,
+            "capital_ratio": each(lambda l: l.capital_ratio() if l.kind_class == 0
+                                  else _ratio(l.capital, l.own_book())),
+            "market_share_new": _ratios(each(lambda l: l.last_new),
+                                        each(lambda l: channel_new[l.channel])),
+            "funding_cost": each(lambda l: l.funding_cost),
+            "appetite_el": each(lambda l: l.appetite),
+            "capacity": each(lambda l: l.capacity),
+            "total_assets": each(lambda l: l.total_assets() if l.kind_class == 0 else l.book),
+            "applications": counts[:, L.LF_APPS],
+            "approvals": counts[:, L.LF_APPROVALS],
+            "applications_no_collateral": counts[:, L.LF_APPS_NO_COLLATERAL],
+            "approvals_no_collateral": counts[:, L.LF_APPROVALS_NO_COLLATERAL],
+            "loans": counts[:, L.LF_LOANS],
+            "new_unsecured": money[:, L.LF_NEW_AMT] - money[:, L.LF_NEW_SECURED],
+            "new_npl": money[:, L.LF_NEW_NPL],
+            "rate_cap": each(lambda l: l.rate_cap),
+        }
+        self.lenders[t, index] = np.column_stack([columns[c] for c in _LENDER_NUMERIC])
+        self.lender_active[t, index] = active
 
     def to_frames(self, model):
         import pandas as pd
