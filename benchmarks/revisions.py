@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -192,10 +191,9 @@ def main(argv=None) -> int:
 def export(commit: str) -> Path:
     """The files of ``commit`` in a folder of the user's cache, made once and kept, so a
     revision's kernels compile only the first time it is measured."""
-    base = Path(os.environ.get("XIAOWEI_CACHE_DIR",
-                               Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-                               / "xiaowei"))
-    folder = base / "revisions" / commit
+    from sim import cache_root
+
+    folder = cache_root() / "revisions" / commit
     if folder.is_dir():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -38,11 +38,16 @@ def _kernel_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def kernel_cache_dir() -> Path:
-    base = Path(os.environ.get("XIAOWEI_CACHE_DIR",
+def cache_root() -> Path:
+    """Where the project keeps what it can rebuild: ``XIAOWEI_CACHE_DIR``, or
+    ``xiaowei`` in the user's cache folder."""
+    return Path(os.environ.get("XIAOWEI_CACHE_DIR",
                                Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                                / "xiaowei"))
-    return base / f"numba-{_kernel_hash()}"
+
+
+def kernel_cache_dir() -> Path:
+    return cache_root() / f"numba-{_kernel_hash()}"
 
 
 # Must be set before numba is imported: identical maths in every engine (no SVML) and a

@@ -159,7 +159,10 @@ class Recorder:
         balance = each(lambda l: l.book)
         capital = each(lambda l: l.capital)
         income = each(lambda l: l.flows.get("net_income", 0.0))
-        assets = each(lambda l: l.total_assets() if l.kind_class == 0 else max(l.book, 1e-9))
+        total_assets = each(lambda l: l.total_assets() if l.kind_class == 0 else l.book)
+        bank = np.array([l.kind_class == 0 for l in lenders])
+        # a platform's return on assets is on its book, kept off zero
+        assets = np.where(bank, total_assets, np.maximum(total_assets, 1e-9))
         columns = {
             "new_loans": money[:, L.LF_NEW_AMT] + money[:, L.LF_NONDEBT_AMT],
             "loan_balance": balance,
@@ -178,7 +181,7 @@ class Recorder:
             "funding_cost": each(lambda l: l.funding_cost),
             "appetite_el": each(lambda l: l.appetite),
             "capacity": each(lambda l: l.capacity),
-            "total_assets": each(lambda l: l.total_assets() if l.kind_class == 0 else l.book),
+            "total_assets": total_assets,
             "applications": counts[:, L.LF_APPS],
             "approvals": counts[:, L.LF_APPROVALS],
             "applications_no_collateral": counts[:, L.LF_APPS_NO_COLLATERAL],
