@@ -117,7 +117,9 @@ def bandwidth_floor(agents: int, threads: int | None = None, repeats: int = 5) -
 _COLD_CHILD = """
 import json, time
 t0 = time.perf_counter()
+from sim.deferred_imports import defer
 from sim.startup import collector_paused
+defer()
 with collector_paused():
     import numba
     t_numba = time.perf_counter()

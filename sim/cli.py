@@ -56,8 +56,10 @@ def _warm_up_kernels(quiet: bool) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.deferred_imports import defer
     from sim.startup import collector_paused
 
+    defer()  # pandas and Mesa's experimental modules load when first used, not at start
     with collector_paused():
         from sim.config import load_scenario
 
