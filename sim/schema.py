@@ -24,7 +24,9 @@ def param(default: Any, unit: str, source: str, **constraints: Any) -> Any:
 class Strict(BaseModel):
     """Base for every section: unknown keys are errors, assignment is validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # validators are built when a scenario is first validated, all sections in one go,
+    # not one class at a time on import (about 50 ms less before a run's first quarter)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
 
 class Mix(Strict):
