@@ -11,8 +11,8 @@ thread (numba threads = 1; the reference is single-threaded Python). The referen
 a minute or more, the numba engine about a second, so a passing slowdown of the machine
 would weigh on the numba figure alone: the numba engine runs ``--numba-runs`` times (5),
 half before the reference and half after, and each of its figures is the median over
-those runs (the CSV keeps the spread of its SME phases). The kernels are warmed up first, as in ``benchmarks/scale.py``, so compile time
-is not measured. Each model is stepped to the end; ``model.phase_seconds`` gives the
+those runs (the CSV keeps the spread of its SME phases). The kernels are warmed up first,
+as in ``benchmarks/scale.py``, so compile time is not measured. Each model is stepped to the end; ``model.phase_seconds`` gives the
 time of each timed phase (``sim.model.PHASES``). Printed and written to
 ``benchmarks/results/engines-<YYYYmmdd-HHMMSS>.csv`` (one row per engine, machine columns
 included): ns per SME-quarter for the SME phases (firm pass, credit rounds, defaults and
@@ -45,8 +45,9 @@ SME_PHASES = ("firms_operate_service_demand", "credit_rounds", "defaults_and_cou
 FIGURES = tuple(f"ns_{phase}" for phase in PHASE_NAMES) + (
     "ns_sme_phases", "ns_other_phases", "ns_per_sme_quarter")
 MEASUREMENT_COLUMNS = ("engine", "scenario", "seed", "agents", "threads_used",
-                       "quarters_simulated", "runs", "load_avg_before", "construct_s", "run_s",
-                       "ns_sme_phases_min", "ns_sme_phases_max", "results_identical") + FIGURES + tuple(
+                       "quarters_simulated", "runs", "load_avg_before", "construct_s",
+                       "run_s", "ns_sme_phases_min", "ns_sme_phases_max",
+                       "results_identical") + FIGURES + tuple(
     f"ratio_{name[3:]}" for name in FIGURES)
 
 

@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.deferred_imports import defer
     from sim.startup import collector_paused
 
-    defer()  # pandas and Mesa's experimental modules load when first used, not at start
+    defer()  # pandas and SciPy code the run does not need load when first used, if ever
     with collector_paused():
         from sim.config import load_scenario
 
