@@ -206,6 +206,8 @@ def cold_start(agents: int, launches: int = COLD_START_LAUNCHES) -> dict:
     to_start = statistics.median(starts)
     first_quarter = statistics.median(quarter for _, quarter in timed)
     parts = _start_breakdown(agents)
+    # the other process's steps leave out the interpreter and the command line, and are
+    # timed apart, so their sum need not match the launches to the millisecond
     detail = (f"median of {launches} launches, {starts[0]:.2f}-{starts[-1]:.2f} s; first "
               f"quarter {first_quarter:.2f} s more; start-up timed inside another process: "
               f"{sum(parts[k] for k in ('import_s', 'kernels_s', 'build_s')):.2f} s after "
