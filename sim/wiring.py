@@ -239,17 +239,18 @@ def choice_tables(lenders, n_regions: int = len(REGIONS)):
     ids = np.zeros((n_channels, n_regions, n), dtype=np.int64)
     cum = np.zeros((n_channels, n_regions, n))
     count = np.zeros((n_channels, n_regions), dtype=np.int64)
-    # each active lender's (index, region or -1, weight), worked out once, not per region
-    found = {}
+    # each active lender's channel, region (-1 = all) and weight, worked out once, not
+    # once per channel and region
+    active = []
     for lender in lenders:
         if lender.active:
             weight = lender.reach()
             if lender.capacity <= 0:
                 weight *= 0.1
-            found[lender.index] = (lender.index, lender.lending_region(), weight)
+            active.append((lender.index, lender.channel, lender.lending_region(), weight))
     for c in range(n_channels):
-        members = [found[l.index] for l in lenders if l.active and (
-            l.channel == c or (c == CH_CROWDFUNDING and l.channel == CH_EQUITY))]
+        members = [(index, region, weight) for index, channel, region, weight in active
+                   if channel == c or (c == CH_CROWDFUNDING and channel == CH_EQUITY)]
         for r in range(n_regions):
             reachable = [(index, weight) for index, region, weight in members
                          if region in (-1, r)]

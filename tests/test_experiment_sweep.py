@@ -330,7 +330,7 @@ def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path, capsys, monkeypa
 
     def failing_run(scenario, **kwargs):
         if scenario.population.capacity_factor == 1.0:
-            raise SimError("the population outgrew its slots (a failure for the test)")
+            raise SimError("the run broke down (a failure the test injects)")
         return real_run(scenario, **kwargs)
 
     monkeypatch.setattr(sim.model, "run", failing_run)
@@ -350,7 +350,7 @@ levels = [1.0, 2.0]
     assert "1 runs failed" in captured.err and "1 runs stored" in captured.out
     status = Store(out).status()
     assert status.stored == {run_id(1, 0)}
-    assert "outgrew" in status.failed[run_id(0, 0)]
+    assert "broke down" in status.failed[run_id(0, 0)]
     assert cli.main(["sweep", "--status", str(out)]) == 0
     assert "1 of 2 runs stored, 1 failed" in capsys.readouterr().out
     # the same store refuses a different experiment
