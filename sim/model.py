@@ -23,7 +23,8 @@ from sim.kernels.firms import find_free_slots, init_firms
 from sim.kernels.operate import firms_quarter, list_seekers
 from sim.lenders_market import LenderMarket
 from sim.policy import PolicySchedule
-from sim.population import Population, check_slot_count, slot_capacity
+from sim.population import FREE_LINE, Population, check_slot_count, slot_capacity, \
+    staggered_zeros
 from sim.quarters import parse_quarter, quarter_label
 from sim.recorder import Recorder
 from sim.schema import Scenario
@@ -327,17 +328,15 @@ class CreditMarket(mesa.Model):
         # slots and seeker positions fit int32 (capacity < 2**31); half the bytes of int64.
         # Zeros, not a fill value: each quarter writes every seeker's entries before any
         # kernel reads them, and pages never written take no memory.
-        self.seekers = np.zeros(size, dtype=np.int32)
+        columns = {"seekers": np.int32, "lender": np.int16, "channel": np.uint8,
+                   "pd": np.float64, "amount": np.float64, "rate": np.float32,
+                   "ok": np.uint8, "secured": np.uint8, "funded": np.uint8,
+                   "order": np.int32}
+        arrays = {name: staggered_zeros((size,), dtype, FREE_LINE + k)
+                  for k, (name, dtype) in enumerate(columns.items())}
+        self.seekers = arrays.pop("seekers")
         self.app = {
-            "lender": np.zeros(size, dtype=np.int16),
-            "channel": np.zeros(size, dtype=np.uint8),
-            "pd": np.zeros(size),
-            "amount": np.zeros(size),
-            "rate": np.zeros(size, dtype=np.float32),
-            "ok": np.zeros(size, dtype=np.uint8),
-            "secured": np.zeros(size, dtype=np.uint8),
-            "funded": np.zeros(size, dtype=np.uint8),
-            "order": np.zeros(size, dtype=np.int32),
+            **arrays,
             "starts": np.zeros(len(self.lenders) + 1, dtype=np.int64),
         }
 

@@ -71,12 +71,40 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
 EMPTY_VALUES = {"anchor": -1, "first_loan_quarter": -1, "rejected_by": -1, "loan_lender": -1}
 
 
+# Large arrays come from the system page-aligned, so every array would start at the same
+# byte of a page. Kernels read entry ``i`` of many arrays together, and the L1 cache picks
+# a line's set from its address within the page: arrays of one element width would all
+# land in the same set at every ``i`` and evict each other. So each array starts at its
+# own cache line within the page (``line``). Results do not depend on it.
+_PAGE = 4096
+_LINE = 64
+# Successive arrays start this many lines apart, so that neighbours in the table are
+# spread over the page rather than packed into its first lines.
+_LINE_STEP = 9  # coprime with the 64 lines of a page: every array gets its own line
+
+
+def staggered_zeros(dims: tuple[int, ...], dtype, line: int) -> np.ndarray:
+    """Zeros of shape ``dims``, starting ``line`` cache lines (mod a page) past a page
+    boundary. From calloc, so pages never written are never made resident."""
+    nbytes = int(np.prod(dims)) * np.dtype(dtype).itemsize
+    raw = np.zeros(nbytes + 2 * _PAGE, dtype=np.uint8)
+    start = (line * _LINE_STEP * _LINE - raw.ctypes.data) % _PAGE
+    return raw[start:start + nbytes].view(dtype).reshape(dims)
+
+
+_FIELD_LINE = {name: k for k, name in enumerate(SME_FIELDS)}
+# cache lines for arrays other modules allocate next to the SME arrays
+FREE_LINE = len(SME_FIELDS)
+
+
 def _empty_slots(name: str, capacity: int) -> np.ndarray:
+    """A new array for field ``name`` with its empty value in every slot."""
     dtype, shape = SME_FIELDS[name][:2]
     dims = (capacity,) if shape == "firm" else (capacity, LOAN_SLOTS)
+    array = staggered_zeros(dims, dtype, _FIELD_LINE[name])
     if name in EMPTY_VALUES:
-        return np.full(dims, EMPTY_VALUES[name], dtype=dtype)
-    return np.zeros(dims, dtype=dtype)
+        array.fill(EMPTY_VALUES[name])
+    return array
 
 
 @dataclass

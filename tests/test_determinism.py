@@ -106,6 +106,25 @@ def test_population_growth_does_not_change_results(reference):
     assert_same_tables(reference, model.results())
 
 
+def test_each_sme_array_starts_on_its_own_cache_line_of_a_page():
+    """The layout that keeps the fields out of each other's L1 sets holds at the start
+    and after the arrays grow; the arrays still hold their empty values and data."""
+    pop = Population.allocate(100_000)
+    pop.arrays["cash"][:10] = 7.0
+
+    def lines():
+        return {name: (array.ctypes.data % 4096) // 64 for name, array in pop.arrays.items()}
+
+    for _ in range(2):
+        assert len(set(lines().values())) == len(pop.arrays)
+        assert all(array.flags.c_contiguous for array in pop.arrays.values())
+        pop.grow(250_000)
+    assert pop.capacity == 250_000
+    assert (pop.arrays["cash"][:10] == 7.0).all() and (pop.arrays["cash"][10:] == 0).all()
+    assert (pop.arrays["loan_lender"] == -1).all() and pop.arrays["loan_lender"].shape == \
+        (250_000, 2)
+
+
 FIRM_FIELDS = ("uid", "alive", "sector", "region", "size", "stage", "age", "quality",
                "log_trend", "log_revenue", "revenue", "cash", "collateral", "digital",
                "debt_target", "anchor", "bureau", "history", "loan_principal", "loan_rate",
