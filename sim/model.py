@@ -120,6 +120,9 @@ class CreditMarket(mesa.Model):
         self.band_acc = np.zeros((0, 5, 10, L.BAND_N))
         self.owner_draws = np.zeros((0, len(SIZES), 2))
         self.seekers_per_block = np.zeros(0, dtype=np.int64)
+        # a bit per slot: seeking credit (set by phase 5), free for an entrant (phase 7)
+        self.seeking_bits = np.zeros((0, L.WORDS_PER_BLOCK), dtype=np.uint64)
+        self.free_bits = np.zeros((0, L.WORDS_PER_BLOCK), dtype=np.uint64)
         self.block_starts = np.zeros(1, dtype=np.int64)
         self._block_room(L.n_blocks(capacity))
         self.entry_groups = np.zeros((L.N_GROUPS, len(SIZES)))
@@ -162,20 +165,10 @@ class CreditMarket(mesa.Model):
         return (self.quarter - self.start_quarter) / 4.0
 
     # ------------------------------------------------------------------ set-up
-    def _arrays(self, *names):
-        return [self.pop.arrays[n] for n in names]
-
-    _FIRM_FIELDS = ("uid", "alive", "sector", "region", "size", "stage", "age", "quality",
-                    "log_trend", "log_revenue", "revenue", "cash", "collateral", "digital",
-                    "debt_target", "anchor", "bureau", "history", "first_loan_quarter",
-                    "defaulted_before", "outside_stake", "discouraged", "loan_principal",
-                    "loan_rate", "loan_remaining", "loan_term", "loan_lender", "loan_channel",
-                    "loan_secured", "loan_amortizing", "loan_status", "loan_npl_age")
-
     def _fill(self, slots, uids, sizes, entrant: bool, fp, tables) -> None:
         """Draw firms into ``slots``; ``tables`` (lender choice) place the starting book."""
         init_firms(slots, uids, sizes, int(entrant), fp, *tables, self.starting_rates,
-                   *self._arrays(*self._FIRM_FIELDS))
+                   self.pop.firms, self.pop.loans)
 
     def _firm_params(self):
         drag = self.params.macro.feedback_coefficient * self.last_default_rate \
@@ -204,9 +197,8 @@ class CreditMarket(mesa.Model):
         self.lender_acc[:blocks, ..., L.LF_LOANS] = 0.0
         for m in (L.GM_ALIVE, L.GM_BALANCE, L.GM_NPL, L.GM_BORROWERS):
             self.group_acc[:blocks, ..., m] = 0.0
-        count_stocks(self.used_slots, self.lender_acc, self.group_acc,
-                     *self._arrays("alive", "sector", "region", "size", "stage",
-                                   "loan_principal", "loan_lender", "loan_status"))
+        count_stocks(self.used_slots, self.lender_acc, self.group_acc, self.pop.firms,
+                     self.pop.loans)
 
     def _reduce(self) -> QuarterSums:
         """Sum the accumulators over blocks, in block order, and weight them."""
@@ -303,22 +295,13 @@ class CreditMarket(mesa.Model):
     def _firms_pass(self, fp) -> None:
         """Phases 3–5: firms operate, service their debt and decide what to borrow."""
         firms_quarter(self.used_slots, fp, self.lender_acc, self.group_acc, self.owner_draws,
-                      self.seekers_per_block, *self._arrays(
-                          "uid", "alive", "sector", "region", "size", "stage", "age", "quality",
-                          "log_trend", "log_revenue", "revenue", "margin", "cash", "digital",
-                          "debt_target", "bureau", "history", "first_loan_quarter",
-                          "defaulted_before", "outside_stake", "distressed", "need",
-                          "invest", "rejected_by", "discouraged", "loan_principal", "loan_rate",
-                          "loan_remaining", "loan_term", "loan_amortizing", "loan_status",
-                          "loan_lender", "loan_channel", "loan_secured", "loan_npl_age"))
+                      self.seekers_per_block, self.seeking_bits, self.pop.firms,
+                      self.pop.loans)
 
     def _defaults_and_count(self, fp) -> None:
         """Phase 7 and the stock count of phase 8."""
-        defaults_and_count(self.used_slots, fp, self.lender_acc, self.group_acc, *self._arrays(
-            "uid", "alive", "sector", "region", "size", "stage", "cash", "history",
-            "defaulted_before", "distressed", "loan_principal", "loan_rate",
-            "loan_remaining", "loan_term", "loan_lender", "loan_channel", "loan_secured",
-            "loan_amortizing", "loan_status", "loan_npl_age"))
+        defaults_and_count(self.used_slots, fp, self.lender_acc, self.group_acc,
+                           self.free_bits, self.pop.firms, self.pop.loans)
 
     def _seeker_room(self, n_seekers: int) -> None:
         """Make the seeker and application arrays hold at least ``n_seekers`` entries."""
@@ -329,7 +312,7 @@ class CreditMarket(mesa.Model):
         # Zeros, not a fill value: each quarter writes every seeker's entries before any
         # kernel reads them, and pages never written take no memory.
         columns = {"seekers": np.int32, "lender": np.int16, "channel": np.uint8,
-                   "pd": np.float64, "amount": np.float64, "rate": np.float32,
+                   "size": np.uint8, "pd": np.float64, "amount": np.float64, "rate": np.float32,
                    "ok": np.uint8, "secured": np.uint8, "funded": np.uint8,
                    "order": np.int32}
         arrays = {name: staggered_zeros((size,), dtype, FREE_LINE + k)
@@ -345,32 +328,22 @@ class CreditMarket(mesa.Model):
         block_starts = self.block_starts[:blocks + 1]
         self._seeker_room(int(self.seekers_per_block[:blocks].sum()))
         app = self.app
-        n_seekers = list_seekers(self.used_slots, self.pop.need, self.seekers_per_block,
+        n_seekers = list_seekers(self.used_slots, self.seeking_bits, self.seekers_per_block,
                                  block_starts, self.seekers)
         for round_number in range(self.params.credit.search_rounds):
             cp = credit_params(self.params, self.quarter, self.seed, round_number,
                                self.expected_rate, self.yi_per_wan)
             choose_and_screen(self.seekers, block_starts, cp, table, self.lender_acc,
-                              self.group_acc, *self._arrays(
-                                  "uid", "alive", "sector", "region", "size", "stage",
-                                  "quality", "revenue", "collateral", "digital", "anchor",
-                                  "bureau", "history", "defaulted_before", "need", "invest",
-                                  "rejected_by", "loan_status", "loan_lender", "loan_channel"),
-                              app["lender"], app["channel"], app["pd"], app["amount"],
-                              app["rate"], app["ok"], app["secured"])
-            ration(self.seekers, n_seekers, app["lender"], app["ok"], app["pd"], app["amount"],
-                   self.pop.size, self.pop.uid, self.yi_per_wan, table.capacity,
+                              self.group_acc, self.pop.firms, self.pop.loans,
+                              app["lender"], app["channel"], app["size"], app["pd"],
+                              app["amount"], app["rate"], app["ok"], app["secured"])
+            ration(self.seekers, n_seekers, app["lender"], app["ok"], app["size"], app["pd"],
+                   app["amount"], self.pop.firms, self.yi_per_wan, table.capacity,
                    app["funded"], app["order"], app["starts"])
             book(self.seekers, block_starts, cp, table, self.lender_acc, self.group_acc,
-                 self.band_acc, *self._arrays(
-                     "uid", "alive", "sector", "region", "size", "stage", "quality", "revenue",
-                     "collateral", "cash", "log_trend", "first_loan_quarter", "outside_stake",
-                     "need", "invest", "rejected_by", "discouraged"),
-                 app["lender"], app["channel"], app["pd"], app["amount"], app["rate"],
-                 app["secured"], app["funded"],
-                 *self._arrays("loan_principal", "loan_rate", "loan_remaining", "loan_term",
-                               "loan_lender", "loan_channel", "loan_secured",
-                               "loan_amortizing", "loan_status", "loan_npl_age"))
+                 self.band_acc, self.pop.firms, self.pop.loans, app["lender"],
+                 app["channel"], app["pd"], app["amount"], app["rate"], app["secured"],
+                 app["funded"])
 
     def _entry(self, tables, fp) -> None:
         """Phase 9: entrants by size stratum fill free slots in ascending order."""
@@ -390,7 +363,7 @@ class CreditMarket(mesa.Model):
             return
         slots = np.empty(total, dtype=np.int64)
         # a closed firm's slot is free once its bad loans are written off
-        found = find_free_slots(pop.alive, pop.loan_status, total, slots)
+        found = find_free_slots(self.free_bits, self.used_slots, pop.capacity, total, slots)
         if found < total:
             # every free slot is taken: the rest go into new slots at the end
             first_new = pop.capacity
@@ -430,6 +403,8 @@ class CreditMarket(mesa.Model):
         self.band_acc = widen(self.band_acc)
         self.owner_draws = widen(self.owner_draws)
         self.seekers_per_block = widen(self.seekers_per_block)
+        self.seeking_bits = widen(self.seeking_bits)
+        self.free_bits = widen(self.free_bits)
         self.block_starts = widen(self.block_starts, extra=1)
 
     def _update_expectations(self) -> None:

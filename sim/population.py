@@ -1,9 +1,12 @@
-"""The SME population as a struct of arrays, with every dtype declared in one table.
+"""The SME population: one record per slot, with every field's dtype declared in one table.
 
-Arrays have ``capacity`` slots, room for the starting firms and entrants; when entrants
-find no free slot the arrays grow (:meth:`Population.grow`). The ``alive`` mask says
-which slots hold a firm. Loan attributes have shape ``(capacity, LOAN_SLOTS)`` so a
-firm's loans sit side by side in memory.
+Firms live in ``capacity`` slots, room for the starting firms and entrants; when entrants
+find no free slot the population grows (:meth:`Population.grow`). The ``alive`` field
+says which slots hold a firm. A slot's firm fields are one record of ``firms`` and its
+loans ``LOAN_SLOTS`` records of ``loans``: the kernels read and write many fields of one
+firm together, and a record brings them in from memory as one or two cache lines, where
+an array per field would need a line (and a base address held in a register) per field.
+``arrays`` gives each field as an array view for code that works column by column.
 Money is in 万元 (10,000 yuan) at this level; :func:`sim.units.national` converts
 weighted sums to national 亿元.
 """
@@ -67,19 +70,33 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-# what an empty slot holds where that is not zero
+# What a slot holds when a firm is placed in it, where that is not zero (the kernels that
+# place firms write these; slots never handed out hold zeros).
 EMPTY_VALUES = {"anchor": -1, "first_loan_quarter": -1, "rejected_by": -1, "loan_lender": -1}
+LOAN_PREFIX = "loan_"
 
+
+def _record_dtype(shape: str, strip: str = "") -> np.dtype:
+    """The record of one firm (``shape`` "firm") or one loan ("slot"), widest fields
+    first so that every field of a firm record lies on a multiple of its width."""
+    names = [name for name, spec in SME_FIELDS.items() if spec[1] == shape]
+    names.sort(key=lambda name: -np.dtype(SME_FIELDS[name][0]).itemsize)  # stable
+    return np.dtype([(name.removeprefix(strip), SME_FIELDS[name][0]) for name in names])
+
+
+FIRM_DTYPE = _record_dtype("firm")
+LOAN_DTYPE = _record_dtype("slot", LOAN_PREFIX)  # fields without the prefix: ``loan.rate``
 
 # Large arrays come from the system page-aligned, so every array would start at the same
-# byte of a page. Kernels read entry ``i`` of many arrays together, and the L1 cache picks
-# a line's set from its address within the page: arrays of one element width would all
-# land in the same set at every ``i`` and evict each other. So each array starts at its
-# own cache line within the page (``line``). Results do not depend on it.
+# byte of a page. Kernels read entry ``i`` of several arrays together (the firms' and
+# loans' records, the seekers' applications), and the L1 cache picks a line's set from
+# its address within the page: arrays of one element width would land in the same set at
+# every ``i`` and evict each other. So each array starts at its own cache line of the
+# page (``line``). Results do not depend on it.
 _PAGE = 4096
 _LINE = 64
-# Successive arrays start this many lines apart, so that neighbours in the table are
-# spread over the page rather than packed into its first lines.
+# Successive arrays start this many lines apart, so that neighbours are spread over the
+# page rather than packed into its first lines.
 _LINE_STEP = 9  # coprime with the 64 lines of a page: every array gets its own line
 
 
@@ -92,27 +109,26 @@ def staggered_zeros(dims: tuple[int, ...], dtype, line: int) -> np.ndarray:
     return raw[start:start + nbytes].view(dtype).reshape(dims)
 
 
-_FIELD_LINE = {name: k for k, name in enumerate(SME_FIELDS)}
-# cache lines for arrays other modules allocate next to the SME arrays
-FREE_LINE = len(SME_FIELDS)
-
-
-def _empty_slots(name: str, capacity: int) -> np.ndarray:
-    """A new array for field ``name`` with its empty value in every slot."""
-    dtype, shape = SME_FIELDS[name][:2]
-    dims = (capacity,) if shape == "firm" else (capacity, LOAN_SLOTS)
-    array = staggered_zeros(dims, dtype, _FIELD_LINE[name])
-    if name in EMPTY_VALUES:
-        array.fill(EMPTY_VALUES[name])
-    return array
+# cache lines of the two record arrays; other modules' arrays start after them
+_FIRMS_LINE, _LOANS_LINE = 0, 1
+FREE_LINE = 2
 
 
 @dataclass
 class Population:
-    """SME arrays; attribute names and dtypes come from :data:`SME_FIELDS`."""
+    """SME records: ``firms`` ``(capacity,)`` of :data:`FIRM_DTYPE` and ``loans``
+    ``(capacity, LOAN_SLOTS)`` of :data:`LOAN_DTYPE`; ``arrays[name]`` (and attribute
+    ``name``) is field ``name`` of :data:`SME_FIELDS` as a view into them."""
 
     capacity: int
-    arrays: dict[str, np.ndarray]
+    firms: np.ndarray
+    loans: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.arrays = {
+            name: (self.loans[name.removeprefix(LOAN_PREFIX)] if spec[1] == "slot"
+                   else self.firms[name])
+            for name, spec in SME_FIELDS.items()}
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -121,26 +137,27 @@ class Population:
             raise AttributeError(name) from None
 
     @classmethod
-    def allocate(cls, capacity: int) -> "Population":
-        return cls(capacity, {name: _empty_slots(name, capacity) for name in SME_FIELDS})
+    def allocate(cls, capacity: int) -> Population:
+        """Room for ``capacity`` firms, all slots free (zeros)."""
+        return cls(capacity, staggered_zeros((capacity,), FIRM_DTYPE, _FIRMS_LINE),
+                   staggered_zeros((capacity, LOAN_SLOTS), LOAN_DTYPE, _LOANS_LINE))
 
     def grow(self, capacity: int) -> None:
-        """Make room for ``capacity`` slots, keeping every firm in its slot. One array is
-        copied at a time, so the memory briefly held twice is one field's, not all."""
+        """Make room for ``capacity`` slots, keeping every firm in its slot (the old and
+        the new records are held together while they are copied)."""
         if capacity <= self.capacity:
             return
-        for name, old in self.arrays.items():
-            new = _empty_slots(name, capacity)
-            new[:self.capacity] = old
-            self.arrays[name] = new
-            del old
+        bigger = Population.allocate(capacity)
+        bigger.firms[:self.capacity] = self.firms
+        bigger.loans[:self.capacity] = self.loans
+        self.firms, self.loans, self.arrays = bigger.firms, bigger.loans, bigger.arrays
         self.capacity = capacity
 
     def bytes_per_slot(self) -> float:
-        return sum(a.nbytes for a in self.arrays.values()) / self.capacity
+        return (self.firms.nbytes + self.loans.nbytes) / self.capacity
 
     def alive_count(self) -> int:
-        return int(self.arrays["alive"].sum())
+        return int(self.firms["alive"].sum())
 
 
 def check_slot_count(capacity: int) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from sim.kernels.layout import n_blocks
 from sim.model import CreditMarket, run
-from sim.population import Population
+from sim.population import SME_FIELDS, Population
 from sim.quarters import parse_quarter, quarter_label
 from sim.results import TABLE_FILES, RunResult
 from sim.schema import Scenario
@@ -106,23 +106,25 @@ def test_population_growth_does_not_change_results(reference):
     assert_same_tables(reference, model.results())
 
 
-def test_each_sme_array_starts_on_its_own_cache_line_of_a_page():
-    """The layout that keeps the fields out of each other's L1 sets holds at the start
-    and after the arrays grow; the arrays still hold their empty values and data."""
+def test_population_records_keep_every_field_through_growth():
+    """Firm and loan records start on their own cache lines of a page, every field of
+    ``SME_FIELDS`` is a view into them with its declared dtype, and growing keeps what
+    the slots hold (new slots hold zeros until a firm is placed in them)."""
     pop = Population.allocate(100_000)
     pop.arrays["cash"][:10] = 7.0
-
-    def lines():
-        return {name: (array.ctypes.data % 4096) // 64 for name, array in pop.arrays.items()}
-
-    for _ in range(2):
-        assert len(set(lines().values())) == len(pop.arrays)
-        assert all(array.flags.c_contiguous for array in pop.arrays.values())
-        pop.grow(250_000)
-    assert pop.capacity == 250_000
-    assert (pop.arrays["cash"][:10] == 7.0).all() and (pop.arrays["cash"][10:] == 0).all()
-    assert (pop.arrays["loan_lender"] == -1).all() and pop.arrays["loan_lender"].shape == \
-        (250_000, 2)
+    pop.loan_lender[:10] = 3
+    for name, (dtype, shape, *_) in SME_FIELDS.items():
+        assert pop.arrays[name].dtype == np.dtype(dtype), name
+        assert pop.arrays[name].shape == ((100_000,) if shape == "firm" else (100_000, 2))
+    assert pop.bytes_per_slot() == sum(
+        np.dtype(d).itemsize * (1 if shape == "firm" else 2) for d, shape, *_ in
+        SME_FIELDS.values())
+    pop.grow(250_000)
+    assert pop.capacity == 250_000 and pop.firms.shape == (250_000,)
+    lines = {(array.ctypes.data % 4096) // 64 for array in (pop.firms, pop.loans)}
+    assert len(lines) == 2
+    assert (pop.cash[:10] == 7.0).all() and (pop.cash[10:] == 0).all()
+    assert (pop.loan_lender[:10] == 3).all() and (pop.loan_lender[10:] == 0).all()
 
 
 FIRM_FIELDS = ("uid", "alive", "sector", "region", "size", "stage", "age", "quality",

@@ -18,6 +18,7 @@ from sim import rng
 from sim.categories import (
     CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, LOAN_PERFORMING,
 )
+from sim.kernels.prefetch import prefetch
 from sim.kernels.layout import (
     BAND_AMT, BAND_RATE_AMT, GM_APPROVALS, GM_APPS, GM_FIRST_TIME, GM_NEW_DEBT,
     GM_NEW_NONDEBT, GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPROVALS_NO_COLLATERAL,
@@ -33,6 +34,8 @@ KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, KIND_CROWD = 0, 1, 2, 3
 N_BUCKETS = 512
 SORT_CHUNK = 65536  # applicants per chunk of the counting sort in ``ration``
 MIN_LOAN_WAN = 0.5  # loans below 5,000 yuan are not worth writing
+# seekers ahead whose records the credit-round loops ask for (see sim.kernels.prefetch)
+PREFETCH_AHEAD = 8
 
 
 # Quality deciles of N(0, 1): a firm's risk band is how many of these it exceeds.
@@ -85,11 +88,9 @@ def pick_lender(choice_lenders, choice_cum, choice_n, channel, region, u, avoid)
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid, alive, sector, region,
-                      size, stage, quality, revenue, collateral, digital, anchor, bureau,
-                      history, defaulted_before, need, invest, rejected_by, loan_status,
-                      loan_lender, loan_channel, app_lender, app_channel, app_pd, app_amount,
-                      app_rate, app_ok, app_secured):
+def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firms, loans,
+                      app_lender, app_channel, app_size, app_pd, app_amount, app_rate, app_ok,
+                      app_secured):
     """Each firm still seeking finance picks a channel (multinomial logit), then a
     lender in it, which screens, prices and decides whether to offer.
 
@@ -97,7 +98,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
     order, ``block_starts`` (int64 [n_blocks + 1]) where each slot block's begin in it.
 
     Writes, per seeker ``k``: ``app_lender`` (-1 = no application), ``app_channel``,
-    ``app_pd`` (estimated annual PD), ``app_amount`` (万元 offered), ``app_rate`` (annual),
+    ``app_size`` (the firm's size stratum), ``app_pd`` (estimated annual PD), ``app_amount`` (万元 offered), ``app_rate`` (annual),
     ``app_ok`` (offer made before capacity limits) and ``app_secured``.
     """
     key_channel = rng.stream_key(cp.seed, rng.S_CHANNEL, cp.quarter)
@@ -122,39 +123,45 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
     for b in prange(n_blocks):
         relation = np.empty(N_CHANNELS, dtype=np.int64)
         weight = np.empty(N_CHANNELS)
-        for k in range(block_starts[b], block_starts[b + 1]):
+        end = block_starts[b + 1]
+        for k in range(block_starts[b], end):
+            if k + PREFETCH_AHEAD < end:
+                prefetch(firms, seekers[k + PREFETCH_AHEAD])
+                prefetch(loans, seekers[k + PREFETCH_AHEAD])
             i = seekers[k]
+            f = firms[i]
             app_lender[k] = -1
-            if alive[i] == 0 or need[i] <= 0.0:
+            if f.alive == 0 or f.need <= 0.0:
                 continue
-            st = stage[i]
-            equity_ok = invest[i] == 1 and (st == 0 or st == 1)
+            st = f.stage
+            equity_ok = f.invest == 1 and (st == 0 or st == 1)
             free_slot = False
             relation[:] = -1
             has_npl = False
             for slot in range(N_SLOTS):
-                status = loan_status[i, slot]
+                loan = loans[i, slot]
+                status = loan.status
                 if status == 0:
                     free_slot = True
                 elif status == LOAN_PERFORMING:
-                    relation[loan_channel[i, slot]] = loan_lender[i, slot]
+                    relation[loan.channel] = loan.lender
                 else:
                     has_npl = True
             if not (free_slot or equity_ok):
                 # both loan slots taken and no project for equity: no channel is open
                 # (most of a second round's seekers, whose first loan filled a slot)
                 continue
-            u_id = uid[i]
-            s = size[i]
-            band = risk_band(quality[i])
-            rev = revenue[i]
-            dig = digital[i]
+            u_id = f.uid
+            s = f.size
+            band = risk_band(f.quality)
+            rev = f.revenue
+            dig = f.digital
             # Banks lend without collateral only as far as they can see the firm: in full
             # with a credit-bureau file, otherwise as far as their big-data scoring reaches.
-            seen = 1.0 if bureau[i] == 1 else cp.bank_big_data * dig
+            seen = 1.0 if f.bureau == 1 else cp.bank_big_data * dig
             unsecured_cap = cp.unsecured_limit_q * rev * seen
             # a receivable verified on the anchor's ledger is financed closer to its face
-            verified = anchor[i] >= 0 and \
+            verified = f.anchor >= 0 and \
                 rng.uniform(key_verified, u_id, 0, 0) < cp.verified_share
             receivable_cap = cp.receivable_q * rev * (cp.verified_advance if verified else 1.0)
             total_weight = 0.0
@@ -162,33 +169,33 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                 weight[c] = 0.0
                 if c <= CH_SUPPLY_CHAIN and not free_slot:
                     continue
-                if c == CH_SUPPLY_CHAIN and anchor[i] < 0:
+                if c == CH_SUPPLY_CHAIN and f.anchor < 0:
                     continue
                 if c >= CH_EQUITY and not equity_ok:
                     continue
-                if choice_n[c, region[i]] == 0:
+                if choice_n[c, f.region] == 0:
                     continue
                 # exp(utility) as a product: the static part (constant, expected rate for
                 # the band, time to cash) is tabulated once per round
                 w = channel_weight[c, band]
                 if c == CH_ONLINE:
                     w *= math.exp(cp.digital_sensitivity * dig)
-                if relation[c] >= 0 and relation[c] != rejected_by[i]:
+                if relation[c] >= 0 and relation[c] != f.rejected_by:
                     w *= cp.relationship_factor
                 # firms know roughly how much each channel lends to a firm like them and
                 # avoid one that would cover only part of the need
                 if c <= CH_SUPPLY_CHAIN:
                     if c == CH_BANK:
-                        reach = max(unsecured_cap, collateral[i] * cp.collateral_ltv)
+                        reach = max(unsecured_cap, f.collateral * cp.collateral_ltv)
                     elif c == CH_ONLINE:
                         reach = min(cp.online_cap_wan, cp.online_limit_q * rev)
                     else:
                         reach = receivable_cap
-                    if reach < need[i]:
+                    if reach < f.need:
                         w *= math.exp(cp.coverage_sensitivity
-                                      * math.log(max(reach, 1e-6) / need[i]))
+                                      * math.log(max(reach, 1e-6) / f.need))
                     # short online and receivable finance is a poor match for a project
-                    if c != CH_BANK and invest[i] == 1:
+                    if c != CH_BANK and f.invest == 1:
                         w *= cp.mismatch_factor
                 weight[c] = w
                 total_weight += w
@@ -203,27 +210,28 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
                     target -= weight[c]
                     if target < 0.0:
                         break
-            if relation[best] >= 0 and relation[best] != rejected_by[i]:
+            if relation[best] >= 0 and relation[best] != f.rejected_by:
                 j = relation[best]
             else:
-                j = pick_lender(choice_lenders, choice_cum, choice_n, best, region[i],
-                                rng.uniform(key_lender, u_id, best, cp.round), rejected_by[i])
+                j = pick_lender(choice_lenders, choice_cum, choice_n, best, f.region,
+                                rng.uniform(key_lender, u_id, best, cp.round), f.rejected_by)
             if j < 0 or active[j] == 0:
                 continue
             app_lender[k] = j
             app_channel[k] = best
+            app_size[k] = s
             lender_acc[b, j, s, LF_APPS] += 1.0
-            if collateral[i] <= 0.0:
+            if f.collateral <= 0.0:
                 lender_acc[b, j, s, LF_APPS_NO_COLLATERAL] += 1.0
-            for g in (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + st):
+            for g in (np.int64(f.sector), 7 + f.region, 10 + s, 13 + st):
                 group_acc[b, g, s, GM_APPS] += 1.0
             # --- screening: precision adds up over the information the lender sees
             kind = kind_class[j]
             if kind == KIND_BANK:
-                tau = precision_base[j] + cp.precision_bureau * bureau[i] \
-                    + cp.precision_history * min(history[i], 8) / 8.0 \
+                tau = precision_base[j] + cp.precision_bureau * f.bureau \
+                    + cp.precision_history * min(f.history, 8) / 8.0 \
                     + cp.precision_bank_big_data * cp.bank_big_data * dig
-                if collateral[i] > 0.0:
+                if f.collateral > 0.0:
                     tau += cp.precision_collateral
                 if s > 0:
                     tau += cp.precision_statements
@@ -234,43 +242,43 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
             else:
                 tau = precision_base[j] + cp.precision_digital * dig * data_level[j] \
                     * (1.0 - cp.protection_loss) + 0.5 * cp.precision_history \
-                    * min(history[i], 8) / 8.0
+                    * min(f.history, 8) / 8.0
             sigma2 = 1.0 / tau
             err = keep * rng.normal(key_signal, u_id, j, 0) + rho * rng.normal(key_refresh,
                                                                                 u_id, j, 0)
-            signal = quality[i] + math.sqrt(sigma2) * err
+            signal = f.quality + math.sqrt(sigma2) * err
             pd = min(1.0, pd_scale[j] * estimated_pd(signal, sigma2, alpha[j],
                                                        cp.score_slope))
             app_pd[k] = pd
             # --- amount, security and loss given default by channel
             secured = 0
             if best == CH_BANK:
-                secured_cap = collateral[i] * cp.collateral_ltv
-                if secured_cap >= min(need[i], unsecured_cap) and secured_cap > 0.0:
+                secured_cap = f.collateral * cp.collateral_ltv
+                if secured_cap >= min(f.need, unsecured_cap) and secured_cap > 0.0:
                     secured = 1
-                    amount = min(need[i], max(secured_cap, unsecured_cap))
+                    amount = min(f.need, max(secured_cap, unsecured_cap))
                     lgd = cp.lgd_secured
                 else:
-                    amount = min(need[i], unsecured_cap)
+                    amount = min(f.need, unsecured_cap)
                     lgd = cp.lgd_unsecured
                 lgd *= 1.0 - bank_loss_share[s]
             elif best == CH_ONLINE:
-                amount = min(need[i], per_firm_limit_q[j] * rev, cp.online_cap_wan)
+                amount = min(f.need, per_firm_limit_q[j] * rev, cp.online_cap_wan)
                 lgd = cp.lgd_unsecured
             elif best == CH_SUPPLY_CHAIN:
-                amount = min(need[i], receivable_cap)
+                amount = min(f.need, receivable_cap)
                 secured = 1
                 if verified:
                     lgd = cp.lgd_verified
                 else:
                     lgd = cp.lgd_receivable
             else:
-                amount = min(need[i], per_firm_limit_q[j] * rev)
+                amount = min(f.need, per_firm_limit_q[j] * rev)
                 lgd = 1.0
             app_amount[k] = amount
             app_secured[k] = secured
             expected_loss = pd * lgd
-            visible_bad = (bureau[i] == 1 and (defaulted_before[i] == 1 or has_npl))
+            visible_bad = (f.bureau == 1 and (f.defaulted_before == 1 or has_npl))
             if best >= CH_EQUITY:
                 app_rate[k] = 0.0
                 ok = expected_loss <= appetite_el[j] and not visible_bad
@@ -285,15 +293,18 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, uid,
 
 
 @njit(cache=True)
-def _sort_marginal(members, app_pd, uid, seekers):
+def _sort_marginal(members, app_pd, firms, seekers):
     """Order a bucket's members (seeker positions) by estimated PD, ties broken by uid."""
-    by_uid = members[np.argsort(uid[seekers[members]], kind="mergesort")]
+    uids = np.empty(members.shape[0], dtype=np.int64)
+    for m in range(members.shape[0]):
+        uids[m] = firms[seekers[members[m]]].uid
+    by_uid = members[np.argsort(uids, kind="mergesort")]
     return by_uid[np.argsort(app_pd[by_uid], kind="mergesort")]
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid, yi_per_wan,
-           capacity, app_funded, order, starts):
+def ration(seekers, n_seekers, app_lender, app_ok, app_size, app_pd, app_amount, firms,
+           yi_per_wan, capacity, app_funded, order, starts):
     """Each lender funds its offers best estimated risk first until its capacity (亿元)
     is used; the outcome does not depend on thread count or array order.
 
@@ -342,7 +353,7 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid
         for m in range(lo, hi):
             k = order[m]
             pd_max = max(pd_max, app_pd[k])
-            total += app_amount[k] * yi_per_wan[size[seekers[k]]]
+            total += app_amount[k] * yi_per_wan[app_size[k]]
         if total <= cap:
             for m in range(lo, hi):
                 app_funded[order[m]] = 1
@@ -353,7 +364,7 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid
         for m in range(lo, hi):
             k = order[m]
             bucket = min(N_BUCKETS - 1, int(app_pd[k] * scale))
-            hist[bucket] += app_amount[k] * yi_per_wan[size[seekers[k]]]
+            hist[bucket] += app_amount[k] * yi_per_wan[app_size[k]]
         used = 0.0
         cut = N_BUCKETS
         for bucket in range(N_BUCKETS):
@@ -376,8 +387,8 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid
             if min(N_BUCKETS - 1, int(app_pd[k] * scale)) == cut:
                 members[n_members] = k
                 n_members += 1
-        for k in _sort_marginal(members, app_pd, uid, seekers):
-            per_wan = yi_per_wan[size[seekers[k]]]
+        for k in _sort_marginal(members, app_pd, firms, seekers):
+            per_wan = yi_per_wan[app_size[k]]
             amount = app_amount[k] * per_wan
             if used + amount > cap:
                 # The first firm that does not fit gets what is left, if that is still a
@@ -395,11 +406,8 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_pd, app_amount, size, uid
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, alive, sector, region, size,
-         stage, quality, revenue, collateral, cash, log_trend, first_loan_quarter, outside_stake, need,
-         invest, rejected_by, discouraged, app_lender, app_channel, app_pd, app_amount, app_rate,
-         app_secured, app_funded, loan_principal, loan_rate, loan_remaining, loan_term,
-         loan_lender, loan_channel, loan_secured, loan_amortizing, loan_status, loan_npl_age):
+def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, loans,
+         app_lender, app_channel, app_pd, app_amount, app_rate, app_secured, app_funded):
     """Write funded offers into loan slots (debt) or cash and outside stakes (non-debt);
     remember who rejected the others so the next round goes elsewhere. ``seekers`` and
     ``block_starts`` as in :func:`choose_and_screen`."""
@@ -407,22 +415,27 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
     maturity = cp.maturity
     n_blocks = block_starts.shape[0] - 1
     for b in prange(n_blocks):
-        for k in range(block_starts[b], block_starts[b + 1]):
+        end = block_starts[b + 1]
+        for k in range(block_starts[b], end):
+            if k + PREFETCH_AHEAD < end:
+                prefetch(firms, seekers[k + PREFETCH_AHEAD])
+                prefetch(loans, seekers[k + PREFETCH_AHEAD])
             i = seekers[k]
+            f = firms[i]
             j = app_lender[k]
             if j < 0:
                 continue
             if app_funded[k] == 0:
-                rejected_by[i] = j
+                f.rejected_by = j
                 if cp.last_round == 1:
-                    discouraged[i] = cp.discouraged_quarters
+                    f.discouraged = cp.discouraged_quarters
                 continue
-            s = size[i]
+            s = f.size
             c = app_channel[k]
             amount = app_amount[k]
-            groups = (np.int64(sector[i]), 7 + region[i], 10 + s, 13 + stage[i])
+            groups = (np.int64(f.sector), 7 + f.region, 10 + s, 13 + f.stage)
             lender_acc[b, j, s, LF_APPROVALS] += 1.0
-            if collateral[i] <= 0.0:
+            if f.collateral <= 0.0:
                 lender_acc[b, j, s, LF_APPROVALS_NO_COLLATERAL] += 1.0
             for g in groups:
                 group_acc[b, g, s, GM_APPROVALS] += 1.0
@@ -430,15 +443,15 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
             # of the money is working capital held as cash
             fee = amount * fee_rate[j] if c >= CH_EQUITY else 0.0
             spent = 0.0
-            if invest[i] == 1:
-                spent = min(amount - fee, cp.invest_size * revenue[i])
-                log_trend[i] += cp.invest_return * spent / max(4.0 * revenue[i], 1e-9)
-                invest[i] = 0
+            if f.invest == 1:
+                spent = min(amount - fee, cp.invest_size * f.revenue)
+                f.log_trend += cp.invest_return * spent / max(4.0 * f.revenue, 1e-9)
+                f.invest = 0
             if c >= CH_EQUITY:
-                cash[i] += amount - fee - spent
+                f.cash += amount - fee - spent
                 if c == CH_EQUITY:
-                    value = cp.valuation_years * 4.0 * revenue[i]
-                    outside_stake[i] = 1.0 - (1.0 - outside_stake[i]) * value / (value + amount)
+                    value = cp.valuation_years * 4.0 * f.revenue
+                    f.outside_stake = 1.0 - (1.0 - f.outside_stake) * value / (value + amount)
                 else:
                     lender_acc[b, j, s, LF_CROWD_AMT] += amount
                 lender_acc[b, j, s, LF_NONDEBT_AMT] += amount
@@ -446,7 +459,7 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
                 for g in groups:
                     group_acc[b, g, s, GM_NEW_NONDEBT] += amount
             else:
-                slot = 0 if loan_status[i, 0] == 0 else 1
+                slot = 0 if loans[i, 0].status == 0 else 1
                 if c == CH_BANK:
                     if spent > 0.0:
                         term = maturity[1]
@@ -461,29 +474,30 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
                     term = maturity[3]
                     amortizing = 0
                 rate = app_rate[k]
-                loan_principal[i, slot] = amount
-                loan_rate[i, slot] = rate
-                loan_remaining[i, slot] = term
-                loan_term[i, slot] = term
-                loan_lender[i, slot] = j
-                loan_channel[i, slot] = c
-                loan_secured[i, slot] = app_secured[k]
-                loan_amortizing[i, slot] = amortizing
-                loan_status[i, slot] = LOAN_PERFORMING
-                loan_npl_age[i, slot] = NEW_THIS_QUARTER
-                cash[i] += amount - spent
+                loan = loans[i, slot]
+                loan.principal = amount
+                loan.rate = rate
+                loan.remaining = term
+                loan.term = term
+                loan.lender = j
+                loan.channel = c
+                loan.secured = app_secured[k]
+                loan.amortizing = amortizing
+                loan.status = LOAN_PERFORMING
+                loan.npl_age = NEW_THIS_QUARTER
+                f.cash += amount - spent
                 lender_acc[b, j, s, LF_NEW_AMT] += amount
                 lender_acc[b, j, s, LF_NEW_COUNT] += 1.0
                 lender_acc[b, j, s, LF_NEW_RATE_AMT] += rate * amount
                 lender_acc[b, j, s, LF_NEW_PD_AMT] += app_pd[k] * amount
                 if app_secured[k] == 1:
                     lender_acc[b, j, s, LF_NEW_SECURED] += amount
-                band = risk_band(quality[i])
+                band = risk_band(f.quality)
                 band_acc[b, c, band, BAND_AMT] += amount
                 band_acc[b, c, band, BAND_RATE_AMT] += rate * amount
-                first = first_loan_quarter[i] < 0
+                first = f.first_loan_quarter < 0
                 if first:
-                    first_loan_quarter[i] = cp.quarter
+                    f.first_loan_quarter = cp.quarter
                     lender_acc[b, j, s, LF_NEW_FIRST] += 1.0
                 for g in groups:
                     group_acc[b, g, s, GM_NEW_DEBT] += amount
@@ -492,6 +506,6 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, uid, al
                         group_acc[b, g, s, GM_UNSECURED] += amount
                     if first:
                         group_acc[b, g, s, GM_FIRST_TIME] += 1.0
-            need[i] = max(0.0, need[i] - amount)
-            if need[i] < MIN_LOAN_WAN:
-                need[i] = 0.0
+            f.need = max(0.0, f.need - amount)
+            if f.need < MIN_LOAN_WAN:
+                f.need = 0.0

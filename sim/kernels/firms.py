@@ -1,9 +1,10 @@
 """Firm-side kernels: initial attributes and entry, free slots for entrants, and the debt
 helpers that phases 3–5 (:mod:`sim.kernels.operate`) and 7 share.
 
-All kernels take the population arrays by name (see ``sim.population.SME_FIELDS`` for
-dtypes and shapes: per-firm arrays are ``(capacity,)``, loan arrays ``(capacity, 2)``),
-a :class:`~sim.kernels.params.FirmParams` bundle, and write results in place. Loops
+All kernels take the population's records (``firms`` ``(capacity,)`` of
+``sim.population.FIRM_DTYPE``, ``loans`` ``(capacity, 2)`` of ``LOAN_DTYPE``; fields as in
+``SME_FIELDS``), a :class:`~sim.kernels.params.FirmParams` bundle, and write results in
+place. Loops
 run over fixed blocks (``layout.BLOCK_SIZE``) in ``prange``; sums go to the block's own
 accumulator row.
 """
@@ -12,16 +13,18 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit, prange
 
 from sim import rng
 from sim.categories import CH_BANK, LOAN_PERFORMING
 from sim.kernels.credit import N_SLOTS, pick_lender
 from sim.kernels.layout import (
-    NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY,
+    NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY, WORDS_PER_BLOCK,
 )
 
 SIZE_MICRO = 1
+_ONE = np.uint64(1)
 STAGE_STARTUP, STAGE_GROWTH, STAGE_STABLE, STAGE_DECLINE = 0, 1, 2, 3
 
 # Field numbers for the S_INIT stream: each attribute gets its own draw.
@@ -32,18 +35,17 @@ _F_REMAIN, _F_HIST, _F_SECOND = 18, 19, 20
 
 
 @njit(cache=True, inline="always")
-def clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term, loan_lender,
-               loan_secured, loan_amortizing, loan_status, loan_npl_age):
-    """Empty loan slot ``slot`` of firm ``i``."""
-    loan_principal[i, slot] = 0.0
-    loan_rate[i, slot] = 0.0
-    loan_remaining[i, slot] = 0
-    loan_term[i, slot] = 0
-    loan_lender[i, slot] = -1
-    loan_secured[i, slot] = 0
-    loan_amortizing[i, slot] = 0
-    loan_status[i, slot] = 0
-    loan_npl_age[i, slot] = 0
+def clear_slot(loan):
+    """Empty the loan record ``loan`` (``loans[i, slot]``)."""
+    loan.principal = 0.0
+    loan.rate = 0.0
+    loan.remaining = 0
+    loan.term = 0
+    loan.lender = -1
+    loan.secured = 0
+    loan.amortizing = 0
+    loan.status = 0
+    loan.npl_age = 0
 
 
 @njit(cache=True, inline="always")
@@ -58,81 +60,82 @@ def _pick(cum, u):
 
 @njit(cache=True, parallel=True, nogil=True)
 def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choice_n,
-               initial_rates,
-               uid, alive, sector, region, size, stage, age, quality, log_trend, log_revenue,
-               revenue, cash, collateral, digital, debt_target, anchor, bureau, history,
-               first_loan_quarter, defaulted_before, outside_stake, discouraged,
-               loan_principal, loan_rate, loan_remaining, loan_term, loan_lender,
-               loan_channel, loan_secured, loan_amortizing, loan_status, loan_npl_age):
+               initial_rates, firms, loans):
     """Fill ``slots`` (int64 [n]) with new firms of the given ``uids`` and ``sizes``.
 
     ``entrant`` = 1 for entrants (start-ups with no loans), 0 for the initial
     population (mixed stages, part of it with a starting loan book drawn at
     ``initial_rates[channel]``). Attributes are drawn from the S_INIT stream keyed by
-    uid, so a firm's draws do not depend on the slot it lands in.
+    uid, so a firm's draws do not depend on the slot it lands in. Every field of the
+    slot is written, so what an earlier firm left there does not matter.
     """
     key = rng.stream_key(fp.seed, rng.S_INIT, 0)
     years = max(0.0, fp.quarter / 4.0 - fp.start_year)
     for k in prange(slots.shape[0]):
         i = slots[k]
+        f = firms[i]
         u_id = uids[k]
         s = sizes[k]
-        uid[i] = u_id
-        alive[i] = 1
-        size[i] = s
-        sector[i] = _pick(fp.sector_cum, rng.uniform(key, u_id, _F_SECTOR, 0))
-        region[i] = _pick(fp.region_cum, rng.uniform(key, u_id, _F_REGION, 0))
+        f.uid = u_id
+        f.alive = 1
+        f.size = s
+        f.sector = _pick(fp.sector_cum, rng.uniform(key, u_id, _F_SECTOR, 0))
+        f.region = _pick(fp.region_cum, rng.uniform(key, u_id, _F_REGION, 0))
         q = rng.normal(key, u_id, _F_QUALITY, 0)
         level = fp.log_revenue_median_q[s] + fp.revenue_log_sd * rng.normal(key, u_id, _F_TREND, 0)
         if entrant:
-            stage[i] = STAGE_STARTUP
-            age[i] = 0
+            f.stage = STAGE_STARTUP
+            f.age = 0
             level -= 0.5  # entrants start below the size they grow into
         else:
-            stage[i] = _pick(fp.stage_cum, rng.uniform(key, u_id, _F_STAGE, 0))
-            if stage[i] == STAGE_STARTUP:
-                age[i] = int(rng.uniform(key, u_id, _F_AGE, 0) * 12)
+            f.stage = _pick(fp.stage_cum, rng.uniform(key, u_id, _F_STAGE, 0))
+            if f.stage == STAGE_STARTUP:
+                f.age = int(rng.uniform(key, u_id, _F_AGE, 0) * 12)
             else:
-                age[i] = 12 + int(rng.uniform(key, u_id, _F_AGE, 0) * 80)
+                f.age = 12 + int(rng.uniform(key, u_id, _F_AGE, 0) * 80)
             # the starting population are survivors: weak firms have been weeded out,
             # more so among older firms
-            q += fp.initial_quality_tilt * min(age[i], 40) / 40.0
-        quality[i] = q
-        log_trend[i] = level
-        log_revenue[i] = level + 0.1 * rng.normal(key, u_id, _F_REV, 0)
-        rev = math.exp(log_revenue[i])
-        revenue[i] = rev
-        cash[i] = fp.cash_buffer * rev * (0.5 + rng.uniform(key, u_id, _F_CASH, 0))
-        discouraged[i] = 0
+            q += fp.initial_quality_tilt * min(f.age, 40) / 40.0
+        f.quality = q
+        f.log_trend = level
+        f.log_revenue = level + 0.1 * rng.normal(key, u_id, _F_REV, 0)
+        rev = math.exp(f.log_revenue)
+        f.revenue = rev
+        f.margin = 0.0
+        f.cash = fp.cash_buffer * rev * (0.5 + rng.uniform(key, u_id, _F_CASH, 0))
+        f.discouraged = 0
         coll_share = fp.collateral_share[s] * (0.5 if entrant else 1.0)
         if rng.uniform(key, u_id, _F_HASCOLL, 0) < coll_share:
-            collateral[i] = fp.collateral_to_revenue * 4.0 * rev * (
+            f.collateral = fp.collateral_to_revenue * 4.0 * rev * (
                 0.5 + rng.uniform(key, u_id, _F_COLL, 0))
         else:
-            collateral[i] = 0.0
+            f.collateral = 0.0
         dmean = fp.digital_mean[s] + (fp.entrant_digital_trend * years if entrant else 0.0)
-        digital[i] = min(1.0, max(0.0, dmean + 0.25 * rng.normal(key, u_id, _F_DIGITAL, 0)))
+        f.digital = min(1.0, max(0.0, dmean + 0.25 * rng.normal(key, u_id, _F_DIGITAL, 0)))
         propensity = fp.borrowing_propensity * (0.8 + 0.3 * s)
         if rng.uniform(key, u_id, _F_BORROWER, 0) < propensity:
             sd = fp.debt_target_sd
-            debt_target[i] = fp.debt_target[s] * math.exp(
+            f.debt_target = fp.debt_target[s] * math.exp(
                 sd * rng.normal(key, u_id, _F_TARGET, 0) - 0.5 * sd * sd)
         else:
-            debt_target[i] = 0.0
-        if rng.uniform(key, u_id, _F_ANCHOR, 0) < fp.anchor_prob[sector[i]]:
-            anchor[i] = int(rng.uniform(key, u_id, _F_ANCHOR_ID, 0) * fp.anchors)
+            f.debt_target = 0.0
+        if rng.uniform(key, u_id, _F_ANCHOR, 0) < fp.anchor_prob[f.sector]:
+            f.anchor = int(rng.uniform(key, u_id, _F_ANCHOR_ID, 0) * fp.anchors)
         else:
-            anchor[i] = -1
-        bureau[i] = 0
-        history[i] = 0
-        first_loan_quarter[i] = -1
-        defaulted_before[i] = 0
-        outside_stake[i] = 0.0
+            f.anchor = -1
+        f.bureau = 0
+        f.history = 0
+        f.first_loan_quarter = -1
+        f.defaulted_before = 0
+        f.outside_stake = 0.0
+        f.distressed = 0
+        f.need = 0.0
+        f.invest = 0
+        f.rejected_by = -1
         for slot in range(N_SLOTS):
-            clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term,
-                       loan_lender, loan_secured, loan_amortizing, loan_status, loan_npl_age)
-            loan_channel[i, slot] = 0
-        if entrant or debt_target[i] <= 0.0:
+            clear_slot(loans[i, slot])
+            loans[i, slot].channel = 0
+        if entrant or f.debt_target <= 0.0:
             continue
         # lenders screened the starting borrowers too: better firms more likely hold a loan
         p_loan = fp.initial_borrowers[s] / propensity * 2.0 * rng.norm_cdf(
@@ -142,111 +145,119 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         # A starting loan book: one loan, bank or online, at a typical rate; the burn-in
         # replaces it with loans the model's own lenders price.
         channel = CH_BANK
-        if digital[i] > 0.3 and rng.uniform(key, u_id, _F_LOANCH, 0) < 0.3:
+        if f.digital > 0.3 and rng.uniform(key, u_id, _F_LOANCH, 0) < 0.3:
             channel = 1
-        lender = pick_lender(choice_lenders, choice_cum, choice_n, channel, region[i],
+        lender = pick_lender(choice_lenders, choice_cum, choice_n, channel, f.region,
                              rng.uniform(key, u_id, _F_LENDER, 0), -1)
         if lender < 0:
             continue
         term = 4 if channel == CH_BANK else 2
-        loan_principal[i, 0] = debt_target[i] * rev
-        loan_rate[i, 0] = initial_rates[channel]
-        loan_term[i, 0] = term
-        loan_remaining[i, 0] = 1 + int(rng.uniform(key, u_id, _F_REMAIN, 0) * term)
-        loan_lender[i, 0] = lender
-        loan_channel[i, 0] = channel
-        loan_secured[i, 0] = 1 if (channel == CH_BANK and collateral[i] > 0.0) else 0
-        loan_amortizing[i, 0] = 0 if channel == CH_BANK else 1
-        loan_status[i, 0] = LOAN_PERFORMING
-        history[i] = int(rng.uniform(key, u_id, _F_HIST, 0) * 12)
-        first_loan_quarter[i] = fp.quarter - 4
-        cash[i] += loan_principal[i, 0]  # borrowed working capital is held as cash
+        loan = loans[i, 0]
+        loan.principal = f.debt_target * rev
+        loan.rate = initial_rates[channel]
+        loan.term = term
+        loan.remaining = 1 + int(rng.uniform(key, u_id, _F_REMAIN, 0) * term)
+        loan.lender = lender
+        loan.channel = channel
+        loan.secured = 1 if (channel == CH_BANK and f.collateral > 0.0) else 0
+        loan.amortizing = 0 if channel == CH_BANK else 1
+        loan.status = LOAN_PERFORMING
+        f.history = int(rng.uniform(key, u_id, _F_HIST, 0) * 12)
+        f.first_loan_quarter = fp.quarter - 4
+        f.cash += loan.principal  # borrowed working capital is held as cash
 
 
 @njit(cache=True, inline="always")
-def debt_due(i, deferral, loan_principal, loan_rate, loan_remaining, loan_amortizing,
-             loan_status, loan_npl_age):
-    """Interest plus scheduled principal a firm owes this quarter (万元), ignoring renewal.
-    Loans made this quarter owe nothing yet, so a firm that could not pay in phase 4 owes
-    the same sum in phase 7, whatever the credit round lent it."""
+def debt_due(loans, i, deferral):
+    """Interest plus scheduled principal firm ``i`` owes this quarter (万元), ignoring
+    renewal. Loans made this quarter owe nothing yet, so a firm that could not pay in
+    phase 4 owes the same sum in phase 7, whatever the credit round lent it."""
     total = 0.0
     for slot in range(N_SLOTS):
-        if loan_status[i, slot] != LOAN_PERFORMING or loan_npl_age[i, slot] == NEW_THIS_QUARTER:
+        loan = loans[i, slot]
+        if loan.status != LOAN_PERFORMING or loan.npl_age == NEW_THIS_QUARTER:
             continue
-        p = loan_principal[i, slot]
-        total += p * loan_rate[i, slot] * 0.25
+        p = loan.principal
+        total += p * loan.rate * 0.25
         if deferral == 0:
-            if loan_amortizing[i, slot] == 1:
-                total += p / max(1, loan_remaining[i, slot])
-            elif loan_remaining[i, slot] <= 1:
+            if loan.amortizing == 1:
+                total += p / max(1, loan.remaining)
+            elif loan.remaining <= 1:
                 total += p
     return total
 
 
 @njit(cache=True, inline="always")
-def debt_outstanding(i, loan_principal, loan_status):
-    """Performing principal a firm owes (万元)."""
+def debt_outstanding(loans, i):
+    """Performing principal firm ``i`` owes (万元)."""
     total = 0.0
     for slot in range(N_SLOTS):
-        if loan_status[i, slot] == LOAN_PERFORMING:
-            total += loan_principal[i, slot]
+        if loans[i, slot].status == LOAN_PERFORMING:
+            total += loans[i, slot].principal
     return total
 
 
 @njit(cache=True, inline="always")
-def pay_debt(i, s, fp, lender_acc_b, cash, history, loan_principal, loan_rate,
-             loan_remaining, loan_amortizing, loan_status, loan_lender, loan_channel,
-             loan_term, loan_secured, loan_npl_age):
-    """Pay this quarter's interest and scheduled principal (cash must suffice). Loans made
-    this quarter owe nothing yet."""
+def pay_debt(f, loans, i, s, fp, lender_acc_b):
+    """Firm record ``f`` (slot ``i``, size ``s``) pays this quarter's interest and
+    scheduled principal (cash must suffice). Loans made this quarter owe nothing yet."""
     for slot in range(N_SLOTS):
-        if loan_status[i, slot] != LOAN_PERFORMING or loan_npl_age[i, slot] == NEW_THIS_QUARTER:
+        loan = loans[i, slot]
+        if loan.status != LOAN_PERFORMING or loan.npl_age == NEW_THIS_QUARTER:
             continue
-        p = loan_principal[i, slot]
-        j = loan_lender[i, slot]
-        interest = p * loan_rate[i, slot] * 0.25
+        p = loan.principal
+        j = loan.lender
+        interest = p * loan.rate * 0.25
         subsidy = 0.0
         if s <= SIZE_MICRO and fp.subsidy_annual > 0.0:
             subsidy = min(interest, p * fp.subsidy_annual * 0.25)
         fee = 0.0
-        if fp.guarantee_on == 1 and s <= SIZE_MICRO and loan_channel[i, slot] == CH_BANK:
+        if fp.guarantee_on == 1 and s <= SIZE_MICRO and loan.channel == CH_BANK:
             fee = p * fp.guarantee_fee_annual * 0.25
         principal = 0.0
         if fp.deferral == 0:
-            if loan_amortizing[i, slot] == 1:
-                principal = p / max(1, loan_remaining[i, slot])
-            elif loan_remaining[i, slot] <= 1:
+            if loan.amortizing == 1:
+                principal = p / max(1, loan.remaining)
+            elif loan.remaining <= 1:
                 principal = p
-        cash[i] -= interest - subsidy + fee + principal
+        f.cash -= interest - subsidy + fee + principal
         lender_acc_b[j, s, LF_INTEREST] += interest
         lender_acc_b[j, s, LF_SUBSIDY] += subsidy
         lender_acc_b[j, s, LF_GUARANTEE_FEE] += fee
         lender_acc_b[j, s, LF_PRINCIPAL] += principal
         if fp.deferral == 0:
-            loan_remaining[i, slot] -= 1
+            loan.remaining -= 1
         remaining_p = p - principal
         if principal >= p or remaining_p <= 1e-9 * p:
-            clear_slot(i, slot, loan_principal, loan_rate, loan_remaining, loan_term,
-                       loan_lender, loan_secured, loan_amortizing, loan_status, loan_npl_age)
+            clear_slot(loan)
         else:
-            loan_principal[i, slot] = remaining_p
-    history[i] += 1
+            loan.principal = remaining_p
+    f.history += 1
 
 
 @njit(cache=True, nogil=True)
-def find_free_slots(alive, loan_status, count, out):
-    """Write the first ``count`` free slots (no live firm, no loans left) into ``out``
-    in ascending order; return how many were found."""
+def find_free_slots(free_bits, n_slots, capacity, count, out):
+    """Write the first ``count`` free slots into ``out`` in ascending order and return
+    how many were found: those below ``n_slots`` set in ``free_bits`` (uint64 [n_blocks,
+    WORDS_PER_BLOCK], as the last phase-7 pass left them), then the never-used slots
+    from ``n_slots`` up to ``capacity``."""
     found = 0
-    for i in range(alive.shape[0]):
+    n_words = (n_slots + 63) // 64
+    for w in range(n_words):
+        if found == count:
+            return found
+        word = free_bits[w // WORDS_PER_BLOCK, w % WORDS_PER_BLOCK]
+        if word == 0:
+            continue
+        for t in range(64):
+            if (word >> np.uint64(t)) & _ONE:
+                out[found] = w * 64 + t
+                found += 1
+                if found == count:
+                    return found
+    for i in range(n_slots, capacity):
         if found == count:
             break
-        if alive[i] == 0:
-            empty = True
-            for slot in range(N_SLOTS):
-                if loan_status[i, slot] != 0:
-                    empty = False
-            if empty:
-                out[found] = i
-                found += 1
+        out[found] = i
+        found += 1
     return found
