@@ -70,9 +70,9 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-# What a slot holds when a firm is placed in it, where that is not zero (the kernels that
-# place firms write these; slots never handed out hold zeros).
-EMPTY_VALUES = {"anchor": -1, "first_loan_quarter": -1, "rejected_by": -1, "loan_lender": -1}
+# Slots never handed out hold zeros (their pages are never touched, so take no memory).
+# ``kernels.firms.init_firms`` writes every field of a slot it places a firm in, and an
+# emptied loan has lender -1 (``kernels.firms.clear_slot``).
 LOAN_PREFIX = "loan_"
 
 
