@@ -19,7 +19,7 @@ from sim.categories import SIZES
 from sim.kernels import layout as L
 from sim.kernels.credit import book, choose_and_screen, ration
 from sim.kernels.defaults import count_stocks, defaults_and_count
-from sim.kernels.firms import find_free_slots, init_firms
+from sim.kernels.firms import count_entrants, find_free_slots, init_firms
 from sim.kernels.operate import firms_quarter, list_seekers
 from sim.lenders_market import LenderMarket
 from sim.policy import PolicySchedule
@@ -375,11 +375,7 @@ class CreditMarket(mesa.Model):
         uids = (np.int64(self.quarter) << 32) | np.arange(total, dtype=np.int64)
         sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), counts)
         self._fill(slots, uids, sizes, True, fp, tables)
-        n_sizes = len(SIZES)
-        for offset, field in zip(L.GROUP_OFFSETS, ("sector", "region", "size", "stage")):
-            cell = (offset + pop.arrays[field][slots].astype(np.int64)) * n_sizes + sizes
-            self.entry_groups += np.bincount(cell, minlength=L.N_GROUPS * n_sizes).reshape(
-                L.N_GROUPS, n_sizes)
+        count_entrants(slots, pop.firms, self.entry_groups)
 
     def _grow(self, needed: int) -> None:
         """Grow the population to at least ``needed`` slots, and by at least a quarter

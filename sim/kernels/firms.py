@@ -167,6 +167,17 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         f.cash += loan.principal  # borrowed working capital is held as cash
 
 
+@njit(cache=True, nogil=True)
+def count_entrants(slots, firms, groups):
+    """Add the firms just placed in ``slots`` to ``groups`` (float64 [N_GROUPS, sizes]:
+    sectors, regions, sizes, stages as in ``layout.GROUP_OFFSETS``)."""
+    for k in range(slots.shape[0]):
+        f = firms[slots[k]]
+        s = f.size
+        for g in (np.int64(f.sector), 7 + f.region, 10 + s, 13 + f.stage):
+            groups[g, s] += 1.0
+
+
 @njit(cache=True, inline="always")
 def debt_due(loans, i, deferral):
     """Interest plus scheduled principal firm ``i`` owes this quarter (万元), ignoring

@@ -64,7 +64,7 @@ def _advance(f, fp, transitions, coverage, key_stage, key_bureau):
 @njit(cache=True, inline="always")
 def _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev, key_margin):
     """Phase 3, second part, for the live firm ``f`` in slot ``i``: revenue, profit and
-    cash; returns what the owners draw (万元)."""
+    cash; returns what the owners draw and the debt service due (万元)."""
     u_id = f.uid
     s = f.size
     # revenue: the trend moves with the macro path and the stage; revenue mean-reverts
@@ -92,23 +92,24 @@ def _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev, key_
     held = max(due, debt_outstanding(loans, i))
     excess = f.cash - fp.cash_buffer * rev - held
     if excess <= 0.0:
-        return 0.0
+        return 0.0, due
     draw = fp.owner_draw_share * excess
     f.cash -= draw
-    return draw
+    return draw, due
 
 
 @njit(cache=True, inline="always")
-def _service(f, loans, i, fp, acc_b, key_renew):
+def _service(f, loans, i, fp, acc_b, key_renew, due):
     """Phase 4 for the live firm ``f`` in slot ``i``: interest and scheduled principal
     fall due; returns what it could not pay (万元, 0 if it paid).
 
     Maturing bank loans of firms with a clean record may be renewed without principal
     repayment (the renewal share is the policy). A firm whose cash covers what is due
     pays now; otherwise it is flagged ``distressed`` and tries again in phase 7 after
-    the credit round.
+    the credit round. ``due`` is what :func:`debt_due` gave before any renewal.
     """
     s = f.size
+    renewed = False
     for slot in range(N_SLOTS):
         loan = loans[i, slot]
         if (loan.status == LOAN_PERFORMING and fp.deferral == 0
@@ -118,7 +119,8 @@ def _service(f, loans, i, fp, acc_b, key_renew):
             if rng.uniform(key_renew, f.uid, slot, 0) < fp.renewal_share:
                 loan.remaining = loan.term + 1
                 acc_b[loan.lender, s, LF_RENEWED] += loan.principal
-    owed = debt_due(loans, i, fp.deferral)
+                renewed = True
+    owed = debt_due(loans, i, fp.deferral) if renewed else due
     if owed <= 0.0:
         return 0.0
     if f.cash >= owed:
@@ -214,12 +216,12 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
             if f.alive == 0:
                 continue
             _advance(f, fp, transitions, coverage, key_stage, key_bureau)
-            draw = _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev,
-                         key_margin)
+            draw, due = _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin,
+                              key_rev, key_margin)
             if draw > 0.0:
                 owner_draws[b, f.size, 0] += draw
                 owner_draws[b, f.size, 1] += draw * f.outside_stake
-            unpaid = _service(f, loans, i, fp, acc_b, key_renew)
+            unpaid = _service(f, loans, i, fp, acc_b, key_renew, due)
             _demand(f, loans, i, b, fp, invest_prob, key_invest, group_acc, unpaid)
             if f.need > 0.0:
                 seeking += 1
