@@ -5,11 +5,12 @@ Usage (from the repository root)::
     python benchmarks/limits.py                   # 1M agents, all threads
     python benchmarks/limits.py --agents 100000 1000000
 
-* **Bandwidth floor.** A plain streaming pass over SME arrays of the same size as a run's
-  (the population's slots for ``agents``, every field of ``sim.population.SME_FIELDS``):
-  every array is read once and the arrays the firm pass writes are written back. No
-  kernel that visits every firm can be faster than this pass; the firm pass's time ÷ the
-  floor says how far it is from the memory's limit.
+* **Bandwidth floor.** A plain streaming pass over SME records of the same size as a
+  run's (the population's firm and loan records for ``agents``, every field of
+  ``sim.population.SME_FIELDS``): every byte is read once and written back, as the firm
+  pass writes into every record it visits. No kernel that visits every firm can be
+  faster than this pass; the firm pass's time ÷ the floor says how far it is from the
+  memory's limit.
 * **Cold start.** ``sim run`` on the baseline (cut to one quarter) in a new process with a
   warm compilation cache: import, load the compiled kernels, build the model. The wall
   time from launching the process to the start of its first quarter is what a user waits
@@ -43,10 +44,6 @@ from scale import (  # noqa: E402 - scenario, paths and CSV writing shared with 
 COLD_MARKER = "COLD_START "
 COLD_START_TARGET_S = 2.0
 # fields the firm pass (phases 3–5) writes; the rest it only reads
-WRITTEN_BY_FIRM_PASS = ("stage", "age", "log_trend", "log_revenue", "revenue", "margin",
-                        "cash", "digital", "bureau", "history", "distressed", "need",
-                        "invest", "rejected_by", "discouraged", "loan_remaining",
-                        "loan_status", "loan_npl_age", "loan_principal")
 LIMIT_COLUMNS = ("timestamp", "measure", "agents", "threads", "capacity_slots", "state_mb",
                  "seconds", "gb_per_s", "ns_per_sme", "target_s", "meets_target", "detail")
 
@@ -62,24 +59,16 @@ def _stream_kernels():
     from numba import njit, prange
 
     @njit(parallel=True, nogil=True)
-    def read_all(words):
-        """Sum of a uint8 view (the compiler cannot skip it)."""
-        total = 0
-        for i in prange(words.shape[0]):
-            total += words[i]
-        return total
-
-    @njit(parallel=True, nogil=True)
     def read_write(words, flip):
         """Read every byte and write it back (``flip`` is 0 at run time)."""
         for i in prange(words.shape[0]):
             words[i] = words[i] ^ flip
 
-    return read_all, read_write
+    return read_write
 
 
 def bandwidth_floor(agents: int, threads: int | None = None, repeats: int = 5) -> dict:
-    """Best-of-``repeats`` time of one streaming pass over the SME arrays."""
+    """Best-of-``repeats`` time of one streaming pass over the SME records."""
     import numba
     import numpy as np
 
@@ -89,25 +78,21 @@ def bandwidth_floor(agents: int, threads: int | None = None, repeats: int = 5) -
         numba.set_num_threads(threads)
     capacity = capacity_for(agents)
     pop = Population.allocate(capacity)
-    for array in pop.arrays.values():
-        array.view(np.uint8)[:] = 1  # touch every page before timing
-    read_all, read_write = _stream_kernels()
-    views = {name: array.reshape(-1).view(np.uint8) for name, array in pop.arrays.items()}
+    views = {"firms": pop.firms.view(np.uint8), "loans": pop.loans.reshape(-1).view(np.uint8)}
+    for view in views.values():
+        view[:] = 1  # touch every page before timing
+    read_write = _stream_kernels()
     flip = np.uint8(0)
-    for name, view in views.items():  # compile and warm
-        read_all(view[:64])
+    for view in views.values():  # compile and warm
         read_write(view[:64], flip)
     best = math.inf
     for _ in range(repeats):
         started = time.perf_counter()
-        for name, view in views.items():
-            if name in WRITTEN_BY_FIRM_PASS:
-                read_write(view, flip)
-            else:
-                read_all(view)
+        for view in views.values():
+            read_write(view, flip)
         best = min(best, time.perf_counter() - started)
     read_bytes = sum(v.nbytes for v in views.values())
-    written = sum(views[n].nbytes for n in WRITTEN_BY_FIRM_PASS if n in views)
+    written = read_bytes
     moved = read_bytes + written
     return {"measure": "bandwidth_floor", "agents": agents, "threads": numba.get_num_threads(),
             "capacity_slots": capacity, "state_mb": read_bytes / 1e6, "seconds": best,
