@@ -17,7 +17,7 @@ from sim.agents.regulators import BankingRegulator, CentralBank, Courts, DataReg
 from sim.agents.sectors import Government, OutsideSector
 from sim.categories import SIZES
 from sim.kernels import layout as L
-from sim.kernels.credit import book, choose_and_screen, ration
+from sim.kernels.credit import book, choose_and_screen, keep_seeking, ration
 from sim.kernels.defaults import count_stocks, defaults_and_count
 from sim.kernels.firms import count_entrants, find_free_slots, init_firms
 from sim.kernels.operate import firms_quarter, list_seekers
@@ -124,6 +124,7 @@ class CreditMarket(mesa.Model):
         self.seeking_bits = np.zeros((0, L.WORDS_PER_BLOCK), dtype=np.uint64)
         self.free_bits = np.zeros((0, L.WORDS_PER_BLOCK), dtype=np.uint64)
         self.block_starts = np.zeros(1, dtype=np.int64)
+        self.spare_block_starts = np.zeros(1, dtype=np.int64)
         self._block_room(L.n_blocks(capacity))
         self.entry_groups = np.zeros((L.N_GROUPS, len(SIZES)))
         # credit seekers and their applications, one entry per seeker (grown as needed)
@@ -311,13 +312,15 @@ class CreditMarket(mesa.Model):
         # slots and seeker positions fit int32 (capacity < 2**31); half the bytes of int64.
         # Zeros, not a fill value: each quarter writes every seeker's entries before any
         # kernel reads them, and pages never written take no memory.
-        columns = {"seekers": np.int32, "lender": np.int16, "channel": np.uint8,
+        columns = {"seekers": np.int32, "spare_seekers": np.int32, "seeking": np.uint8,
+                   "lender": np.int16, "channel": np.uint8,
                    "size": np.uint8, "pd": np.float64, "amount": np.float64, "rate": np.float32,
                    "ok": np.uint8, "secured": np.uint8, "funded": np.uint8,
                    "order": np.int32}
         arrays = {name: staggered_zeros((size,), dtype, FREE_LINE + k)
                   for k, (name, dtype) in enumerate(columns.items())}
         self.seekers = arrays.pop("seekers")
+        self.spare_seekers = arrays.pop("spare_seekers")
         self.app = {
             **arrays,
             "starts": np.zeros(len(self.lenders) + 1, dtype=np.int64),
@@ -330,20 +333,28 @@ class CreditMarket(mesa.Model):
         app = self.app
         n_seekers = list_seekers(self.used_slots, self.seeking_bits, self.seekers_per_block,
                                  block_starts, self.seekers)
-        for round_number in range(self.params.credit.search_rounds):
+        seekers, spare = self.seekers, self.spare_seekers
+        starts, spare_starts = block_starts, self.spare_block_starts[:blocks + 1]
+        rounds = self.params.credit.search_rounds
+        for round_number in range(rounds):
             cp = credit_params(self.params, self.quarter, self.seed, round_number,
                                self.expected_rate, self.yi_per_wan)
-            choose_and_screen(self.seekers, block_starts, cp, table, self.lender_acc,
-                              self.group_acc, self.pop.firms, self.pop.loans,
-                              app["lender"], app["channel"], app["size"], app["pd"],
-                              app["amount"], app["rate"], app["ok"], app["secured"])
-            ration(self.seekers, n_seekers, app["lender"], app["ok"], app["size"], app["pd"],
+            choose_and_screen(seekers, starts, cp, table, self.lender_acc, self.group_acc,
+                              self.pop.firms, self.pop.loans, app["seeking"], app["lender"],
+                              app["channel"], app["size"], app["pd"], app["amount"],
+                              app["rate"], app["ok"], app["secured"])
+            ration(seekers, n_seekers, app["lender"], app["ok"], app["size"], app["pd"],
                    app["amount"], self.pop.firms, self.yi_per_wan, table.capacity,
                    app["funded"], app["order"], app["starts"])
-            book(self.seekers, block_starts, cp, table, self.lender_acc, self.group_acc,
-                 self.band_acc, self.pop.firms, self.pop.loans, app["lender"],
+            book(seekers, starts, cp, table, self.lender_acc, self.group_acc, self.band_acc,
+                 self.pop.firms, self.pop.loans, app["seeking"], app["lender"],
                  app["channel"], app["pd"], app["amount"], app["rate"], app["secured"],
                  app["funded"])
+            if round_number < rounds - 1:
+                # the next round visits only the firms still seeking
+                n_seekers = keep_seeking(seekers, starts, app["seeking"], spare, spare_starts)
+                seekers, spare = spare, seekers
+                starts, spare_starts = spare_starts, starts
 
     def _entry(self, tables, fp) -> None:
         """Phase 9: entrants by size stratum fill free slots in ascending order."""
@@ -402,6 +413,7 @@ class CreditMarket(mesa.Model):
         self.seeking_bits = widen(self.seeking_bits)
         self.free_bits = widen(self.free_bits)
         self.block_starts = widen(self.block_starts, extra=1)
+        self.spare_block_starts = widen(self.spare_block_starts, extra=1)
 
     def _update_expectations(self) -> None:
         """Firms expect last quarter's rate for their risk band and channel."""

@@ -174,7 +174,7 @@ def test_reference_engine_calls_no_kernel(monkeypatch):
 
     for name in ("init_firms", "count_stocks", "firms_quarter", "list_seekers",
                  "choose_and_screen", "ration", "book", "defaults_and_count",
-                 "find_free_slots", "count_entrants"):
+                 "find_free_slots", "count_entrants", "keep_seeking"):
         monkeypatch.setattr(sim.model, name, forbidden)
     from sim.reference import ReferenceMarket
 

@@ -89,15 +89,16 @@ def pick_lender(choice_lenders, choice_cum, choice_n, channel, region, u, avoid)
 
 @njit(cache=True, parallel=True, nogil=True)
 def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firms, loans,
-                      app_lender, app_channel, app_size, app_pd, app_amount, app_rate, app_ok,
-                      app_secured):
+                      app_seeking, app_lender, app_channel, app_size, app_pd, app_amount,
+                      app_rate, app_ok, app_secured):
     """Each firm still seeking finance picks a channel (multinomial logit), then a
     lender in it, which screens, prices and decides whether to offer.
 
     ``seekers`` (int32) lists the slots of the quarter's credit seekers in ascending
     order, ``block_starts`` (int64 [n_blocks + 1]) where each slot block's begin in it.
 
-    Writes, per seeker ``k``: ``app_lender`` (-1 = no application), ``app_channel``,
+    Writes, per seeker ``k``: ``app_seeking`` (1 if the firm still seeks finance),
+    ``app_lender`` (-1 = no application), ``app_channel``,
     ``app_size`` (the firm's size stratum), ``app_pd`` (estimated annual PD), ``app_amount`` (万元 offered), ``app_rate`` (annual),
     ``app_ok`` (offer made before capacity limits) and ``app_secured``.
     """
@@ -132,7 +133,9 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             f = firms[i]
             app_lender[k] = -1
             if f.alive == 0 or f.need <= 0.0:
+                app_seeking[k] = 0
                 continue
+            app_seeking[k] = 1
             st = f.stage
             equity_ok = f.invest == 1 and (st == 0 or st == 1)
             free_slot = False
@@ -407,10 +410,12 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_size, app_pd, app_amount,
 
 @njit(cache=True, parallel=True, nogil=True)
 def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, loans,
-         app_lender, app_channel, app_pd, app_amount, app_rate, app_secured, app_funded):
+         app_seeking, app_lender, app_channel, app_pd, app_amount, app_rate, app_secured,
+         app_funded):
     """Write funded offers into loan slots (debt) or cash and outside stakes (non-debt);
-    remember who rejected the others so the next round goes elsewhere. ``seekers`` and
-    ``block_starts`` as in :func:`choose_and_screen`."""
+    remember who rejected the others so the next round goes elsewhere; clear
+    ``app_seeking`` of a funded firm whose need is met. ``seekers`` and ``block_starts``
+    as in :func:`choose_and_screen`."""
     fee_rate = lt.fee_rate  # out of the bundle once (see choose_and_screen)
     maturity = cp.maturity
     n_blocks = block_starts.shape[0] - 1
@@ -509,3 +514,27 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
             f.need = max(0.0, f.need - amount)
             if f.need < MIN_LOAN_WAN:
                 f.need = 0.0
+                app_seeking[k] = 0
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def keep_seeking(seekers, block_starts, app_seeking, kept, kept_starts):
+    """The seekers of a round that still seek finance after it (``app_seeking``), in the
+    same order, into ``kept`` (int32), with ``kept_starts`` (int64 [n_blocks + 1]) where
+    each slot block's begin. Returns how many. A firm whose need was met would only be
+    skipped by the next round, and a firm visits every round from the same slot block, so
+    the next round's sums over blocks are the same as over the whole list."""
+    n_blocks = block_starts.shape[0] - 1
+    kept_starts[0] = 0
+    for b in range(n_blocks):
+        count = 0
+        for k in range(block_starts[b], block_starts[b + 1]):
+            count += app_seeking[k]
+        kept_starts[b + 1] = kept_starts[b] + count
+    for b in prange(n_blocks):
+        at = kept_starts[b]
+        for k in range(block_starts[b], block_starts[b + 1]):
+            if app_seeking[k] == 1:
+                kept[at] = seekers[k]
+                at += 1
+    return kept_starts[n_blocks]
