@@ -166,10 +166,13 @@ class CreditMarket(mesa.Model):
         return (self.quarter - self.start_quarter) / 4.0
 
     # ------------------------------------------------------------------ set-up
-    def _fill(self, slots, uids, sizes, entrant: bool, fp, tables) -> None:
-        """Draw firms into ``slots``; ``tables`` (lender choice) place the starting book."""
+    def _fill(self, slots, uids, sizes, entrant: bool, fp, tables) -> np.ndarray:
+        """Draw firms into ``slots``; ``tables`` (lender choice) place the starting book.
+        Returns each new firm's sector, region, size and stage (uint8 [n, 4])."""
+        groups_of = np.empty((slots.shape[0], 4), dtype=np.uint8)
         init_firms(slots, uids, sizes, int(entrant), fp, *tables, self.starting_rates,
-                   self.pop.firms, self.pop.loans)
+                   groups_of, self.pop.firms, self.pop.loans)
+        return groups_of
 
     def _firm_params(self):
         drag = self.params.macro.feedback_coefficient * self.last_default_rate \
@@ -242,10 +245,8 @@ class CreditMarket(mesa.Model):
         # Only blocks holding used slots are ever written, so only they need zeroing: the
         # rest stay untouched zeros, costing neither time nor resident memory.
         blocks = L.n_blocks(self.used_slots)
-        self.lender_acc[:blocks] = 0.0
-        self.group_acc[:blocks] = 0.0
+        # the firm pass zeroes the blocks' lender, group and owner sums as it starts them
         self.band_acc[:blocks] = 0.0
-        self.owner_draws[:blocks] = 0.0
         self.entry_groups[:] = 0.0
         self.resolved_this_quarter = 0
         self.government.account.reset()
@@ -385,8 +386,7 @@ class CreditMarket(mesa.Model):
         self.used_slots = max(self.used_slots, int(slots[-1]) + 1)
         uids = (np.int64(self.quarter) << 32) | np.arange(total, dtype=np.int64)
         sizes = np.repeat(np.arange(len(SIZES), dtype=np.int64), counts)
-        self._fill(slots, uids, sizes, True, fp, tables)
-        count_entrants(slots, pop.firms, self.entry_groups)
+        count_entrants(self._fill(slots, uids, sizes, True, fp, tables), self.entry_groups)
 
     def _grow(self, needed: int) -> None:
         """Grow the population to at least ``needed`` slots, and by at least a quarter

@@ -60,14 +60,15 @@ def _pick(cum, u):
 
 @njit(cache=True, parallel=True, nogil=True)
 def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choice_n,
-               initial_rates, firms, loans):
+               initial_rates, groups_of, firms, loans):
     """Fill ``slots`` (int64 [n]) with new firms of the given ``uids`` and ``sizes``.
 
     ``entrant`` = 1 for entrants (start-ups with no loans), 0 for the initial
     population (mixed stages, part of it with a starting loan book drawn at
     ``initial_rates[channel]``). Attributes are drawn from the S_INIT stream keyed by
     uid, so a firm's draws do not depend on the slot it lands in. Every field of the
-    slot is written, so what an earlier firm left there does not matter.
+    slot is written, so what an earlier firm left there does not matter. ``groups_of``
+    (uint8 [n, 4]) receives each new firm's sector, region, size and stage.
     """
     key = rng.stream_key(fp.seed, rng.S_INIT, 0)
     years = max(0.0, fp.quarter / 4.0 - fp.start_year)
@@ -123,6 +124,10 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
             f.anchor = int(rng.uniform(key, u_id, _F_ANCHOR_ID, 0) * fp.anchors)
         else:
             f.anchor = -1
+        groups_of[k, 0] = f.sector
+        groups_of[k, 1] = f.region
+        groups_of[k, 2] = s
+        groups_of[k, 3] = f.stage
         f.bureau = 0
         f.history = 0
         f.first_loan_quarter = -1
@@ -168,13 +173,13 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
 
 
 @njit(cache=True, nogil=True)
-def count_entrants(slots, firms, groups):
-    """Add the firms just placed in ``slots`` to ``groups`` (float64 [N_GROUPS, sizes]:
-    sectors, regions, sizes, stages as in ``layout.GROUP_OFFSETS``)."""
-    for k in range(slots.shape[0]):
-        f = firms[slots[k]]
-        s = f.size
-        for g in (np.int64(f.sector), 7 + f.region, 10 + s, 13 + f.stage):
+def count_entrants(groups_of, groups):
+    """Add new firms to ``groups`` (float64 [N_GROUPS, sizes]: sectors, regions, sizes,
+    stages as in ``layout.GROUP_OFFSETS``), given each one's sector, region, size and
+    stage (``groups_of``, uint8 [n, 4], as ``init_firms`` wrote it)."""
+    for k in range(groups_of.shape[0]):
+        s = groups_of[k, 2]
+        for g in (np.int64(groups_of[k, 0]), 7 + groups_of[k, 1], 10 + s, 13 + groups_of[k, 3]):
             groups[g, s] += 1.0
 
 

@@ -179,8 +179,10 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
                   seeking_bits, firms, loans):
     """Phases 3, 4 and 5 for the slots below ``n_slots``.
 
-    ``owner_draws`` (float64 [n_blocks, 3, 2]) receives per block and size the cash paid
-    to owners and, of that, to outside equity investors; ``seekers_per_block`` (int64
+    Zeroes the blocks' rows of ``lender_acc``, ``group_acc`` and ``owner_draws``: the
+    quarter's sums start with this pass. ``owner_draws`` (float64 [n_blocks, 3, 2])
+    receives per block and size the cash paid to owners and, of that, to outside equity
+    investors; ``seekers_per_block`` (int64
     [n_blocks]) the number of firms seeking credit in each block, and ``seeking_bits``
     (uint64 [n_blocks, WORDS_PER_BLOCK]) a bit for each of them.
     """
@@ -203,7 +205,11 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     invest_prob = fp.invest_prob
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     for b in prange(n_blocks):
+        # the quarter's sums start here, block by block, on the thread that adds into them
         acc_b = lender_acc[b]
+        acc_b[:] = 0.0
+        group_acc[b][:] = 0.0
+        owner_draws[b][:] = 0.0
         bits = seeking_bits[b]
         bits[:] = 0
         seeking = 0
