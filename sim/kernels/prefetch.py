@@ -22,9 +22,9 @@ _READ, _KEEP, _DATA = ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I
 
 @intrinsic
 def prefetch(typingctx, array, index):
-    """Prefetch the first and the last byte of ``array[index]`` (a whole row of a 2-D
-    array): a row of up to 65 bytes spans at most two cache lines, and one of up to 128
-    bytes at most three, of which this fetches the two ends."""
+    """Prefetch the first, the middle and the last byte of ``array[index]`` (a whole row
+    of a 2-D array): a row of up to 128 bytes spans at most three cache lines, and these
+    three bytes lie one in each."""
     if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
         return None
     signature = types.void(array, index)
@@ -39,11 +39,13 @@ def prefetch(typingctx, array, index):
                                          wraparound=False)
         first = builder.bitcast(first, _I8_PTR)
         row_bytes = cgutils.unpack_tuple(builder, data.strides)[0]
-        last = builder.gep(first, [builder.sub(row_bytes, context.get_constant(types.intp, 1))])
+        one = context.get_constant(types.intp, 1)
+        middle = builder.gep(first, [builder.ashr(row_bytes, one)])
+        last = builder.gep(first, [builder.sub(row_bytes, one)])
         function_type = ir.FunctionType(ir.VoidType(), [_I8_PTR, _I32, _I32, _I32])
         function = cgutils.get_or_insert_function(
             builder.module, function_type, "llvm.prefetch." + _I8_PTR.intrinsic_name)
-        for address in (first, last):
+        for address in (first, middle, last):
             builder.call(function, [address, _READ, _KEEP, _DATA])
         return context.get_dummy_value()
 
