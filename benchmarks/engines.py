@@ -12,10 +12,11 @@ a minute or more, the numba engine about a second, so a passing slowdown of the 
 would weigh on the numba figure alone: the numba engine runs ``--numba-runs`` times (5),
 half before the reference and half after, and each of its figures is the median over
 those runs (the CSV keeps the spread of its SME phases). The kernels are warmed up first,
-as in ``benchmarks/scale.py``, so compile time is not measured. Each model is stepped to the end; ``model.phase_seconds`` gives the
-time of each timed phase (``sim.model.PHASES``). Printed and written to
-``benchmarks/results/engines-<YYYYmmdd-HHMMSS>.csv`` (one row per engine, machine columns
-included): ns per SME-quarter for the SME phases (firm pass, credit rounds, defaults and
+as in ``benchmarks/scale.py``, so compile time is not measured. Each model is stepped to
+the end; ``model.phase_seconds`` gives the time of each timed phase
+(``sim.model.PHASES``). Printed and written to
+``benchmarks/results/engines-<YYYYmmdd-HHMMSS>.csv`` (one row per engine, machine
+columns included): ns per SME-quarter for the SME phases (firm pass, credit rounds, defaults and
 stock count, entry), their sum, the other (Python) phases and the whole run, and the
 ratio reference ÷ numba of each. The two runs' result tables are compared too: they must
 be identical.

@@ -43,7 +43,6 @@ from scale import (  # noqa: E402 - scenario, paths and CSV writing shared with 
 
 COLD_MARKER = "COLD_START "
 COLD_START_TARGET_S = 2.0
-# fields the firm pass (phases 3–5) writes; the rest it only reads
 LIMIT_COLUMNS = ("timestamp", "measure", "agents", "threads", "capacity_slots", "state_mb",
                  "seconds", "gb_per_s", "ns_per_sme", "target_s", "meets_target", "detail")
 

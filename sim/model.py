@@ -245,8 +245,10 @@ class CreditMarket(mesa.Model):
         # Only blocks holding used slots are ever written, so only they need zeroing: the
         # rest stay untouched zeros, costing neither time nor resident memory.
         blocks = L.n_blocks(self.used_slots)
-        # the firm pass zeroes the blocks' lender, group and owner sums as it starts them
+        self.lender_acc[:blocks] = 0.0
+        self.group_acc[:blocks] = 0.0
         self.band_acc[:blocks] = 0.0
+        self.owner_draws[:blocks] = 0.0
         self.entry_groups[:] = 0.0
         self.resolved_this_quarter = 0
         self.government.account.reset()

@@ -127,15 +127,11 @@ def test_population_records_keep_every_field_through_growth():
     assert (pop.loan_lender[:10] == 3).all() and (pop.loan_lender[10:] == 0).all()
 
 
-FIRM_FIELDS = ("uid", "alive", "sector", "region", "size", "stage", "age", "quality",
-               "log_trend", "log_revenue", "revenue", "cash", "collateral", "digital",
-               "debt_target", "anchor", "bureau", "history", "loan_principal", "loan_rate",
-               "loan_remaining", "loan_term", "loan_lender", "loan_channel", "loan_status")
-
-
 def test_initial_firm_does_not_depend_on_its_slot():
     """The initial firms filled into the slots in order and in reverse order get, uid by
-    uid, the same attributes (draws are keyed by uid, not by slot)."""
+    uid, the same value in every field (draws are keyed by uid, not by slot), also when
+    the reversed fill lands on slots full of what an earlier firm could have left: the
+    fill writes every field."""
     model = CreditMarket(small())
     capacity = model.pop.capacity
     total = int(model.agents_by_size.sum())
@@ -146,13 +142,16 @@ def test_initial_firm_does_not_depend_on_its_slot():
     # set), so only the slot order differs between them.
     tables = choice_tables(model.lenders)
     filled = []
-    for slots in (np.arange(total, dtype=np.int64),
-                  np.arange(capacity - 1, capacity - 1 - total, -1, dtype=np.int64)):
+    for slots, stale in ((np.arange(total, dtype=np.int64), 0),
+                         (np.arange(capacity - 1, capacity - 1 - total, -1, dtype=np.int64),
+                          0xAB)):
         model.pop = Population.allocate(capacity)
+        model.pop.firms.view(np.uint8)[:] = stale
+        model.pop.loans.reshape(-1).view(np.uint8)[:] = stale
         model._fill(slots, uids, sizes, False, model._firm_params(), tables)
-        filled.append({name: model.pop.arrays[name][slots] for name in FIRM_FIELDS})
+        filled.append({name: model.pop.arrays[name][slots] for name in SME_FIELDS})
     in_order, reversed_ = filled
-    for name in FIRM_FIELDS:  # row k holds uid k in both
+    for name in SME_FIELDS:  # row k holds uid k in both
         np.testing.assert_array_equal(reversed_[name], in_order[name], err_msg=name)
 
 

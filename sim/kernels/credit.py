@@ -98,9 +98,10 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
     order, ``block_starts`` (int64 [n_blocks + 1]) where each slot block's begin in it.
 
     Writes, per seeker ``k``: ``app_seeking`` (1 if the firm still seeks finance),
-    ``app_lender`` (-1 = no application), ``app_channel``,
-    ``app_size`` (the firm's size stratum), ``app_pd`` (estimated annual PD), ``app_amount`` (万元 offered), ``app_rate`` (annual),
-    ``app_ok`` (offer made before capacity limits) and ``app_secured``.
+    ``app_lender`` (-1 = no application), ``app_channel``, ``app_size`` (the firm's size
+    stratum), ``app_pd`` (estimated annual PD), ``app_amount`` (万元 offered),
+    ``app_rate`` (annual), ``app_ok`` (offer made before capacity limits) and
+    ``app_secured``.
     """
     key_channel = rng.stream_key(cp.seed, rng.S_CHANNEL, cp.quarter)
     key_lender = rng.stream_key(cp.seed, rng.S_LENDER, cp.quarter)

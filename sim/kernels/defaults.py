@@ -14,15 +14,12 @@ from numba import njit, prange
 
 from sim import rng
 from sim.categories import CH_SUPPLY_CHAIN, LOAN_NONPERFORMING, LOAN_PERFORMING
-from sim.kernels.firms import N_SLOTS, clear_slot, debt_due, pay_debt
+from sim.kernels.firms import N_SLOTS, clear_slot, debt_due, mark_slot, pay_debt
 from sim.kernels.layout import (
     BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_DEFAULTS, GM_EXITS, GM_NPL,
-    NEW_THIS_QUARTER, WORDS_PER_BLOCK,
+    NEW_THIS_QUARTER,
     LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
 )
-
-
-_ONE = np.uint64(1)
 
 
 @njit(cache=True, inline="always")
@@ -176,7 +173,7 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, free_bits, firms, loa
                     if loans[i, slot].status != 0:
                         free = False
                 if free:
-                    bits[(i % BLOCK_SIZE) >> 6] |= _ONE << np.uint64(i & 63)
+                    mark_slot(bits, i)
 
 
 @njit(cache=True, parallel=True, nogil=True)

@@ -20,7 +20,8 @@ from sim import rng
 from sim.categories import CH_BANK, LOAN_PERFORMING
 from sim.kernels.credit import N_SLOTS, pick_lender
 from sim.kernels.layout import (
-    NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY, WORDS_PER_BLOCK,
+    BLOCK_SIZE, NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY,
+    WORDS_PER_BLOCK,
 )
 
 SIZE_MICRO = 1
@@ -46,6 +47,18 @@ def clear_slot(loan):
     loan.amortizing = 0
     loan.status = 0
     loan.npl_age = 0
+
+
+@njit(cache=True, inline="always")
+def mark_slot(bits, i):
+    """Set slot ``i``'s bit in its block's row ``bits`` (uint64 [WORDS_PER_BLOCK])."""
+    bits[(i % BLOCK_SIZE) >> 6] |= _ONE << np.uint64(i & 63)
+
+
+@njit(cache=True, inline="always")
+def bit_of(word, t):
+    """Bit ``t`` of ``word`` as 0 or 1 (int64)."""
+    return np.int64((word >> np.uint64(t)) & _ONE)
 
 
 @njit(cache=True, inline="always")
@@ -266,7 +279,7 @@ def find_free_slots(free_bits, n_slots, capacity, count, out):
         if word == 0:
             continue
         for t in range(64):
-            if (word >> np.uint64(t)) & _ONE:
+            if bit_of(word, t):
                 out[found] = w * 64 + t
                 found += 1
                 if found == count:

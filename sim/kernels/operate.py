@@ -20,12 +20,10 @@ from numba import njit, prange
 from sim import rng
 from sim.categories import CH_BANK, LOAN_NONPERFORMING, LOAN_PERFORMING
 from sim.kernels.firms import (
-    N_SLOTS, STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, debt_due,
-    debt_outstanding, pay_debt,
+    N_SLOTS, STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, bit_of, debt_due,
+    debt_outstanding, mark_slot, pay_debt,
 )
 from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_RENEWED, WORDS_PER_BLOCK
-
-_ONE = np.uint64(1)
 
 
 @njit(cache=True, inline="always")
@@ -179,10 +177,8 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
                   seeking_bits, firms, loans):
     """Phases 3, 4 and 5 for the slots below ``n_slots``.
 
-    Zeroes the blocks' rows of ``lender_acc``, ``group_acc`` and ``owner_draws``: the
-    quarter's sums start with this pass. ``owner_draws`` (float64 [n_blocks, 3, 2])
-    receives per block and size the cash paid to owners and, of that, to outside equity
-    investors; ``seekers_per_block`` (int64
+    ``owner_draws`` (float64 [n_blocks, 3, 2]) receives per block and size the cash paid
+    to owners and, of that, to outside equity investors; ``seekers_per_block`` (int64
     [n_blocks]) the number of firms seeking credit in each block, and ``seeking_bits``
     (uint64 [n_blocks, WORDS_PER_BLOCK]) a bit for each of them.
     """
@@ -205,11 +201,7 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     invest_prob = fp.invest_prob
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     for b in prange(n_blocks):
-        # the quarter's sums start here, block by block, on the thread that adds into them
         acc_b = lender_acc[b]
-        acc_b[:] = 0.0
-        group_acc[b][:] = 0.0
-        owner_draws[b][:] = 0.0
         bits = seeking_bits[b]
         bits[:] = 0
         seeking = 0
@@ -231,7 +223,7 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
             _demand(f, loans, i, b, fp, invest_prob, key_invest, group_acc, unpaid)
             if f.need > 0.0:
                 seeking += 1
-                bits[(i % BLOCK_SIZE) >> 6] |= _ONE << np.uint64(i & 63)
+                mark_slot(bits, i)
         seekers_per_block[b] = seeking
 
 
@@ -256,5 +248,5 @@ def list_seekers(n_slots, seeking_bits, seekers_per_block, block_starts, seekers
                 # seek)
                 if k < end:
                     seekers[k] = first + t
-                k += np.int64((word >> np.uint64(t)) & _ONE)
+                k += bit_of(word, t)
     return block_starts[n_blocks]

@@ -89,10 +89,6 @@ class ReferenceMarket(CreditMarket):
 
     # phases 3–5
     def _firms_pass(self, fp) -> None:
-        # the quarter's lender, group and owner sums start here, as in the fast engine
-        blocks = L.n_blocks(self.used_slots)
-        for sums in (self.lender_acc, self.group_acc, self.owner_draws):
-            sums[:blocks] = 0.0
         fp = plain(fp)
         firms = [firm for firm in self.firms() if firm.alive]
         for firm in firms:
