@@ -120,14 +120,14 @@ class CreditMarket(mesa.Model):
         self.band_acc = np.zeros((0, 5, 10, L.BAND_N))
         self.owner_draws = np.zeros((0, len(SIZES), 2))
         self.seekers_per_block = np.zeros(0, dtype=np.int64)
-        # a bit per slot: seeking credit (set by phase 5), free for an entrant (phase 7)
-        self.seeking_bits = np.zeros((0, L.WORDS_PER_BLOCK), dtype=np.uint64)
+        # a bit per slot free for an entrant (set by phase 7)
         self.free_bits = np.zeros((0, L.WORDS_PER_BLOCK), dtype=np.uint64)
         self.block_starts = np.zeros(1, dtype=np.int64)
         self.spare_block_starts = np.zeros(1, dtype=np.int64)
         self._block_room(L.n_blocks(capacity))
         self.entry_groups = np.zeros((L.N_GROUPS, len(SIZES)))
-        # credit seekers and their applications, one entry per seeker (grown as needed)
+        # where the credit seekers' requests are (see Population.requests) and their
+        # applications, one entry per seeker (grown as needed)
         self.seekers = np.zeros(0, dtype=np.int32)
         self.app: dict[str, np.ndarray] = {}
         self._seeker_room(run.agents // 2)
@@ -299,8 +299,8 @@ class CreditMarket(mesa.Model):
     def _firms_pass(self, fp) -> None:
         """Phases 3–5: firms operate, service their debt and decide what to borrow."""
         firms_quarter(self.used_slots, fp, self.lender_acc, self.group_acc, self.owner_draws,
-                      self.seekers_per_block, self.seeking_bits, self.pop.firms,
-                      self.pop.loans)
+                      self.seekers_per_block, self.pop.firms, self.pop.loans,
+                      self.pop.requests)
 
     def _defaults_and_count(self, fp) -> None:
         """Phase 7 and the stock count of phase 8."""
@@ -318,11 +318,12 @@ class CreditMarket(mesa.Model):
         columns = {"seekers": np.int32, "spare_seekers": np.int32, "seeking": np.uint8,
                    "lender": np.int16, "channel": np.uint8,
                    "size": np.uint8, "pd": np.float64, "amount": np.float64, "rate": np.float32,
-                   "ok": np.uint8, "secured": np.uint8, "funded": np.uint8,
-                   "order": np.int32}
+                   "ok": np.uint8, "secured": np.uint8, "funded": np.uint8}
         arrays = {name: staggered_zeros((size,), dtype, FREE_LINE + k)
                   for k, (name, dtype) in enumerate(columns.items())}
         self.seekers = arrays.pop("seekers")
+        # the next round's seekers; within a round, rationing's scratch (its offers in
+        # lender order), used up before the next round's list is written here
         self.spare_seekers = arrays.pop("spare_seekers")
         self.app = {
             **arrays,
@@ -334,7 +335,7 @@ class CreditMarket(mesa.Model):
         block_starts = self.block_starts[:blocks + 1]
         self._seeker_room(int(self.seekers_per_block[:blocks].sum()))
         app = self.app
-        n_seekers = list_seekers(self.used_slots, self.seeking_bits, self.seekers_per_block,
+        n_seekers = list_seekers(self.used_slots, self.seekers_per_block,
                                  block_starts, self.seekers)
         seekers, spare = self.seekers, self.spare_seekers
         starts, spare_starts = block_starts, self.spare_block_starts[:blocks + 1]
@@ -343,14 +344,14 @@ class CreditMarket(mesa.Model):
             cp = credit_params(self.params, self.quarter, self.seed, round_number,
                                self.expected_rate, self.yi_per_wan)
             choose_and_screen(seekers, starts, cp, table, self.lender_acc, self.group_acc,
-                              self.pop.firms, self.pop.loans, app["seeking"], app["lender"],
-                              app["channel"], app["size"], app["pd"], app["amount"],
-                              app["rate"], app["ok"], app["secured"])
+                              self.pop.firms, self.pop.loans, self.pop.requests,
+                              app["seeking"], app["lender"], app["channel"], app["size"],
+                              app["pd"], app["amount"], app["rate"], app["ok"], app["secured"])
             ration(seekers, n_seekers, app["lender"], app["ok"], app["size"], app["pd"],
-                   app["amount"], self.pop.firms, self.yi_per_wan, table.capacity,
-                   app["funded"], app["order"], app["starts"])
+                   app["amount"], self.pop.firms, self.pop.requests, self.yi_per_wan,
+                   table.capacity, app["funded"], spare, app["starts"])
             book(seekers, starts, cp, table, self.lender_acc, self.group_acc, self.band_acc,
-                 self.pop.firms, self.pop.loans, app["seeking"], app["lender"],
+                 self.pop.firms, self.pop.loans, self.pop.requests, app["seeking"], app["lender"],
                  app["channel"], app["pd"], app["amount"], app["rate"], app["secured"],
                  app["funded"])
             if round_number < rounds - 1:
@@ -397,7 +398,7 @@ class CreditMarket(mesa.Model):
         and so every result, does not depend on when this happens."""
         capacity = max(needed, self.pop.capacity + self.pop.capacity // 4)
         check_slot_count(capacity)
-        self.pop.grow(capacity)
+        self.pop.grow(capacity, self.seekers_per_block[:L.n_blocks(self.used_slots)])
         self._block_room(L.n_blocks(capacity))
 
     def _block_room(self, blocks: int) -> None:
@@ -412,7 +413,6 @@ class CreditMarket(mesa.Model):
         self.band_acc = widen(self.band_acc)
         self.owner_draws = widen(self.owner_draws)
         self.seekers_per_block = widen(self.seekers_per_block)
-        self.seeking_bits = widen(self.seeking_bits)
         self.free_bits = widen(self.free_bits)
         self.block_starts = widen(self.block_starts, extra=1)
         self.spare_block_starts = widen(self.spare_block_starts, extra=1)

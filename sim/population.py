@@ -14,12 +14,14 @@ weighted sums to national 亿元.
 from __future__ import annotations
 
 import math
+import mmap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.errors import SimError
+from sim.kernels.layout import BLOCK_SIZE
 from sim.quarters import parse_quarter
 
 if TYPE_CHECKING:
@@ -29,7 +31,9 @@ LOAN_SLOTS = 2
 
 # name: (dtype, per "firm" or "slot", unit, meaning)
 SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
-    "uid": ("i8", "firm", "-", "stable id: (entry quarter << 32) | k; initial firms k"),
+    # the stable id, uid = (entry_quarter << 32) | serial (Population.uid; kernels.uid)
+    "serial": ("u4", "firm", "-", "k for the k-th firm entering in its quarter"),
+    "entry_quarter": ("i2", "firm", "quarter index", "quarter of entry; 0 = starting firm"),
     "alive": ("u1", "firm", "bool", "slot holds a live firm"),
     "sector": ("u1", "firm", "code", "index into categories.SECTORS"),
     "region": ("u1", "firm", "code", "index into categories.REGIONS"),
@@ -39,8 +43,6 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "quality": ("f4", "firm", "sd units", "latent creditworthiness ~ N(0,1), never observed"),
     "log_trend": ("f4", "firm", "log 万元", "log of the revenue level the firm reverts to"),
     "log_revenue": ("f4", "firm", "log 万元", "log of quarterly revenue before shocks"),
-    "revenue": ("f8", "firm", "万元/quarter", "revenue this quarter, after shocks"),
-    "margin": ("f4", "firm", "fraction", "profit ÷ revenue this quarter"),
     "cash": ("f8", "firm", "万元", "cash holdings"),
     "collateral": ("f8", "firm", "万元", "pledgeable assets"),
     "digital": ("f4", "firm", "0-1", "share of activity visible as digital data"),
@@ -52,9 +54,6 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "defaulted_before": ("u1", "firm", "bool", "has defaulted at least once"),
     "outside_stake": ("f4", "firm", "share", "share of owner draws due to outside investors"),
     "distressed": ("u1", "firm", "bool", "could not meet debt service this quarter"),
-    "need": ("f8", "firm", "万元", "external finance still sought this quarter"),
-    "invest": ("u1", "firm", "bool", "this quarter's need includes an investment"),
-    "rejected_by": ("i2", "firm", "id", "lender that last rejected the firm this quarter"),
     "discouraged": ("u1", "firm", "quarters", "quarters before a turned-down firm asks again"),
     "loan_principal": ("f8", "slot", "万元", "principal outstanding; 0 = empty slot"),
     "loan_rate": ("f4", "slot", "fraction/yr", "contract rate"),
@@ -67,6 +66,19 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "loan_status": ("u1", "slot", "code", "0 empty, 1 performing, 2 non-performing"),
     "loan_npl_age": ("u1", "slot", "quarters", "quarters non-performing; 255 marks a loan "
                      "made this quarter"),
+}
+
+# What a firm seeking credit brings to this quarter's credit rounds: one record per
+# seeker, written by the firm pass (phase 5) and used up by the rounds (phase 6). Only a
+# quarter of the firms seek in a quarter, so these live here rather than in every firm's
+# record. Block ``b``'s seekers fill records ``b * BLOCK_SIZE`` onwards, in slot order.
+# name: (dtype, unit, meaning)
+REQUEST_FIELDS: dict[str, tuple[str, str, str]] = {
+    "need": ("f8", "万元", "external finance still sought this quarter"),
+    "revenue": ("f8", "万元/quarter", "the firm's revenue this quarter, after shocks"),
+    "slot": ("i4", "-", "the firm's slot"),
+    "rejected_by": ("i2", "id", "lender that last rejected the firm this quarter, or -1"),
+    "invest": ("u1", "bool", "the need includes an investment not yet financed"),
 }
 
 
@@ -86,6 +98,7 @@ def _record_dtype(shape: str, strip: str = "") -> np.dtype:
 
 FIRM_DTYPE = _record_dtype("firm")
 LOAN_DTYPE = _record_dtype("slot", LOAN_PREFIX)  # fields without the prefix: ``loan.rate``
+REQUEST_DTYPE = np.dtype([(name, spec[0]) for name, spec in REQUEST_FIELDS.items()])
 
 # Large arrays come from the system page-aligned, so every array would start at the same
 # byte of a page. Kernels read entry ``i`` of several arrays together (the firms' and
@@ -100,29 +113,43 @@ _LINE = 64
 _LINE_STEP = 9  # coprime with the 64 lines of a page: every array gets its own line
 
 
-def staggered_zeros(dims: tuple[int, ...], dtype, line: int) -> np.ndarray:
+def staggered_zeros(dims: tuple[int, ...], dtype, line: int,
+                    sparse: bool = False) -> np.ndarray:
     """Zeros of shape ``dims``, starting ``line`` cache lines (mod a page) past a page
-    boundary. From calloc, so pages never written are never made resident."""
+    boundary. Pages never written are never made resident. numpy asks the system to back
+    large arrays with 2 MiB pages, so writing one byte makes 2 MiB resident; an array
+    written in scattered patches (``sparse``) is given ordinary 4 KiB pages instead."""
     nbytes = int(np.prod(dims)) * np.dtype(dtype).itemsize
-    raw = np.zeros(nbytes + 2 * _PAGE, dtype=np.uint8)
+    if sparse:
+        # anonymous mappings are zero-filled and page-aligned
+        memory = mmap.mmap(-1, nbytes + _PAGE)
+        if hasattr(mmap, "MADV_NOHUGEPAGE"):  # Linux
+            memory.madvise(mmap.MADV_NOHUGEPAGE)
+        raw = np.frombuffer(memory, dtype=np.uint8)
+    else:
+        raw = np.zeros(nbytes + 2 * _PAGE, dtype=np.uint8)
     start = (line * _LINE_STEP * _LINE - raw.ctypes.data) % _PAGE
     return raw[start:start + nbytes].view(dtype).reshape(dims)
 
 
-# cache lines of the two record arrays; other modules' arrays start after them
-_FIRMS_LINE, _LOANS_LINE = 0, 1
-FREE_LINE = 2
+# cache lines of the three record arrays; other modules' arrays start after them
+_FIRMS_LINE, _LOANS_LINE, _REQUESTS_LINE = 0, 1, 2
+FREE_LINE = 3
 
 
 @dataclass
 class Population:
     """SME records: ``firms`` ``(capacity,)`` of :data:`FIRM_DTYPE` and ``loans``
     ``(capacity, LOAN_SLOTS)`` of :data:`LOAN_DTYPE`; ``arrays[name]`` (and attribute
-    ``name``) is field ``name`` of :data:`SME_FIELDS` as a view into them."""
+    ``name``) is field ``name`` of :data:`SME_FIELDS` as a view into them. ``requests``
+    ``(capacity,)`` of :data:`REQUEST_DTYPE` holds the quarter's credit requests, block
+    by block (see :data:`REQUEST_FIELDS`); only its first records in each block are ever
+    written, so the rest take no memory."""
 
     capacity: int
     firms: np.ndarray
     loans: np.ndarray
+    requests: np.ndarray
 
     def __post_init__(self) -> None:
         self.arrays = {
@@ -136,21 +163,32 @@ class Population:
         except KeyError:
             raise AttributeError(name) from None
 
+    @property
+    def uid(self) -> np.ndarray:
+        """Every slot's uid (int64 ``(capacity,)``, a new array, not a view)."""
+        return (self.firms["entry_quarter"].astype(np.int64) << 32) | self.firms["serial"]
+
     @classmethod
     def allocate(cls, capacity: int) -> Population:
         """Room for ``capacity`` firms, all slots free (zeros)."""
         return cls(capacity, staggered_zeros((capacity,), FIRM_DTYPE, _FIRMS_LINE),
-                   staggered_zeros((capacity, LOAN_SLOTS), LOAN_DTYPE, _LOANS_LINE))
+                   staggered_zeros((capacity, LOAN_SLOTS), LOAN_DTYPE, _LOANS_LINE),
+                   staggered_zeros((capacity,), REQUEST_DTYPE, _REQUESTS_LINE, sparse=True))
 
-    def grow(self, capacity: int) -> None:
-        """Make room for ``capacity`` slots, keeping every firm in its slot (the old and
-        the new records are held together while they are copied)."""
+    def grow(self, capacity: int, requests_per_block: np.ndarray) -> None:
+        """Make room for ``capacity`` slots, keeping every firm in its slot and the
+        quarter's requests (``requests_per_block[b]`` in block ``b``); the old and the
+        new records are held together while they are copied."""
         if capacity <= self.capacity:
             return
         bigger = Population.allocate(capacity)
         bigger.firms[:self.capacity] = self.firms
         bigger.loans[:self.capacity] = self.loans
+        for block, count in enumerate(requests_per_block.tolist()):
+            first = block * BLOCK_SIZE  # only these were written: copy no untouched page
+            bigger.requests[first:first + count] = self.requests[first:first + count]
         self.firms, self.loans, self.arrays = bigger.firms, bigger.loans, bigger.arrays
+        self.requests = bigger.requests
         self.capacity = capacity
 
     def bytes_per_slot(self) -> float:

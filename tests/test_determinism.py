@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.kernels.layout import n_blocks
+from sim.kernels.layout import BLOCK_SIZE, n_blocks
 from sim.model import CreditMarket, run
 from sim.population import SME_FIELDS, Population
 from sim.quarters import parse_quarter, quarter_label
@@ -107,22 +107,30 @@ def test_population_growth_does_not_change_results(reference):
 
 
 def test_population_records_keep_every_field_through_growth():
-    """Firm and loan records start on their own cache lines of a page, every field of
-    ``SME_FIELDS`` is a view into them with its declared dtype, and growing keeps what
-    the slots hold (new slots hold zeros until a firm is placed in them)."""
+    """Firm, loan and request records start on their own cache lines of a page, every
+    field of ``SME_FIELDS`` is a view into them with its declared dtype, and growing
+    keeps what the slots hold (new slots hold zeros until a firm is placed in them) and
+    the quarter's requests."""
     pop = Population.allocate(100_000)
     pop.arrays["cash"][:10] = 7.0
     pop.loan_lender[:10] = 3
+    # two requests in block 0, one in block 1
+    for at, slot in ((0, 4), (1, 9), (BLOCK_SIZE, BLOCK_SIZE + 5)):
+        pop.requests[at] = (1.5, 2.5, slot, -1, 1)
     for name, (dtype, shape, *_) in SME_FIELDS.items():
         assert pop.arrays[name].dtype == np.dtype(dtype), name
         assert pop.arrays[name].shape == ((100_000,) if shape == "firm" else (100_000, 2))
     assert pop.bytes_per_slot() == sum(
         np.dtype(d).itemsize * (1 if shape == "firm" else 2) for d, shape, *_ in
         SME_FIELDS.values())
-    pop.grow(250_000)
+    pop.grow(250_000, np.array([2, 1]))
     assert pop.capacity == 250_000 and pop.firms.shape == (250_000,)
-    lines = {(array.ctypes.data % 4096) // 64 for array in (pop.firms, pop.loans)}
-    assert len(lines) == 2
+    lines = {(array.ctypes.data % 4096) // 64 for array in (pop.firms, pop.loans,
+                                                             pop.requests)}
+    assert len(lines) == 3
+    assert pop.requests["slot"][[0, 1, BLOCK_SIZE]].tolist() == [4, 9, BLOCK_SIZE + 5]
+    assert (pop.requests["need"][[0, 1, BLOCK_SIZE]] == 1.5).all()
+    assert pop.requests["slot"][2:BLOCK_SIZE].sum() == 0
     assert (pop.cash[:10] == 7.0).all() and (pop.cash[10:] == 0).all()
     assert (pop.loan_lender[:10] == 3).all() and (pop.loan_lender[10:] == 0).all()
 

@@ -1,10 +1,11 @@
 """Credit-market kernels (phase 6): channel and lender choice, screening and pricing,
 rationing by capacity, and booking of approved loans.
 
-One round = ``choose_and_screen`` → ``ration`` → ``book``. Applicant arrays (``app_*``)
-have one entry per credit seeker, in the order of ``seekers`` (entry ``k`` is the firm in
-slot ``seekers[k]``), so the rounds read and write them contiguously; they are owned by the
-caller and reused every round.
+One round = ``choose_and_screen`` → ``ration`` → ``book``. ``seekers`` lists where the
+credit seekers' requests are (``requests[seekers[k]]``, see ``sim.population``), in slot
+order; the request names the firm's slot. Applicant arrays (``app_*``) have one entry per
+seeker, in the order of ``seekers``, so the rounds read and write them contiguously; they
+are owned by the caller and reused every round.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sim.kernels.layout import (
     LF_NEW_FIRST, LF_NEW_PD_AMT, LF_NEW_RATE_AMT, LF_NEW_SECURED, LF_NONDEBT_AMT,
     NEW_THIS_QUARTER,
 )
+from sim.kernels.uid import uid_of
 from sim.population import LOAN_SLOTS as N_SLOTS
 
 N_CHANNELS = len(CHANNELS)
@@ -89,13 +91,14 @@ def pick_lender(choice_lenders, choice_cum, choice_n, channel, region, u, avoid)
 
 @njit(cache=True, parallel=True, nogil=True)
 def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firms, loans,
-                      app_seeking, app_lender, app_channel, app_size, app_pd, app_amount,
+                      requests, app_seeking, app_lender, app_channel, app_size, app_pd, app_amount,
                       app_rate, app_ok, app_secured):
     """Each firm still seeking finance picks a channel (multinomial logit), then a
     lender in it, which screens, prices and decides whether to offer.
 
-    ``seekers`` (int32) lists the slots of the quarter's credit seekers in ascending
-    order, ``block_starts`` (int64 [n_blocks + 1]) where each slot block's begin in it.
+    ``seekers`` (int32) lists the records of ``requests`` of the quarter's credit seekers
+    in slot order, ``block_starts`` (int64 [n_blocks + 1]) where each slot block's begin
+    in it.
 
     Writes, per seeker ``k``: ``app_seeking`` (1 if the firm still seeks finance),
     ``app_lender`` (-1 = no application), ``app_channel``, ``app_size`` (the firm's size
@@ -128,17 +131,19 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
         end = block_starts[b + 1]
         for k in range(block_starts[b], end):
             if k + PREFETCH_AHEAD < end:
-                prefetch(firms, seekers[k + PREFETCH_AHEAD])
-                prefetch(loans, seekers[k + PREFETCH_AHEAD])
-            i = seekers[k]
+                ahead = requests[seekers[k + PREFETCH_AHEAD]].slot
+                prefetch(firms, ahead)
+                prefetch(loans, ahead)
+            request = requests[seekers[k]]
+            i = request.slot
             f = firms[i]
             app_lender[k] = -1
-            if f.alive == 0 or f.need <= 0.0:
+            if f.alive == 0 or request.need <= 0.0:
                 app_seeking[k] = 0
                 continue
             app_seeking[k] = 1
             st = f.stage
-            equity_ok = f.invest == 1 and (st == 0 or st == 1)
+            equity_ok = request.invest == 1 and (st == 0 or st == 1)
             free_slot = False
             relation[:] = -1
             has_npl = False
@@ -155,10 +160,10 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
                 # both loan slots taken and no project for equity: no channel is open
                 # (most of a second round's seekers, whose first loan filled a slot)
                 continue
-            u_id = f.uid
+            u_id = uid_of(f)
             s = f.size
             band = risk_band(f.quality)
-            rev = f.revenue
+            rev = request.revenue
             dig = f.digital
             # Banks lend without collateral only as far as they can see the firm: in full
             # with a credit-bureau file, otherwise as far as their big-data scoring reaches.
@@ -184,7 +189,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
                 w = channel_weight[c, band]
                 if c == CH_ONLINE:
                     w *= math.exp(cp.digital_sensitivity * dig)
-                if relation[c] >= 0 and relation[c] != f.rejected_by:
+                if relation[c] >= 0 and relation[c] != request.rejected_by:
                     w *= cp.relationship_factor
                 # firms know roughly how much each channel lends to a firm like them and
                 # avoid one that would cover only part of the need
@@ -195,11 +200,11 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
                         reach = min(cp.online_cap_wan, cp.online_limit_q * rev)
                     else:
                         reach = receivable_cap
-                    if reach < f.need:
+                    if reach < request.need:
                         w *= math.exp(cp.coverage_sensitivity
-                                      * math.log(max(reach, 1e-6) / f.need))
+                                      * math.log(max(reach, 1e-6) / request.need))
                     # short online and receivable finance is a poor match for a project
-                    if c != CH_BANK and f.invest == 1:
+                    if c != CH_BANK and request.invest == 1:
                         w *= cp.mismatch_factor
                 weight[c] = w
                 total_weight += w
@@ -214,11 +219,12 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
                     target -= weight[c]
                     if target < 0.0:
                         break
-            if relation[best] >= 0 and relation[best] != f.rejected_by:
+            if relation[best] >= 0 and relation[best] != request.rejected_by:
                 j = relation[best]
             else:
                 j = pick_lender(choice_lenders, choice_cum, choice_n, best, f.region,
-                                rng.uniform(key_lender, u_id, best, cp.round), f.rejected_by)
+                                rng.uniform(key_lender, u_id, best, cp.round),
+                                request.rejected_by)
             if j < 0 or active[j] == 0:
                 continue
             app_lender[k] = j
@@ -258,26 +264,26 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             secured = 0
             if best == CH_BANK:
                 secured_cap = f.collateral * cp.collateral_ltv
-                if secured_cap >= min(f.need, unsecured_cap) and secured_cap > 0.0:
+                if secured_cap >= min(request.need, unsecured_cap) and secured_cap > 0.0:
                     secured = 1
-                    amount = min(f.need, max(secured_cap, unsecured_cap))
+                    amount = min(request.need, max(secured_cap, unsecured_cap))
                     lgd = cp.lgd_secured
                 else:
-                    amount = min(f.need, unsecured_cap)
+                    amount = min(request.need, unsecured_cap)
                     lgd = cp.lgd_unsecured
                 lgd *= 1.0 - bank_loss_share[s]
             elif best == CH_ONLINE:
-                amount = min(f.need, per_firm_limit_q[j] * rev, cp.online_cap_wan)
+                amount = min(request.need, per_firm_limit_q[j] * rev, cp.online_cap_wan)
                 lgd = cp.lgd_unsecured
             elif best == CH_SUPPLY_CHAIN:
-                amount = min(f.need, receivable_cap)
+                amount = min(request.need, receivable_cap)
                 secured = 1
                 if verified:
                     lgd = cp.lgd_verified
                 else:
                     lgd = cp.lgd_receivable
             else:
-                amount = min(f.need, per_firm_limit_q[j] * rev)
+                amount = min(request.need, per_firm_limit_q[j] * rev)
                 lgd = 1.0
             app_amount[k] = amount
             app_secured[k] = secured
@@ -297,18 +303,18 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
 
 
 @njit(cache=True)
-def _sort_marginal(members, app_pd, firms, seekers):
+def _sort_marginal(members, app_pd, firms, requests, seekers):
     """Order a bucket's members (seeker positions) by estimated PD, ties broken by uid."""
     uids = np.empty(members.shape[0], dtype=np.int64)
     for m in range(members.shape[0]):
-        uids[m] = firms[seekers[members[m]]].uid
+        uids[m] = uid_of(firms[requests[seekers[members[m]]].slot])
     by_uid = members[np.argsort(uids, kind="mergesort")]
     return by_uid[np.argsort(app_pd[by_uid], kind="mergesort")]
 
 
 @njit(cache=True, parallel=True, nogil=True)
 def ration(seekers, n_seekers, app_lender, app_ok, app_size, app_pd, app_amount, firms,
-           yi_per_wan, capacity, app_funded, order, starts):
+           requests, yi_per_wan, capacity, app_funded, order, starts):
     """Each lender funds its offers best estimated risk first until its capacity (亿元)
     is used; the outcome does not depend on thread count or array order.
 
@@ -391,7 +397,7 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_size, app_pd, app_amount,
             if min(N_BUCKETS - 1, int(app_pd[k] * scale)) == cut:
                 members[n_members] = k
                 n_members += 1
-        for k in _sort_marginal(members, app_pd, firms, seekers):
+        for k in _sort_marginal(members, app_pd, firms, requests, seekers):
             per_wan = yi_per_wan[app_size[k]]
             amount = app_amount[k] * per_wan
             if used + amount > cap:
@@ -411,7 +417,7 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_size, app_pd, app_amount,
 
 @njit(cache=True, parallel=True, nogil=True)
 def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, loans,
-         app_seeking, app_lender, app_channel, app_pd, app_amount, app_rate, app_secured,
+         requests, app_seeking, app_lender, app_channel, app_pd, app_amount, app_rate, app_secured,
          app_funded):
     """Write funded offers into loan slots (debt) or cash and outside stakes (non-debt);
     remember who rejected the others so the next round goes elsewhere; clear
@@ -424,15 +430,17 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
         end = block_starts[b + 1]
         for k in range(block_starts[b], end):
             if k + PREFETCH_AHEAD < end:
-                prefetch(firms, seekers[k + PREFETCH_AHEAD])
-                prefetch(loans, seekers[k + PREFETCH_AHEAD])
-            i = seekers[k]
+                ahead = requests[seekers[k + PREFETCH_AHEAD]].slot
+                prefetch(firms, ahead)
+                prefetch(loans, ahead)
+            request = requests[seekers[k]]
+            i = request.slot
             f = firms[i]
             j = app_lender[k]
             if j < 0:
                 continue
             if app_funded[k] == 0:
-                f.rejected_by = j
+                request.rejected_by = j
                 if cp.last_round == 1:
                     f.discouraged = cp.discouraged_quarters
                 continue
@@ -449,14 +457,14 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
             # of the money is working capital held as cash
             fee = amount * fee_rate[j] if c >= CH_EQUITY else 0.0
             spent = 0.0
-            if f.invest == 1:
-                spent = min(amount - fee, cp.invest_size * f.revenue)
-                f.log_trend += cp.invest_return * spent / max(4.0 * f.revenue, 1e-9)
-                f.invest = 0
+            if request.invest == 1:
+                spent = min(amount - fee, cp.invest_size * request.revenue)
+                f.log_trend += cp.invest_return * spent / max(4.0 * request.revenue, 1e-9)
+                request.invest = 0
             if c >= CH_EQUITY:
                 f.cash += amount - fee - spent
                 if c == CH_EQUITY:
-                    value = cp.valuation_years * 4.0 * f.revenue
+                    value = cp.valuation_years * 4.0 * request.revenue
                     f.outside_stake = 1.0 - (1.0 - f.outside_stake) * value / (value + amount)
                 else:
                     lender_acc[b, j, s, LF_CROWD_AMT] += amount
@@ -512,9 +520,9 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
                         group_acc[b, g, s, GM_UNSECURED] += amount
                     if first:
                         group_acc[b, g, s, GM_FIRST_TIME] += 1.0
-            f.need = max(0.0, f.need - amount)
-            if f.need < MIN_LOAN_WAN:
-                f.need = 0.0
+            request.need = max(0.0, request.need - amount)
+            if request.need < MIN_LOAN_WAN:
+                request.need = 0.0
                 app_seeking[k] = 0
 
 

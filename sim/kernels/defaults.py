@@ -20,13 +20,14 @@ from sim.kernels.layout import (
     NEW_THIS_QUARTER,
     LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
 )
+from sim.kernels.uid import uid_of
 
 
 @njit(cache=True, inline="always")
 def _write_off(f, loan, s, fp, acc_b, key_verified):
     p = loan.principal
     c = loan.channel
-    if c == CH_SUPPLY_CHAIN and rng.uniform(key_verified, f.uid, 0, 0) < fp.verified_share:
+    if c == CH_SUPPLY_CHAIN and rng.uniform(key_verified, uid_of(f), 0, 0) < fp.verified_share:
         lgd = fp.lgd_verified
     elif loan.secured == 1:
         lgd = fp.lgd_by_channel_secured[c]
@@ -70,13 +71,13 @@ def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_e
             f.history = 0
             for g in groups:
                 group_acc[b, g, s, GM_DEFAULTS] += 1.0
-            if rng.uniform(key_default_exit, f.uid, 0, 0) < fp.exit_after_default:
+            if rng.uniform(key_default_exit, uid_of(f), 0, 0) < fp.exit_after_default:
                 closing = True
             else:
                 f.cash = max(f.cash, 0.0)  # the owner tops up to stay open
     elif f.cash < 0.0:
         # losses with no debt due: the owner tops up or closes the firm
-        if rng.uniform(key_default_exit, f.uid, 0, 0) < fp.exit_after_default:
+        if rng.uniform(key_default_exit, uid_of(f), 0, 0) < fp.exit_after_default:
             closing = True
         else:
             f.cash = 0.0
@@ -85,7 +86,7 @@ def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_e
         if loans[i, slot].npl_age == NEW_THIS_QUARTER:
             loans[i, slot].npl_age = 0
     # 3. closure at the stage hazard
-    if not closing and rng.uniform(key_exit, f.uid, 0, 0) < exit_hazard[f.stage]:
+    if not closing and rng.uniform(key_exit, uid_of(f), 0, 0) < exit_hazard[f.stage]:
         closing = True
     if not closing:
         return

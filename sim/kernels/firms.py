@@ -23,6 +23,7 @@ from sim.kernels.layout import (
     BLOCK_SIZE, NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY,
     WORDS_PER_BLOCK,
 )
+from sim.kernels.uid import set_uid
 
 SIZE_MICRO = 1
 _ONE = np.uint64(1)
@@ -90,7 +91,7 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         f = firms[i]
         u_id = uids[k]
         s = sizes[k]
-        f.uid = u_id
+        set_uid(f, u_id)
         f.alive = 1
         f.size = s
         f.sector = _pick(fp.sector_cum, rng.uniform(key, u_id, _F_SECTOR, 0))
@@ -114,8 +115,6 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         f.log_trend = level
         f.log_revenue = level + 0.1 * rng.normal(key, u_id, _F_REV, 0)
         rev = math.exp(f.log_revenue)
-        f.revenue = rev
-        f.margin = 0.0
         f.cash = fp.cash_buffer * rev * (0.5 + rng.uniform(key, u_id, _F_CASH, 0))
         f.discouraged = 0
         coll_share = fp.collateral_share[s] * (0.5 if entrant else 1.0)
@@ -147,9 +146,6 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         f.defaulted_before = 0
         f.outside_stake = 0.0
         f.distressed = 0
-        f.need = 0.0
-        f.invest = 0
-        f.rejected_by = -1
         for slot in range(N_SLOTS):
             clear_slot(loans[i, slot])
             loans[i, slot].channel = 0

@@ -3,11 +3,13 @@
 Each firm's update in these phases depends only on its own state and this quarter's
 parameters, so the three phases run back to back per firm inside one parallel loop:
 the SME arrays are read from memory once instead of three times, and the results are
-the same as running the phases one after the other over all firms. The pass also lists
-the firms that seek credit (``seekers``), so phase 6 visits only those.
+the same as running the phases one after the other over all firms. The pass also writes
+a credit request for each firm that seeks credit (``requests``), so phase 6 visits only
+those.
 
-Kernels take the population's records (``firms`` ``(capacity,)`` and ``loans``
-``(capacity, 2)``, see ``sim.population``); sums go to the block's own accumulator row.
+Kernels take the population's records (``firms`` ``(capacity,)``, ``loans``
+``(capacity, 2)`` and ``requests`` ``(capacity,)``, see ``sim.population``); sums go to
+the block's own accumulator row.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from numba import njit, prange
 from sim import rng
 from sim.categories import CH_BANK, LOAN_NONPERFORMING, LOAN_PERFORMING
 from sim.kernels.firms import (
-    N_SLOTS, STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, bit_of, debt_due,
-    debt_outstanding, mark_slot, pay_debt,
+    N_SLOTS, STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, debt_due,
+    debt_outstanding, pay_debt,
 )
-from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_RENEWED, WORDS_PER_BLOCK
+from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_RENEWED
+from sim.kernels.uid import uid_of
 
 
 @njit(cache=True, inline="always")
@@ -32,7 +35,7 @@ def _advance(f, fp, transitions, coverage, key_stage, key_bureau):
     digital drift."""
     tr = transitions
     f.age += 1
-    u = rng.uniform(key_stage, f.uid, 0, 0)
+    u = rng.uniform(key_stage, uid_of(f), 0, 0)
     st = f.stage
     if st == STAGE_STARTUP:
         if u < tr[0]:
@@ -54,7 +57,7 @@ def _advance(f, fp, transitions, coverage, key_stage, key_bureau):
     if f.first_loan_quarter >= 0:
         f.bureau = 1
     else:
-        covered = rng.uniform(key_bureau, f.uid, 0, 0) < coverage[f.size]
+        covered = rng.uniform(key_bureau, uid_of(f), 0, 0) < coverage[f.size]
         f.bureau = 1 if covered else 0
     f.digital = min(1.0, f.digital + fp.digital_drift)
 
@@ -62,8 +65,9 @@ def _advance(f, fp, transitions, coverage, key_stage, key_bureau):
 @njit(cache=True, inline="always")
 def _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev, key_margin):
     """Phase 3, second part, for the live firm ``f`` in slot ``i``: revenue, profit and
-    cash; returns what the owners draw and the debt service due (万元)."""
-    u_id = f.uid
+    cash; returns what the owners draw, the debt service due (万元) and the quarter's
+    revenue (万元)."""
+    u_id = uid_of(f)
     s = f.size
     # revenue: the trend moves with the macro path and the stage; revenue mean-reverts
     # to it with size-dependent volatility; shocks scale the level
@@ -75,13 +79,11 @@ def _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev, key_
     f.log_revenue = lr
     level = shock[sec, f.region]
     rev = math.exp(lr) * level
-    f.revenue = rev
     margin = base_margin[s] + fp.margin_slope * f.quality + \
         fp.margin_noise * rng.normal(key_margin, u_id, 0, 0)
     if level < 1.0:
         # fixed costs do not fall with revenue: a revenue collapse hits margins
         margin -= 0.5 * (1.0 - level)
-    f.margin = margin
     f.cash += rev * margin
     # Owners draw only profits: they keep a working buffer and the borrowed working
     # capital (lenders' money is not theirs to take out), so a loan is repaid from the
@@ -90,10 +92,10 @@ def _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev, key_
     held = max(due, debt_outstanding(loans, i))
     excess = f.cash - fp.cash_buffer * rev - held
     if excess <= 0.0:
-        return 0.0, due
+        return 0.0, due, rev
     draw = fp.owner_draw_share * excess
     f.cash -= draw
-    return draw, due
+    return draw, due, rev
 
 
 @njit(cache=True, inline="always")
@@ -114,7 +116,7 @@ def _service(f, loans, i, fp, acc_b, key_renew, due):
                 and loan.amortizing == 0 and loan.remaining <= 1
                 and loan.channel == CH_BANK and f.history >= 4
                 and f.defaulted_before == 0):
-            if rng.uniform(key_renew, f.uid, slot, 0) < fp.renewal_share:
+            if rng.uniform(key_renew, uid_of(f), slot, 0) < fp.renewal_share:
                 loan.remaining = loan.term + 1
                 acc_b[loan.lender, s, LF_RENEWED] += loan.principal
                 renewed = True
@@ -129,9 +131,10 @@ def _service(f, loans, i, fp, acc_b, key_renew, due):
 
 
 @njit(cache=True, inline="always")
-def _demand(f, loans, i, b, fp, invest_prob, key_invest, group_acc, unpaid):
-    """Phase 5 for the live firm ``f`` in slot ``i``: how much external finance it seeks
-    (万元), given the debt service it could not pay in phase 4 (``unpaid``, 万元).
+def _demand(f, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, unpaid):
+    """Phase 5 for the live firm ``f`` in slot ``i`` with revenue ``rev``: how much
+    external finance it seeks (万元; 0 for none) and whether that includes an investment
+    (1 or 0), given the debt service it could not pay in phase 4 (``unpaid``, 万元).
 
     Three reasons, per the report's uses of funds: a cash shortfall (debt service it
     could not meet, or losses), working capital to bring debt back to the firm's target,
@@ -140,7 +143,6 @@ def _demand(f, loans, i, b, fp, invest_prob, key_invest, group_acc, unpaid):
     credit, only what a cash shortfall forces.
     """
     s = f.size
-    rev = f.revenue
     shortfall = max(0.0, unpaid - f.cash)
     has_npl = False
     free_slot = False
@@ -154,6 +156,7 @@ def _demand(f, loans, i, b, fp, invest_prob, key_invest, group_acc, unpaid):
         else:
             free_slot = True
     total = shortfall
+    invest = 0
     if f.discouraged > 0:
         f.discouraged -= 1
     elif f.debt_target > 0.0 and not has_npl:
@@ -161,26 +164,26 @@ def _demand(f, loans, i, b, fp, invest_prob, key_invest, group_acc, unpaid):
         gap = f.debt_target * fp.debt_appetite * rev - debt
         if gap > 0.2 * rev and free_slot:
             total += gap
-        if rng.uniform(key_invest, f.uid, 0, 0) < invest_prob[f.stage]:
+        if rng.uniform(key_invest, uid_of(f), 0, 0) < invest_prob[f.stage]:
             total += fp.invest_size * rev
-            f.invest = 1
+            invest = 1
     # firms ask for what lenders could plausibly give, a multiple of revenue
     total = min(total, max(shortfall, fp.max_request * rev))
     if total > 0.0:
-        f.need = total
         for g in (np.int64(f.sector), 7 + f.region, 10 + s, 13 + f.stage):
             group_acc[b, g, s, GM_DEMAND] += total
+    return total, invest
 
 
 @njit(cache=True, parallel=True, nogil=True)
 def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_block,
-                  seeking_bits, firms, loans):
+                  firms, loans, requests):
     """Phases 3, 4 and 5 for the slots below ``n_slots``.
 
     ``owner_draws`` (float64 [n_blocks, 3, 2]) receives per block and size the cash paid
     to owners and, of that, to outside equity investors; ``seekers_per_block`` (int64
-    [n_blocks]) the number of firms seeking credit in each block, and ``seeking_bits``
-    (uint64 [n_blocks, WORDS_PER_BLOCK]) a bit for each of them.
+    [n_blocks]) the number of firms seeking credit in each block, and ``requests`` their
+    requests: block ``b``'s in records ``b * BLOCK_SIZE`` onwards, in slot order.
     """
     key_rev = rng.stream_key(fp.seed, rng.S_REVENUE, fp.quarter)
     key_margin = rng.stream_key(fp.seed, rng.S_MARGIN, fp.quarter)
@@ -202,51 +205,44 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     for b in prange(n_blocks):
         acc_b = lender_acc[b]
-        bits = seeking_bits[b]
-        bits[:] = 0
         seeking = 0
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
             f = firms[i]
             f.distressed = 0
-            f.need = 0.0
-            f.invest = 0
-            f.rejected_by = -1
             if f.alive == 0:
                 continue
             _advance(f, fp, transitions, coverage, key_stage, key_bureau)
-            draw, due = _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin,
+            draw, due, rev = _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin,
                               key_rev, key_margin)
             if draw > 0.0:
                 owner_draws[b, f.size, 0] += draw
                 owner_draws[b, f.size, 1] += draw * f.outside_stake
             unpaid = _service(f, loans, i, fp, acc_b, key_renew, due)
-            _demand(f, loans, i, b, fp, invest_prob, key_invest, group_acc, unpaid)
-            if f.need > 0.0:
+            need, invest = _demand(f, loans, i, b, rev, fp, invest_prob, key_invest,
+                                   group_acc, unpaid)
+            if need > 0.0:
+                request = requests[b * BLOCK_SIZE + seeking]
+                request.need = need
+                request.revenue = rev
+                request.slot = i
+                request.rejected_by = -1
+                request.invest = invest
                 seeking += 1
-                mark_slot(bits, i)
         seekers_per_block[b] = seeking
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def list_seekers(n_slots, seeking_bits, seekers_per_block, block_starts, seekers):
-    """Slots of the firms seeking credit (set in ``seeking_bits``), in ascending order,
-    into ``seekers`` (int32, at least one entry per seeker); ``block_starts`` (int64
-    [n_blocks + 1]) gets where each block's begin. Returns the number of seekers."""
+def list_seekers(n_slots, seekers_per_block, block_starts, seekers):
+    """Where the firm pass put each seeker's request (``b * BLOCK_SIZE + rank`` in its
+    block), in slot order, into ``seekers`` (int32, at least one entry per seeker);
+    ``block_starts`` (int64 [n_blocks + 1]) gets where each block's begin. Returns the
+    number of seekers."""
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     block_starts[0] = 0
     for b in range(n_blocks):
         block_starts[b + 1] = block_starts[b] + seekers_per_block[b]
     for b in prange(n_blocks):
         k = block_starts[b]
-        end = block_starts[b + 1]
-        for w in range(WORDS_PER_BLOCK):
-            word = seeking_bits[b, w]
-            first = b * BLOCK_SIZE + w * 64
-            for t in range(64):
-                # written every time and kept only for a seeker: no branch on the bit,
-                # whose outcome is a coin toss for the predictor (a quarter of the firms
-                # seek)
-                if k < end:
-                    seekers[k] = first + t
-                k += bit_of(word, t)
+        for rank in range(seekers_per_block[b]):
+            seekers[k + rank] = b * BLOCK_SIZE + rank
     return block_starts[n_blocks]

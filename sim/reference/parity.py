@@ -23,12 +23,17 @@ NEW_MARK = L.NEW_THIS_QUARTER
 # what every firm that holds a slot carries (a closed firm keeps them until its bad loans
 # are written off)
 FIRM_FIELDS = ("alive", "sector", "region", "size", "stage", "age", "quality", "log_trend",
-               "log_revenue", "revenue", "cash", "collateral", "digital", "debt_target",
+               "log_revenue", "cash", "collateral", "digital", "debt_target",
                "anchor", "bureau", "history", "first_loan_quarter", "defaulted_before",
                "outside_stake", "discouraged")
-# what a live firm did this quarter (the fast engine clears these in every slot, the
+# what a live firm did this quarter (the fast engine clears this in every slot, the
 # reference only in live firms; an entrant has not done anything yet)
-QUARTER_FIELDS = ("margin", "distressed", "need", "invest", "rejected_by")
+QUARTER_FIELDS = ("distressed",)
+# its credit request, if it sought credit this quarter (the fast engine keeps requests
+# apart from the firms, see sim.population.REQUEST_FIELDS); a firm that did not seek
+# has no need, no investment and no lender that turned it down
+REQUEST_FIELDS = ("need", "invest", "rejected_by")
+NO_REQUEST = {"need": 0.0, "invest": 0.0, "rejected_by": -1.0}
 LOAN_FIELDS = ("principal", "rate", "remaining", "term", "lender", "channel", "secured",
                "amortizing", "status", "npl_age")
 
@@ -50,6 +55,7 @@ def numba_states(model) -> dict[int, dict]:
     columns = {name: pop.arrays[name][:n].tolist() for name in FIRM_FIELDS + QUARTER_FIELDS}
     loans = {name: pop.arrays[f"loan_{name}"][:n].tolist() for name in LOAN_FIELDS}
     uids = pop.uid[:n].tolist()
+    requests = _requests_by_slot(model)
     states = {}
     for i in np.flatnonzero(held).tolist():
         state = {"slot": i}
@@ -58,12 +64,28 @@ def numba_states(model) -> dict[int, dict]:
         if columns["alive"][i] and _acted(model, uids[i]):
             for name in QUARTER_FIELDS:
                 state[name] = float(columns[name][i])
+            request = requests.get(i)
+            state.update(NO_REQUEST if request is None else
+                         {name: request[name] for name in REQUEST_FIELDS})
+            if request is not None:
+                state["revenue"] = request["revenue"]
         for slot in range(LOAN_SLOTS):
             if loans["status"][i][slot] != 0:
                 for name in LOAN_FIELDS:
                     state[f"loan{slot}.{name}"] = float(loans[name][i][slot])
         states[uids[i]] = state
     return states
+
+
+def _requests_by_slot(model) -> dict[int, dict]:
+    """The quarter's credit requests of the fast engine, by the slot of the firm."""
+    pop = model.pop
+    counts = model.seekers_per_block[:L.n_blocks(model.used_slots)]
+    where = np.concatenate([b * L.BLOCK_SIZE + np.arange(count)
+                            for b, count in enumerate(counts.tolist())] or [[]]).astype(int)
+    records = pop.requests[where]
+    return {slot: {name: float(records[name][k]) for name in REQUEST_FIELDS + ("revenue",)}
+            for k, slot in enumerate(records["slot"].tolist())}
 
 
 def reference_states(model) -> dict[int, dict]:
@@ -74,11 +96,12 @@ def reference_states(model) -> dict[int, dict]:
         for name in FIRM_FIELDS:
             state[name] = float(getattr(firm, name))
         if firm.alive and _acted(model, firm.uid):
-            state["margin"] = float(firm.margin)
             state["distressed"] = float(firm.distressed)
             state["need"] = float(firm.need)
             state["invest"] = float(firm.invest)
             state["rejected_by"] = float(firm.rejected_by)
+            if firm.sought:
+                state["revenue"] = float(firm.revenue)
         for slot, loan in enumerate(firm.loans):
             if loan is None:
                 continue

@@ -52,6 +52,7 @@ class SME(mesa.Agent):
         self.need = 0.0
         self.invest = False
         self.rejected_by = -1
+        self.sought = False               # asked for credit this quarter
         self.margin = 0.0
 
     # ------------------------------------------------------------------ bookkeeping
@@ -100,6 +101,7 @@ class SME(mesa.Agent):
         self.need = 0.0
         self.invest = False
         self.rejected_by = -1
+        self.sought = False
         self._advance(fp)
         drawn = self._earn(fp)
         if drawn > 0.0:
@@ -238,6 +240,7 @@ class SME(mesa.Agent):
         total = min(total, max(shortfall, fp.max_request * revenue))
         if total > 0.0:
             self.need = total
+            self.sought = True
             self._to_groups(L.GM_DEMAND, total)
 
     # ------------------------------------------------------------------ phase 6
