@@ -34,7 +34,7 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     # the stable id, uid = (entry_quarter << 32) | serial (Population.uid; kernels.uid)
     "serial": ("u4", "firm", "-", "k for the k-th firm entering in its quarter"),
     "entry_quarter": ("i2", "firm", "quarter index", "quarter of entry; 0 = starting firm"),
-    "alive": ("u1", "firm", "bool", "slot holds a live firm"),
+    "flags": ("u1", "firm", "bits", "yes/no fields, bits of FIRM_FLAGS"),
     "sector": ("u1", "firm", "code", "index into categories.SECTORS"),
     "region": ("u1", "firm", "code", "index into categories.REGIONS"),
     "size": ("u1", "firm", "code", "index into categories.SIZES (sampling stratum)"),
@@ -48,12 +48,9 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "digital": ("f4", "firm", "0-1", "share of activity visible as digital data"),
     "debt_target": ("f4", "firm", "× quarterly revenue", "debt the firm wants; 0 = never borrows"),
     "anchor": ("i2", "firm", "id", "core firm whose supply chain it sells into, or -1"),
-    "bureau": ("u1", "firm", "bool", "has a credit-bureau file"),
     "history": ("i2", "firm", "quarters", "quarters of on-time repayment"),
     "first_loan_quarter": ("i2", "firm", "quarter index", "quarter of first loan, -1 = never"),
-    "defaulted_before": ("u1", "firm", "bool", "has defaulted at least once"),
     "outside_stake": ("f4", "firm", "share", "share of owner draws due to outside investors"),
-    "distressed": ("u1", "firm", "bool", "could not meet debt service this quarter"),
     "discouraged": ("u1", "firm", "quarters", "quarters before a turned-down firm asks again"),
     "loan_principal": ("f8", "slot", "万元", "principal outstanding; 0 = empty slot"),
     "loan_rate": ("f4", "slot", "fraction/yr", "contract rate"),
@@ -61,12 +58,28 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "loan_term": ("i1", "slot", "quarters", "original maturity"),
     "loan_lender": ("i2", "slot", "id", "originating lender (its acquirer after a resolution)"),
     "loan_channel": ("u1", "slot", "code", "index into categories.CHANNELS"),
-    "loan_secured": ("u1", "slot", "bool", "collateral or receivable behind the loan"),
-    "loan_amortizing": ("u1", "slot", "bool", "principal falls due in equal parts"),
+    "loan_flags": ("u1", "slot", "bits", "yes/no fields, bits of LOAN_FLAGS"),
     "loan_status": ("u1", "slot", "code", "0 empty, 1 performing, 2 non-performing"),
     "loan_npl_age": ("u1", "slot", "quarters", "quarters non-performing; 255 marks a loan "
                      "made this quarter"),
 }
+
+# The yes/no fields of a firm, each a bit of its ``flags`` (kernels.records.flag).
+# name: (bit, meaning)
+FIRM_FLAGS: dict[str, tuple[int, str]] = {
+    "alive": (0, "slot holds a live firm"),
+    "bureau": (1, "has a credit-bureau file"),
+    "defaulted_before": (2, "has defaulted at least once"),
+    "distressed": (3, "could not meet debt service this quarter"),
+}
+ALIVE, BUREAU, DEFAULTED_BEFORE, DISTRESSED = (FIRM_FLAGS[name][0] for name in (
+    "alive", "bureau", "defaulted_before", "distressed"))
+# and of a loan, bits of its ``flags``
+LOAN_FLAGS: dict[str, tuple[int, str]] = {
+    "secured": (0, "collateral or receivable behind the loan"),
+    "amortizing": (1, "principal falls due in equal parts"),
+}
+SECURED, AMORTIZING = LOAN_FLAGS["secured"][0], LOAN_FLAGS["amortizing"][0]
 
 # What a firm seeking credit brings to this quarter's credit rounds: one record per
 # seeker, written by the firm pass (phase 5) and used up by the rounds (phase 6). Only a
@@ -76,7 +89,8 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
 REQUEST_FIELDS: dict[str, tuple[str, str, str]] = {
     "need": ("f8", "万元", "external finance still sought this quarter"),
     "revenue": ("f8", "万元/quarter", "the firm's revenue this quarter, after shocks"),
-    "slot": ("i4", "-", "the firm's slot"),
+    "offset": ("u2", "-", "the firm's slot less its block's first (block = record // "
+               "BLOCK_SIZE)"),
     "rejected_by": ("i2", "id", "lender that last rejected the firm this quarter, or -1"),
     "invest": ("u1", "bool", "the need includes an investment not yet financed"),
 }
@@ -161,7 +175,17 @@ class Population:
         try:
             return self.__dict__["arrays"][name]
         except KeyError:
-            raise AttributeError(name) from None
+            pass
+        if name in FIRM_FLAGS or name.removeprefix(LOAN_PREFIX) in LOAN_FLAGS:
+            return self.flag(name)
+        raise AttributeError(name)
+
+    def flag(self, name: str) -> np.ndarray:
+        """Flag ``name`` of :data:`FIRM_FLAGS` (or ``loan_`` and a name of
+        :data:`LOAN_FLAGS`) in every slot, as uint8 0 or 1 (a new array, not a view)."""
+        if name in FIRM_FLAGS:
+            return (self.firms["flags"] >> FIRM_FLAGS[name][0]) & 1
+        return (self.loans["flags"] >> LOAN_FLAGS[name.removeprefix(LOAN_PREFIX)][0]) & 1
 
     @property
     def uid(self) -> np.ndarray:
@@ -195,7 +219,7 @@ class Population:
         return (self.firms.nbytes + self.loans.nbytes) / self.capacity
 
     def alive_count(self) -> int:
-        return int(self.firms["alive"].sum())
+        return int(self.flag("alive").sum())
 
 
 def check_slot_count(capacity: int) -> None:

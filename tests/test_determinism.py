@@ -115,8 +115,8 @@ def test_population_records_keep_every_field_through_growth():
     pop.arrays["cash"][:10] = 7.0
     pop.loan_lender[:10] = 3
     # two requests in block 0, one in block 1
-    for at, slot in ((0, 4), (1, 9), (BLOCK_SIZE, BLOCK_SIZE + 5)):
-        pop.requests[at] = (1.5, 2.5, slot, -1, 1)
+    for at, offset in ((0, 4), (1, 9), (BLOCK_SIZE, 5)):
+        pop.requests[at] = (1.5, 2.5, offset, -1, 1)
     for name, (dtype, shape, *_) in SME_FIELDS.items():
         assert pop.arrays[name].dtype == np.dtype(dtype), name
         assert pop.arrays[name].shape == ((100_000,) if shape == "firm" else (100_000, 2))
@@ -128,9 +128,9 @@ def test_population_records_keep_every_field_through_growth():
     lines = {(array.ctypes.data % 4096) // 64 for array in (pop.firms, pop.loans,
                                                              pop.requests)}
     assert len(lines) == 3
-    assert pop.requests["slot"][[0, 1, BLOCK_SIZE]].tolist() == [4, 9, BLOCK_SIZE + 5]
+    assert pop.requests["offset"][[0, 1, BLOCK_SIZE]].tolist() == [4, 9, 5]
     assert (pop.requests["need"][[0, 1, BLOCK_SIZE]] == 1.5).all()
-    assert pop.requests["slot"][2:BLOCK_SIZE].sum() == 0
+    assert pop.requests["offset"][2:BLOCK_SIZE].sum() == 0
     assert (pop.cash[:10] == 7.0).all() and (pop.cash[10:] == 0).all()
     assert (pop.loan_lender[:10] == 3).all() and (pop.loan_lender[10:] == 0).all()
 

@@ -3,9 +3,9 @@ rationing by capacity, and booking of approved loans.
 
 One round = ``choose_and_screen`` → ``ration`` → ``book``. ``seekers`` lists where the
 credit seekers' requests are (``requests[seekers[k]]``, see ``sim.population``), in slot
-order; the request names the firm's slot. Applicant arrays (``app_*``) have one entry per
-seeker, in the order of ``seekers``, so the rounds read and write them contiguously; they
-are owned by the caller and reused every round.
+order; the request gives the firm's slot (``slot_of``). Applicant arrays (``app_*``) have
+one entry per seeker, in the order of ``seekers``, so the rounds read and write them
+contiguously; they are owned by the caller and reused every round.
 """
 
 from __future__ import annotations
@@ -21,14 +21,16 @@ from sim.categories import (
 )
 from sim.kernels.prefetch import prefetch
 from sim.kernels.layout import (
-    BAND_AMT, BAND_RATE_AMT, GM_APPROVALS, GM_APPS, GM_FIRST_TIME, GM_NEW_DEBT,
+    BAND_AMT, BAND_RATE_AMT, BLOCK_SIZE, GM_APPROVALS, GM_APPS, GM_FIRST_TIME, GM_NEW_DEBT,
     GM_NEW_NONDEBT, GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPROVALS_NO_COLLATERAL,
     LF_APPS, LF_APPS_NO_COLLATERAL, LF_CROWD_AMT, LF_FEES, LF_NEW_AMT, LF_NEW_COUNT,
     LF_NEW_FIRST, LF_NEW_PD_AMT, LF_NEW_RATE_AMT, LF_NEW_SECURED, LF_NONDEBT_AMT,
     NEW_THIS_QUARTER,
 )
-from sim.kernels.uid import uid_of
-from sim.population import LOAN_SLOTS as N_SLOTS
+from sim.kernels.records import flag, uid_of
+from sim.population import (
+    ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, LOAN_SLOTS as N_SLOTS, SECURED,
+)
 
 N_CHANNELS = len(CHANNELS)
 # lender classes, as LenderTable.kind_class
@@ -42,6 +44,12 @@ PREFETCH_AHEAD = 8
 
 # Quality deciles of N(0, 1): a firm's risk band is how many of these it exceeds.
 _BAND_EDGES = np.array([rng.norm_ppf.py_func(k / 10.0) for k in range(1, 10)])
+
+
+@njit(cache=True, inline="always")
+def slot_of(requests, r):
+    """The slot of the firm whose request is ``requests[r]``: its block is the request's."""
+    return r - r % BLOCK_SIZE + np.int64(requests[r].offset)
 
 
 @njit(cache=True, inline="always")
@@ -131,14 +139,14 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
         end = block_starts[b + 1]
         for k in range(block_starts[b], end):
             if k + PREFETCH_AHEAD < end:
-                ahead = requests[seekers[k + PREFETCH_AHEAD]].slot
+                ahead = slot_of(requests, seekers[k + PREFETCH_AHEAD])
                 prefetch(firms, ahead)
                 prefetch(loans, ahead)
             request = requests[seekers[k]]
-            i = request.slot
+            i = slot_of(requests, seekers[k])
             f = firms[i]
             app_lender[k] = -1
-            if f.alive == 0 or request.need <= 0.0:
+            if flag(f, ALIVE) == 0 or request.need <= 0.0:
                 app_seeking[k] = 0
                 continue
             app_seeking[k] = 1
@@ -167,7 +175,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             dig = f.digital
             # Banks lend without collateral only as far as they can see the firm: in full
             # with a credit-bureau file, otherwise as far as their big-data scoring reaches.
-            seen = 1.0 if f.bureau == 1 else cp.bank_big_data * dig
+            seen = 1.0 if flag(f, BUREAU) == 1 else cp.bank_big_data * dig
             unsecured_cap = cp.unsecured_limit_q * rev * seen
             # a receivable verified on the anchor's ledger is financed closer to its face
             verified = f.anchor >= 0 and \
@@ -238,7 +246,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             # --- screening: precision adds up over the information the lender sees
             kind = kind_class[j]
             if kind == KIND_BANK:
-                tau = precision_base[j] + cp.precision_bureau * f.bureau \
+                tau = precision_base[j] + cp.precision_bureau * flag(f, BUREAU) \
                     + cp.precision_history * min(f.history, 8) / 8.0 \
                     + cp.precision_bank_big_data * cp.bank_big_data * dig
                 if f.collateral > 0.0:
@@ -288,7 +296,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             app_amount[k] = amount
             app_secured[k] = secured
             expected_loss = pd * lgd
-            visible_bad = (f.bureau == 1 and (f.defaulted_before == 1 or has_npl))
+            visible_bad = (flag(f, BUREAU) == 1 and (flag(f, DEFAULTED_BEFORE) == 1 or has_npl))
             if best >= CH_EQUITY:
                 app_rate[k] = 0.0
                 ok = expected_loss <= appetite_el[j] and not visible_bad
@@ -307,7 +315,7 @@ def _sort_marginal(members, app_pd, firms, requests, seekers):
     """Order a bucket's members (seeker positions) by estimated PD, ties broken by uid."""
     uids = np.empty(members.shape[0], dtype=np.int64)
     for m in range(members.shape[0]):
-        uids[m] = uid_of(firms[requests[seekers[members[m]]].slot])
+        uids[m] = uid_of(firms[slot_of(requests, seekers[members[m]])])
     by_uid = members[np.argsort(uids, kind="mergesort")]
     return by_uid[np.argsort(app_pd[by_uid], kind="mergesort")]
 
@@ -430,11 +438,11 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
         end = block_starts[b + 1]
         for k in range(block_starts[b], end):
             if k + PREFETCH_AHEAD < end:
-                ahead = requests[seekers[k + PREFETCH_AHEAD]].slot
+                ahead = slot_of(requests, seekers[k + PREFETCH_AHEAD])
                 prefetch(firms, ahead)
                 prefetch(loans, ahead)
             request = requests[seekers[k]]
-            i = request.slot
+            i = slot_of(requests, seekers[k])
             f = firms[i]
             j = app_lender[k]
             if j < 0:
@@ -495,8 +503,7 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
                 loan.term = term
                 loan.lender = j
                 loan.channel = c
-                loan.secured = app_secured[k]
-                loan.amortizing = amortizing
+                loan.flags = (np.int64(app_secured[k]) << SECURED) | (amortizing << AMORTIZING)
                 loan.status = LOAN_PERFORMING
                 loan.npl_age = NEW_THIS_QUARTER
                 f.cash += amount - spent

@@ -20,7 +20,8 @@ from sim.kernels.layout import (
     NEW_THIS_QUARTER,
     LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
 )
-from sim.kernels.uid import uid_of
+from sim.kernels.records import flag, set_flag, uid_of
+from sim.population import ALIVE, DEFAULTED_BEFORE, DISTRESSED, SECURED
 
 
 @njit(cache=True, inline="always")
@@ -29,7 +30,7 @@ def _write_off(f, loan, s, fp, acc_b, key_verified):
     c = loan.channel
     if c == CH_SUPPLY_CHAIN and rng.uniform(key_verified, uid_of(f), 0, 0) < fp.verified_share:
         lgd = fp.lgd_verified
-    elif loan.secured == 1:
+    elif flag(loan, SECURED) == 1:
         lgd = fp.lgd_by_channel_secured[c]
     else:
         lgd = fp.lgd_by_channel_unsecured[c]
@@ -51,12 +52,12 @@ def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_e
             if loan.npl_age >= fp.writeoff_quarters:
                 _write_off(f, loan, s, fp, acc_b, key_verified)
                 clear_slot(loan)
-    if f.alive == 0:
+    if flag(f, ALIVE) == 0:
         return
     groups = (np.int64(f.sector), 7 + f.region, 10 + s, 13 + f.stage)
     closing = False
     # 2. firms that could not pay try again with what the credit round gave them
-    if f.distressed == 1:
+    if flag(f, DISTRESSED) == 1:
         owed = debt_due(loans, i, fp.deferral)
         if f.cash >= owed:
             pay_debt(f, loans, i, s, fp, acc_b)
@@ -67,7 +68,7 @@ def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_e
                     loan.status = LOAN_NONPERFORMING
                     loan.npl_age = 0
                     acc_b[loan.lender, s, LF_NEW_NPL] += loan.principal
-            f.defaulted_before = 1
+            set_flag(f, DEFAULTED_BEFORE, 1)
             f.history = 0
             for g in groups:
                 group_acc[b, g, s, GM_DEFAULTS] += 1.0
@@ -108,7 +109,7 @@ def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_e
             loan.status = LOAN_NONPERFORMING
             loan.npl_age = 0
             acc_b[j, s, LF_NEW_NPL] += p - paid
-    f.alive = 0
+    set_flag(f, ALIVE, 0)
     f.cash = 0.0
     for g in groups:
         group_acc[b, g, s, GM_EXITS] += 1.0
@@ -137,7 +138,7 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
         else:
             acc_b[j, s, LF_BAL_NPL] += p
             npl += p
-    if f.alive == 0:
+    if flag(f, ALIVE) == 0:
         return
     for g in (np.int64(f.sector), 7 + f.region, 10 + s, 13 + f.stage):
         group_acc[b, g, s, GM_ALIVE] += 1.0
@@ -168,7 +169,7 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, free_bits, firms, loa
             _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc,
                              key_exit, key_default_exit, key_verified)
             _count(f, loans, i, b, s, acc_b, group_acc)
-            if f.alive == 0:
+            if flag(f, ALIVE) == 0:
                 free = True
                 for slot in range(N_SLOTS):
                     if loans[i, slot].status != 0:

@@ -23,7 +23,8 @@ from sim.kernels.layout import (
     BLOCK_SIZE, NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY,
     WORDS_PER_BLOCK,
 )
-from sim.kernels.uid import set_uid
+from sim.kernels.records import flag, set_uid
+from sim.population import ALIVE, AMORTIZING, SECURED
 
 SIZE_MICRO = 1
 _ONE = np.uint64(1)
@@ -44,8 +45,7 @@ def clear_slot(loan):
     loan.remaining = 0
     loan.term = 0
     loan.lender = -1
-    loan.secured = 0
-    loan.amortizing = 0
+    loan.flags = 0
     loan.status = 0
     loan.npl_age = 0
 
@@ -92,7 +92,7 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         u_id = uids[k]
         s = sizes[k]
         set_uid(f, u_id)
-        f.alive = 1
+        f.flags = 1 << ALIVE  # alive; no bureau file, default or distress yet
         f.size = s
         f.sector = _pick(fp.sector_cum, rng.uniform(key, u_id, _F_SECTOR, 0))
         f.region = _pick(fp.region_cum, rng.uniform(key, u_id, _F_REGION, 0))
@@ -140,12 +140,9 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         groups_of[k, 1] = f.region
         groups_of[k, 2] = s
         groups_of[k, 3] = f.stage
-        f.bureau = 0
         f.history = 0
         f.first_loan_quarter = -1
-        f.defaulted_before = 0
         f.outside_stake = 0.0
-        f.distressed = 0
         for slot in range(N_SLOTS):
             clear_slot(loans[i, slot])
             loans[i, slot].channel = 0
@@ -173,8 +170,9 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         loan.remaining = 1 + int(rng.uniform(key, u_id, _F_REMAIN, 0) * term)
         loan.lender = lender
         loan.channel = channel
-        loan.secured = 1 if (channel == CH_BANK and f.collateral > 0.0) else 0
-        loan.amortizing = 0 if channel == CH_BANK else 1
+        secured = 1 if (channel == CH_BANK and f.collateral > 0.0) else 0
+        amortizing = 0 if channel == CH_BANK else 1
+        loan.flags = (secured << SECURED) | (amortizing << AMORTIZING)
         loan.status = LOAN_PERFORMING
         f.history = int(rng.uniform(key, u_id, _F_HIST, 0) * 12)
         f.first_loan_quarter = fp.quarter - 4
@@ -205,7 +203,7 @@ def debt_due(loans, i, deferral):
         p = loan.principal
         total += p * loan.rate * 0.25
         if deferral == 0:
-            if loan.amortizing == 1:
+            if flag(loan, AMORTIZING) == 1:
                 total += p / max(1, loan.remaining)
             elif loan.remaining <= 1:
                 total += p
@@ -241,7 +239,7 @@ def pay_debt(f, loans, i, s, fp, lender_acc_b):
             fee = p * fp.guarantee_fee_annual * 0.25
         principal = 0.0
         if fp.deferral == 0:
-            if loan.amortizing == 1:
+            if flag(loan, AMORTIZING) == 1:
                 principal = p / max(1, loan.remaining)
             elif loan.remaining <= 1:
                 principal = p

@@ -26,7 +26,8 @@ from sim.kernels.firms import (
     debt_outstanding, pay_debt,
 )
 from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_RENEWED
-from sim.kernels.uid import uid_of
+from sim.kernels.records import flag, set_flag, uid_of
+from sim.population import ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DISTRESSED
 
 
 @njit(cache=True, inline="always")
@@ -55,10 +56,10 @@ def _advance(f, fp, transitions, coverage, key_stage, key_bureau):
             f.stage = STAGE_STABLE
     # a bureau file comes from a past loan or from coverage (a fixed rank per firm)
     if f.first_loan_quarter >= 0:
-        f.bureau = 1
+        set_flag(f, BUREAU, 1)
     else:
         covered = rng.uniform(key_bureau, uid_of(f), 0, 0) < coverage[f.size]
-        f.bureau = 1 if covered else 0
+        set_flag(f, BUREAU, 1 if covered else 0)
     f.digital = min(1.0, f.digital + fp.digital_drift)
 
 
@@ -113,9 +114,9 @@ def _service(f, loans, i, fp, acc_b, key_renew, due):
     for slot in range(N_SLOTS):
         loan = loans[i, slot]
         if (loan.status == LOAN_PERFORMING and fp.deferral == 0
-                and loan.amortizing == 0 and loan.remaining <= 1
+                and flag(loan, AMORTIZING) == 0 and loan.remaining <= 1
                 and loan.channel == CH_BANK and f.history >= 4
-                and f.defaulted_before == 0):
+                and flag(f, DEFAULTED_BEFORE) == 0):
             if rng.uniform(key_renew, uid_of(f), slot, 0) < fp.renewal_share:
                 loan.remaining = loan.term + 1
                 acc_b[loan.lender, s, LF_RENEWED] += loan.principal
@@ -126,7 +127,7 @@ def _service(f, loans, i, fp, acc_b, key_renew, due):
     if f.cash >= owed:
         pay_debt(f, loans, i, s, fp, acc_b)
         return 0.0
-    f.distressed = 1
+    set_flag(f, DISTRESSED, 1)
     return owed
 
 
@@ -208,8 +209,8 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
         seeking = 0
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
             f = firms[i]
-            f.distressed = 0
-            if f.alive == 0:
+            set_flag(f, DISTRESSED, 0)
+            if flag(f, ALIVE) == 0:
                 continue
             _advance(f, fp, transitions, coverage, key_stage, key_bureau)
             draw, due, rev = _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin,
@@ -224,7 +225,7 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
                 request = requests[b * BLOCK_SIZE + seeking]
                 request.need = need
                 request.revenue = rev
-                request.slot = i
+                request.offset = i - b * BLOCK_SIZE
                 request.rejected_by = -1
                 request.invest = invest
                 seeking += 1

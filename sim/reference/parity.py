@@ -52,8 +52,8 @@ def numba_states(model) -> dict[int, dict]:
     pop = model.pop
     n = model.used_slots
     held = (pop.alive[:n] == 1) | (pop.loan_status[:n] != 0).any(axis=1)
-    columns = {name: pop.arrays[name][:n].tolist() for name in FIRM_FIELDS + QUARTER_FIELDS}
-    loans = {name: pop.arrays[f"loan_{name}"][:n].tolist() for name in LOAN_FIELDS}
+    columns = {name: getattr(pop, name)[:n].tolist() for name in FIRM_FIELDS + QUARTER_FIELDS}
+    loans = {name: getattr(pop, f"loan_{name}")[:n].tolist() for name in LOAN_FIELDS}
     uids = pop.uid[:n].tolist()
     requests = _requests_by_slot(model)
     states = {}
@@ -84,8 +84,9 @@ def _requests_by_slot(model) -> dict[int, dict]:
     where = np.concatenate([b * L.BLOCK_SIZE + np.arange(count)
                             for b, count in enumerate(counts.tolist())] or [[]]).astype(int)
     records = pop.requests[where]
+    slots = where - where % L.BLOCK_SIZE + records["offset"]
     return {slot: {name: float(records[name][k]) for name in REQUEST_FIELDS + ("revenue",)}
-            for k, slot in enumerate(records["slot"].tolist())}
+            for k, slot in enumerate(slots.tolist())}
 
 
 def reference_states(model) -> dict[int, dict]:
