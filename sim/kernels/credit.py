@@ -38,7 +38,8 @@ KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, KIND_CROWD = 0, 1, 2, 3
 N_BUCKETS = 512
 SORT_CHUNK = 65536  # applicants per chunk of the counting sort in ``ration``
 MIN_LOAN_WAN = 0.5  # loans below 5,000 yuan are not worth writing
-# seekers ahead whose records the credit-round loops ask for (see sim.kernels.prefetch)
+# seekers ahead whose records the credit-round loops ask for (see sim.kernels.prefetch);
+# their requests are asked for twice as far ahead, since the request gives the slot
 PREFETCH_AHEAD = 8
 
 
@@ -138,6 +139,8 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
         weight = np.empty(N_CHANNELS)
         end = block_starts[b + 1]
         for k in range(block_starts[b], end):
+            if k + 2 * PREFETCH_AHEAD < end:
+                prefetch(requests, seekers[k + 2 * PREFETCH_AHEAD])
             if k + PREFETCH_AHEAD < end:
                 ahead = slot_of(requests, seekers[k + PREFETCH_AHEAD])
                 prefetch(firms, ahead)
@@ -437,6 +440,8 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
     for b in prange(n_blocks):
         end = block_starts[b + 1]
         for k in range(block_starts[b], end):
+            if k + 2 * PREFETCH_AHEAD < end:
+                prefetch(requests, seekers[k + 2 * PREFETCH_AHEAD])
             if k + PREFETCH_AHEAD < end:
                 ahead = slot_of(requests, seekers[k + PREFETCH_AHEAD])
                 prefetch(firms, ahead)
