@@ -123,6 +123,15 @@ def test_population_records_keep_every_field_through_growth():
     assert pop.bytes_per_slot() == sum(
         np.dtype(d).itemsize * (1 if shape == "firm" else 2) for d, shape, *_ in
         SME_FIELDS.values())
+    # packed fields read back through the Population: the uid from its two parts, the
+    # flags from their bits
+    pop.firms["entry_quarter"][3], pop.firms["serial"][3] = 8100, 17
+    pop.firms["flags"][3] = 0b1010  # bureau file, distressed
+    pop.loans["flags"][3, 1] = 0b10  # amortizing, unsecured
+    assert pop.uid[3] == (8100 << 32) | 17 and pop.uid[4] == 0
+    assert [int(getattr(pop, name)[3]) for name in
+            ("alive", "bureau", "defaulted_before", "distressed")] == [0, 1, 0, 1]
+    assert pop.loan_amortizing[3].tolist() == [0, 1] and pop.loan_secured[3].tolist() == [0, 0]
     pop.grow(250_000, np.array([2, 1]))
     assert pop.capacity == 250_000 and pop.firms.shape == (250_000,)
     lines = {(array.ctypes.data % 4096) // 64 for array in (pop.firms, pop.loans,
