@@ -54,6 +54,19 @@ def slot_of(requests, r):
 
 
 @njit(cache=True, inline="always")
+def visit_seeker(seekers, k, end, requests, firms, loans):
+    """The slot of seeker ``k`` of a block's seekers (which end before ``end``), having
+    asked the processor for the records that the seekers ahead of it will need."""
+    if k + 2 * PREFETCH_AHEAD < end:
+        prefetch(requests, seekers[k + 2 * PREFETCH_AHEAD])
+    if k + PREFETCH_AHEAD < end:
+        ahead = slot_of(requests, seekers[k + PREFETCH_AHEAD])
+        prefetch(firms, ahead)
+        prefetch(loans, ahead)
+    return slot_of(requests, seekers[k])
+
+
+@njit(cache=True, inline="always")
 def risk_band(quality):
     band = 0
     for edge in _BAND_EDGES:
@@ -139,14 +152,8 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
         weight = np.empty(N_CHANNELS)
         end = block_starts[b + 1]
         for k in range(block_starts[b], end):
-            if k + 2 * PREFETCH_AHEAD < end:
-                prefetch(requests, seekers[k + 2 * PREFETCH_AHEAD])
-            if k + PREFETCH_AHEAD < end:
-                ahead = slot_of(requests, seekers[k + PREFETCH_AHEAD])
-                prefetch(firms, ahead)
-                prefetch(loans, ahead)
             request = requests[seekers[k]]
-            i = slot_of(requests, seekers[k])
+            i = visit_seeker(seekers, k, end, requests, firms, loans)
             f = firms[i]
             app_lender[k] = -1
             if flag(f, ALIVE) == 0 or request.need <= 0.0:
@@ -440,14 +447,8 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
     for b in prange(n_blocks):
         end = block_starts[b + 1]
         for k in range(block_starts[b], end):
-            if k + 2 * PREFETCH_AHEAD < end:
-                prefetch(requests, seekers[k + 2 * PREFETCH_AHEAD])
-            if k + PREFETCH_AHEAD < end:
-                ahead = slot_of(requests, seekers[k + PREFETCH_AHEAD])
-                prefetch(firms, ahead)
-                prefetch(loans, ahead)
             request = requests[seekers[k]]
-            i = slot_of(requests, seekers[k])
+            i = visit_seeker(seekers, k, end, requests, firms, loans)
             f = firms[i]
             j = app_lender[k]
             if j < 0:

@@ -7,8 +7,8 @@ stratum; :func:`sim.units.national` applies the weights.
 """
 
 BLOCK_SIZE = 8192
-# Per-block bit sets (one bit per slot, ``[block, word]`` of uint64) mark the slots a pass
-# found seeking credit or free, so the next step finds them without reading every record.
+# Per-block bit sets (one bit per slot, ``[block, word]`` of uint64) mark the slots phase 7
+# found free, so entry finds them without reading every record.
 WORDS_PER_BLOCK = BLOCK_SIZE // 64
 
 # Kernels release the GIL (``nogil=True``) so that a process running a model in one thread
