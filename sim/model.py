@@ -312,7 +312,7 @@ class CreditMarket(mesa.Model):
         if self.seekers.shape[0] >= n_seekers and self.app:
             return
         size = max(n_seekers + n_seekers // 4, 1024)
-        # slots and seeker positions fit int32 (capacity < 2**31); half the bytes of int64.
+        # request positions fit int32 (capacity < 2**31); half the bytes of int64.
         # Zeros, not a fill value: each quarter writes every seeker's entries before any
         # kernel reads them, and pages never written take no memory.
         columns = {"seekers": np.int32, "spare_seekers": np.int32, "seeking": np.uint8,

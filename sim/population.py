@@ -176,7 +176,8 @@ class Population:
             return self.__dict__["arrays"][name]
         except KeyError:
             pass
-        if name in FIRM_FLAGS or name.removeprefix(LOAN_PREFIX) in LOAN_FLAGS:
+        if name in FIRM_FLAGS or (name.startswith(LOAN_PREFIX)
+                                  and name.removeprefix(LOAN_PREFIX) in LOAN_FLAGS):
             return self.flag(name)
         raise AttributeError(name)
 

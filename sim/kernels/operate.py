@@ -31,12 +31,12 @@ from sim.population import ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DISTRESS
 
 
 @njit(cache=True, inline="always")
-def _advance(f, fp, transitions, coverage, key_stage, key_bureau):
-    """Phase 3, first part, for the live firm ``f``: ageing, stage change, bureau file and
+def _advance(f, u_id, fp, transitions, coverage, key_stage, key_bureau):
+    """Phase 3, first part, for the live firm ``f`` (uid ``u_id``): ageing, stage change, bureau file and
     digital drift."""
     tr = transitions
     f.age += 1
-    u = rng.uniform(key_stage, uid_of(f), 0, 0)
+    u = rng.uniform(key_stage, u_id, 0, 0)
     st = f.stage
     if st == STAGE_STARTUP:
         if u < tr[0]:
@@ -58,17 +58,16 @@ def _advance(f, fp, transitions, coverage, key_stage, key_bureau):
     if f.first_loan_quarter >= 0:
         set_flag(f, BUREAU, 1)
     else:
-        covered = rng.uniform(key_bureau, uid_of(f), 0, 0) < coverage[f.size]
+        covered = rng.uniform(key_bureau, u_id, 0, 0) < coverage[f.size]
         set_flag(f, BUREAU, 1 if covered else 0)
     f.digital = min(1.0, f.digital + fp.digital_drift)
 
 
 @njit(cache=True, inline="always")
-def _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev, key_margin):
+def _earn(f, u_id, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev, key_margin):
     """Phase 3, second part, for the live firm ``f`` in slot ``i``: revenue, profit and
     cash; returns what the owners draw, the debt service due (万元) and the quarter's
     revenue (万元)."""
-    u_id = uid_of(f)
     s = f.size
     # revenue: the trend moves with the macro path and the stage; revenue mean-reverts
     # to it with size-dependent volatility; shocks scale the level
@@ -100,7 +99,7 @@ def _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev, key_
 
 
 @njit(cache=True, inline="always")
-def _service(f, loans, i, fp, acc_b, key_renew, due):
+def _service(f, u_id, loans, i, fp, acc_b, key_renew, due):
     """Phase 4 for the live firm ``f`` in slot ``i``: interest and scheduled principal
     fall due; returns what it could not pay (万元, 0 if it paid).
 
@@ -117,7 +116,7 @@ def _service(f, loans, i, fp, acc_b, key_renew, due):
                 and flag(loan, AMORTIZING) == 0 and loan.remaining <= 1
                 and loan.channel == CH_BANK and f.history >= 4
                 and flag(f, DEFAULTED_BEFORE) == 0):
-            if rng.uniform(key_renew, uid_of(f), slot, 0) < fp.renewal_share:
+            if rng.uniform(key_renew, u_id, slot, 0) < fp.renewal_share:
                 loan.remaining = loan.term + 1
                 acc_b[loan.lender, s, LF_RENEWED] += loan.principal
                 renewed = True
@@ -132,7 +131,7 @@ def _service(f, loans, i, fp, acc_b, key_renew, due):
 
 
 @njit(cache=True, inline="always")
-def _demand(f, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, unpaid):
+def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, unpaid):
     """Phase 5 for the live firm ``f`` in slot ``i`` with revenue ``rev``: how much
     external finance it seeks (万元; 0 for none) and whether that includes an investment
     (1 or 0), given the debt service it could not pay in phase 4 (``unpaid``, 万元).
@@ -165,7 +164,7 @@ def _demand(f, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, unpaid)
         gap = f.debt_target * fp.debt_appetite * rev - debt
         if gap > 0.2 * rev and free_slot:
             total += gap
-        if rng.uniform(key_invest, uid_of(f), 0, 0) < invest_prob[f.stage]:
+        if rng.uniform(key_invest, u_id, 0, 0) < invest_prob[f.stage]:
             total += fp.invest_size * rev
             invest = 1
     # firms ask for what lenders could plausibly give, a multiple of revenue
@@ -212,14 +211,15 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
             set_flag(f, DISTRESSED, 0)
             if flag(f, ALIVE) == 0:
                 continue
-            _advance(f, fp, transitions, coverage, key_stage, key_bureau)
-            draw, due, rev = _earn(f, loans, i, fp, growth, drift, vol, shock, base_margin,
-                              key_rev, key_margin)
+            u_id = uid_of(f)
+            _advance(f, u_id, fp, transitions, coverage, key_stage, key_bureau)
+            draw, due, rev = _earn(f, u_id, loans, i, fp, growth, drift, vol, shock,
+                                   base_margin, key_rev, key_margin)
             if draw > 0.0:
                 owner_draws[b, f.size, 0] += draw
                 owner_draws[b, f.size, 1] += draw * f.outside_stake
-            unpaid = _service(f, loans, i, fp, acc_b, key_renew, due)
-            need, invest = _demand(f, loans, i, b, rev, fp, invest_prob, key_invest,
+            unpaid = _service(f, u_id, loans, i, fp, acc_b, key_renew, due)
+            need, invest = _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest,
                                    group_acc, unpaid)
             if need > 0.0:
                 request = requests[b * BLOCK_SIZE + seeking]

@@ -81,10 +81,11 @@ def _requests_by_slot(model) -> dict[int, dict]:
     """The quarter's credit requests of the fast engine, by the slot of the firm."""
     pop = model.pop
     counts = model.seekers_per_block[:L.n_blocks(model.used_slots)]
-    where = np.concatenate([b * L.BLOCK_SIZE + np.arange(count)
-                            for b, count in enumerate(counts.tolist())] or [[]]).astype(int)
+    # block b's requests are records b * BLOCK_SIZE onwards, one per seeker
+    firsts = np.repeat(np.arange(counts.size) * L.BLOCK_SIZE, counts)
+    where = firsts + np.arange(firsts.size) - np.repeat(np.cumsum(counts) - counts, counts)
     records = pop.requests[where]
-    slots = where - where % L.BLOCK_SIZE + records["offset"]
+    slots = firsts + records["offset"]
     return {slot: {name: float(records[name][k]) for name in REQUEST_FIELDS + ("revenue",)}
             for k, slot in enumerate(slots.tolist())}
 
