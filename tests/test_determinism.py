@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.kernels.layout import BLOCK_SIZE, n_blocks
+from sim.kernels.firms import find_free_slots
+from sim.kernels.layout import BLOCK_SIZE, WORDS_PER_BLOCK, n_blocks
 from sim.model import CreditMarket, run
 from sim.population import SME_FIELDS, Population
 from sim.quarters import parse_quarter, quarter_label
@@ -170,6 +171,24 @@ def test_initial_firm_does_not_depend_on_its_slot():
     in_order, reversed_ = filled
     for name in SME_FIELDS:  # row k holds uid k in both
         np.testing.assert_array_equal(reversed_[name], in_order[name], err_msg=name)
+
+
+def test_entrants_take_the_lowest_free_slots_first():
+    """``find_free_slots`` lists the slots marked free below the used ones in ascending
+    order, then never-used slots, and stops at the count asked for."""
+    rng = np.random.default_rng(7)
+    blocks, n_slots, capacity = 3, 2 * BLOCK_SIZE + 1000, 3 * BLOCK_SIZE
+    marked = rng.random(blocks * BLOCK_SIZE) < 0.03
+    marked[[0, 63, 64, 127, BLOCK_SIZE - 1, BLOCK_SIZE]] = True  # word and block edges
+    marked[n_slots:] = False  # phase 7 marks only slots below the used ones
+    free_bits = np.packbits(marked, bitorder="little").view(np.uint64).reshape(
+        blocks, WORDS_PER_BLOCK)
+    expected = np.concatenate([np.flatnonzero(marked), np.arange(n_slots, capacity)])
+    for count in (0, 1, 5, int(marked.sum()), int(marked.sum()) + 7, len(expected) + 10):
+        out = np.full(count, -1, dtype=np.int64)
+        found = find_free_slots(free_bits, n_slots, capacity, count, out)
+        assert found == min(count, len(expected))
+        np.testing.assert_array_equal(out[:found], expected[:found], err_msg=str(count))
 
 
 def test_alive_uids_are_unique_after_a_run():

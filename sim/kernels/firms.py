@@ -18,7 +18,8 @@ from numba import njit, prange
 
 from sim import rng
 from sim.categories import CH_BANK, LOAN_PERFORMING
-from sim.kernels.credit import N_SLOTS, pick_lender
+from sim.kernels.credit import N_SLOTS, PREFETCH_AHEAD, pick_lender
+from sim.kernels.prefetch import prefetch
 from sim.kernels.layout import (
     BLOCK_SIZE, NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY,
     WORDS_PER_BLOCK,
@@ -56,10 +57,19 @@ def mark_slot(bits, i):
     bits[(i % BLOCK_SIZE) >> 6] |= _ONE << np.uint64(i & 63)
 
 
+# De Bruijn multiplication finds which bit a power of two sets (Leiserson, Prokop and
+# Randall 1998): each of the 64 products has a different top six bits.
+_DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_DE_BRUIJN_SLOT = np.zeros(64, dtype=np.int64)
+for _t in range(64):
+    _DE_BRUIJN_SLOT[((1 << _t) * 0x03F79D71B4CB0A89 % (1 << 64)) >> 58] = _t
+_S58 = np.uint64(58)
+
+
 @njit(cache=True, inline="always")
-def bit_of(word, t):
-    """Bit ``t`` of ``word`` as 0 or 1 (int64)."""
-    return np.int64((word >> np.uint64(t)) & _ONE)
+def lowest_bit(power):
+    """The position (int64, 0–63) of the one set bit of ``power`` (uint64)."""
+    return _DE_BRUIJN_SLOT[(power * _DE_BRUIJN) >> _S58]
 
 
 @njit(cache=True, inline="always")
@@ -86,7 +96,12 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
     """
     key = rng.stream_key(fp.seed, rng.S_INIT, 0)
     years = max(0.0, fp.quarter / 4.0 - fp.start_year)
-    for k in prange(slots.shape[0]):
+    n = slots.shape[0]
+    for k in prange(n):
+        if k + PREFETCH_AHEAD < n:
+            # free slots lie far apart: their records are not in cache
+            prefetch(firms, slots[k + PREFETCH_AHEAD])
+            prefetch(loans, slots[k + PREFETCH_AHEAD])
         i = slots[k]
         f = firms[i]
         u_id = uids[k]
@@ -270,14 +285,12 @@ def find_free_slots(free_bits, n_slots, capacity, count, out):
         if found == count:
             return found
         word = free_bits[w // WORDS_PER_BLOCK, w % WORDS_PER_BLOCK]
-        if word == 0:
-            continue
-        for t in range(64):
-            if bit_of(word, t):
-                out[found] = w * 64 + t
-                found += 1
-                if found == count:
-                    return found
+        # the set bits, lowest first, one step each
+        while word != 0 and found < count:
+            lowest = word & (~word + _ONE)
+            out[found] = w * 64 + lowest_bit(lowest)
+            found += 1
+            word ^= lowest
     for i in range(n_slots, capacity):
         if found == count:
             break
