@@ -19,11 +19,11 @@ from numba import njit, prange
 from sim import rng
 from sim.categories import CH_BANK, LOAN_PERFORMING
 from sim.kernels.credit import N_SLOTS, PREFETCH_AHEAD, pick_lender
-from sim.kernels.prefetch import prefetch
 from sim.kernels.layout import (
     BLOCK_SIZE, NEW_THIS_QUARTER, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY,
     WORDS_PER_BLOCK,
 )
+from sim.kernels.prefetch import prefetch
 from sim.kernels.records import flag, set_uid
 from sim.population import ALIVE, AMORTIZING, SECURED
 
@@ -59,17 +59,25 @@ def mark_slot(bits, i):
 
 # De Bruijn multiplication finds which bit a power of two sets (Leiserson, Prokop and
 # Randall 1998): each of the 64 products has a different top six bits.
-_DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
-_DE_BRUIJN_SLOT = np.zeros(64, dtype=np.int64)
-for _t in range(64):
-    _DE_BRUIJN_SLOT[((1 << _t) * 0x03F79D71B4CB0A89 % (1 << 64)) >> 58] = _t
+_DE_BRUIJN = 0x03F79D71B4CB0A89
+
+
+def _de_bruijn_slots() -> np.ndarray:
+    slots = np.zeros(64, dtype=np.int64)
+    for t in range(64):
+        slots[((1 << t) * _DE_BRUIJN % (1 << 64)) >> 58] = t
+    return slots
+
+
+_DE_BRUIJN_SLOT = _de_bruijn_slots()
+_DE_BRUIJN_U64 = np.uint64(_DE_BRUIJN)
 _S58 = np.uint64(58)
 
 
 @njit(cache=True, inline="always")
 def lowest_bit(power):
     """The position (int64, 0–63) of the one set bit of ``power`` (uint64)."""
-    return _DE_BRUIJN_SLOT[(power * _DE_BRUIJN) >> _S58]
+    return _DE_BRUIJN_SLOT[(power * _DE_BRUIJN_U64) >> _S58]
 
 
 @njit(cache=True, inline="always")
