@@ -307,6 +307,7 @@ class CreditMarket(mesa.Model):
         firms_quarter(self.used_slots, fp, self.lender_acc, self.group_acc, self.owner_draws,
                       self.seekers_per_block, self.pop.firms, self.pop.loans,
                       self.pop.requests)
+        self.pop.release_stale_requests(self.seekers_per_block[:L.n_blocks(self.used_slots)])
 
     def _defaults_and_count(self, fp) -> None:
         """Phase 7 and the stock count of phase 8."""

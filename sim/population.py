@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.errors import SimError
-from sim.kernels.layout import BLOCK_SIZE
+from sim.kernels.layout import BLOCK_SIZE, n_blocks
 from sim.quarters import parse_quarter
 
 if TYPE_CHECKING:
@@ -135,8 +135,10 @@ def staggered_zeros(dims: tuple[int, ...], dtype, line: int,
     written in scattered patches (``sparse``) is given ordinary 4 KiB pages instead."""
     nbytes = int(np.prod(dims)) * np.dtype(dtype).itemsize
     if sparse:
-        # anonymous mappings are zero-filled and page-aligned
-        memory = mmap.mmap(-1, nbytes + _PAGE)
+        # anonymous mappings are zero-filled and page-aligned; a private one gives pages
+        # back to the system when released (a shared one keeps them in shared memory)
+        memory = (mmap.mmap(-1, nbytes + _PAGE, flags=mmap.MAP_PRIVATE)
+                  if hasattr(mmap, "MAP_PRIVATE") else mmap.mmap(-1, nbytes + _PAGE))
         if hasattr(mmap, "MADV_NOHUGEPAGE"):  # Linux
             memory.madvise(mmap.MADV_NOHUGEPAGE)
         raw = np.frombuffer(memory, dtype=np.uint8)
@@ -144,6 +146,23 @@ def staggered_zeros(dims: tuple[int, ...], dtype, line: int,
         raw = np.zeros(nbytes + 2 * _PAGE, dtype=np.uint8)
     start = (line * _LINE_STEP * _LINE - raw.ctypes.data) % _PAGE
     return raw[start:start + nbytes].view(dtype).reshape(dims)
+
+
+_RELEASE_PAGES = 2
+
+
+def _page_up(offset: int) -> int:
+    return -(-offset // _PAGE) * _PAGE
+
+
+def _mapping_of(array: np.ndarray) -> mmap.mmap | None:
+    """The memory map under ``array``, if it was made by ``staggered_zeros(sparse=True)``."""
+    base = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, memoryview):
+        base = base.obj
+    return base if isinstance(base, mmap.mmap) else None
 
 
 # cache lines of the three record arrays; other modules' arrays start after them
@@ -158,7 +177,8 @@ class Population:
     ``name``) is field ``name`` of :data:`SME_FIELDS` as a view into them. ``requests``
     ``(capacity,)`` of :data:`REQUEST_DTYPE` holds the quarter's credit requests, block
     by block (see :data:`REQUEST_FIELDS`); only its first records in each block are ever
-    written, so the rest take no memory."""
+    written, so the rest take no memory, and old requests past a quarter's are given back
+    (:meth:`release_stale_requests`)."""
 
     capacity: int
     firms: np.ndarray
@@ -166,6 +186,8 @@ class Population:
     requests: np.ndarray
 
     def __post_init__(self) -> None:
+        # per block, how many of its first request records may hold memory
+        self.requests_held = np.zeros(n_blocks(self.capacity), dtype=np.int64)
         self.arrays = {
             name: (self.loans[name.removeprefix(LOAN_PREFIX)] if spec[1] == "slot"
                    else self.firms[name])
@@ -212,9 +234,40 @@ class Population:
         for block, count in enumerate(requests_per_block.tolist()):
             first = block * BLOCK_SIZE  # only these were written: copy no untouched page
             bigger.requests[first:first + count] = self.requests[first:first + count]
+        bigger.requests_held[:len(requests_per_block)] = requests_per_block
         self.firms, self.loans, self.arrays = bigger.firms, bigger.loans, bigger.arrays
-        self.requests = bigger.requests
+        self.requests, self.requests_held = bigger.requests, bigger.requests_held
         self.capacity = capacity
+
+    def release_stale_requests(self, requests_per_block: np.ndarray) -> None:
+        """Give the system back the pages of old requests past this quarter's
+        (``requests_per_block[b]`` in block ``b``, as the firm pass wrote them).
+
+        A block's part of the request array would otherwise stay resident up to the most
+        seekers the block ever had (1.6 times one quarter's seekers at 1M SMEs). Those
+        records are never read again; the pages come back as zeros when written."""
+        mapping = _mapping_of(self.requests)
+        if mapping is None or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        blocks = len(requests_per_block)
+        held = self.requests_held[:blocks]
+        np.maximum(held, requests_per_block, out=held)
+        base = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+        start = self.requests.ctypes.data - base
+        size = self.requests.itemsize
+        # a few pages are not worth a system call (each one stops the other threads to
+        # flush their address caches)
+        stale = held - requests_per_block >= _RELEASE_PAGES * _PAGE // size
+        for block in np.flatnonzero(stale).tolist():
+            first = block * BLOCK_SIZE
+            # whole pages only: after the current requests, before the next block's
+            low = _page_up(start + (first + int(requests_per_block[block])) * size)
+            high = min(_page_up(start + (first + int(held[block])) * size),
+                       (start + min(first + BLOCK_SIZE, self.capacity) * size)
+                       // _PAGE * _PAGE)
+            if high > low:
+                mapping.madvise(mmap.MADV_DONTNEED, low, high - low)
+            held[block] = requests_per_block[block]
 
     def bytes_per_slot(self) -> float:
         return (self.firms.nbytes + self.loans.nbytes) / self.capacity

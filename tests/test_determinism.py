@@ -6,6 +6,9 @@ seed must give different ones. Firms are identified by uid, never by slot.
 
 from __future__ import annotations
 
+import mmap
+import sys
+
 import numba
 import numpy as np
 import pandas as pd
@@ -143,6 +146,29 @@ def test_population_records_keep_every_field_through_growth():
     assert pop.requests["offset"][2:BLOCK_SIZE].sum() == 0
     assert (pop.cash[:10] == 7.0).all() and (pop.cash[10:] == 0).all()
     assert (pop.loan_lender[:10] == 3).all() and (pop.loan_lender[10:] == 0).all()
+
+
+@pytest.mark.skipif(not hasattr(mmap, "MADV_DONTNEED") or sys.platform != "linux",
+                    reason="pages given back read as zeros only on Linux")
+def test_old_requests_past_the_quarters_give_their_memory_back():
+    """After a quarter with fewer seekers in a block, the whole pages past its requests
+    are given back (they read as zeros again), and every current request is kept, in
+    that block and the next."""
+    pop = Population.allocate(3 * BLOCK_SIZE)
+    for block in (0, 1):
+        first = block * BLOCK_SIZE
+        pop.requests["need"][first:first + 3000] = 1.5
+    pop.release_stale_requests(np.array([3000, 3000]))  # nothing stale yet
+    assert (pop.requests["need"][:3000] == 1.5).all()
+    pop.release_stale_requests(np.array([100, 3000]))
+    need = pop.requests["need"]
+    assert (need[:100] == 1.5).all()
+    page_records = 4096 // pop.requests.itemsize
+    assert (need[100 + 2 * page_records:3000] == 0).all(), "stale pages were kept"
+    assert (need[BLOCK_SIZE:BLOCK_SIZE + 3000] == 1.5).all()
+    # a block that shrinks by less than a few pages keeps them: not worth a system call
+    pop.release_stale_requests(np.array([100, 2990]))
+    assert (need[BLOCK_SIZE:BLOCK_SIZE + 3000] == 1.5).all()
 
 
 def test_initial_firm_does_not_depend_on_its_slot():
