@@ -195,7 +195,7 @@ class CreditMarket(mesa.Model):
 
     # ------------------------------------------------------------------ reductions
     def _count_stocks(self) -> None:
-        blocks = L.n_blocks(self.used_slots)  # the rest are never written (see step)
+        blocks = self.used_blocks  # the rest are never written (see step)
         self.lender_acc[:blocks, ..., L.LF_BAL_PERF] = 0.0
         self.lender_acc[:blocks, ..., L.LF_BAL_NPL] = 0.0
         self.lender_acc[:blocks, ..., L.LF_LOANS] = 0.0
@@ -204,11 +204,16 @@ class CreditMarket(mesa.Model):
         count_stocks(self.used_slots, self.lender_acc, self.group_acc, self.pop.firms,
                      self.pop.loans)
 
+    @property
+    def used_blocks(self) -> int:
+        """Blocks holding slots ever used; the kernels never write past them."""
+        return L.n_blocks(self.used_slots)
+
     def _block_sum(self, acc: np.ndarray) -> np.ndarray:
         """Sum a per-block accumulator over its blocks, in block order. Blocks past the
-        used slots are never written, so they are left out: at 1M SMEs they are a quarter
+        used ones are never written, so they are left out: at 1M SMEs they are a quarter
         of the accumulator."""
-        return acc[:L.n_blocks(self.used_slots)].sum(axis=0)
+        return acc[:self.used_blocks].sum(axis=0)
 
     def _reduce(self) -> QuarterSums:
         """Sum the accumulators over blocks, in block order, and weight them."""
@@ -250,7 +255,7 @@ class CreditMarket(mesa.Model):
         q = self.quarter
         # Only blocks holding used slots are ever written, so only they need zeroing: the
         # rest stay untouched zeros, costing neither time nor resident memory.
-        blocks = L.n_blocks(self.used_slots)
+        blocks = self.used_blocks
         self.lender_acc[:blocks] = 0.0
         self.group_acc[:blocks] = 0.0
         self.band_acc[:blocks] = 0.0
@@ -307,7 +312,7 @@ class CreditMarket(mesa.Model):
         firms_quarter(self.used_slots, fp, self.lender_acc, self.group_acc, self.owner_draws,
                       self.seekers_per_block, self.pop.firms, self.pop.loans,
                       self.pop.requests)
-        self.pop.release_stale_requests(self.seekers_per_block[:L.n_blocks(self.used_slots)])
+        self.pop.release_stale_requests(self.seekers_per_block[:self.used_blocks])
 
     def _defaults_and_count(self, fp) -> None:
         """Phase 7 and the stock count of phase 8."""
@@ -338,7 +343,7 @@ class CreditMarket(mesa.Model):
         }
 
     def _credit_rounds(self, table) -> None:
-        blocks = L.n_blocks(self.used_slots)
+        blocks = self.used_blocks
         block_starts = self.block_starts[:blocks + 1]
         self._seeker_room(int(self.seekers_per_block[:blocks].sum()))
         app = self.app
@@ -405,7 +410,7 @@ class CreditMarket(mesa.Model):
         and so every result, does not depend on when this happens."""
         capacity = max(needed, self.pop.capacity + self.pop.capacity // 4)
         check_slot_count(capacity)
-        self.pop.grow(capacity, self.seekers_per_block[:L.n_blocks(self.used_slots)])
+        self.pop.grow(capacity, self.seekers_per_block[:self.used_blocks])
         self._block_room(L.n_blocks(capacity))
 
     def _block_room(self, blocks: int) -> None:

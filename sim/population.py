@@ -31,7 +31,8 @@ LOAN_SLOTS = 2
 
 # name: (dtype, per "firm" or "slot", unit, meaning)
 SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
-    # the stable id, uid = (entry_quarter << 32) | serial (Population.uid; kernels.uid)
+    # the stable id, uid = (entry_quarter << 32) | serial (Population.uid;
+    # kernels.records.uid_of)
     "serial": ("u4", "firm", "-", "k for the k-th firm entering in its quarter"),
     "entry_quarter": ("i2", "firm", "quarter index", "quarter of entry; 0 = starting firm"),
     "flags": ("u1", "firm", "bits", "yes/no fields, bits of FIRM_FLAGS"),
@@ -231,9 +232,8 @@ class Population:
         bigger = Population.allocate(capacity)
         bigger.firms[:self.capacity] = self.firms
         bigger.loans[:self.capacity] = self.loans
-        for block, count in enumerate(requests_per_block.tolist()):
-            first = block * BLOCK_SIZE  # only these were written: copy no untouched page
-            bigger.requests[first:first + count] = self.requests[first:first + count]
+        written = request_records(requests_per_block)  # copy no untouched page
+        bigger.requests[written] = self.requests[written]
         bigger.requests_held[:len(requests_per_block)] = requests_per_block
         self.firms, self.loans, self.arrays = bigger.firms, bigger.loans, bigger.arrays
         self.requests, self.requests_held = bigger.requests, bigger.requests_held
@@ -274,6 +274,15 @@ class Population:
 
     def alive_count(self) -> int:
         return int(self.flag("alive").sum())
+
+
+def request_records(requests_per_block: np.ndarray) -> np.ndarray:
+    """Where a quarter's requests are (int64, in slot order): block ``b``'s
+    ``requests_per_block[b]`` are records ``b * BLOCK_SIZE`` onwards."""
+    counts = np.asarray(requests_per_block, dtype=np.int64)
+    firsts = np.repeat(np.arange(counts.size, dtype=np.int64) * BLOCK_SIZE, counts)
+    ranks = np.arange(firsts.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    return firsts + ranks
 
 
 def check_slot_count(capacity: int) -> None:

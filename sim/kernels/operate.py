@@ -32,8 +32,8 @@ from sim.population import ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DISTRESS
 
 @njit(cache=True, inline="always")
 def _advance(f, u_id, fp, transitions, coverage, key_stage, key_bureau):
-    """Phase 3, first part, for the live firm ``f`` (uid ``u_id``): ageing, stage change, bureau file and
-    digital drift."""
+    """Phase 3, first part, for the live firm ``f`` (uid ``u_id``): ageing, stage
+    change, bureau file and digital drift."""
     tr = transitions
     f.age += 1
     u = rng.uniform(key_stage, u_id, 0, 0)

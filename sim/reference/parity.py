@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.kernels import layout as L
-from sim.population import LOAN_SLOTS
+from sim.population import LOAN_SLOTS, request_records
 from sim.quarters import quarter_label
 
 NEW_MARK = L.NEW_THIS_QUARTER
@@ -79,13 +79,9 @@ def numba_states(model) -> dict[int, dict]:
 
 def _requests_by_slot(model) -> dict[int, dict]:
     """The quarter's credit requests of the fast engine, by the slot of the firm."""
-    pop = model.pop
-    counts = model.seekers_per_block[:L.n_blocks(model.used_slots)]
-    # block b's requests are records b * BLOCK_SIZE onwards, one per seeker
-    firsts = np.repeat(np.arange(counts.size) * L.BLOCK_SIZE, counts)
-    where = firsts + np.arange(firsts.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    records = pop.requests[where]
-    slots = firsts + records["offset"]
+    where = request_records(model.seekers_per_block[:model.used_blocks])
+    records = model.pop.requests[where]
+    slots = where - where % L.BLOCK_SIZE + records["offset"]
     return {slot: {name: float(records[name][k]) for name in REQUEST_FIELDS + ("revenue",)}
             for k, slot in enumerate(slots.tolist())}
 
