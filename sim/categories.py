@@ -16,6 +16,18 @@ REGIONS = ("east", "central", "west")
 SIZES = ("individual", "micro", "small")
 STAGES = ("startup", "growth", "stable", "decline")
 
+# Firm groups: every firm belongs to one group of each dimension, and the groups of all
+# four dimensions share one index (sector groups first, then region, size, stage), so a
+# per-group sum is one array. ``GROUP_SIZE + size`` is the group of a size stratum.
+GROUP_SECTOR = 0
+GROUP_REGION = GROUP_SECTOR + len(SECTORS)
+GROUP_SIZE = GROUP_REGION + len(REGIONS)
+GROUP_STAGE = GROUP_SIZE + len(SIZES)
+N_GROUPS = GROUP_STAGE + len(STAGES)
+GROUP_DIMENSIONS = ("sector", "region", "size", "stage")
+GROUP_OFFSETS = (GROUP_SECTOR, GROUP_REGION, GROUP_SIZE, GROUP_STAGE)
+SIZE_GROUPS = slice(GROUP_SIZE, GROUP_SIZE + len(SIZES))
+
 # Channels of finance. Debt channels first; equity and crowdfunding are non-debt.
 CHANNELS = ("bank", "online", "supply_chain", "equity", "crowdfunding")
 CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, CH_EQUITY, CH_CROWDFUNDING = range(5)
@@ -24,6 +36,8 @@ DEBT_CHANNELS = (CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN)
 BANK_TYPES = ("large_state", "joint_stock", "city_commercial", "rural")
 PLATFORM_KINDS = ("big_tech", "online_micro", "supply_chain", "crowd_equity")
 LENDER_KINDS = BANK_TYPES + PLATFORM_KINDS
+# Lender classes (a lender's ``kind_class``): what decides how it screens and books.
+KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, KIND_CROWD = range(4)
 # Small, local banks: confined to their region by the regional limit, eligible for
 # re-lending and the inclusive-loan incentive, and partners of online micro-lenders.
 SMALL_BANK_TYPES = ("city_commercial", "rural")

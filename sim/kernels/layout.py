@@ -6,6 +6,8 @@ block order, so totals never depend on the thread count. Sums are unweighted by 
 stratum; :func:`sim.units.national` applies the weights.
 """
 
+from sim import categories
+
 BLOCK_SIZE = 8192
 # Per-block bit sets (one bit per slot, ``[block, word]`` of uint64) mark the slots phase 7
 # found free, so entry finds them without reading every record.
@@ -63,8 +65,9 @@ GM_UNSECURED = 13
 GM_NPL = 14
 GM_N = 15
 
-N_GROUPS = 7 + 3 + 3 + 4
-GROUP_OFFSETS = (0, 7, 10, 13)  # sector, region, size, stage
+# the firm groups of the group accumulator, named in sim.categories
+N_GROUPS = categories.N_GROUPS
+GROUP_OFFSETS = categories.GROUP_OFFSETS
 
 # Rates by channel and risk band, for firms' expectations: band_acc[block, ch, band, *]
 BAND_AMT = 0
