@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.agents.books import BankPnL, EquityPnL, PlatformPnL
+from sim.categories import CH_EQUITY
 from sim.errors import SimError
 from sim.kernels import layout as L
 from sim.quarters import quarter_label
@@ -72,7 +74,7 @@ class StockFlowCheck:
         model = self.model
         held = {bank: 0.0 for bank in model.banks}
         for platform in model.platforms:
-            if platform.channel == 3:
+            if platform.channel == CH_EQUITY:
                 continue
             funders = platform.funders_total()
             if not _close(funders, platform.book, platform.book):
@@ -88,33 +90,33 @@ class StockFlowCheck:
     def _check_capital(self, quarter: int) -> None:
         model = self.model
         for lender in model.lenders:
-            f = lender.flows
-            if not f:
+            books = lender.books
+            if books is None:
                 continue
             start = self.capital[lender.index]
-            if "net_income" not in f:  # an entrant's first quarter: only its capital
-                moved = f.get("injection", 0.0) - f.get("payout", 0.0)
+            pnl = books.pnl
+            if pnl is None:  # an entrant's first quarter: only its capital
+                moved = books.injection - books.returned
                 if not _close(lender.capital - start, moved, lender.capital):
                     self._fail(quarter, f"{lender.name}'s capital moved by "
                                f"{lender.capital - start:.6f} 亿元 on entry but was injected "
-                               f"{f.get('injection', 0.0):.6f} less {f.get('payout', 0.0):.6f} "
+                               f"{books.injection:.6f} less {books.returned:.6f} "
                                "returned to a predecessor's owners")
                 continue
-            if lender.kind_class == 0:
-                income = (f["interest"] + f["partner_interest"] + f["rest_income"]
-                          + f["incentive"] - f["funding"] - f["op_cost"]
-                          - f["provision_expense"])
-            elif lender.channel == 3:
-                income = f["fees"] - f["op_cost"]
+            if isinstance(pnl, BankPnL):
+                income = (pnl.interest + pnl.partner_interest + pnl.rest_income
+                          + pnl.incentive - pnl.funding - pnl.op_cost
+                          - pnl.provision_expense)
+            elif isinstance(pnl, EquityPnL):
+                income = pnl.fees - pnl.op_cost
             else:
-                income = (f["interest"] - f["partner_interest_paid"] - f["abs_interest"]
-                          - f["funding"] - f["op_cost"] - f["provision_expense"])
-            if not _close(income, f["net_income"], f["interest"] + abs(f["net_income"])):
-                self._fail(quarter, f"{lender.name}: reported net income {f['net_income']:.6f} "
+                income = (pnl.interest - pnl.partner_interest_paid - pnl.abs_interest
+                          - pnl.funding - pnl.op_cost - pnl.provision_expense)
+            if not _close(income, pnl.net_income, pnl.interest + abs(pnl.net_income)):
+                self._fail(quarter, f"{lender.name}: reported net income {pnl.net_income:.6f} "
                            f"≠ income less costs {income:.6f}")
-            moved = f["net_income"] - f["payout"] + f.get("injection", 0.0) + \
-                f.get("merger_capital", 0.0)
-            end = lender.capital if lender.active else lender.capital + f.get("merged_out", 0.0)
+            moved = pnl.net_income - pnl.payout + books.injection + books.merger_capital
+            end = lender.capital if lender.active else lender.capital + books.merged_out
             if not _close(end - start, moved, max(abs(start), abs(end))):
                 self._fail(quarter, f"capital of {lender.name} moved by {end - start:.6f} 亿元 but "
                            f"income − payouts + injections = {moved:.6f}")
@@ -123,21 +125,20 @@ class StockFlowCheck:
         model = self.model
         paid = money[:, L.LF_INTEREST].sum() + money[:, L.LF_PRINCIPAL].sum()
         received = 0.0
+        compensation = 0.0
         for lender in model.lenders:
-            f = lender.flows
-            if "net_income" not in f:
-                continue
-            if lender.kind_class == 0:
-                received += f["interest"] + money[lender.index, L.LF_PRINCIPAL]
-            elif lender.channel != 3:
-                received += (f["interest_kept"] + f["partner_interest_paid"] + f["abs_interest"]
-                             + f["principal_received"])
+            pnl = lender.books.pnl if lender.books is not None else None
+            if isinstance(pnl, BankPnL):
+                received += pnl.interest + money[lender.index, L.LF_PRINCIPAL]
+                compensation += pnl.compensation
+            elif isinstance(pnl, PlatformPnL):
+                received += (pnl.interest_kept + pnl.partner_interest_paid + pnl.abs_interest
+                             + pnl.principal_received)
         if not _close(paid, received, paid):
             self._fail(quarter, f"firms and subsidies paid {paid:.6f} 亿元 of interest and "
                        f"principal but lenders, partners and investors received {received:.6f}")
         gov = model.government.account.quarter
         outlays = gov["risk_compensation"] + gov["guarantee_payouts"]
-        compensation = sum(l.flows.get("compensation", 0.0) for l in model.banks)
         if not _close(outlays, compensation, outlays):
             self._fail(quarter, f"government paid {outlays:.6f} 亿元 of loss sharing but banks "
                        f"received {compensation:.6f}")

@@ -3,17 +3,28 @@ book-closing, and resolves failures and admits entrants (phases 2 and 8)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+from mesa.agent import AgentSet
 
 from sim.agents.banks import Bank, BankFigures
+from sim.agents.books import LenderFlows, PartnerLedger, QuarterBooks
+from sim.agents.lender import Lender
 from sim.agents.platforms import Platform
-from sim.categories import BANK_TYPES, PLATFORM_KINDS, SMALL_BANK_TYPES
+from sim.categories import (
+    BANK_TYPES, CH_EQUITY, KIND_BANK, PLATFORM_KINDS, SMALL_BANK_TYPES,
+)
 from sim.kernels import layout as L
-from sim.wiring import bank_loss_share
 
 
 class LenderMarket:
-    """All lenders of a model, indexed by a stable ``lender`` id (banks first)."""
+    """All lenders of a model, indexed by a stable ``lender`` id (banks first).
+
+    The lenders are the model's :class:`~sim.agents.lender.Lender` agents. Mesa keeps
+    agents in the order they were made, which is their index order; every loop and sum
+    over lenders below runs in that order, so results do not depend on Mesa's sets.
+    """
 
     def __init__(self, model):
         self.model = model
@@ -21,8 +32,8 @@ class LenderMarket:
         region_cum = np.cumsum([params.population.regions.east,
                                 params.population.regions.central,
                                 params.population.regions.west])
-        self.banks: list[Bank] = []
         self.bank_type_assets = {}
+        index = 0
         for kind in BANK_TYPES:
             bp = getattr(params.banks, kind)
             if bp.count == 0:
@@ -32,16 +43,16 @@ class LenderMarket:
             proxy = per_bank * bp.loans_to_assets * bp.sme_share_of_loans
             for k in range(bp.count):
                 region = int(np.searchsorted(region_cum, (k + 0.5) / bp.count))
-                bank = Bank(model, len(self.banks), kind, bp, region, proxy, per_bank)
-                self.banks.append(bank)
-        self.platforms: list[Platform] = []
-        index = len(self.banks)
+                Bank(model, index, kind, bp, region, proxy, per_bank)
+                index += 1
+        # snapshots: no lender is made after this (an entrant takes an idle slot)
+        self.banks: AgentSet = model.agents.select(agent_type=Bank)
         for kind in PLATFORM_KINDS:
             pp = getattr(params.platforms, kind)
             if kind == "big_tech":
                 partners = list(self.banks)
             elif kind == "online_micro":
-                partners = [b for b in self.banks if b.kind in SMALL_BANK_TYPES]
+                partners = list(self.banks.select(lambda b: b.kind in SMALL_BANK_TYPES))
             else:
                 partners = []
             for k in range(max(pp.max_count, pp.count)):
@@ -49,16 +60,24 @@ class LenderMarket:
                                     partners=partners)
                 if kind == "crowd_equity":
                     platform.capacity = pp.investor_capacity_yi
-                self.platforms.append(platform)
                 index += 1
-        self.lenders = self.banks + self.platforms
+        self.platforms: AgentSet = model.agents.select(agent_type=Platform)
+        self.lenders: AgentSet = model.agents.select(agent_type=Lender)
+        assert [l.index for l in self.lenders] == list(range(len(self.lenders))), \
+            "lenders must be made in index order"
         # active joint-lending platforms partnering each bank (counted in phase 2)
         self._partnerships: dict[Bank, int] = {}
         # banks' figures as arrays for the platforms, rebuilt before each platform loop
         self.bank_figures: BankFigures | None = None
         self.transfers: list[tuple[int, int]] = []  # (failed, acquirer) this quarter
-        self.initial_counts = {kind: sum(1 for l in self.lenders if l.kind == kind and l.active)
-                               for kind in BANK_TYPES + PLATFORM_KINDS}
+        active = self.lenders.select(lambda l: l.active).groupby("kind").count()
+        self.initial_counts = {kind: active.get(kind, 0) for kind in BANK_TYPES + PLATFORM_KINDS}
+
+    def of_kind(self, kind: str, active_only: bool = False) -> AgentSet:
+        """The lenders of one kind, in index order."""
+        if active_only:
+            return self.lenders.select(lambda l: l.kind == kind and l.active)
+        return self.lenders.select(lambda l: l.kind == kind)
 
     # ------------------------------------------------------------------ helpers
     def _count_partnerships(self) -> None:
@@ -84,7 +103,7 @@ class LenderMarket:
         for platform in self.platforms:
             platform.book_perf = money[platform.index, L.LF_BAL_PERF]
             platform.loans_count = sums.lender_count[platform.index, L.LF_LOANS]
-            if platform.active and platform.channel != 3:
+            if platform.active and platform.channel != CH_EQUITY:
                 platform.split_initial_book()
         for bank in self.banks:
             bank.partner_stock = sum(p.partner_stock[p.partners.index(bank)]
@@ -107,7 +126,7 @@ class LenderMarket:
         self.peer_loss_rate: dict[str, float] = {}
         self.peer_npl: dict[str, float] = {}
         for kind in self.initial_counts:
-            members = [l for l in self.lenders if l.kind == kind and l.active]
+            members = self.of_kind(kind, active_only=True)
             losses = balance = npl = book = 0.0
             for lender in members:
                 lost, held = lender.year_losses_and_balance()
@@ -123,7 +142,7 @@ class LenderMarket:
         pooled book (a small lender's own default count is mostly sampling noise).
         Inactive members (entry slots) share the fit."""
         for kind in self.initial_counts:
-            members = [l for l in self.lenders if l.kind == kind]
+            members = self.of_kind(kind)
             lent = predicted_amount = defaults = balance = 0.0
             for lender in members:
                 experience = lender.score_experience() if lender.active else None
@@ -133,7 +152,7 @@ class LenderMarket:
                 predicted_amount += experience[1]
                 defaults += experience[2]
                 balance += experience[3]
-            active = [l for l in members if l.active]
+            active = list(members.select(lambda l: l.active))
             if lent <= 0 or balance <= 0 or not active:
                 continue
             # the kind's lenders share one scale (entrants adopt it): fit it once
@@ -145,7 +164,7 @@ class LenderMarket:
         """SME book, total loans and SME borrowers of each bank type's active banks."""
         totals = {}
         for kind in self.bank_type_assets:
-            members = [b for b in self.banks if b.kind == kind and b.active]
+            members = self.of_kind(kind, active_only=True)
             totals[kind] = (sum(b.book for b in members), sum(b.total_loans() for b in members),
                             sum(borrowers[b] for b in members))
         return totals
@@ -162,9 +181,7 @@ class LenderMarket:
             gap = max(0.0, total_growth - book_growth)
             if borrowers_before > 0:
                 gap += max(0.0, 1.0 - borrowers / borrowers_before)
-            for bank in self.banks:
-                if bank.kind == kind:
-                    bank.pressure = min(gap, 0.5)
+            self.of_kind(kind).set("pressure", min(gap, 0.5))
         self.target_base = now
 
     # ------------------------------------------------------------------ phase 2
@@ -172,19 +189,16 @@ class LenderMarket:
         self._count_partnerships()
         self._peer_signals()
         self.model.central_bank.allocate_relending(self.banks)
-        active = {kind: 0 for kind in self.initial_counts}
-        for lender in self.lenders:
-            active[lender.kind] += lender.active
-        for bank in self.banks:
-            if bank.active:
-                bank.plan(active[bank.kind], self.initial_counts[bank.kind])
+        counted = self.lenders.select(lambda l: l.active).groupby("kind").count()
+        active = {kind: counted.get(kind, 0) for kind in self.initial_counts}
+        self.banks.select(lambda b: b.active).do(
+            lambda b: b.plan(active[b.kind], self.initial_counts[b.kind]))
         self.bank_figures = BankFigures.of(self.banks, self._partnerships)
-        for platform in self.platforms:
-            platform.plan(active[platform.kind], self.initial_counts[platform.kind])
+        self.platforms.do(lambda p: p.plan(active[p.kind], self.initial_counts[p.kind]))
 
     def add_repayments(self, principal_by_lender: np.ndarray) -> None:
         for lender in self.lenders:
-            if lender.active and lender.channel != 3:
+            if lender.active and lender.channel != CH_EQUITY:
                 lender.capacity += principal_by_lender[lender.index]
 
     def take_capacity(self, capacity: np.ndarray) -> None:
@@ -192,72 +206,51 @@ class LenderMarket:
             lender.capacity = float(capacity[lender.index])
 
     # ------------------------------------------------------------------ phase 8
-    def _flows(self, lender, sums) -> dict:
-        m = sums.lender_money[lender.index]
-        c = sums.lender_count[lender.index]
-        return {
-            "new": m[L.LF_NEW_AMT], "interest": m[L.LF_INTEREST],
-            "principal": m[L.LF_PRINCIPAL], "writeoff": m[L.LF_WRITEOFF],
-            "recovery": m[L.LF_RECOVERY], "perf_end": m[L.LF_BAL_PERF],
-            "npl_end": m[L.LF_BAL_NPL], "loans": c[L.LF_LOANS], "new_npl": m[L.LF_NEW_NPL],
-            "new_pd_amount": m[L.LF_NEW_PD_AMT], "fees": m[L.LF_FEES],
-            "nondebt": m[L.LF_NONDEBT_AMT], "new_count_nondebt": c[L.LF_APPROVALS],
-            "subsidy": m[L.LF_SUBSIDY], "guarantee_fee": m[L.LF_GUARANTEE_FEE],
-        }
-
     def close_books(self, sums, owner_draws: np.ndarray) -> None:
         """Phase 8. ``owner_draws`` is [paid to owners, of which to outside investors]
         in national 亿元."""
         model = self.model
-        gov = model.government.account
+        fiscal = model.fiscal
         outside = model.outside.account
         params = model.params
-        loss_share = bank_loss_share(params)
-        rc = params.policy.fiscal.risk_compensation_share
         self.transfers = []
         self.bank_figures = BankFigures.of(self.banks, self._partnerships)
         # what partner banks receive from platforms' joint loans, by bank index
-        partner_out = {item: np.zeros(len(self.banks))
-                       for item in ("interest", "loss", "npl", "stock_end")}
+        partner_out = PartnerLedger.zeros(len(self.banks))
         for platform in self.platforms:
             if not platform.active and platform.book <= 0 and platform.funders_total() <= 0:
-                platform.flows = {}
+                platform.books = None
                 platform.last_new = 0.0
                 continue
-            flows = self._flows(platform, sums)
-            result = platform.close_books(flows, partner_out)
-            for item in ("abs_bought", "abs_principal", "abs_recovery", "abs_interest",
-                         "abs_loss"):
-                outside.add(item, result[item])
-            if platform.channel == 3:
+            flows = LenderFlows.of(sums, platform.index)
+            investors = platform.close_books(flows, partner_out)
+            for item, amount in investors.items():
+                outside.add(item, amount)
+            if platform.channel == CH_EQUITY:
                 crowd = sums.lender_money[platform.index, L.LF_CROWD_AMT]
                 outside.add("crowdfunding_raised", crowd)
-                outside.add("equity_raised", flows["nondebt"] - crowd)
-            gov.add("interest_subsidy", flows["subsidy"])
+                outside.add("equity_raised", flows.nondebt - crowd)
+            fiscal.pay_subsidy(flows.subsidy)
         incentive_rate = params.policy.central_bank.inclusive_incentive_rate
         for bank in self.banks:
             if not bank.active and bank.book <= 0 and sums.lender_money[bank.index, L.LF_NEW_AMT] \
                     + sums.lender_money[bank.index, L.LF_PRINCIPAL] <= 0:
-                bank.flows = {}
+                bank.books = None
                 bank.last_new = 0.0
                 continue
-            flows = self._flows(bank, sums)
+            flows = LenderFlows.of(sums, bank.index)
             by_size = sums.lender_money_by_size[bank.index]
             net_loss_by_size = by_size[L.LF_WRITEOFF] - by_size[L.LF_RECOVERY]
-            compensation = float((loss_share * net_loss_by_size).sum())
-            risk_comp = float(rc * net_loss_by_size.sum())
-            flows["loss_compensation"] = compensation
-            gov.add("risk_compensation", risk_comp)
-            gov.add("guarantee_payouts", compensation - risk_comp)
-            gov.add("guarantee_fees", flows["guarantee_fee"])
-            gov.add("interest_subsidy", flows["subsidy"])
-            growth = flows["perf_end"] + flows["npl_end"] - bank.book
+            compensation = fiscal.compensate(net_loss_by_size)
+            fiscal.receive_guarantee_fees(flows.guarantee_fee)
+            fiscal.pay_subsidy(flows.subsidy)
+            growth = flows.perf_end + flows.npl_end - bank.book
             incentive = (incentive_rate * max(0.0, growth) if bank.kind in SMALL_BANK_TYPES
                          else 0.0)
-            flows["incentive"] = incentive
-            gov.add("inclusive_incentive", incentive)
-            bank.close_books(flows, {item: float(values[bank.index])
-                                     for item, values in partner_out.items()})
+            model.government.account.add("inclusive_incentive", incentive)
+            bank.close_books(dataclasses.replace(flows, loss_compensation=compensation,
+                                                 incentive=incentive),
+                             partner_out.share(bank.index))
         outside.add("dividends_from_stakes", float(owner_draws[1]))
         if model.quarter % 4 == 3:
             self._refit_scores()
@@ -273,16 +266,16 @@ class LenderMarket:
         for lender in self.lenders:
             if not regulator.failing(lender):
                 continue
-            peers = [l for l in self.lenders if l.kind == lender.kind and l.active
-                     and l is not lender and not regulator.failing(l)]
+            peers = list(self.of_kind(lender.kind, active_only=True).select(
+                lambda l: l is not lender and not regulator.failing(l)))
             shortfall = max(0.0, -lender.capital)
             if shortfall > 0:
                 model.government.account.add("resolution_shortfall", shortfall)
-                lender.flows["injection"] = lender.flows.get("injection", 0.0) + shortfall
+                lender.books.injection += shortfall
                 lender.capital += shortfall
             if peers:
-                strongest = max(peers, key=lambda l: l.capital_ratio() if l.kind_class == 0
-                                else l.capital)
+                strongest = max(peers, key=lambda l: l.capital_ratio()
+                                if l.kind_class == KIND_BANK else l.capital)
                 self._merge(lender, strongest)
             lender.active = False
             lender.resolved_quarter = model.quarter
@@ -290,17 +283,15 @@ class LenderMarket:
 
     def _merge(self, failed, acquirer) -> None:
         """The acquirer takes over the failed lender's loans and balance sheet."""
-        pop = self.model.pop
-        lender_ids = pop.loan_lender[:self.model.used_slots]  # slots past it were never used
-        lender_ids[lender_ids == failed.index] = acquirer.index
+        self.model.sme.reassign_loans(failed.index, acquirer.index)
+        # the reference engine and the stock-flow check replay these
         self.transfers.append((failed.index, acquirer.index))
-        failed.flows["merged_out"] = failed.capital
+        failed.books.merged_out = failed.capital
         acquirer.book_perf += failed.book_perf
         acquirer.book_npl += failed.book_npl
         acquirer.provisions += failed.provisions
         acquirer.capital += failed.capital
-        acquirer.flows["merger_capital"] = acquirer.flows.get("merger_capital", 0.0) + \
-            failed.capital
+        acquirer.books.merger_capital += failed.capital
         if isinstance(failed, Bank):
             for attr in ("rest_assets", "rest_loans", "deposits", "partner_stock"):
                 setattr(acquirer, attr, getattr(acquirer, attr) + getattr(failed, attr))
@@ -330,7 +321,7 @@ class LenderMarket:
         """A new platform enters a segment whose incumbents earned a high return."""
         model = self.model
         for kind in PLATFORM_KINDS:
-            members = [p for p in self.platforms if p.kind == kind]
+            members = list(self.of_kind(kind))
             active = [p for p in members if p.active]
             # a slot freed by a resolution this quarter is taken up from the next one
             idle = [p for p in members if not p.active and p.book <= 0
@@ -354,6 +345,6 @@ class LenderMarket:
             entrant.pd_scale = float(np.mean([p.pd_scale for p in active]))
             entrant.appetite = entrant.params.appetite_el_annual
             entrant.entered_quarter = model.quarter
-            entrant.flows = {"injection": entrant.capital, "payout": leftover}
+            entrant.books = QuarterBooks(injection=entrant.capital, returned=leftover)
             model.outside.account.add("platform_capital", entrant.capital)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.categories import LENDER_KINDS, REGIONS, SECTORS, SIZES, STAGES
+from sim.categories import (
+    KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, LENDER_KINDS, REGIONS, SECTORS, SIZE_GROUPS, SIZES,
+    STAGES,
+)
 from sim.columns import (
     GROUP_METRICS, KIND_SIZE_DIMENSION, KIND_SIZE_METRIC, LENDER_COLUMNS, QUARTERLY_COLUMNS,
 )
@@ -58,8 +61,9 @@ class Recorder:
         q = self.quarterly
         lm, gm, gc = sums.lender_money, sums.group_money, sums.group_count
         kinds = np.array([l.kind_class for l in model.lenders])
-        nat_m = gm[10:13].sum(axis=0)
-        nat_c = gc[10:13].sum(axis=0)
+        # the size groups partition the firms: their sum is the nation
+        nat_m = gm[SIZE_GROUPS].sum(axis=0)
+        nat_c = gc[SIZE_GROUPS].sum(axis=0)
         new = lm[:, L.LF_NEW_AMT]
         balance = lm[:, L.LF_BAL_PERF] + lm[:, L.LF_BAL_NPL]
         q["sme_alive"][t] = nat_c[L.GM_ALIVE]
@@ -67,17 +71,17 @@ class Recorder:
         q["sme_exits"][t] = nat_c[L.GM_EXITS]
         q["credit_demand"][t] = nat_m[L.GM_DEMAND]
         q["new_loans"][t] = new.sum()
-        q["new_loans_bank"][t] = new[kinds == 0].sum()
-        q["new_loans_online"][t] = new[kinds == 1].sum()
-        q["new_loans_supply_chain"][t] = new[kinds == 2].sum()
+        q["new_loans_bank"][t] = new[kinds == KIND_BANK].sum()
+        q["new_loans_online"][t] = new[kinds == KIND_ONLINE].sum()
+        q["new_loans_supply_chain"][t] = new[kinds == KIND_SUPPLY_CHAIN].sum()
         crowd = lm[:, L.LF_CROWD_AMT].sum()
         q["new_equity"][t] = lm[:, L.LF_NONDEBT_AMT].sum() - crowd
         q["new_crowdfunding"][t] = crowd
         q["renewals"][t] = lm[:, L.LF_RENEWED].sum()
         q["loan_balance"][t] = balance.sum()
-        q["loan_balance_bank"][t] = balance[kinds == 0].sum()
-        q["loan_balance_online"][t] = balance[kinds == 1].sum()
-        q["loan_balance_supply_chain"][t] = balance[kinds == 2].sum()
+        q["loan_balance_bank"][t] = balance[kinds == KIND_BANK].sum()
+        q["loan_balance_online"][t] = balance[kinds == KIND_ONLINE].sum()
+        q["loan_balance_supply_chain"][t] = balance[kinds == KIND_SUPPLY_CHAIN].sum()
         q["applications"][t] = nat_c[L.GM_APPS]
         q["approvals"][t] = nat_c[L.GM_APPROVALS]
         q["approval_rate"][t] = _ratio(nat_c[L.GM_APPROVALS], nat_c[L.GM_APPS])
@@ -86,14 +90,15 @@ class Recorder:
             if nat_m[L.GM_DEMAND] > 0 else 0.0
         rate_amt = lm[:, L.LF_NEW_RATE_AMT]
         q["avg_rate_new"][t] = _ratio(rate_amt.sum(), new.sum())
-        for name, kind in (("bank", 0), ("online", 1), ("supply_chain", 2)):
+        for name, kind in (("bank", KIND_BANK), ("online", KIND_ONLINE),
+                           ("supply_chain", KIND_SUPPLY_CHAIN)):
             q[f"avg_rate_new_{name}"][t] = _ratio(rate_amt[kinds == kind].sum(),
                                                   new[kinds == kind].sum())
         q["default_rate"][t] = 4.0 * _ratio(nat_c[L.GM_DEFAULTS], sums.borrowers_before.sum())
         q["npl_ratio"][t] = _ratio(lm[:, L.LF_BAL_NPL].sum(), balance.sum())
-        q["npl_ratio_bank"][t] = _ratio(lm[kinds == 0, L.LF_BAL_NPL].sum(),
-                                        balance[kinds == 0].sum())
-        banks = [b for b in model.banks if b.active]
+        q["npl_ratio_bank"][t] = _ratio(lm[kinds == KIND_BANK, L.LF_BAL_NPL].sum(),
+                                        balance[kinds == KIND_BANK].sum())
+        banks = list(model.banks.select(lambda b: b.active))
         assets = np.array([b.total_assets() for b in banks])
         cars = np.array([b.capital_ratio() for b in banks])
         q["bank_car_mean"][t] = float((assets * cars).sum() / assets.sum())
@@ -106,20 +111,21 @@ class Recorder:
         q["unsecured_share_new"][t] = _ratio(nat_m[L.GM_UNSECURED], nat_m[L.GM_NEW_DEBT])
         lc = sums.lender_count
         q["bank_approval_rate_no_collateral"][t] = _ratio(
-            lc[kinds == 0, L.LF_APPROVALS_NO_COLLATERAL].sum(),
-            lc[kinds == 0, L.LF_APPS_NO_COLLATERAL].sum())
+            lc[kinds == KIND_BANK, L.LF_APPROVALS_NO_COLLATERAL].sum(),
+            lc[kinds == KIND_BANK, L.LF_APPS_NO_COLLATERAL].sum())
         q["fiscal_cost"][t] = model.government.fiscal_cost()
-        q["hhi_bank"][t] = _hhi(new[kinds == 0])
-        q["hhi_online"][t] = _hhi(new[kinds == 1])
+        q["hhi_bank"][t] = _hhi(new[kinds == KIND_BANK])
+        q["hhi_online"][t] = _hhi(new[kinds == KIND_ONLINE])
         cb = model.params.policy.central_bank
         q["lpr_1y"][t] = cb.lpr_1y_annual
         q["rrr"][t] = cb.rrr
-        q["platforms_active"][t] = sum(1 for l in model.platforms if l.active)
+        q["platforms_active"][t] = len(model.platforms.select(lambda p: p.active))
         q["lenders_resolved"][t] = model.resolved_this_quarter
         self._record_groups(t, gm, gc, sums.group_borrowers_before)
         self._record_lenders(t, model, lm, sums.lender_count)
+        by_kind = model.lenders.groupby("kind").groups
         for k, kind in enumerate(LENDER_KINDS):
-            members = [l.index for l in model.lenders if l.kind == kind]
+            members = [l.index for l in by_kind.get(kind, ())]
             by_size = sums.lender_money_by_size[members]
             self.kind_by_size[t, k] = (by_size[:, L.LF_NEW_AMT]
                                        + by_size[:, L.LF_NONDEBT_AMT]).sum(axis=0)
@@ -158,23 +164,23 @@ class Recorder:
         money, counts = lm[index], lc[index]
         balance = each(lambda l: l.book)
         capital = each(lambda l: l.capital)
-        income = each(lambda l: l.flows.get("net_income", 0.0))
-        total_assets = each(lambda l: l.total_assets() if l.kind_class == 0 else l.book)
-        bank = np.array([l.kind_class == 0 for l in lenders])
+        income = each(lambda l: l.books.net_income if l.books is not None else 0.0)
+        total_assets = each(lambda l: l.total_assets() if l.kind_class == KIND_BANK else l.book)
+        bank = np.array([l.kind_class == KIND_BANK for l in lenders])
         # a platform's return on assets is on its book, kept off zero
         assets = np.where(bank, total_assets, np.maximum(total_assets, 1e-9))
         columns = {
             "new_loans": money[:, L.LF_NEW_AMT] + money[:, L.LF_NONDEBT_AMT],
             "loan_balance": balance,
-            "own_balance": each(lambda l: l.sme_holdings() if l.kind_class == 0
+            "own_balance": each(lambda l: l.sme_holdings() if l.kind_class == KIND_BANK
                                 else l.own_book()),
             "npl_ratio": _ratios(each(lambda l: l.book_npl), balance),
-            "interest_income": each(lambda l: l.flows.get("interest", 0.0)),
+            "interest_income": each(lambda l: l.books.interest if l.books is not None else 0.0),
             "net_income": income,
             "roa_annual": np.where(active, _ratios(4.0 * income, assets), 0.0),
             "roe_annual": np.where(active, _ratios(4.0 * income, capital), 0.0),
             "capital": capital,
-            "capital_ratio": each(lambda l: l.capital_ratio() if l.kind_class == 0
+            "capital_ratio": each(lambda l: l.capital_ratio() if l.kind_class == KIND_BANK
                                   else _ratio(l.capital, l.own_book())),
             "market_share_new": _ratios(each(lambda l: l.last_new),
                                         each(lambda l: channel_new[l.channel])),

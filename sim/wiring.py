@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from sim.agents.regulators import DataRegulator, FiscalAuthority
 from sim.categories import (
     ANCHOR_AFFINITY, CH_CROWDFUNDING, CH_EQUITY, CHANNELS, N_RISK_BANDS, REGIONS, SECTORS,
     SIZES, STAGES,
@@ -109,10 +110,7 @@ def debt_appetite(params: Scenario) -> float:
 
 def bank_loss_share(params: Scenario) -> np.ndarray:
     """Share of a bank's SME loan loss borne by government, by firm size."""
-    fiscal = params.policy.fiscal
-    share = np.full(len(SIZES), fiscal.risk_compensation_share)
-    share[:2] += fiscal.guarantee_coverage  # individual and micro firms
-    return np.minimum(share, 1.0)
+    return FiscalAuthority.loss_share_of(params.policy.fiscal)
 
 
 def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
@@ -141,7 +139,7 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         precision_bank_big_data=credit.precision_bank_big_data,
         precision_digital=credit.precision_digital, precision_trade=credit.precision_trade,
         precision_verified=credit.precision_verified,
-        protection_loss=credit.protection_effect * policy.data.protection,
+        protection_loss=DataRegulator.protection_loss_of(credit, policy.data),
         bank_big_data=policy.data.bank_big_data,
         verified_share=policy.data.verified_receivables,
         bank_loss_share=bank_loss_share(params),

@@ -1,9 +1,12 @@
 """The stock-flow ledger balances every quarter, and catches a deliberate leak."""
 
+import dataclasses
+
 import pytest
 
 from sim.accounting import AccountingError
 from sim.agents.banks import Bank
+from sim.agents.books import PlatformPnL
 from sim.agents.platforms import Platform
 from sim.model import CreditMarket, run
 from tests.helpers import scenario
@@ -51,11 +54,12 @@ def test_a_payment_leak_is_caught(monkeypatch):
 
     def leaky(self, flows, partner_out):
         result = original(self, flows, partner_out)
-        if self.flows.get("interest_kept"):
-            self.flows["interest_kept"] *= 0.9  # part of the interest vanishes
-            self.flows["net_income"] = (self.flows["interest_kept"] - self.flows["funding"]
-                                        - self.flows["op_cost"]
-                                        - self.flows["provision_expense"])
+        pnl = self.books.pnl
+        if isinstance(pnl, PlatformPnL) and pnl.interest_kept:
+            kept = pnl.interest_kept * 0.9  # part of the interest vanishes
+            self.books.pnl = dataclasses.replace(
+                pnl, interest_kept=kept,
+                net_income=kept - pnl.funding - pnl.op_cost - pnl.provision_expense)
         return result
 
     monkeypatch.setattr(Platform, "close_books", leaky)

@@ -8,16 +8,18 @@ the published ones.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.agents.books import BankPnL, LenderFlows, PartnerShare, QuarterBooks
 from sim.agents.lender import Lender
-from sim.categories import CH_BANK
+from sim.categories import CH_BANK, KIND_BANK
 
 
 class Bank(Lender):
-    kind_class = 0
+    kind_class = KIND_BANK
     channel = CH_BANK
 
     def __init__(self, model, index: int, kind: str, params, region: int, sme_book: float,
@@ -109,7 +111,7 @@ class Bank(Lender):
         self.rate_cap = 1.0  # banks price freely
 
     # ------------------------------------------------------------------ phase 8
-    def close_books(self, flows: dict[str, float], partner: dict[str, float]) -> None:
+    def close_books(self, flows: LenderFlows, partner: PartnerShare) -> None:
         """Apply the quarter's flows (亿元) to the balance sheet.
 
         ``flows`` are the bank's own originated loans (from the kernels); ``partner`` its
@@ -119,16 +121,16 @@ class Bank(Lender):
         macro_growth = self.model.params.macro.rest_of_book_growth_annual / 4.0
         holdings_start = self.sme_holdings()
         funding = self.funding_cost * holdings_start / 4.0
-        op_cost = (p.op_cost_fixed_wan * flows["loans"] / 1e4 + p.op_cost_rate_annual
+        op_cost = (p.op_cost_fixed_wan * flows.loans / 1e4 + p.op_cost_rate_annual
                    * self.book) / 4.0
         rest_income = p.rest_roa_annual * self.rest_assets / 4.0
-        direct_loss = flows["writeoff"] - flows["recovery"]
-        compensation = flows["loss_compensation"]
-        net_loss = direct_loss - compensation + partner["loss"]
-        npl_held = flows["npl_end"] + partner["npl"]
+        direct_loss = flows.writeoff - flows.recovery
+        compensation = flows.loss_compensation
+        net_loss = direct_loss - compensation + partner.loss
+        npl_held = flows.npl_end + partner.npl
         provision_expense = self.provision_step(npl_held, net_loss)
-        incentive = flows["incentive"]
-        income = flows["interest"] + partner["interest"] + rest_income + incentive
+        incentive = flows.incentive
+        income = flows.interest + partner.interest + rest_income + incentive
         net_income = income - funding - op_cost - provision_expense
         car = self.capital_ratio()
         payout_ratio = min(1.0, max(0.0, p.payout_ratio + 2.0 * (car - self.car_target)
@@ -136,21 +138,20 @@ class Bank(Lender):
         payout = payout_ratio * net_income if net_income > 0 else 0.0
         self.capital += net_income - payout
         # stocks: the SME book as counted, the rest of the book grows with the economy
-        self.book_perf = flows["perf_end"]
-        self.book_npl = flows["npl_end"]
-        self.loans_count = flows["loans"]
-        self.partner_stock = partner["stock_end"]
+        self.book_perf = flows.perf_end
+        self.book_npl = flows.npl_end
+        self.loans_count = flows.loans
+        self.partner_stock = partner.stock_end
         self.rest_assets *= 1.0 + macro_growth
         self.rest_loans *= 1.0 + macro_growth
         self.deposits *= 1.0 + macro_growth
-        self.flows = {
-            "interest": flows["interest"], "partner_interest": partner["interest"],
-            "rest_income": rest_income, "incentive": incentive, "funding": funding,
-            "op_cost": op_cost, "provision_expense": provision_expense, "payout": payout,
-            "net_income": net_income, "injection": 0.0, "compensation": compensation,
-        }
+        self.books = QuarterBooks(BankPnL(
+            interest=flows.interest, partner_interest=partner.interest,
+            rest_income=rest_income, incentive=incentive, funding=funding, op_cost=op_cost,
+            provision_expense=provision_expense, payout=payout, net_income=net_income,
+            compensation=compensation))
         # underwriting experience: losses on what it originated, against that book
-        self.remember(flows["new"], flows["new_pd_amount"], flows["new_npl"],
+        self.remember(flows.new, flows.new_pd_amount, flows.new_npl,
                       direct_loss - compensation, net_income)
 
 
@@ -167,7 +168,7 @@ class BankFigures:
     funding_cost: np.ndarray   # fraction/yr [B]
 
     @classmethod
-    def of(cls, banks: list[Bank], partnerships: dict) -> "BankFigures":
+    def of(cls, banks: Iterable[Bank], partnerships: dict) -> "BankFigures":
         def column(values, dtype=np.float64):
             return np.array(values, dtype=dtype)
 

@@ -2,8 +2,8 @@
 
 Money here is national 亿元. A lender's quarter has two halves: ``plan`` (phase 2) sets
 funding cost, capacity, appetite and prices; ``close_books`` (phase 8) takes the flows
-the kernels accumulated and moves the balance sheet. Each close records its flows in
-``self.flows`` so that :mod:`sim.accounting` can check the books independently.
+the kernels accumulated and moves the balance sheet. Each close records its P&L in
+``self.books`` so that :mod:`sim.accounting` can check the books independently.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from collections import deque
 import mesa
 import numpy as np
 
+from sim.agents.books import QuarterBooks
 
 
 class Lender(mesa.Agent):
     """Base for :class:`~sim.agents.banks.Bank` and :class:`~sim.agents.platforms.Platform`."""
 
     kind: str
-    kind_class: int  # 0 bank, 1 online platform, 2 supply chain, 3 crowd/equity
+    kind_class: int  # one of categories.KIND_BANK ... KIND_CROWD
     channel: int
 
     def __init__(self, model: mesa.Model, index: int, kind: str, params, active: bool):
@@ -50,7 +51,8 @@ class Lender(mesa.Agent):
         self.new_pd_history: deque = deque(maxlen=4)
         self.default_history: deque = deque(maxlen=4)
         self.income_history: deque = deque(maxlen=4)
-        self.flows: dict[str, float] = {}
+        # what moved capital this quarter; None while the lender has nothing to close
+        self.books: QuarterBooks | None = None
         self.resolved_quarter: int | None = None
         self.last_new = 0.0
 

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.agents.books import (
+    EquityPnL, InvestorFlows, LenderFlows, PartnerLedger, PlatformPnL, QuarterBooks,
+)
 from sim.agents.lender import Lender
-from sim.categories import CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, PLATFORM_CHANNEL
+from sim.categories import (
+    CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, KIND_CROWD, KIND_ONLINE, KIND_SUPPLY_CHAIN,
+    PLATFORM_CHANNEL,
+)
 
 ABS_SPREAD_ANNUAL = 0.015  # investors' yield over the LPR on platform ABS (assumption)
 
@@ -21,7 +27,8 @@ class Platform(Lender):
     def __init__(self, model, index: int, kind: str, params, active: bool, partners: list):
         super().__init__(model, index, kind, params, active)
         self.channel = PLATFORM_CHANNEL[kind]
-        self.kind_class = {CH_ONLINE: 1, CH_SUPPLY_CHAIN: 2, CH_EQUITY: 3}[self.channel]
+        self.kind_class = {CH_ONLINE: KIND_ONLINE, CH_SUPPLY_CHAIN: KIND_SUPPLY_CHAIN,
+                           CH_EQUITY: KIND_CROWD}[self.channel]
         self.capital = params.net_assets_yi if active else 0.0
         self.capital_initial = params.net_assets_yi
         self.partners = partners                 # list of Bank agents (sets partner_index)
@@ -102,11 +109,7 @@ class Platform(Lender):
             if share < 1.0:
                 capacity = min(capacity, self._partner_room().sum() / (1.0 - share))
             self.capacity = max(0.0, capacity)
-            courts = policy.courts
-            if courts.licensed_under_lpr_multiple:
-                self.rate_cap = courts.lpr_multiple * cb.lpr_1y_annual
-            else:
-                self.rate_cap = courts.licensed_cap_annual
+            self.rate_cap = self.model.courts.licensed_rate_cap()
         self.adjust_appetite(p.appetite_el_annual)
         self.margin = self.homogenized_margin(p.margin_annual, peers_active, peers_initial)
 
@@ -142,27 +145,24 @@ class Platform(Lender):
         self.partner_stock += to_partners
         return to_abs
 
-    def close_books(self, flows: dict[str, float], partner_out: dict) -> dict:
+    def close_books(self, flows: LenderFlows, partner_out: PartnerLedger) -> InvestorFlows:
         """Share the pool's flows among funders, then close the platform's own P&L.
 
         Returns the outside sector's part (ABS interest, principal, losses, purchases);
-        partner banks' parts are added to ``partner_out`` (arrays by bank index, keys
-        ``interest``, ``loss``, ``npl`` and ``stock_end``).
+        partner banks' parts are added to ``partner_out``.
         """
         p = self.params
         cb = self.model.params.policy.central_bank
         if self.channel == CH_EQUITY:
-            fees = flows["fees"]
-            op_cost = p.op_cost_fixed_wan * flows["new_count_nondebt"] / 1e4 / 4.0
+            fees = flows.fees
+            op_cost = p.op_cost_fixed_wan * flows.new_count_nondebt / 1e4 / 4.0
             net_income = fees - op_cost
             payout = p.payout_ratio * net_income if net_income > 0 else 0.0
             self.capital += net_income - payout
-            self.flows = {"interest": 0.0, "fees": fees, "funding": 0.0, "op_cost": op_cost,
-                          "provision_expense": 0.0, "payout": payout, "net_income": net_income,
-                          "injection": 0.0, "partner_interest_paid": 0.0, "abs_interest": 0.0}
-            self.remember(flows["nondebt"], 0.0, 0.0, 0.0, net_income)
-            return {"abs_bought": 0.0, "abs_principal": 0.0, "abs_recovery": 0.0,
-                    "abs_interest": 0.0, "abs_loss": 0.0}
+            self.books = QuarterBooks(EquityPnL(fees=fees, op_cost=op_cost, payout=payout,
+                                                net_income=net_income))
+            self.remember(flows.nondebt, 0.0, 0.0, 0.0, net_income)
+            return InvestorFlows()
         pool_start = self.funders_total()
         own_start = self.own_stock
         perf_fraction = self.book_perf / pool_start if pool_start > 0 else 0.0
@@ -171,57 +171,56 @@ class Platform(Lender):
         partner_yield = self._partner_rate_by_bank()
         partner_interest = self.partner_stock * perf_fraction * partner_yield / 4.0
         abs_interest = self.abs_stock * perf_fraction * (cb.lpr_1y_annual + ABS_SPREAD_ANNUAL) / 4.0
-        interest_kept = flows["interest"] - partner_interest.sum() - abs_interest
+        interest_kept = flows.interest - partner_interest.sum() - abs_interest
         # new loans are funded as they are made; run-off, recoveries and losses then
         # follow funders' stocks (loans made this quarter can also close this quarter)
         room = self._partner_room() if self.joint else np.zeros(len(self.partners))
-        abs_new = self._allocate_new(flows["new"], room)
+        abs_new = self._allocate_new(flows.new, room)
         pool = self.funders_total()
         shares_own = self.own_stock / pool if pool > 0 else 0.0
         shares_abs = self.abs_stock / pool if pool > 0 else 0.0
         shares_partner = self.partner_stock / pool if pool > 0 else np.zeros(len(self.partners))
-        runoff = flows["principal"] + flows["writeoff"]
-        recovery = flows["recovery"]
-        gross_loss = flows["writeoff"] - recovery
+        runoff = flows.principal + flows.writeoff
+        recovery = flows.recovery
+        gross_loss = flows.writeoff - recovery
         self.own_stock -= runoff * shares_own
         self.abs_stock -= runoff * shares_abs
         self.partner_stock = self.partner_stock - runoff * shares_partner
         own_loss = gross_loss * shares_own
         abs_loss = gross_loss * shares_abs
         partner_loss = gross_loss * shares_partner
-        npl_end = flows["npl_end"]
+        npl_end = flows.npl_end
         pool_end = self.funders_total()
         own_npl = npl_end * self.own_stock / pool_end if pool_end > 0 else 0.0
         partner_npl = npl_end * self.partner_stock / pool_end if pool_end > 0 else \
             np.zeros(len(self.partners))
         # a platform lists each partner once, so these add in platform order per bank
         at = self.partner_index
-        partner_out["interest"][at] += partner_interest
-        partner_out["loss"][at] += partner_loss
-        partner_out["npl"][at] += partner_npl
-        partner_out["stock_end"][at] += self.partner_stock
+        partner_out.interest[at] += partner_interest
+        partner_out.loss[at] += partner_loss
+        partner_out.npl[at] += partner_npl
+        partner_out.stock_end[at] += self.partner_stock
         funding = p.funding_cost_annual * own_start / 4.0
-        op_cost = (p.op_cost_fixed_wan * flows["loans"] / 1e4 + p.op_cost_rate_annual
+        op_cost = (p.op_cost_fixed_wan * flows.loans / 1e4 + p.op_cost_rate_annual
                    * self.book_perf) / 4.0
         provision_expense = self.provision_step(own_npl, own_loss)
         net_income = interest_kept - funding - op_cost - provision_expense
         payout = p.payout_ratio * net_income if net_income > 0 else 0.0
         self.capital += net_income - payout
-        self.book_perf = flows["perf_end"]
-        self.book_npl = flows["npl_end"]
-        self.loans_count = flows["loans"]
-        self.flows = {"interest": flows["interest"], "funding": funding,
-                      "op_cost": op_cost, "provision_expense": provision_expense,
-                      "payout": payout, "net_income": net_income, "injection": 0.0,
-                      "partner_interest_paid": float(partner_interest.sum()),
-                      "abs_interest": abs_interest, "interest_kept": interest_kept,
-                      "principal_received": flows["principal"]}
+        self.book_perf = flows.perf_end
+        self.book_npl = flows.npl_end
+        self.loans_count = flows.loans
+        self.books = QuarterBooks(PlatformPnL(
+            interest=flows.interest, funding=funding, op_cost=op_cost,
+            provision_expense=provision_expense, payout=payout, net_income=net_income,
+            partner_interest_paid=float(partner_interest.sum()), abs_interest=abs_interest,
+            interest_kept=interest_kept, principal_received=flows.principal))
         # underwriting experience: losses on the whole pool it originated, whoever funds it
-        self.remember(flows["new"], flows["new_pd_amount"], flows["new_npl"], gross_loss,
+        self.remember(flows.new, flows.new_pd_amount, flows.new_npl, gross_loss,
                       net_income)
-        return {"abs_bought": abs_new, "abs_principal": flows["principal"] * shares_abs,
-                "abs_recovery": recovery * shares_abs, "abs_interest": abs_interest,
-                "abs_loss": abs_loss}
+        return InvestorFlows(abs_bought=abs_new, abs_principal=flows.principal * shares_abs,
+                             abs_recovery=recovery * shares_abs, abs_interest=abs_interest,
+                             abs_loss=abs_loss)
 
     def own_book(self) -> float:
         return self.own_stock + self.abs_stock

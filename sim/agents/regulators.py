@@ -9,8 +9,9 @@ instruments it sets, each a named parameter with unit and source in
 from __future__ import annotations
 
 import mesa
+import numpy as np
 
-from sim.categories import SMALL_BANK_TYPES
+from sim.categories import KIND_BANK, SIZES, SMALL_BANK_TYPES
 
 
 class Regulator(mesa.Agent):
@@ -54,7 +55,7 @@ class BankingRegulator(Regulator):
     def failing(self, lender) -> bool:
         if not lender.active:
             return False
-        if lender.kind_class == 0:
+        if lender.kind_class == KIND_BANK:
             return lender.capital_ratio() < self.instruments.min_car
         return lender.capital < 0.2 * lender.capital_initial
 
@@ -64,14 +65,57 @@ class Courts(Regulator):
 
     section = "courts"
 
+    def licensed_rate_cap(self) -> float:
+        """The highest annual rate a court enforces on a licensed lender's loan."""
+        courts = self.instruments
+        if courts.licensed_under_lpr_multiple:
+            return courts.lpr_multiple * self.model.params.policy.central_bank.lpr_1y_annual
+        return courts.licensed_cap_annual
+
 
 class FiscalAuthority(Regulator):
     """Risk compensation, guarantee fund, deferral programme, interest subsidies."""
 
     section = "fiscal"
 
+    @staticmethod
+    def loss_share_of(fiscal) -> np.ndarray:
+        """Share of a bank's SME loan loss borne by government, by firm size, under the
+        instruments ``fiscal``: risk compensation on every loan, the guarantee fund on
+        loans to individual and micro firms."""
+        share = np.full(len(SIZES), fiscal.risk_compensation_share)
+        share[:2] += fiscal.guarantee_coverage  # individual and micro firms
+        return np.minimum(share, 1.0)
+
+    def loss_share(self) -> np.ndarray:
+        return self.loss_share_of(self.instruments)
+
+    def compensate(self, net_loss_by_size: np.ndarray) -> float:
+        """Pay a bank government's share of its net loan losses (亿元, by firm size):
+        risk compensation first, the guarantee fund the rest. Returns the total paid."""
+        account = self.model.government.account
+        compensation = float((self.loss_share() * net_loss_by_size).sum())
+        risk_comp = float(self.instruments.risk_compensation_share * net_loss_by_size.sum())
+        account.add("risk_compensation", risk_comp)
+        account.add("guarantee_payouts", compensation - risk_comp)
+        return compensation
+
+    def receive_guarantee_fees(self, amount: float) -> None:
+        """Fees firms paid to the guarantee fund on a bank's loans."""
+        self.model.government.account.add("guarantee_fees", amount)
+
+    def pay_subsidy(self, amount: float) -> None:
+        """The interest subsidy paid on a lender's loans to individual and micro firms."""
+        self.model.government.account.add("interest_subsidy", amount)
+
 
 class DataRegulator(Regulator):
     """Data protection, credit-bureau coverage, verified receivables."""
 
     section = "data"
+
+    @staticmethod
+    def protection_loss_of(credit, data) -> float:
+        """Share of the digital footprint's precision that data protection takes away
+        from platforms' screening."""
+        return credit.protection_effect * data.protection
