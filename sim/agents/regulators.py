@@ -3,13 +3,16 @@
 Each holds one section of the policy state (``scenario.policy.<section>``): the
 instruments it sets, each a named parameter with unit and source in
 :mod:`sim.schema`. Scheduled changes write into that state (phase 1); an agent's
-``step`` adds its reactive rule, if any.
+``step`` adds its reactive rule, if any, and its other methods are the rules by which
+its instruments act on lenders (the courts' rate cap, the fiscal authority's share of
+losses, the data regulator's protection).
 """
 
 from __future__ import annotations
 
 import mesa
 import numpy as np
+from mesa.agent import AgentSet
 
 from sim.categories import KIND_BANK, SIZES, SMALL_BANK_TYPES
 
@@ -37,10 +40,10 @@ class CentralBank(Regulator):
         if cb.reactive_rule and self.model.last_default_rate > cb.rule_default_threshold:
             cb.lpr_1y_annual = max(cb.rule_floor_annual, cb.lpr_1y_annual - cb.rule_step)
 
-    def allocate_relending(self, banks) -> None:
+    def allocate_relending(self, banks: AgentSet) -> None:
         """Re-lending for small firms goes to city commercial and rural banks in
         proportion to their SME books (支小再贷款 targets small and medium banks)."""
-        eligible = [b for b in banks if b.active and b.kind in SMALL_BANK_TYPES]
+        eligible = banks.select(lambda b: b.active and b.kind in SMALL_BANK_TYPES)
         total = sum(b.book for b in eligible)
         quota = self.instruments.relending_quota_yi
         for bank in banks:
