@@ -290,9 +290,7 @@ class LenderMarket:
 
     def _merge(self, failed, acquirer) -> None:
         """The acquirer takes over the failed lender's loans and balance sheet."""
-        pop = self.model.pop
-        lender_ids = pop.loan_lender[:self.model.used_slots]  # slots past it were never used
-        lender_ids[lender_ids == failed.index] = acquirer.index
+        self.model.sme.reassign_loans(failed.index, acquirer.index)
         self.transfers.append((failed.index, acquirer.index))
         failed.flows["merged_out"] = failed.capital
         acquirer.book_perf += failed.book_perf
