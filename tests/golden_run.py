@@ -20,12 +20,14 @@ fraction; the run then follows another, equally likely path. Measured on this ru
 changing a firm parameter (``firms.cash_buffer_quarters``, ``firms.margin_noise_sd`` ...)
 by one or two units in the last place changes lenders' net income by as much as the
 largest value in the column, group default rates by up to 18 % of their largest value,
-and in about one run in 40 makes a lender fail. A fixed tolerance small enough to catch
+and in about one run in 20 makes a lender fail (4 of the 73 of 140 such reruns that
+changed results at all; in the others the last bit was absorbed, e.g. by a float32
+field). A fixed tolerance small enough to catch
 a real change would fail on most new installs; one large enough for every flip would
 catch nothing.
 
 So :func:`record_tolerances` measures the spread: it reruns the golden scenario with each
-of :data:`ROUNDING_PARAMETERS` moved by ±1 to ±4 units in the last place (what a library
+of :data:`ROUNDING_PARAMETERS` moved by ±1 to ±5 units in the last place (what a library
 that rounds differently does to the model), and stores for every summary (see
 :func:`deviations`) the largest deviation from the recorded tables seen over these runs.
 The tolerance check allows :data:`MARGIN` times that, plus :data:`FLOOR` for summaries
@@ -49,18 +51,20 @@ TABLES = ("quarterly", "groups", "lenders")
 TOLERANCES = GOLDEN_DIR / "tolerances.json"
 
 # Parameters moved by a few units in the last place to stand for a library that rounds
-# differently: firm-level ones (every firm's accounts, hence default and exit decisions)
-# and credit ones (every estimated PD and price, hence approval and rationing).
-ROUNDING_PARAMETERS = ("firms.margin_quality_slope", "firms.margin_noise_sd",
-                       "firms.owner_draw_share", "firms.cash_buffer_quarters",
-                       "firms.mean_reversion_quarterly", "credit.lgd_unsecured")
-ROUNDING_STEPS = (1, 2, 3, 4, -1, -2, -3, -4)  # units in the last place
+# differently: those whose last bit reaches results at all (many are absorbed, e.g. by
+# float32 fields), firm-level ones (every firm's accounts, hence default and exit
+# decisions), the macro path, and a credit one (every estimated PD and price).
+ROUNDING_PARAMETERS = ("firms.mean_reversion_quarterly", "firms.margin_quality_slope",
+                       "firms.margin_noise_sd", "firms.cash_buffer_quarters",
+                       "firms.owner_draw_share", "firms.max_request_quarters",
+                       "macro.gdp_growth_annual", "credit.lgd_unsecured")
+ROUNDING_STEPS = (1, 2, 3, 4, 5, -1, -2, -3, -4, -5)  # units in the last place
 # Allowed deviation = MARGIN × largest deviation seen over the rounding runs + FLOOR.
-# With 48 runs the largest seen is a fair but not certain bound: a margin of 3 left no
-# deviation of a held-out run above it once the runs included a lender failure (the
-# rare, largest event), while still leaving a 1 % change of a behavioural parameter
-# clearly outside (see test_golden.py).
-MARGIN = 3.0
+# The largest seen over 80 runs is not a sure bound, so it is checked by leaving each
+# parameter's runs out in turn and testing them against the others' envelope: with a
+# margin of 3 two of 73 held-out runs (that changed results) went outside, with 4 none.
+# A 1 % change of the PD intercept or slope still lands far outside (test_golden.py).
+MARGIN = 4.0
 FLOOR = 1e-9
 
 # numeric columns whose rows mean different things, summarised per value of this column

@@ -7,16 +7,26 @@
   few operations differently in the last bit, and in this model one flipped yes/no
   decision (a default, a rationed offer, a lender failing) moves lender-level results a
   lot. So the allowed deviation of every table and column is not guessed but measured
-  when recording: the golden run is rerun with parameters moved by 1–4 units in the
-  last place, and each summary may deviate by 3 × the most seen there (plus 1e-9 for
+  when recording: the golden run is rerun with parameters moved by 1–5 units in the
+  last place, and each summary may deviate by 4 × the most seen there (plus 1e-9 for
   summaries rounding never moved). Summaries are, per column (per metric in ``groups``),
   the largest deviation of any row relative to the column's largest value, and the
   deviation of the column's mean relative to its mean size. See ``tests/golden_run.py``
-  for the measurements behind this.
+  for the measurements behind the margin.
 
-  The check can fail: a 1 % change in the probit intercept of PDs is reported (the test
-  below), as would be any change of behaviour that moves a column's mean, or any row,
-  more than rounding does.
+  Counts (firms alive, applications, loans) are floats here, agents times their weight
+  (one agent stands for ~20,000 firms), so a flipped decision moves them by whole
+  agents; they get no separate allowance, since the reruns that measured the spread
+  flipped such decisions too.
+
+  Measured when this was written (numba 0.68.1, numpy 2.4.6): 30 further reruns moved
+  by 6, 7 or 9 units in the last place, most of which changed lender results by as much
+  as their largest values, all passed. The check can fail: a 1 % change in the probit
+  intercept or slope of PDs, or in the rate sensitivity of channel choice, is reported
+  (4–11 summaries outside their allowance; the tests below). Its resolution is that of
+  one 6,000-agent run: a 5 % change of the firms' cash buffer is caught but 1 % is not,
+  and the margin noise or owner draws can move 5 % unseen. The bit-exact check, where it
+  runs, catches any change.
 """
 
 import json
@@ -92,10 +102,25 @@ def test_tolerances_are_tight_where_rounding_moves_little(tolerances):
 
 
 @pytest.mark.parametrize("path, factor", [("credit.score_intercept", 1.01),
-                                          ("credit.score_slope", 0.99)])
+                                          ("credit.score_slope", 0.99),
+                                          ("credit.rate_sensitivity", 1.01)])
 def test_a_one_percent_change_of_behaviour_is_caught(tolerances, path, factor):
     """The same comparison reports a small real change: PDs from a probit intercept or
-    slope 1 % off move approvals, rates and losses beyond what rounding does."""
+    slope 1 % off, or firms 1 % more sensitive to rates, move approvals, rates and losses
+    beyond what rounding does."""
     nudged = run_tables(threads=1, scale={path: factor})
     problems = tolerance_problems(nudged, recorded_tables(), tolerances)
     assert problems, f"{path} × {factor} went unnoticed"
+
+
+@pytest.mark.parametrize("path, steps", [("firms.cash_buffer_quarters", 6),
+                                         ("firms.margin_noise_sd", -7)])
+def test_a_rounding_size_change_is_not_reported(tolerances, path, steps):
+    """Moves the tolerances were not measured with, by units in the last place as another
+    library's rounding would move results, flip decisions (results do differ) but stay
+    within the allowances."""
+    moved = run_tables(threads=1, scale={path: 1.0 + steps * np.finfo(float).eps})
+    want = recorded_tables()
+    assert max(cell for cell, _ in deviations(moved, want).values()) > 0.01
+    problems = tolerance_problems(moved, want, tolerances)
+    assert not problems, problems[:5]
