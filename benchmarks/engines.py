@@ -55,14 +55,12 @@ MEASUREMENT_COLUMNS = ("engine", "scenario", "seed", "agents", "threads_used",
 def measure(engine: str, agents: int, quarters_only: bool) -> tuple[dict, object]:
     """Build and step one model of ``engine``; its figures and its results."""
     from sim.model import CreditMarket
-    from sim.reference import ReferenceMarket
 
     scenario = build_scenario(agents, 1, quarters_only)
     scenario.run.engine = engine
-    cls = ReferenceMarket if engine == "reference" else CreditMarket
     load = _load_average()
     started = time.perf_counter()
-    model = cls(scenario)
+    model = CreditMarket(scenario)
     construct_s = time.perf_counter() - started
     started = time.perf_counter()
     model.run_all(progress=False)

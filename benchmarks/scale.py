@@ -154,13 +154,13 @@ def child_main(spec: dict) -> int:
         "scenario": scenario_source(), "seed": run.seed, "agents": run.agents,
         "threads_requested": run.threads, "threads_used": model.threads,
         "quarters_burn_in": burn_in_q, "quarters_reported": reported_q,
-        "quarters_simulated": burn_in_q + reported_q, "capacity_slots": model.pop.capacity,
+        "quarters_simulated": burn_in_q + reported_q, "capacity_slots": model.sme.capacity,
         "child_cache_warm": was_cached, "child_warm_up_s": warm_seconds,
         "construct_s": construct_s, "run_burn_in_s": burn_in_s, "run_reported_s": reported_s,
         "run_s": burn_in_s + reported_s, "results_s": results_s,
         "base_rss_bytes": base_rss, "peak_rss_bytes": peak_run,
         "peak_rss_with_results_bytes": peak_all,
-        "array_bytes": model.pop.bytes_per_slot() * model.pop.capacity,
+        "array_bytes": model.sme.bytes_per_slot() * model.sme.capacity,
         "phase_seconds": dict(zip(PHASES, model.phase_seconds.tolist())),
     }
     print(RESULT_MARKER + json.dumps(out), flush=True)

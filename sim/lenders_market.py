@@ -284,7 +284,7 @@ class LenderMarket:
     def _merge(self, failed, acquirer) -> None:
         """The acquirer takes over the failed lender's loans and balance sheet."""
         self.model.sme.reassign_loans(failed.index, acquirer.index)
-        # the reference engine and the stock-flow check replay these
+        # the stock-flow check replays these
         self.transfers.append((failed.index, acquirer.index))
         failed.books.merged_out = failed.capital
         acquirer.book_perf += failed.book_perf

@@ -71,8 +71,8 @@ def test_a_loan_leak_is_caught(monkeypatch):
     model = CreditMarket(scenario(agents=5_000, end="2024Q2", burn_in=1), check=True)
     model.step()
     # a loan disappears from the arrays without being repaid or written off
-    slot = int((model.pop.loan_status[:, 0] == 1).nonzero()[0][0])
-    model.pop.loan_principal[slot, 0] *= 0.5
+    slot = int((model.sme.pop.loan_status[:, 0] == 1).nonzero()[0][0])
+    model.sme.pop.loan_principal[slot, 0] *= 0.5
     with pytest.raises(AccountingError, match="loans of"):
         model.step()
 

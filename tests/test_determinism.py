@@ -102,11 +102,11 @@ def test_population_growth_does_not_change_results(reference):
     """Slots for one starting firm each: the arrays grow at the first entry, and the run
     is the one with room to spare from the start."""
     model = CreditMarket(small(population={"capacity_factor": 1.0}))
-    start_capacity = model.pop.capacity
+    start_capacity = model.sme.capacity
     model.run_all()
-    assert model.pop.capacity > start_capacity
-    assert model.lender_acc.shape[0] == model.group_acc.shape[0] == \
-        n_blocks(model.pop.capacity)
+    assert model.sme.capacity > start_capacity
+    assert model.acc.lender.shape[0] == model.acc.group.shape[0] == \
+        n_blocks(model.sme.capacity)
     assert_same_tables(reference, model.results())
 
 
@@ -177,7 +177,8 @@ def test_initial_firm_does_not_depend_on_its_slot():
     the reversed fill lands on slots full of what an earlier firm could have left: the
     fill writes every field."""
     model = CreditMarket(small())
-    capacity = model.pop.capacity
+    engine = model.sme
+    capacity = engine.capacity
     total = int(model.agents_by_size.sum())
     sizes = np.repeat(np.arange(len(model.agents_by_size), dtype=np.int64),
                       model.agents_by_size)
@@ -189,11 +190,11 @@ def test_initial_firm_does_not_depend_on_its_slot():
     for slots, stale in ((np.arange(total, dtype=np.int64), 0),
                          (np.arange(capacity - 1, capacity - 1 - total, -1, dtype=np.int64),
                           0xAB)):
-        model.pop = Population.allocate(capacity)
-        model.pop.firms.view(np.uint8)[:] = stale
-        model.pop.loans.reshape(-1).view(np.uint8)[:] = stale
-        model._fill(slots, uids, sizes, False, model._firm_params(), tables)
-        filled.append({name: model.pop.arrays[name][slots] for name in SME_FIELDS})
+        engine.pop = Population.allocate(capacity)
+        engine.pop.firms.view(np.uint8)[:] = stale
+        engine.pop.loans.reshape(-1).view(np.uint8)[:] = stale
+        engine.fill(slots, uids, sizes, False, model._firm_params(), tables)
+        filled.append({name: engine.pop.arrays[name][slots] for name in SME_FIELDS})
     in_order, reversed_ = filled
     for name in SME_FIELDS:  # row k holds uid k in both
         np.testing.assert_array_equal(reversed_[name], in_order[name], err_msg=name)
@@ -221,7 +222,7 @@ def test_alive_uids_are_unique_after_a_run():
     sc = small()
     model = CreditMarket(sc)
     model.run_all()
-    pop = model.pop
+    pop = model.sme.pop
     alive = pop.alive.astype(bool)
     uids = pop.uid[alive]
     assert uids.size > 0

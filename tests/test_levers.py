@@ -44,7 +44,7 @@ class Run:
 def _state(model: CreditMarket) -> dict[str, float]:
     small = [b for b in model.banks if b.active and b.kind in SMALL_BANK_TYPES]
     online = [p for p in model.platforms if p.active and p.kind in ONLINE_LENDER_KINDS]
-    alive = model.pop.alive[:model.used_slots] == 1
+    alive = model.sme.pop.alive[:model.used_slots] == 1
     cp = credit_params(model.params, model.quarter, model.seed, 0, model.expected_rate,
                        model.yi_per_wan)
     return {
@@ -54,7 +54,7 @@ def _state(model: CreditMarket) -> dict[str, float]:
         "platform_funding_cost": float(np.mean([p.funding_cost for p in online])),
         "platform_rate_cap": float(np.mean([p.rate_cap for p in online])),
         "platform_data_loss": cp.protection_loss,
-        "bureau_share": float(model.pop.bureau[:model.used_slots][alive].mean()),
+        "bureau_share": float(model.sme.pop.bureau[:model.used_slots][alive].mean()),
         "bank_big_data": cp.bank_big_data,
         "verified_share": cp.verified_share,
         "bank_loss_share_micro": float(bank_loss_share(model.params)[1]),

@@ -24,8 +24,10 @@ import pytest
 from sim.columns import QUARTERLY_COLUMNS
 from sim.compare import load_window
 from sim.config import scenario_from_dict
+from sim.categories import SIZE_GROUPS
 from sim.errors import SimError
 from sim.kernels import layout as L
+from sim.model import CreditMarket
 from sim.quarters import quarter_label
 from sim.reference.parity import run_both
 from sim.schema import Scenario
@@ -44,11 +46,11 @@ KERNEL_MODULES = ("sim.kernels.operate", "sim.kernels.credit", "sim.kernels.defa
 
 def tallies(model) -> dict[str, float]:
     """The quarter's unweighted counts (every block and size stratum)."""
-    groups = model.group_acc.sum(axis=0)[10:13]   # the size groups cover every firm
+    groups = model.acc.group.sum(axis=0)[SIZE_GROUPS]   # the size groups cover every firm
     counts = {name: groups[..., metric].sum() for name, metric in (
         ("applications", L.GM_APPS), ("approvals", L.GM_APPROVALS),
         ("defaults", L.GM_DEFAULTS), ("exits", L.GM_EXITS))}
-    counts["entries"] = model.entry_groups[10:13].sum()
+    counts["entries"] = model.acc.entry_groups[SIZE_GROUPS].sum()
     return counts
 
 
@@ -113,7 +115,7 @@ def test_engines_agree_when_the_population_outgrows_its_slots():
            "population": {"capacity_factor": 1.0}}
     fast, reference, parting = run_both(scenario_from_dict(raw, "growth"))
     assert parting is None, str(parting)
-    assert fast.pop.capacity > 2_000 and reference.capacity > 2_000
+    assert fast.sme.capacity > 2_000 and reference.sme.capacity > 2_000
     assert_tables_agree("growth", fast, reference)
 
 
@@ -167,7 +169,7 @@ def test_reference_rules_load_without_the_kernels():
 
 def test_reference_engine_calls_no_kernel(monkeypatch):
     """The inherited quarter never reaches a kernel: each one raises if called."""
-    import sim.model
+    import sim.engines.numba_engine
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the reference engine called a numba kernel")
@@ -175,11 +177,10 @@ def test_reference_engine_calls_no_kernel(monkeypatch):
     for name in ("init_firms", "count_stocks", "firms_quarter", "list_seekers",
                  "choose_and_screen", "ration", "book", "defaults_and_count",
                  "find_free_slots", "count_entrants", "keep_seeking"):
-        monkeypatch.setattr(sim.model, name, forbidden)
-    from sim.reference import ReferenceMarket
-
-    model = ReferenceMarket(scenario_from_dict(
-        {"run": {"agents": 1_000, "burn_in_quarters": 1, "end": "2024Q1"}}, "small"))
+        monkeypatch.setattr(sim.engines.numba_engine, name, forbidden)
+    model = CreditMarket(scenario_from_dict(
+        {"run": {"agents": 1_000, "burn_in_quarters": 1, "end": "2024Q1"}}, "small"),
+        engine="reference")
     model.run_all()
     assert model.results().quarterly["applications"].iloc[0] > 0
 
@@ -188,11 +189,11 @@ def test_reference_engine_calls_no_kernel(monkeypatch):
 
 
 def test_reference_refuses_a_large_population():
-    from sim.reference import MAX_AGENTS, ReferenceMarket
+    from sim.reference import MAX_AGENTS
 
     scenario = scenario_from_dict({"run": {"agents": MAX_AGENTS + 1}}, "large")
     with pytest.raises(SimError, match="reference engine"):
-        ReferenceMarket(scenario)
+        CreditMarket(scenario, engine="reference")
 
 
 def test_sim_run_engine_flag(tmp_path):

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 
 def __getattr__(name: str):
-    # lazily, so that the SME rules can be imported without the fast engine's model
-    if name in ("ReferenceMarket", "MAX_AGENTS"):
+    # lazily, so that the SME rules can be imported without the market
+    if name in ("ReferenceEngine", "MAX_AGENTS"):
         from sim.reference import engine
 
         return getattr(engine, name)

@@ -1,27 +1,23 @@
-"""``ReferenceMarket``: the credit market with every SME a Mesa agent in plain Python.
+"""``ReferenceEngine``: the SME side of the market with every SME a Mesa agent in plain
+Python.
 
-It is :class:`sim.model.CreditMarket` with the per-SME steps replaced: the quarter's
-phases, the lenders, regulators, policy schedule, book closing, recording and the
-stock-flow check are inherited unchanged. Firms live in a table of slots, as in the fast
-engine: they are visited in slot order, entrants take the lowest free slots, and a
-firm's sums go to the accumulator row of its slot's block; so every total is added up in
-the same order as the fast engine adds it, and the two give identical results.
+It implements :class:`sim.engines.SMEEngine` as the numba engine does, from rules written
+a second time in :mod:`sim.reference.sme`. Firms live in a table of slots, as in the fast
+engine: they are visited in slot order, entrants take the lowest free slots, and a firm's
+sums go to the accumulator row of its slot's block; so every total is added up in the
+same order as the fast engine adds it, and the two give identical results.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim import rng
-from sim.categories import SIZES
+from sim.accumulators import Accumulators
 from sim.errors import SimError
 from sim.kernels import layout as L
-from sim.model import CreditMarket
-from sim.population import Population
+from sim.population import slot_capacity
 from sim.reference.credit import ration
-from sim.reference.draws import key, uniform
 from sim.reference.sme import SME
-from sim.wiring import credit_params
 
 MAX_AGENTS = 200_000  # one Python object per firm: meant for tens of thousands
 
@@ -35,121 +31,116 @@ def plain(bundle):
         for name, value in bundle._asdict().items()})
 
 
-class ReferenceMarket(CreditMarket):
-    """The credit market of :class:`~sim.model.CreditMarket`, its SMEs
-    :class:`~sim.reference.sme.SME` agents (``model.agents_by_type[SME]``)."""
+class ReferenceEngine:
+    """The SME side of :class:`~sim.model.CreditMarket` as
+    :class:`~sim.reference.sme.SME` agents (``model.agents_by_type[SME]``) in a table of
+    slots (None = free)."""
 
-    ENGINE = "reference"
+    name = "reference"
+    threads = 1
 
-    def __init__(self, scenario, check: bool = False):
-        agents = scenario.run.agents
+    def __init__(self, model, acc: Accumulators):
+        agents = model.params.run.agents
         if agents > MAX_AGENTS:
             raise SimError(
                 f"the reference engine runs every SME as a Python object and is meant for "
                 f"tens of thousands of agents; run.agents = {agents:,} is above its limit of "
                 f"{MAX_AGENTS:,}: use engine = \"numba\" (--engine numba)")
-        super().__init__(scenario, check=check)
+        self.model = model
+        self.acc = acc
+        self.slots: list[SME | None] = [None] * slot_capacity(model.params)
+        self.used_slots = 0
+        acc.widen(L.n_blocks(len(self.slots)))
 
-    # ------------------------------------------------------------------ the firms
-    def _init_population(self) -> None:
-        # Firms are agents in a table of slots (None = free) instead of arrays, which
-        # shrink to a one-slot placeholder. (A lender's resolution relabels loans in the
-        # arrays; this engine hands the loans over itself: _hand_over_loans.)
-        self.slots: list[SME | None] = [None] * self.pop.capacity
-        self.pop = Population.allocate(1)
-        with np.errstate(over="ignore"):   # the generator's uint64 arithmetic wraps
-            super()._init_population()
+    @property
+    def used_blocks(self) -> int:
+        return L.n_blocks(self.used_slots)
 
     @property
     def capacity(self) -> int:
         return len(self.slots)
+
+    def bytes_per_slot(self) -> None:
+        return None
 
     def firms(self) -> list[SME]:
         """Every firm still holding a slot (live, or closed with bad loans left), in slot
         order."""
         return [firm for firm in self.slots[:self.used_slots] if firm is not None]
 
-    def _fill(self, slots, uids, sizes, entrant: bool, fp, tables) -> None:
+    # ------------------------------------------------------------------ set-up
+    def fill(self, slots: list[int], uids: list[int], sizes: list[int], entrant: bool, fp,
+             tables) -> None:
         fp = plain(fp)
         ids, cum, count = (t.tolist() for t in tables)
         table = _ChoiceTable(ids, cum, count)
-        rates = self.starting_rates.tolist()
-        for slot, uid, size in zip(slots.tolist(), uids.tolist(), sizes.tolist()):
-            firm = SME(self, uid, size, slot)
-            firm.draw(fp, entrant, table, rates)
-            self.slots[slot] = firm
+        rates = self.model.starting_rates.tolist()
+        with np.errstate(over="ignore"):   # the generator's uint64 arithmetic wraps
+            for slot, uid, size in zip(slots, uids, sizes):
+                firm = SME(self.model, uid, size, slot)
+                firm.draw(fp, entrant, table, rates)
+                self.slots[slot] = firm
 
-    def _count_stocks(self) -> None:
+    def populate(self, fp, tables) -> None:
+        agents_by_size = self.model.agents_by_size.tolist()
+        total = sum(agents_by_size)
+        self.used_slots = total
+        sizes = [s for s, n in enumerate(agents_by_size) for _ in range(n)]
+        self.fill(list(range(total)), list(range(total)), sizes, False, fp, tables)
+        self.count_stocks()
+
+    def count_stocks(self) -> None:
         for firm in self.firms():
             firm.count()
 
-    def step(self) -> None:
-        with np.errstate(over="ignore"):   # the generator's uint64 arithmetic wraps
-            super().step()
-
-    # phases 3–5
-    def _firms_pass(self, fp) -> None:
+    # ------------------------------------------------------------------ phases
+    def operate_service_demand(self, fp) -> None:
         fp = plain(fp)
         firms = [firm for firm in self.firms() if firm.alive]
-        for firm in firms:
-            firm.operate(fp)
-        for firm in firms:
-            firm.service_debt(fp)
-        for firm in firms:
-            firm.demand(fp)
+        with np.errstate(over="ignore"):
+            for firm in firms:
+                firm.operate(fp)
+            for firm in firms:
+                firm.service_debt(fp)
+            for firm in firms:
+                firm.demand(fp)
 
-    # phase 6
-    def _credit_rounds(self, table) -> None:
+    def credit_rounds(self, table, params_of_round) -> None:
         seekers = [firm for firm in self.firms() if firm.alive and firm.need > 0.0]
         lenders = plain(table)
-        yi_per_wan = self.yi_per_wan.tolist()
-        for round_number in range(self.params.credit.search_rounds):
-            cp = plain(credit_params(self.params, self.quarter, self.seed, round_number,
-                                     self.expected_rate, self.yi_per_wan))
-            offers = [offer for offer in (firm.apply(cp, lenders) for firm in seekers)
-                      if offer is not None]
-            ration(offers, table.capacity, yi_per_wan)
-            for offer in offers:
-                if offer.funded:
-                    offer.firm.accept(offer, cp, lenders)
-                else:
-                    offer.firm.turned_down(offer.lender, cp)
+        yi_per_wan = self.model.yi_per_wan.tolist()
+        with np.errstate(over="ignore"):
+            for round_number in range(self.model.params.credit.search_rounds):
+                cp = plain(params_of_round(round_number))
+                offers = [offer for offer in (firm.apply(cp, lenders) for firm in seekers)
+                          if offer is not None]
+                ration(offers, table.capacity, yi_per_wan)
+                for offer in offers:
+                    if offer.funded:
+                        offer.firm.accept(offer, cp, lenders)
+                    else:
+                        offer.firm.turned_down(offer.lender, cp)
 
-    # phase 7 and the stock count of phase 8
-    def _defaults_and_count(self, fp) -> None:
+    def default_and_count(self, fp) -> None:
         fp = plain(fp)
-        for firm in self.firms():
-            firm.default_or_exit(fp)
-            firm.count()
-            if not firm.alive and not firm.has_loans():
-                # nothing left to collect: the slot is free for an entrant
-                self.slots[firm.slot] = None
-                firm.remove()
-
-    def _hand_over_loans(self) -> None:
-        """Loans of lenders resolved at the close of books pass to their acquirers."""
-        for failed, acquirer in self.market.transfers:
+        with np.errstate(over="ignore"):
             for firm in self.firms():
-                for loan in firm.loans:
-                    if loan is not None and loan.lender == failed:
-                        loan.lender = acquirer
+                firm.default_or_exit(fp)
+                firm.count()
+                if not firm.alive and not firm.has_loans():
+                    # nothing left to collect: the slot is free for an entrant
+                    self.slots[firm.slot] = None
+                    firm.remove()
 
-    # phase 9
-    def _entry(self, tables, fp) -> None:
-        """Entrants, a share of the live firms of each size stratum, take the lowest free
-        slots (ODD 7.18)."""
-        self._hand_over_loans()
-        rate = self.params.population.entry_rate_quarterly
-        stream = key(self.seed, rng.S_ENTRY, self.quarter)
-        alive_by_size = [0] * len(SIZES)
+    def alive_by_size(self) -> np.ndarray:
+        alive = np.zeros(3)
         for firm in self.firms():
             if firm.alive:
-                alive_by_size[firm.size] += 1
-        counts = []
-        for s, alive in enumerate(alive_by_size):
-            expected = rate * alive
-            whole = int(expected)
-            counts.append(whole + (1 if uniform(stream, s, 0, 0) < expected - whole else 0))
+                alive[firm.size] += 1.0
+        return alive
+
+    def enter(self, counts: list[int], tables, fp) -> None:
+        """Entrants take the lowest free slots (ODD 7.18)."""
         total = sum(counts)
         if total == 0:
             return
@@ -159,23 +150,21 @@ class ReferenceMarket(CreditMarket):
             first_new = len(self.slots)
             self.slots.extend([None] * (total - len(free)))
             free.extend(range(first_new, len(self.slots)))
-            self._block_room(L.n_blocks(len(self.slots)))
+            self.acc.widen(L.n_blocks(len(self.slots)))
         self.used_slots = max(self.used_slots, free[-1] + 1)
-        uids = [(self.quarter << 32) | k for k in range(total)]
+        uids = [(self.model.quarter << 32) | k for k in range(total)]
         sizes = [s for s, n in enumerate(counts) for _ in range(n)]
-        self._fill(np.array(free), np.array(uids), np.array(sizes), True, fp, tables)
+        self.fill(free, uids, sizes, True, fp, tables)
         for slot in free:
             firm = self.slots[slot]
             for g in firm.groups:
-                self.entry_groups[g, firm.size] += 1.0
+                self.acc.entry_groups[g, firm.size] += 1.0
 
-    # ------------------------------------------------------------------ output
-    def metadata(self) -> dict:
-        meta = super().metadata()
-        meta["engine"] = self.ENGINE
-        meta["threads"] = 1
-        meta["bytes_per_slot"] = None
-        return meta
+    def reassign_loans(self, failed: int, acquirer: int) -> None:
+        for firm in self.firms():
+            for loan in firm.loans:
+                if loan is not None and loan.lender == failed:
+                    loan.lender = acquirer
 
 
 class _ChoiceTable:

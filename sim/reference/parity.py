@@ -1,8 +1,8 @@
 """Do the two engines agree? Per-firm state of either engine, keyed by uid, and the first
 place where two of them part.
 
-:func:`run_both` steps a :class:`~sim.model.CreditMarket` and a
-:class:`~sim.reference.ReferenceMarket` of the same scenario side by side and, after the
+:func:`run_both` steps two :class:`~sim.model.CreditMarket` of the same scenario, one
+with each SME engine, side by side and, after the
 starting population and after every quarter, compares every firm (its slot, attributes,
 this quarter's flags and loans) and the quarter's accumulators; it names the first
 quarter, the smallest uid and the field where they differ, with both values.
@@ -49,7 +49,7 @@ def _plain(value):
 
 def numba_states(model) -> dict[int, dict]:
     """Per-firm state of the fast engine: every slot with a live firm or a loan left."""
-    pop = model.pop
+    pop = model.sme.pop
     n = model.used_slots
     held = (pop.alive[:n] == 1) | (pop.loan_status[:n] != 0).any(axis=1)
     columns = {name: getattr(pop, name)[:n].tolist() for name in FIRM_FIELDS + QUARTER_FIELDS}
@@ -79,8 +79,8 @@ def numba_states(model) -> dict[int, dict]:
 
 def _requests_by_slot(model) -> dict[int, dict]:
     """The quarter's credit requests of the fast engine, by the slot of the firm."""
-    where = request_records(model.seekers_per_block[:model.used_blocks])
-    records = model.pop.requests[where]
+    where = request_records(model.sme.seekers_per_block[:model.used_blocks])
+    records = model.sme.pop.requests[where]
     slots = where - where % L.BLOCK_SIZE + records["offset"]
     return {slot: {name: float(records[name][k]) for name in REQUEST_FIELDS + ("revenue",)}
             for k, slot in enumerate(slots.tolist())}
@@ -89,7 +89,7 @@ def _requests_by_slot(model) -> dict[int, dict]:
 def reference_states(model) -> dict[int, dict]:
     """Per-firm state of the reference engine, in the fast engine's terms."""
     states = {}
-    for firm in model.firms():
+    for firm in model.sme.firms():
         state = {"slot": firm.slot}
         for name in FIRM_FIELDS:
             state[name] = float(getattr(firm, name))
@@ -114,7 +114,7 @@ def reference_states(model) -> dict[int, dict]:
 
 def firm_states(model) -> dict[int, dict]:
     """Per-firm state of either engine, keyed by uid."""
-    if hasattr(model, "slots"):
+    if model.sme.name == "reference":
         return reference_states(model)
     return numba_states(model)
 
@@ -145,13 +145,13 @@ def first_difference(a: dict[int, dict], b: dict[int, dict], rtol: float = 0.0) 
     return None
 
 
-ACCUMULATORS = ("lender_acc", "group_acc", "band_acc", "owner_draws", "entry_groups")
+ACCUMULATORS = ("lender", "group", "band", "owner_draws", "entry_groups")
 
 
 def accumulator_difference(a, b, rtol: float = 0.0) -> str | None:
     """The first accumulator cell (summed over blocks) where two models differ."""
     for name in ACCUMULATORS:
-        x, y = getattr(a, name), getattr(b, name)
+        x, y = getattr(a.acc, name), getattr(b.acc, name)
         if x.ndim == 4 or name == "owner_draws":
             x, y = x.sum(axis=0), y.sum(axis=0)
         bad = np.abs(x - y) > rtol * np.maximum(np.abs(x), np.abs(y))
@@ -187,10 +187,9 @@ def run_both(scenario, rtol: float = 0.0, after_quarter=None):
     is called after each quarter that agreed.
     """
     from sim.model import CreditMarket
-    from sim.reference.engine import ReferenceMarket
 
-    fast = CreditMarket(scenario)
-    reference = ReferenceMarket(scenario)
+    fast = CreditMarket(scenario, engine="numba")
+    reference = CreditMarket(scenario, engine="reference")
     what = first_difference(numba_states(fast), reference_states(reference), rtol)
     if what is not None:
         return fast, reference, Parting(None, what)

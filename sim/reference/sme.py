@@ -8,7 +8,7 @@ in each credit round :meth:`SME.apply`, then :meth:`SME.accept` or
 the stock count of 8). New firms draw their attributes in :meth:`SME.draw`.
 
 Firm-level money is in 万元. What a firm pays, borrows or owes is added to the model's
-accumulators (``lender_acc``, ``group_acc``, ``band_acc``, ``owner_draws``) in the row
+accumulators (``model.acc``: ``lender``, ``group``, ``band``, ``owner_draws``) in the row
 of its slot's block (``layout.BLOCK_SIZE`` slots), as the fast engine does, so the two
 engines add the same numbers in the same order.
 """
@@ -63,10 +63,10 @@ class SME(mesa.Agent):
         return (o[0] + self.sector, o[1] + self.region, o[2] + self.size, o[3] + self.stage)
 
     def _to_lender(self, lender: int, metric: int, amount: float) -> None:
-        self.model.lender_acc[self.block, lender, self.size, metric] += amount
+        self.model.acc.lender[self.block, lender, self.size, metric] += amount
 
     def _to_groups(self, metric: int, amount: float) -> None:
-        acc = self.model.group_acc
+        acc = self.model.acc.group
         for g in self.groups:
             acc[self.block, g, self.size, metric] += amount
 
@@ -105,7 +105,7 @@ class SME(mesa.Agent):
         self._advance(fp)
         drawn = self._earn(fp)
         if drawn > 0.0:
-            draws = self.model.owner_draws
+            draws = self.model.acc.owner_draws
             draws[self.block, self.size, 0] += drawn
             draws[self.block, self.size, 1] += drawn * self.outside_stake
 
@@ -386,13 +386,13 @@ class SME(mesa.Agent):
         if offer.secured:
             self._to_lender(j, L.LF_NEW_SECURED, amount)
         band = risk_band(self.quality)
-        self.model.band_acc[self.block, c, band, L.BAND_AMT] += amount
-        self.model.band_acc[self.block, c, band, L.BAND_RATE_AMT] += rate * amount
+        self.model.acc.band[self.block, c, band, L.BAND_AMT] += amount
+        self.model.acc.band[self.block, c, band, L.BAND_RATE_AMT] += rate * amount
         first = self.first_loan_quarter < 0
         if first:
             self.first_loan_quarter = cp.quarter
             self._to_lender(j, L.LF_NEW_FIRST, 1.0)
-        acc = self.model.group_acc
+        acc = self.model.acc.group
         for g in self.groups:
             cell = acc[self.block, g, self.size]
             cell[L.GM_NEW_DEBT] += amount
@@ -510,7 +510,7 @@ class SME(mesa.Agent):
                 npl += loan.principal
         if not self.alive:
             return
-        acc = self.model.group_acc
+        acc = self.model.acc.group
         for g in self.groups:
             cell = acc[self.block, g, self.size]
             cell[L.GM_ALIVE] += 1.0
