@@ -33,7 +33,7 @@ def _warm_up_kernels(quiet: bool) -> None:
     """Compile (or load from cache) the numba kernels, telling the user if it takes a while."""
     import gc
 
-    from sim.kernels import warm_up
+    from sim.warmup import warm_up
 
     announced = False
 
