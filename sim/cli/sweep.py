@@ -15,7 +15,7 @@ DEFAULT_ROOT = Path("results") / "experiments"
 
 def add_command(subparsers) -> None:
     """Register ``sweep`` on the ``sim`` command's subparsers."""
-    from sim.experiment import DEFAULT_MAX_RUNS
+    from sim.experiment.limits import DEFAULT_MAX_RUNS
 
     sweep = subparsers.add_parser(
         "sweep", help="run an experiment file (grid, LHS, Sobol, Morris) into a store",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.experiment import DEFAULT_MAX_RUNS
+from sim.experiment.limits import DEFAULT_MAX_RUNS
 from sim.experiment.clusters import SlurmOptions, connect
 from sim.experiment.spec import Experiment, ExperimentError, apply_point
 
