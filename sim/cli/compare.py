@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
 
 
 def _default_out(base: str, other: str) -> Path:
     """``results/compare-<other>-vs-<base>-<YYYYmmdd-HHMMSS>``, numbered if taken."""
+    from datetime import datetime
+
     from sim.results import _safe_name
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
