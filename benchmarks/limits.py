@@ -115,7 +115,7 @@ with collector_paused():
     from sim.config import load_scenario
     from sim.model import CreditMarket
     t_import = time.perf_counter()
-    from sim.kernels import warm_up
+    from sim.warmup import warm_up
     was_cached, _ = warm_up()
     t_kernels = time.perf_counter()
     scenario = load_scenario({scenario!r}, agents={agents})
@@ -174,7 +174,7 @@ def cold_start(agents: int, launches: int = COLD_START_LAUNCHES) -> dict:
     start-up go into the detail."""
     import compileall
 
-    from sim.kernels import cache_is_warm
+    from sim.warmup import cache_is_warm
 
     cache_warm = cache_is_warm()
     # Python's own cache warm too: an interpreter that starts with PYTHONDONTWRITEBYTECODE

@@ -111,7 +111,7 @@ def build_scenario(agents: int, threads: int | None, quarters_only: bool):
 
 def child_main(spec: dict) -> int:
     """Measure one run; print one ``SCALE_RESULT {json}`` line on stdout."""
-    from sim.kernels import warm_up
+    from sim.warmup import warm_up
 
     was_cached, warm_seconds = warm_up()
     from sim.model import PHASES, CreditMarket
@@ -403,7 +403,7 @@ def machine_with_kernels() -> dict:
     for key in MACHINE_COLUMNS:
         if key in machine:
             print(f"  {key:18} {machine[key]}")
-    from sim.kernels import warm_up
+    from sim.warmup import warm_up
 
     was_cached, seconds = warm_up()
     machine["kernel_cache_warm"] = was_cached

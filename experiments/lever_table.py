@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--only", nargs="+", choices=sorted(LEVERS), metavar="LEVER")
     args = parser.parse_args(argv)
-    from sim.kernels import warm_up
+    from sim.warmup import warm_up
 
     warm_up()
     started = time.perf_counter()

@@ -47,15 +47,19 @@ def cache_root() -> Path:
 
 
 def kernel_cache_dir() -> Path:
+    """The default numba cache folder: one per version of the kernel sources."""
     return cache_root() / f"numba-{_kernel_hash()}"
 
 
 # Must be set before numba is imported: identical maths in every engine (no SVML) and a
-# cache folder keyed by the kernel sources.
+# cache folder keyed by the kernel sources. A NUMBA_CACHE_DIR the user set is kept: it is
+# process-wide and may serve other numba code too (numba then notices only edits to a
+# kernel's own file, not to the shared helpers the hash covers).
 os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
-os.environ["NUMBA_CACHE_DIR"] = str(kernel_cache_dir())
-if "numba" in sys.modules:  # imported before us (a notebook): numba reads its config object
-    sys.modules["numba"].config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+if not os.environ.get("NUMBA_CACHE_DIR"):
+    os.environ["NUMBA_CACHE_DIR"] = str(kernel_cache_dir())
+    if "numba" in sys.modules:  # imported before us (a notebook): numba reads its config
+        sys.modules["numba"].config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
 
 
 def load_scenario(path, **overrides):

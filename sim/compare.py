@@ -18,10 +18,10 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,9 @@ from sim.config import ScenarioError, read_with_extends, scenario_from_dict
 from sim.errors import SimError
 from sim.quarters import parse_quarter, quarter_label
 from sim.schema import Scenario
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Outcomes the comparison reports by default: what the levers act on first and last.
 KEY_OUTCOMES: tuple[str, ...] = (
@@ -299,14 +302,15 @@ def compare(base: str | Path, other: str | Path, reps: int = 5, **run: Any) -> C
 # ---------------------------------------------------------------- writing
 
 
-def write_comparison(result: Comparison, out_dir: Path, dpi: int = 110) -> Path:
-    """Write differences.csv, summary.csv, comparison.json and figures to ``out_dir``.
+def write_comparison(result: Comparison, out_dir: Path, dpi: int = 110,
+                     figures: Mapping[str, Figure] | None = None) -> Path:
+    """Write differences.csv, summary.csv, comparison.json and ``figures`` (file name:
+    figure, drawn by the caller, e.g. :func:`sim.plot_compare.comparison_figures`) to
+    ``out_dir``.
 
     Written into ``<out_dir>.partial-<pid>`` and renamed into place when complete; an
     existing ``out_dir`` is refused.
     """
-    from sim.plot_compare import difference_paths, outcome_paths
-
     out_dir = Path(out_dir)
     if out_dir.exists() or out_dir.is_symlink():
         raise CompareError(f"comparison folder {out_dir} already exists; choose another "
@@ -325,8 +329,7 @@ def write_comparison(result: Comparison, out_dir: Path, dpi: int = 110) -> Path:
         (partial / "comparison.json").write_text(json.dumps(meta, indent=2,
                                                             ensure_ascii=False) + "\n",
                                                  encoding="utf-8")
-        for name, make in (("differences.png", difference_paths), ("paths.png", outcome_paths)):
-            figure = make(result)
+        for name, figure in (figures or {}).items():
             figure.savefig(partial / name, dpi=dpi)
         if out_dir.exists() or out_dir.is_symlink():
             raise CompareError(f"comparison folder {out_dir} already exists")

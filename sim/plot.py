@@ -18,10 +18,18 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim.categories import BANK_TYPES, LENDER_KINDS, PLATFORM_KINDS, REGIONS, SECTORS, SIZES, STAGES
 from sim.columns import GROUP_DIMENSIONS, GROUP_METRICS
+from sim.plot_axes import (
+    add_legend,
+    hide_unused,
+    new_figure,
+    percent_axis,
+    quarter_axis,
+    style_for_unit,
+    thousands_axis,
+)
 from sim.quarters import parse_quarter
 from sim.results import RunResult
 
@@ -87,37 +95,6 @@ def _values(frame: pd.DataFrame, *columns: str) -> np.ndarray:
 # ---------------------------------------------------------------- axes helpers
 
 
-def _new_figure(nrows: int, ncols: int, width: float = 5.0, height: float = 3.6
-                ) -> tuple[Figure, np.ndarray]:
-    figure = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
-    axes = figure.subplots(nrows, ncols, squeeze=False)
-    return figure, axes
-
-
-def _quarter_axis(ax: Axes, labels: list[str]) -> None:
-    """Quarter labels on the x axis, every fourth one (on Q1 where possible)."""
-    first_q1 = next((i for i, label in enumerate(labels) if label.endswith("Q1")), 0)
-    ticks = list(range(first_q1, len(labels), 4)) or [0]
-    ax.set_xticks(ticks, [labels[i] for i in ticks], rotation=45, ha="right", fontsize=8)
-    ax.set_xlim(-0.5, len(labels) - 0.5)
-    ax.grid(True, alpha=0.3)
-
-
-def _percent_axis(ax: Axes) -> None:
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
-
-
-def _thousands_axis(ax: Axes) -> None:
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
-
-
-def _style_for_unit(ax: Axes, unit: str) -> None:
-    if unit.startswith("fraction"):
-        _percent_axis(ax)
-    elif unit in ("亿元", "firms"):
-        _thousands_axis(ax)
-
-
 def _run_lines(ax: Axes, runs: dict[str, RunResult], labels: list[str], *columns: str,
                linestyle: str = "-", suffix: str = "", legend: bool = True) -> None:
     """One line per run (colour = run) of the sum of ``columns`` from the quarterly table."""
@@ -125,16 +102,6 @@ def _run_lines(ax: Axes, runs: dict[str, RunResult], labels: list[str], *columns
         frame = run.quarterly
         ax.plot(_x(frame, labels), _values(frame, *columns), color=f"C{number}",
                 linestyle=linestyle, label=f"{label}{suffix}" if legend else "_nolegend_")
-
-
-def _legend(ax: Axes, **kwargs) -> None:
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, **kwargs)
-
-
-def _hide_unused(axes: np.ndarray, used: int) -> None:
-    for ax in axes.flat[used:]:
-        ax.set_visible(False)
 
 
 def _title_suffix(runs: dict[str, RunResult]) -> str:
@@ -150,8 +117,8 @@ def _stack_channels(ax: Axes, run: RunResult, labels: list[str]) -> None:
     ax.stackplot(_x(frame, labels), *stacks, labels=[name for name, _ in CHANNEL_SERIES],
                  alpha=0.85)
     ax.set_ylabel(f"{MONEY} per quarter")
-    _thousands_axis(ax)
-    _quarter_axis(ax, labels)
+    thousands_axis(ax)
+    quarter_axis(ax, labels)
 
 
 def channel_mix(runs: Runs) -> Figure:
@@ -160,7 +127,7 @@ def channel_mix(runs: Runs) -> Figure:
     labels = _quarter_labels([run.quarterly for run in runs.values()])
     panels = len(runs) + 1
     ncols = min(panels, 3)
-    figure, axes = _new_figure(math.ceil(panels / ncols), ncols)
+    figure, axes = new_figure(math.ceil(panels / ncols), ncols)
     top = 0.0
     for ax, (label, run) in zip(axes.flat, runs.items()):
         _stack_channels(ax, run, labels)
@@ -168,14 +135,14 @@ def channel_mix(runs: Runs) -> Figure:
         top = max(top, ax.get_ylim()[1])
     for ax in list(axes.flat)[: len(runs)]:
         ax.set_ylim(0, top)  # same scale so runs compare at a glance
-    _legend(axes.flat[0], loc="upper left")
+    add_legend(axes.flat[0], loc="upper left")
     share_ax = axes.flat[len(runs)]
     _run_lines(share_ax, runs, labels, "online_share_new")
     share_ax.set_title("Online share of new debt (%)")
-    _percent_axis(share_ax)
-    _quarter_axis(share_ax, labels)
-    _legend(share_ax)
-    _hide_unused(axes, panels)
+    percent_axis(share_ax)
+    quarter_axis(share_ax, labels)
+    add_legend(share_ax)
+    hide_unused(axes, panels)
     return figure
 
 
@@ -183,15 +150,15 @@ def rates(runs: Runs) -> Figure:
     """Average annual rate on new debt, overall and by channel, with the 1-year LPR."""
     runs = as_runs(runs)
     labels = _quarter_labels([run.quarterly for run in runs.values()])
-    figure, axes = _new_figure(2, 2)
+    figure, axes = new_figure(2, 2)
     for ax, (name, column) in zip(axes.flat, RATE_PANELS):
         _run_lines(ax, runs, labels, column)
         _run_lines(ax, runs, labels, "lpr_1y", linestyle="--", legend=False)
         ax.plot([], [], color="0.3", linestyle="--", label="1y LPR (dashed)")
         ax.set_title(f"Average rate on new loans, {name} (% per year)")
-        _percent_axis(ax)
-        _quarter_axis(ax, labels)
-    _legend(axes.flat[0])
+        percent_axis(ax)
+        quarter_axis(ax, labels)
+    add_legend(axes.flat[0])
     return figure
 
 
@@ -199,7 +166,7 @@ def defaults(runs: Runs) -> Figure:
     """Annualised default rate of borrowers and the NPL ratio (all and bank)."""
     runs = as_runs(runs)
     labels = _quarter_labels([run.quarterly for run in runs.values()])
-    figure, axes = _new_figure(1, 2)
+    figure, axes = new_figure(1, 2)
     default_ax, npl_ax = axes.flat
     _run_lines(default_ax, runs, labels, "default_rate")
     default_ax.set_title("Default rate of borrowing SMEs (% per year)")
@@ -207,9 +174,9 @@ def defaults(runs: Runs) -> Figure:
     _run_lines(npl_ax, runs, labels, "npl_ratio_bank", linestyle=":", suffix=" bank")
     npl_ax.set_title("NPL ratio of SME loans (%)")
     for ax in axes.flat:
-        _percent_axis(ax)
-        _quarter_axis(ax, labels)
-        _legend(ax)
+        percent_axis(ax)
+        quarter_axis(ax, labels)
+        add_legend(ax)
     return figure
 
 
@@ -217,19 +184,19 @@ def credit_gap(runs: Runs) -> Figure:
     """Credit demanded vs financed (debt + equity + crowdfunding) and the unmet share."""
     runs = as_runs(runs)
     labels = _quarter_labels([run.quarterly for run in runs.values()])
-    figure, axes = _new_figure(1, 2)
+    figure, axes = new_figure(1, 2)
     amount_ax, share_ax = axes.flat
     _run_lines(amount_ax, runs, labels, "credit_demand", suffix=" demanded")
     _run_lines(amount_ax, runs, labels, "new_loans", "new_equity", "new_crowdfunding",
                linestyle="--", suffix=" financed")
     amount_ax.set_title(f"Finance demanded and financed ({MONEY} per quarter)")
-    _thousands_axis(amount_ax)
+    thousands_axis(amount_ax)
     _run_lines(share_ax, runs, labels, "unmet_demand_share")
     share_ax.set_title("Unmet share of credit demand (%)")
-    _percent_axis(share_ax)
+    percent_axis(share_ax)
     for ax in axes.flat:
-        _quarter_axis(ax, labels)
-        _legend(ax)
+        quarter_axis(ax, labels)
+        add_legend(ax)
     return figure
 
 
@@ -302,7 +269,7 @@ def lenders(runs: Runs) -> Figure:
     runs = as_runs(runs)
     labels = _quarter_labels([run.lenders for run in runs.values() if not run.lenders.empty]
                              or [run.quarterly for run in runs.values()])
-    figure, axes = _new_figure(2, 2)
+    figure, axes = new_figure(2, 2)
     rows = (("banks", BANK_TYPES, "capital ÷ risk-weighted assets"),
             ("platforms", PLATFORM_KINDS, "capital ÷ own book"))
     for (group, kinds, ratio_note), (ratio_ax, roe_ax) in zip(rows, axes):
@@ -311,9 +278,9 @@ def lenders(runs: Runs) -> Figure:
         _plot_kinds(roe_ax, runs, labels, kinds, "roe_annual")
         roe_ax.set_title(f"Return on equity, {group} (% per year)")
         for ax in (ratio_ax, roe_ax):
-            _percent_axis(ax)
-            _quarter_axis(ax, labels)
-        _legend(ratio_ax)
+            percent_axis(ax)
+            quarter_axis(ax, labels)
+        add_legend(ratio_ax)
     return figure
 
 
@@ -348,15 +315,15 @@ def groups(runs: Runs, dimension: str = "size",
                          f"{', '.join(available) or 'none'}")
     group_frames = [run.groups[run.groups["dimension"] == dimension] for run in runs.values()]
     labels = _quarter_labels([frame for frame in group_frames if not frame.empty])
-    figure, axes = _new_figure(1, len(metrics))
+    figure, axes = new_figure(1, len(metrics))
     for ax, metric in zip(axes.flat, metrics):
         unit, description = GROUP_METRICS.get(metric, ("", metric))
         _plot_groups(ax, runs, labels, dimension, metric)
         ax.set_title(f"{description.capitalize()} by {dimension} "
                      f"({UNIT_LABELS.get(unit, unit)})")
-        _style_for_unit(ax, unit)
-        _quarter_axis(ax, labels)
-        _legend(ax)
+        style_for_unit(ax, unit)
+        quarter_axis(ax, labels)
+        add_legend(ax)
     return figure
 
 
@@ -384,17 +351,17 @@ def overview(runs: Runs) -> Figure:
     """A 2 × 3 dashboard: lending, online share, rates, defaults, unmet demand, bank capital."""
     runs = as_runs(runs)
     labels = _quarter_labels([run.quarterly for run in runs.values()])
-    figure, axes = _new_figure(2, 3, width=4.6, height=3.4)
+    figure, axes = new_figure(2, 3, width=4.6, height=3.4)
     lending_ax, share_ax, rate_ax, default_ax, unmet_ax, capital_ax = axes.flat
     if len(runs) == 1:
         _stack_channels(lending_ax, next(iter(runs.values())), labels)
         lending_ax.set_title(f"New finance by channel ({MONEY}/q)")
-        _legend(lending_ax, loc="upper left")
+        add_legend(lending_ax, loc="upper left")
     else:
         _run_lines(lending_ax, runs, labels, "new_loans")
         lending_ax.set_title(f"New debt ({MONEY} per quarter)")
-        _thousands_axis(lending_ax)
-        _legend(lending_ax)
+        thousands_axis(lending_ax)
+        add_legend(lending_ax)
     _run_lines(share_ax, runs, labels, "online_share_new", legend=False)
     share_ax.set_title("Online share of new debt (%)")
     _run_lines(rate_ax, runs, labels, "avg_rate_new", legend=False)
@@ -412,9 +379,9 @@ def overview(runs: Runs) -> Figure:
     _run_lines(capital_ax, runs, labels, "bank_car_mean", legend=False)
     capital_ax.set_title("Bank capital ratio, assets-weighted (%)")
     for ax in (share_ax, rate_ax, default_ax, unmet_ax, capital_ax):
-        _percent_axis(ax)
-        _quarter_axis(ax, labels)
-    _legend(rate_ax)
+        percent_axis(ax)
+        quarter_axis(ax, labels)
+    add_legend(rate_ax)
     figure.suptitle("SME finance" + _title_suffix(runs))
     return figure
 

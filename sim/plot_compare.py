@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from sim.columns import QUARTERLY_COLUMNS
 from sim.compare import Comparison
-from sim.plot import _hide_unused, _legend, _new_figure, _quarter_axis, _style_for_unit
+from sim.plot_axes import add_legend, hide_unused, new_figure, quarter_axis, style_for_unit
 
 # A readable default: the outcomes most levers are judged by.
 DEFAULT_PANELS = ("new_loans", "avg_rate_new", "online_share_new", "approval_rate",
@@ -52,7 +52,7 @@ def difference_paths(result: Comparison, outcomes: Sequence[str] | None = None) 
     labels = result.quarters
     x = np.arange(len(labels))
     rows, cols = _grid(len(panels))
-    figure, axes = _new_figure(rows, cols, width=4.4, height=3.2)
+    figure, axes = new_figure(rows, cols, width=4.4, height=3.2)
     for ax, outcome in zip(axes.flat, panels):
         part = table[table["outcome"] == outcome].set_index("quarter").loc[labels]
         ax.fill_between(x, part["ci_low"], part["ci_high"], color="C0", alpha=0.25,
@@ -61,11 +61,11 @@ def difference_paths(result: Comparison, outcomes: Sequence[str] | None = None) 
         ax.axhline(0.0, color="0.3", linewidth=0.8)
         _mark_start(ax, result, labels)
         unit = QUARTERLY_COLUMNS.get(outcome, ("", ""))[0]
-        _style_for_unit(ax, unit)
-        _quarter_axis(ax, labels)
+        style_for_unit(ax, unit)
+        quarter_axis(ax, labels)
         ax.set_title(outcome, fontsize=10)
-    _legend(axes.flat[0], loc="best")
-    _hide_unused(axes, len(panels))
+    add_legend(axes.flat[0], loc="best")
+    hide_unused(axes, len(panels))
     figure.suptitle(f"{result.other_name} − {result.base_name} "
                     f"({len(result.seeds)} paired replicates)")
     return figure
@@ -77,7 +77,7 @@ def outcome_paths(result: Comparison, outcomes: Sequence[str] | None = None) -> 
     labels = result.quarters
     x = np.arange(len(labels))
     rows, cols = _grid(len(panels))
-    figure, axes = _new_figure(rows, cols, width=4.4, height=3.2)
+    figure, axes = new_figure(rows, cols, width=4.4, height=3.2)
     for ax, outcome in zip(axes.flat, panels):
         for number, (name, which) in enumerate(((result.base_name, "base"),
                                                 (result.other_name, "other"))):
@@ -86,11 +86,11 @@ def outcome_paths(result: Comparison, outcomes: Sequence[str] | None = None) -> 
                 ax.plot(x, row, color=f"C{number}", alpha=0.15, linewidth=0.8)
             ax.plot(x, values.mean(axis=0), color=f"C{number}", label=name)
         _mark_start(ax, result, labels)
-        _style_for_unit(ax, QUARTERLY_COLUMNS.get(outcome, ("", ""))[0])
-        _quarter_axis(ax, labels)
+        style_for_unit(ax, QUARTERLY_COLUMNS.get(outcome, ("", ""))[0])
+        quarter_axis(ax, labels)
         ax.set_title(outcome, fontsize=10)
-    _legend(axes.flat[0], loc="best")
-    _hide_unused(axes, len(panels))
+    add_legend(axes.flat[0], loc="best")
+    hide_unused(axes, len(panels))
     figure.suptitle(f"{result.base_name} vs {result.other_name} (mean of "
                     f"{len(result.seeds)} replicates)")
     return figure
@@ -108,7 +108,7 @@ def effect_summary(results: dict[str, Comparison], outcome: str,
         row = results[name].summary(quarters).set_index("outcome").loc[outcome]
         stats.append((row["diff"], row["ci_low"], row["ci_high"]))
     diff, low, high = (np.array(v, dtype=float) for v in zip(*stats))
-    figure, axes = _new_figure(1, 1, width=6.0, height=0.5 * len(names) + 1.5)
+    figure, axes = new_figure(1, 1, width=6.0, height=0.5 * len(names) + 1.5)
     ax = axes[0, 0]
     y = np.arange(len(names))[::-1]
     err = np.vstack([np.nan_to_num(diff - low), np.nan_to_num(high - diff)])
@@ -118,3 +118,8 @@ def effect_summary(results: dict[str, Comparison], outcome: str,
     ax.grid(True, axis="x", alpha=0.3)
     ax.set_title(f"Effect on {outcome} (mean paired difference, 95% interval)", fontsize=10)
     return figure
+
+
+def comparison_figures(result: Comparison) -> dict[str, Figure]:
+    """The figures ``sim compare`` writes, by file name."""
+    return {"differences.png": difference_paths(result), "paths.png": outcome_paths(result)}

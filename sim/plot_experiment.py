@@ -2,7 +2,7 @@
 sensitivity indices.
 
 Every function takes a DataFrame from :func:`sim.experiment.load` (one row per run and
-quarter) or a table from :func:`sim.experiment.analyze` and returns a
+quarter) or the result of :func:`sim.experiment.analyze` and returns a
 :class:`matplotlib.figure.Figure`, built without pyplot as in :mod:`sim.plot`.
 """
 
@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.columns import QUARTERLY_COLUMNS
+from sim.experiment.scalars import HEADLINE_OUTPUTS, run_scalars
+
+if TYPE_CHECKING:
+    from sim.experiment.analyze import Analysis
 
 UNIT_LABELS = {"亿元": "100 million yuan", "fraction": "%", "fraction/yr": "% per year"}
 PERCENT_UNITS = ("fraction", "fraction/yr")
@@ -48,14 +53,10 @@ def _panels(count: int, columns: int = 3, size: tuple[float, float] = (4.2, 3.2)
 
 
 def _scalars(frame: pd.DataFrame, outputs: Sequence[str], statistic: str) -> pd.DataFrame:
-    from sim.experiment.analyze import run_scalars
-
     return run_scalars(frame, list(outputs), statistic)
 
 
 def _default_outputs(frame: pd.DataFrame) -> list[str]:
-    from sim.experiment.analyze import HEADLINE_OUTPUTS
-
     return [c for c in HEADLINE_OUTPUTS if c in frame.columns]
 
 
@@ -174,3 +175,11 @@ def point_summary(table: pd.DataFrame, keys: Sequence[str]) -> Figure:
             ax.legend(fontsize="x-small")
     figure.suptitle("Replicate means and 95% intervals by design point")
     return figure
+
+
+def analysis_figure(analysis: Analysis) -> Figure:
+    """The figure of :func:`sim.experiment.analyze`'s result: indices with their intervals,
+    or, for a grid or LHS, the point summary."""
+    if analysis.method == "summary":
+        return point_summary(analysis.table, analysis.parameters)
+    return sensitivity(analysis.table)

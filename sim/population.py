@@ -204,17 +204,38 @@ class Population:
             return self.flag(name)
         raise AttributeError(name)
 
+    def _flag_bits(self, name: str) -> tuple[np.ndarray, int]:
+        """The packed byte field holding flag ``name``, and the flag's bit in it."""
+        if name in FIRM_FLAGS:
+            return self.firms["flags"], FIRM_FLAGS[name][0]
+        return self.loans["flags"], LOAN_FLAGS[name.removeprefix(LOAN_PREFIX)][0]
+
     def flag(self, name: str) -> np.ndarray:
         """Flag ``name`` of :data:`FIRM_FLAGS` (or ``loan_`` and a name of
-        :data:`LOAN_FLAGS`) in every slot, as uint8 0 or 1 (a new array, not a view)."""
-        if name in FIRM_FLAGS:
-            return (self.firms["flags"] >> FIRM_FLAGS[name][0]) & 1
-        return (self.loans["flags"] >> LOAN_FLAGS[name.removeprefix(LOAN_PREFIX)][0]) & 1
+        :data:`LOAN_FLAGS`) in every slot, as uint8 0 or 1.
+
+        A new array, not a view, so it is read-only: writing to it would change nothing
+        in the population. Use :meth:`set_flag` to change a flag."""
+        packed, bit = self._flag_bits(name)
+        values = (packed >> bit) & 1
+        values.flags.writeable = False
+        return values
+
+    def set_flag(self, name: str, where, value: bool | int | np.ndarray) -> None:
+        """Set flag ``name`` to ``value`` (0/1 or bool, or an array of them) in the slots
+        ``where`` (any numpy index into the flag's array)."""
+        packed, bit = self._flag_bits(name)
+        mask = packed.dtype.type(1 << bit)
+        on = np.asarray(value).astype(bool)
+        current = packed[where]
+        packed[where] = np.where(on, current | mask, current & ~mask)
 
     @property
     def uid(self) -> np.ndarray:
-        """Every slot's uid (int64 ``(capacity,)``, a new array, not a view)."""
-        return (self.firms["entry_quarter"].astype(np.int64) << 32) | self.firms["serial"]
+        """Every slot's uid (int64 ``(capacity,)``; a new array, not a view, so read-only)."""
+        values = (self.firms["entry_quarter"].astype(np.int64) << 32) | self.firms["serial"]
+        values.flags.writeable = False
+        return values
 
     @classmethod
     def allocate(cls, capacity: int) -> Population:

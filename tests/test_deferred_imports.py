@@ -21,7 +21,7 @@ def test_a_fresh_process_starts_mesa_and_the_kernels_without_the_deferred_librar
         import sys, types
         from sim.deferred_imports import defer
         print(sorted(defer()))
-        from sim.kernels import warm_up
+        from sim.warmup import warm_up
         warm_up()
         real = [name for name in ("pandas", "pyarrow", "scipy.spatial", "scipy.linalg",
                                   "mesa.experimental")

@@ -18,6 +18,7 @@ from sim import cli, plot_experiment
 from sim.experiment import load, load_experiment
 from sim.experiment.analyze import analyze, morris_indices, sobol_indices
 from sim.experiment.design import build_design
+from sim.experiment.report import write_analysis
 from sim.experiment.runner import open_store
 from sim.experiment.store import run_id
 
@@ -136,7 +137,12 @@ def test_grid_summary_and_experiment_figures(tmp_path):
     out = tmp_path / "store"
     fake_runs(out, experiment, lambda x: 10 * x[:, 0] + x[:, 1])
     result = analyze(out, outputs=["npl_ratio", "new_loans"])
-    assert result.method == "summary" and len(result.paths) == 2
+    assert result.method == "summary" and result.statistic == "mean"
+    assert result.parameters == ["policy.central_bank.rrr", "firms.borrowing_propensity"]
+    assert not (out / "analysis").exists()  # analysing writes nothing
+    paths = write_analysis(result, out / "analysis")
+    assert [p.name for p in paths] == ["summary-mean.csv", "summary-mean.png"]
+    assert all(p.stat().st_size > 0 for p in paths)
     table = result.table[result.table["output"] == "npl_ratio"]
     assert len(table) == 6 and (table["replicates"] == 3).all()
     expected = 10 * table["policy.central_bank.rrr"] + table["firms.borrowing_propensity"]
@@ -149,7 +155,7 @@ def test_grid_summary_and_experiment_figures(tmp_path):
                plot_experiment.quarterly_band(frame, "npl_ratio", by="policy.central_bank.rrr"),
                plot_experiment.response(frame, "npl_ratio", "firms.borrowing_propensity",
                                         by="policy.central_bank.rrr"),
-               result.figure]
+               plot_experiment.analysis_figure(result)]
     assert all(isinstance(f, Figure) and f.axes for f in figures)
     lazy = load(out, lazy=True)
     assert lazy.count_rows() == len(frame)

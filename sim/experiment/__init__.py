@@ -17,8 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-# Designs with more runs are refused unless the limit is raised (sim sweep --max-runs).
-DEFAULT_MAX_RUNS = 100_000
+from sim.experiment.limits import DEFAULT_MAX_RUNS  # noqa: F401 - part of the package API
 
 
 def load_experiment(path: str | Path, **overrides: Any):

@@ -18,23 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.experiment.scalars import HEADLINE_OUTPUTS, run_scalars
 from sim.experiment.spec import ExperimentError
 
-HEADLINE_OUTPUTS = ("npl_ratio", "default_rate", "online_share_new", "unmet_demand_share",
-                    "avg_rate_new", "new_loans")
-STATISTICS = ("mean", "last")
 CONF_LEVEL = 0.95
 RESAMPLES = 200
 ANALYSIS_SEED = 20240101  # bootstrap resampling only; indices themselves are exact
-
-
-def run_scalars(frame: pd.DataFrame, outputs: list[str], statistic: str = "mean") -> pd.DataFrame:
-    """One row per (point, replicate): each output's mean over reported quarters, or last."""
-    if statistic not in STATISTICS:
-        raise ExperimentError(f"unknown statistic '{statistic}'; allowed: {', '.join(STATISTICS)}")
-    ordered = frame.sort_values(["point", "replicate", "quarter"], kind="stable")
-    grouped = ordered.groupby(["point", "replicate"], sort=True)[list(outputs)]
-    return (grouped.mean() if statistic == "mean" else grouped.last()).reset_index()
 
 
 def response_matrix(scalars: pd.DataFrame, output: str, points: int,
@@ -132,22 +121,21 @@ def point_summary(scalars: pd.DataFrame, design: pd.DataFrame, keys: list[str],
 
 @dataclass
 class Analysis:
-    """A sensitivity table and its figure, and where they were written."""
+    """A sensitivity table (Morris, Sobol) or point summary of a stored experiment.
+
+    Only data: :func:`sim.plot_experiment.analysis_figure` draws it and
+    :func:`sim.experiment.report.write_analysis` writes both to files.
+    """
 
     method: str
+    statistic: str
     table: pd.DataFrame
-    figure: Any = None
-    paths: list[Path] = field(default_factory=list)
+    parameters: list[str] = field(default_factory=list)
 
 
 def analyze(path: str | Path, outputs: list[str] | None = None, method: str | None = None,
-            statistic: str = "mean", out: str | Path | None = None,
-            write: bool = True) -> Analysis:
-    """Indices (Morris, Sobol) or a point summary (grid, LHS) of a stored experiment.
-
-    Writes ``<method>-<statistic>.csv`` and ``.png`` into ``out`` (default
-    ``DIR/analysis``) unless ``write`` is False.
-    """
+            statistic: str = "mean") -> Analysis:
+    """Indices (Morris, Sobol) or a point summary (grid, LHS) of a stored experiment."""
     from sim.experiment.store import SAMPLE_PREFIX, Store, load
 
     store = Store(path)
@@ -190,19 +178,6 @@ def analyze(path: str | Path, outputs: list[str] | None = None, method: str | No
                 rows += sobol_indices(problem, matrix, output,
                                       manifest["design"]["second_order"])
         table = pd.DataFrame(rows)
-    table.attrs.update(method=method, statistic=statistic, experiment=manifest["name"])
-    from sim import plot_experiment
-
-    if method == "summary":
-        figure = plot_experiment.point_summary(table, keys)
-    else:
-        figure = plot_experiment.sensitivity(table)
-    analysis = Analysis(method=method, table=table, figure=figure)
-    if write:
-        folder = Path(out) if out else store.root / "analysis"
-        folder.mkdir(parents=True, exist_ok=True)
-        stem = folder / f"{method}-{statistic}"
-        table.to_csv(stem.with_suffix(".csv"), index=False)
-        figure.savefig(stem.with_suffix(".png"), dpi=120)
-        analysis.paths = [stem.with_suffix(".csv"), stem.with_suffix(".png")]
-    return analysis
+    table.attrs.update(method=method, statistic=statistic, experiment=manifest["name"],
+                       parameters=keys)
+    return Analysis(method=method, statistic=statistic, table=table, parameters=keys)

@@ -54,11 +54,14 @@ def slurm_cluster(options: SlurmOptions):
         raise ExperimentError("--cluster slurm needs dask-jobqueue, an optional extra: "
                               "pip install 'xiaowei[slurm]'") from None
     from sim import kernel_cache_dir
+    from sim.warmup import numba_cache_dir
 
     # Workers read the kernels the submitting process compiled (a shared home or
     # XIAOWEI_CACHE_DIR on a shared file system), never compile them again.
     prologue = [f"export {k}={v}" for k, v in WORKER_ENV.items()]
     prologue.append(f"export XIAOWEI_CACHE_DIR={kernel_cache_dir().parent}")
+    if numba_cache_dir() != kernel_cache_dir():  # the user's own NUMBA_CACHE_DIR
+        prologue.append(f"export NUMBA_CACHE_DIR={numba_cache_dir()}")
     return SLURMCluster(
         cores=options.cores, processes=options.cores,
         memory=options.memory or f"{2 * options.cores}GB", walltime=options.walltime,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.experiment import DEFAULT_MAX_RUNS
+from sim.experiment.limits import DEFAULT_MAX_RUNS
 from sim.experiment.clusters import SlurmOptions, connect
 from sim.experiment.spec import Experiment, ExperimentError, apply_point
 
@@ -369,7 +369,7 @@ def sweep(experiment: Experiment, out: str | Path, *, workers: int | None = 1,
 
 def _warm_up() -> None:
     """Compile or load the kernels here first, so workers only read the on-disk cache."""
-    from sim.kernels import cache_is_warm, warm_up
+    from sim.warmup import cache_is_warm, warm_up
 
     if not cache_is_warm():
         print("Compiling the numba kernels once before the sweep (first run only)...",

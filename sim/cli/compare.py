@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
 
 
 def _default_out(base: str, other: str) -> Path:
     """``results/compare-<other>-vs-<base>-<YYYYmmdd-HHMMSS>``, numbered if taken."""
+    from datetime import datetime
+
     from sim.results import _safe_name
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -27,7 +28,7 @@ def _default_out(base: str, other: str) -> Path:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.cli import _warm_up_kernels
+    from sim.cli.kernels import warm_up_kernels
     from sim.compare import (
         CompareError,
         check_comparable,
@@ -49,14 +50,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if out_dir is not None and (out_dir.exists() or out_dir.is_symlink()):
         raise CompareError(f"comparison folder {out_dir} already exists; choose another "
                            "--out or remove it first")
-    _warm_up_kernels(args.quiet)
+    warm_up_kernels(args.quiet)
 
     def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     result = compare_scenarios(base, other, reps=args.reps,
                                progress=None if args.quiet else progress)
-    path = write_comparison(result, out_dir or _default_out(base.name, other.name))
+    from sim.plot_compare import comparison_figures
+
+    path = write_comparison(result, out_dir or _default_out(base.name, other.name),
+                            figures=comparison_figures(result))
     if args.quiet:
         print(path)
     else:
@@ -65,7 +69,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_compare_command(subparsers) -> None:
+def add_command(subparsers) -> None:
     """Register ``sim compare`` on the ``sim`` command's subparsers."""
     compare = subparsers.add_parser(
         "compare", help="compare two scenarios over paired replications",

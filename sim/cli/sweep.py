@@ -1,6 +1,6 @@
-"""``sim sweep`` and ``sim analyze``: run an experiment into a store, report it, analyse it.
+"""``sim sweep``: run an experiment into a store, or report a stored one's progress.
 
-Only argparse is imported here: dask, SALib and pandas load inside the handlers so that
+Only argparse is imported here: dask and pandas load inside the handler so that
 ``sim --help`` stays fast.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 DEFAULT_ROOT = Path("results") / "experiments"
 
 
-def add_sweep_commands(subparsers) -> None:
-    """Register ``sweep`` and ``analyze`` on the ``sim`` command's subparsers."""
-    from sim.experiment import DEFAULT_MAX_RUNS
+def add_command(subparsers) -> None:
+    """Register ``sweep`` on the ``sim`` command's subparsers."""
+    from sim.experiment.limits import DEFAULT_MAX_RUNS
 
     sweep = subparsers.add_parser(
         "sweep", help="run an experiment file (grid, LHS, Sobol, Morris) into a store",
@@ -50,25 +50,6 @@ def add_sweep_commands(subparsers) -> None:
                        help="print the plan (and SLURM job script) without running")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=cmd_sweep)
-
-    analyze = subparsers.add_parser(
-        "analyze", help="sensitivity indices (Morris, Sobol) of a stored experiment",
-        description="Morris or Sobol indices (a point summary for grids and LHS) of "
-                    "chosen outputs, over replicates, with confidence intervals; writes a "
-                    "CSV table and a PNG figure.")
-    analyze.add_argument("store", metavar="DIR", help="experiment folder")
-    analyze.add_argument("--output", action="append", metavar="COL", dest="outputs",
-                         help="quarterly column to analyse (repeat; default: headline ones)")
-    analyze.add_argument("--method", choices=["morris", "sobol"],
-                         help="default: the experiment's design")
-    analyze.add_argument("--statistic", choices=["mean", "last"], default="mean",
-                         help="per-run value: mean over the reported quarters, or the last")
-    analyze.add_argument("--out", metavar="DIR", help="folder for the table and figure "
-                         "(default: DIR/analysis)")
-    analyze.set_defaults(handler=cmd_analyze)
-
-
-# ---------------------------------------------------------------- sim sweep
 
 
 def _options(args: argparse.Namespace):
@@ -158,7 +139,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                        scheduler=args.scheduler, slurm=slurm, max_runs=args.max_runs,
                        progress=not args.quiet)
     except KeyboardInterrupt:
-        from sim.cli import EXIT_INTERRUPTED
+        from sim.cli.exits import EXIT_INTERRUPTED
 
         status = Store(out).status()
         print(f"interrupted: {len(status.stored):,} of {status.total:,} runs are stored in "
@@ -174,22 +155,4 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{len(report.failed):,} runs failed; their errors are in {out / 'failed'}. "
               "Run the same command again to retry them", file=sys.stderr)
         return 1
-    return 0
-
-
-# ---------------------------------------------------------------- sim analyze
-
-
-def cmd_analyze(args: argparse.Namespace) -> int:
-    from sim.experiment.analyze import analyze
-
-    result = analyze(args.store, outputs=args.outputs, method=args.method,
-                     statistic=args.statistic, out=args.out)
-    import pandas as pd
-
-    with pd.option_context("display.width", 120, "display.max_rows", 200,
-                           "display.float_format", "{:.4g}".format):
-        print(result.table.to_string(index=False))
-    for path in result.paths:
-        print(path)
     return 0

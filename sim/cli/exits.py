@@ -1,0 +1,4 @@
+"""Exit codes of the ``sim`` command besides 0 (done) and 1 (some runs failed)."""
+
+EXIT_USER_ERROR = 2  # a problem the user can fix, reported as "error: ..."
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT

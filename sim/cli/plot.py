@@ -1,0 +1,48 @@
+"""``sim plot``: the standard figures of one or more run folders."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def add_command(commands) -> None:
+    """Register ``plot`` on the ``sim`` command's subparsers."""
+    plot = commands.add_parser("plot", help="write the standard figures of one or more runs")
+    plot.add_argument("run_dirs", metavar="RUN_DIR", nargs="+", help="run folder(s)")
+    plot.add_argument("--out", metavar="DIR",
+                      help="figure folder (default: RUN_DIR/figures for one run, "
+                           "./comparison-figures for several)")
+    plot.set_defaults(handler=cmd_plot)
+
+
+def run_labels(run_dirs: Sequence[Path]) -> list[str]:
+    """Folder names as labels; repeated names get a (2), (3) ... suffix."""
+    labels: list[str] = []
+    for run_dir in run_dirs:
+        name = run_dir.resolve().name
+        label, number = name, 2
+        while label in labels:
+            label, number = f"{name} ({number})", number + 1
+        labels.append(label)
+    return labels
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from sim.results import load_run
+
+    run_dirs = [Path(path) for path in args.run_dirs]
+    runs = {label: load_run(run_dir) for label, run_dir in zip(run_labels(run_dirs), run_dirs)}
+    if args.out:
+        out_dir = Path(args.out)
+    elif len(run_dirs) == 1:
+        out_dir = run_dirs[0] / "figures"
+    else:
+        out_dir = Path.cwd() / "comparison-figures"
+
+    from sim.plot import save_standard_figures
+
+    for path in save_standard_figures(runs, out_dir):
+        print(path)
+    return 0
