@@ -105,7 +105,7 @@ def write_run(result: RunResult, out_dir: Path) -> Path:
     return out_dir
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     """A scenario name usable as part of a folder name (no separators or spaces)."""
     cleaned = re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("._")
     return cleaned or "run"
@@ -114,7 +114,7 @@ def _safe_name(name: str) -> str:
 def default_run_dir(scenario_name: str, seed: int, root: Path = Path("results")) -> Path:
     """``<root>/<name>-<YYYYmmdd-HHMMSS>-s<seed>``, with -2, -3 ... appended if taken."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{_safe_name(scenario_name)}-{stamp}-s{seed}"
+    base = Path(root) / f"{safe_name(scenario_name)}-{stamp}-s{seed}"
     candidate, number = base, 2
     while candidate.exists():
         candidate = base.with_name(f"{base.name}-{number}")

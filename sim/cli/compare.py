@@ -16,10 +16,10 @@ def _default_out(base: str, other: str) -> Path:
     """``results/compare-<other>-vs-<base>-<YYYYmmdd-HHMMSS>``, numbered if taken."""
     from datetime import datetime
 
-    from sim.results import _safe_name
+    from sim.results import safe_name
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = Path("results") / f"compare-{_safe_name(other)}-vs-{_safe_name(base)}-{stamp}"
+    path = Path("results") / f"compare-{safe_name(other)}-vs-{safe_name(base)}-{stamp}"
     candidate, number = path, 2
     while candidate.exists():
         candidate = path.with_name(f"{path.name}-{number}")
