@@ -15,12 +15,17 @@ from sim import __version__, rng
 from sim.agents.regulators import BankingRegulator, CentralBank, Courts, DataRegulator, \
     FiscalAuthority
 from sim.agents.sectors import Government, OutsideSector
-from sim.categories import SIZES
+from sim.categories import SIZE_GROUPS, SIZES
 from sim.kernels import layout as L
-from sim.kernels.credit import book, choose_and_screen, keep_seeking, ration
+from sim.kernels.birth import count_entrants, init_firms
+from sim.kernels.bitsets import find_free_slots
+from sim.kernels.book import book
+from sim.kernels.credit import choose_and_screen
 from sim.kernels.defaults import count_stocks, defaults_and_count
-from sim.kernels.firms import count_entrants, find_free_slots, init_firms
 from sim.kernels.operate import firms_quarter, list_seekers
+from sim.kernels.params import Applications
+from sim.kernels.ration import ration
+from sim.kernels.seekers import keep_seeking
 from sim.lenders_market import LenderMarket
 from sim.policy import PolicySchedule
 from sim.population import FREE_LINE, Population, check_slot_count, slot_capacity, \
@@ -347,6 +352,7 @@ class CreditMarket(mesa.Model):
         block_starts = self.block_starts[:blocks + 1]
         self._seeker_room(int(self.seekers_per_block[:blocks].sum()))
         app = self.app
+        apps = Applications(**{name: app[name] for name in Applications._fields})
         n_seekers = list_seekers(self.used_slots, self.seekers_per_block,
                                  block_starts, self.seekers)
         seekers, spare = self.seekers, self.spare_seekers
@@ -356,16 +362,11 @@ class CreditMarket(mesa.Model):
             cp = credit_params(self.params, self.quarter, self.seed, round_number,
                                self.expected_rate, self.yi_per_wan)
             choose_and_screen(seekers, starts, cp, table, self.lender_acc, self.group_acc,
-                              self.pop.firms, self.pop.loans, self.pop.requests,
-                              app["seeking"], app["lender"], app["channel"], app["size"],
-                              app["pd"], app["amount"], app["rate"], app["ok"], app["secured"])
-            ration(seekers, n_seekers, app["lender"], app["ok"], app["size"], app["pd"],
-                   app["amount"], self.pop.firms, self.pop.requests, self.yi_per_wan,
-                   table.capacity, app["funded"], spare, app["starts"])
+                              self.pop.firms, self.pop.loans, self.pop.requests, apps)
+            ration(seekers, n_seekers, apps, self.pop.firms, self.pop.requests,
+                   self.yi_per_wan, table.capacity, spare, app["starts"])
             book(seekers, starts, cp, table, self.lender_acc, self.group_acc, self.band_acc,
-                 self.pop.firms, self.pop.loans, self.pop.requests, app["seeking"], app["lender"],
-                 app["channel"], app["pd"], app["amount"], app["rate"], app["secured"],
-                 app["funded"])
+                 self.pop.firms, self.pop.loans, self.pop.requests, apps)
             if round_number < rounds - 1:
                 # the next round visits only the firms still seeking
                 n_seekers = keep_seeking(seekers, starts, app["seeking"], spare, spare_starts)
@@ -378,7 +379,7 @@ class CreditMarket(mesa.Model):
         rate = self.params.population.entry_rate_quarterly
         key = np.uint64(rng.stream_key(self.seed, rng.S_ENTRY, self.quarter))
         # firms alive after exits, by size, as counted at the close of books
-        alive_by_size = self._block_sum(self.group_acc[:, 10:13, :, L.GM_ALIVE]).sum(axis=1)
+        alive_by_size = self._block_sum(self.group_acc[:, SIZE_GROUPS, :, L.GM_ALIVE]).sum(axis=1)
         counts = []
         for s in range(len(SIZES)):
             expected = rate * alive_by_size[s]
