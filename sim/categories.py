@@ -52,7 +52,7 @@ PLATFORM_CHANNEL = {
     "crowd_equity": CH_EQUITY,
 }
 
-# Loan status codes stored in the SME loan slots.
+# Loan status codes stored in each loan position of an SME.
 LOAN_EMPTY, LOAN_PERFORMING, LOAN_NONPERFORMING = 0, 1, 2
 
 # Risk bands used by firms' expectations of rates (by quality decile).

@@ -3,7 +3,7 @@
 Firms live in ``capacity`` slots, room for the starting firms and entrants; when entrants
 find no free slot the population grows (:meth:`Population.grow`). The ``alive`` field
 says which slots hold a firm. A slot's firm fields are one record of ``firms`` and its
-loans ``LOAN_SLOTS`` records of ``loans``: the kernels read and write many fields of one
+loans ``LOAN_POSITIONS`` records of ``loans``: the kernels read and write many fields of one
 firm together, and a record brings them in from memory as one or two cache lines, where
 an array per field would need a line (and a base address held in a register) per field.
 ``arrays`` gives each field as an array view for code that works column by column.
@@ -27,7 +27,7 @@ from sim.quarters import parse_quarter
 if TYPE_CHECKING:
     from sim.schema import Scenario
 
-LOAN_SLOTS = 2
+LOAN_POSITIONS = 2  # loans a firm can hold at once: loans[slot, position]
 
 # name: (dtype, per "firm" or "slot", unit, meaning)
 SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
@@ -98,8 +98,8 @@ REQUEST_FIELDS: dict[str, tuple[str, str, str]] = {
 
 
 # Slots never handed out hold zeros (their pages are never touched, so take no memory).
-# ``kernels.firms.init_firms`` writes every field of a slot it places a firm in, and an
-# emptied loan has lender -1 (``kernels.firms.clear_slot``).
+# ``kernels.birth.init_firms`` writes every field of a slot it places a firm in, and an
+# emptied loan has lender -1 (``kernels.debt.clear_loan``).
 LOAN_PREFIX = "loan_"
 
 
@@ -174,7 +174,7 @@ FREE_LINE = 3
 @dataclass
 class Population:
     """SME records: ``firms`` ``(capacity,)`` of :data:`FIRM_DTYPE` and ``loans``
-    ``(capacity, LOAN_SLOTS)`` of :data:`LOAN_DTYPE`; ``arrays[name]`` (and attribute
+    ``(capacity, LOAN_POSITIONS)`` of :data:`LOAN_DTYPE`; ``arrays[name]`` (and attribute
     ``name``) is field ``name`` of :data:`SME_FIELDS` as a view into them. ``requests``
     ``(capacity,)`` of :data:`REQUEST_DTYPE` holds the quarter's credit requests, block
     by block (see :data:`REQUEST_FIELDS`); only its first records in each block are ever
@@ -241,7 +241,7 @@ class Population:
     def allocate(cls, capacity: int) -> Population:
         """Room for ``capacity`` firms, all slots free (zeros)."""
         return cls(capacity, staggered_zeros((capacity,), FIRM_DTYPE, _FIRMS_LINE),
-                   staggered_zeros((capacity, LOAN_SLOTS), LOAN_DTYPE, _LOANS_LINE),
+                   staggered_zeros((capacity, LOAN_POSITIONS), LOAN_DTYPE, _LOANS_LINE),
                    staggered_zeros((capacity,), REQUEST_DTYPE, _REQUESTS_LINE, sparse=True))
 
     def grow(self, capacity: int, requests_per_block: np.ndarray) -> None:

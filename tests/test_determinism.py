@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.kernels.firms import find_free_slots
+from sim.kernels.bitsets import find_free_slots
 from sim.kernels.layout import BLOCK_SIZE, WORDS_PER_BLOCK, n_blocks
 from sim.model import CreditMarket, run
 from sim.population import SME_FIELDS, Population

@@ -40,8 +40,10 @@ WINDOW = {"agents": AGENTS, "burn_in_quarters": 6, "end": "2025Q3"}
 SCENARIOS = ("baseline", "rate_cut", "online_rules_tighter", "pandemic_deferral",
              "risk_compensation")
 COUNT_COLUMNS = [name for name, (unit, _) in QUARTERLY_COLUMNS.items() if unit == "firms"]
-KERNEL_MODULES = ("sim.kernels.operate", "sim.kernels.credit", "sim.kernels.defaults",
-                  "sim.kernels.firms")
+KERNEL_MODULES = ("sim.kernels.operate", "sim.kernels.credit", "sim.kernels.choice",
+                  "sim.kernels.screening", "sim.kernels.ration", "sim.kernels.book",
+                  "sim.kernels.seekers", "sim.kernels.defaults", "sim.kernels.birth",
+                  "sim.kernels.debt", "sim.kernels.bitsets", "sim.kernels.groups")
 
 
 def tallies(model) -> dict[str, float]:

@@ -10,10 +10,15 @@ import numpy as np
 from sim.accumulators import Accumulators, block_sum
 from sim.categories import SIZE_GROUPS, SIZES
 from sim.kernels import layout as L
-from sim.kernels.credit import book, choose_and_screen, keep_seeking, ration
+from sim.kernels.birth import count_entrants, init_firms
+from sim.kernels.bitsets import find_free_slots
+from sim.kernels.book import book
+from sim.kernels.credit import choose_and_screen
 from sim.kernels.defaults import count_stocks, defaults_and_count
-from sim.kernels.firms import count_entrants, find_free_slots, init_firms
 from sim.kernels.operate import firms_quarter, list_seekers
+from sim.kernels.params import Applications
+from sim.kernels.ration import ration
+from sim.kernels.seekers import keep_seeking
 from sim.population import FREE_LINE, Population, check_slot_count, slot_capacity, \
     staggered_zeros
 
@@ -46,7 +51,9 @@ class NumbaEngine:
         # where the credit seekers' requests are (see Population.requests) and their
         # applications, one entry per seeker (grown as needed)
         self.seekers = np.zeros(0, dtype=np.int32)
-        self.app: dict[str, np.ndarray] = {}
+        self.apps: Applications | None = None
+        # where each lender's offers start in rationing's scratch (int64 [J + 1])
+        self.lender_starts = np.zeros(len(model.lenders) + 1, dtype=np.int64)
         self._seeker_room(run.agents // 2)
 
     @property
@@ -94,7 +101,7 @@ class NumbaEngine:
         blocks = self.used_blocks
         block_starts = self.block_starts[:blocks + 1]
         self._seeker_room(int(self.seekers_per_block[:blocks].sum()))
-        app = self.app
+        apps = self.apps
         n_seekers = list_seekers(self.used_slots, self.seekers_per_block,
                                  block_starts, self.seekers)
         seekers, spare = self.seekers, self.spare_seekers
@@ -103,19 +110,14 @@ class NumbaEngine:
         for round_number in range(rounds):
             cp = params_of_round(round_number)
             choose_and_screen(seekers, starts, cp, table, acc.lender, acc.group,
-                              pop.firms, pop.loans, pop.requests,
-                              app["seeking"], app["lender"], app["channel"], app["size"],
-                              app["pd"], app["amount"], app["rate"], app["ok"], app["secured"])
-            ration(seekers, n_seekers, app["lender"], app["ok"], app["size"], app["pd"],
-                   app["amount"], pop.firms, pop.requests, self.model.yi_per_wan,
-                   table.capacity, app["funded"], spare, app["starts"])
+                              pop.firms, pop.loans, pop.requests, apps)
+            ration(seekers, n_seekers, apps, pop.firms, pop.requests, self.model.yi_per_wan,
+                   table.capacity, spare, self.lender_starts)
             book(seekers, starts, cp, table, acc.lender, acc.group, acc.band,
-                 pop.firms, pop.loans, pop.requests, app["seeking"], app["lender"],
-                 app["channel"], app["pd"], app["amount"], app["rate"], app["secured"],
-                 app["funded"])
+                 pop.firms, pop.loans, pop.requests, apps)
             if round_number < rounds - 1:
                 # the next round visits only the firms still seeking
-                n_seekers = keep_seeking(seekers, starts, app["seeking"], spare, spare_starts)
+                n_seekers = keep_seeking(seekers, starts, apps.seeking, spare, spare_starts)
                 seekers, spare = spare, seekers
                 starts, spare_starts = spare_starts, starts
 
@@ -178,7 +180,7 @@ class NumbaEngine:
 
     def _seeker_room(self, n_seekers: int) -> None:
         """Make the seeker and application arrays hold at least ``n_seekers`` entries."""
-        if self.seekers.shape[0] >= n_seekers and self.app:
+        if self.seekers.shape[0] >= n_seekers and self.apps is not None:
             return
         size = max(n_seekers + n_seekers // 4, 1024)
         # request positions fit int32 (capacity < 2**31); half the bytes of int64.
@@ -194,7 +196,4 @@ class NumbaEngine:
         # the next round's seekers; within a round, rationing's scratch (its offers in
         # lender order), used up before the next round's list is written here
         self.spare_seekers = arrays.pop("spare_seekers")
-        self.app = {
-            **arrays,
-            "starts": np.zeros(len(self.model.lenders) + 1, dtype=np.int64),
-        }
+        self.apps = Applications(**arrays)

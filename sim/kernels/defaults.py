@@ -9,19 +9,20 @@ allows and the rest is written off.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 from sim import rng
-from sim.categories import CH_SUPPLY_CHAIN, LOAN_NONPERFORMING, LOAN_PERFORMING
-from sim.kernels.firms import N_SLOTS, clear_slot, debt_due, mark_slot, pay_debt
+from sim.categories import CH_SUPPLY_CHAIN, LOAN_EMPTY, LOAN_NONPERFORMING, LOAN_PERFORMING
+from sim.kernels.bitsets import mark_slot
+from sim.kernels.debt import clear_loan, debt_due, pay_debt
+from sim.kernels.groups import firm_groups
 from sim.kernels.layout import (
     BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_DEFAULTS, GM_EXITS, GM_NPL,
     NEW_THIS_QUARTER,
     LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
 )
 from sim.kernels.records import flag, set_flag, uid_of
-from sim.population import ALIVE, DEFAULTED_BEFORE, DISTRESSED, SECURED
+from sim.population import ALIVE, DEFAULTED_BEFORE, DISTRESSED, LOAN_POSITIONS, SECURED
 
 
 @njit(cache=True, inline="always")
@@ -40,61 +41,45 @@ def _write_off(f, loan, s, fp, acc_b, key_verified):
 
 
 @njit(cache=True, inline="always")
-def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_exit,
-                     key_default_exit, key_verified):
-    """Phase 7 for the firm record ``f`` in slot ``i`` (live or closed)."""
-    # 1. non-performing loans age and are written off, also those a closed firm
-    # left behind (its slot stays reserved until they are)
-    for slot in range(N_SLOTS):
-        loan = loans[i, slot]
+def _age_bad_loans(f, loans, i, s, fp, acc_b, key_verified):
+    """Non-performing loans of the firm in slot ``i`` age and are written off after
+    ``writeoff_quarters``, also those a closed firm left behind (its slot stays reserved
+    until they are)."""
+    for pos in range(LOAN_POSITIONS):
+        loan = loans[i, pos]
         if loan.status == LOAN_NONPERFORMING:
             loan.npl_age += 1
             if loan.npl_age >= fp.writeoff_quarters:
                 _write_off(f, loan, s, fp, acc_b, key_verified)
-                clear_slot(loan)
-    if flag(f, ALIVE) == 0:
-        return
-    groups = (np.int64(f.sector), 7 + f.region, 10 + s, 13 + f.stage)
-    closing = False
-    # 2. firms that could not pay try again with what the credit round gave them
-    if flag(f, DISTRESSED) == 1:
-        owed = debt_due(loans, i, fp.deferral)
-        if f.cash >= owed:
-            pay_debt(f, loans, i, s, fp, acc_b)
-        else:
-            for slot in range(N_SLOTS):
-                loan = loans[i, slot]
-                if loan.status == LOAN_PERFORMING:
-                    loan.status = LOAN_NONPERFORMING
-                    loan.npl_age = 0
-                    acc_b[loan.lender, s, LF_NEW_NPL] += loan.principal
-            set_flag(f, DEFAULTED_BEFORE, 1)
-            f.history = 0
-            for g in groups:
-                group_acc[b, g, s, GM_DEFAULTS] += 1.0
-            if rng.uniform(key_default_exit, uid_of(f), 0, 0) < fp.exit_after_default:
-                closing = True
-            else:
-                f.cash = max(f.cash, 0.0)  # the owner tops up to stay open
-    elif f.cash < 0.0:
-        # losses with no debt due: the owner tops up or closes the firm
-        if rng.uniform(key_default_exit, uid_of(f), 0, 0) < fp.exit_after_default:
-            closing = True
-        else:
-            f.cash = 0.0
-    # loans made this quarter start owing from the next one
-    for slot in range(N_SLOTS):
-        if loans[i, slot].npl_age == NEW_THIS_QUARTER:
-            loans[i, slot].npl_age = 0
-    # 3. closure at the stage hazard
-    if not closing and rng.uniform(key_exit, uid_of(f), 0, 0) < exit_hazard[f.stage]:
-        closing = True
-    if not closing:
-        return
-    # 4. a closing firm repays what it can; the rest turns non-performing and
-    # goes through collection like any other bad loan
-    for slot in range(N_SLOTS):
-        loan = loans[i, slot]
+                clear_loan(loan)
+
+
+@njit(cache=True, inline="always")
+def _default(f, loans, i, b, s, fp, acc_b, group_acc, key_default_exit):
+    """The live firm ``f`` in slot ``i`` cannot pay what it owes: its loans turn
+    non-performing. Returns whether it closes."""
+    for pos in range(LOAN_POSITIONS):
+        loan = loans[i, pos]
+        if loan.status == LOAN_PERFORMING:
+            loan.status = LOAN_NONPERFORMING
+            loan.npl_age = 0
+            acc_b[loan.lender, s, LF_NEW_NPL] += loan.principal
+    set_flag(f, DEFAULTED_BEFORE, 1)
+    f.history = 0
+    for g in firm_groups(f):
+        group_acc[b, g, s, GM_DEFAULTS] += 1.0
+    if rng.uniform(key_default_exit, uid_of(f), 0, 0) < fp.exit_after_default:
+        return True
+    f.cash = max(f.cash, 0.0)  # the owner tops up to stay open
+    return False
+
+
+@njit(cache=True, inline="always")
+def _close(f, loans, i, b, s, acc_b, group_acc):
+    """The firm ``f`` in slot ``i`` closes: it repays what its cash allows; the rest
+    turns non-performing and goes through collection like any other bad loan."""
+    for pos in range(LOAN_POSITIONS):
+        loan = loans[i, pos]
         if loan.status != LOAN_PERFORMING:
             continue
         j = loan.lender
@@ -103,7 +88,7 @@ def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_e
         f.cash -= paid
         acc_b[j, s, LF_PRINCIPAL] += paid
         if paid >= p:
-            clear_slot(loan)
+            clear_loan(loan)
         else:
             loan.principal = p - paid
             loan.status = LOAN_NONPERFORMING
@@ -111,8 +96,42 @@ def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_e
             acc_b[j, s, LF_NEW_NPL] += p - paid
     set_flag(f, ALIVE, 0)
     f.cash = 0.0
-    for g in groups:
+    for g in firm_groups(f):
         group_acc[b, g, s, GM_EXITS] += 1.0
+
+
+@njit(cache=True, inline="always")
+def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_exit,
+                     key_default_exit, key_verified):
+    """Phase 7 for the firm record ``f`` in slot ``i`` (live or closed)."""
+    # 1. non-performing loans age and are written off
+    _age_bad_loans(f, loans, i, s, fp, acc_b, key_verified)
+    if flag(f, ALIVE) == 0:
+        return
+    closing = False
+    # 2. firms that could not pay try again with what the credit round gave them
+    if flag(f, DISTRESSED) == 1:
+        owed = debt_due(loans, i, fp.deferral)
+        if f.cash >= owed:
+            pay_debt(f, loans, i, s, fp, acc_b)
+        else:
+            closing = _default(f, loans, i, b, s, fp, acc_b, group_acc, key_default_exit)
+    elif f.cash < 0.0:
+        # losses with no debt due: the owner tops up or closes the firm
+        if rng.uniform(key_default_exit, uid_of(f), 0, 0) < fp.exit_after_default:
+            closing = True
+        else:
+            f.cash = 0.0
+    # loans made this quarter start owing from the next one
+    for pos in range(LOAN_POSITIONS):
+        if loans[i, pos].npl_age == NEW_THIS_QUARTER:
+            loans[i, pos].npl_age = 0
+    # 3. closure at the stage hazard
+    if not closing and rng.uniform(key_exit, uid_of(f), 0, 0) < exit_hazard[f.stage]:
+        closing = True
+    # 4. a closing firm repays what it can
+    if closing:
+        _close(f, loans, i, b, s, acc_b, group_acc)
 
 
 @njit(cache=True, inline="always")
@@ -123,10 +142,10 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
     debt = 0.0
     npl = 0.0
     borrower = 0.0
-    for slot in range(N_SLOTS):
-        loan = loans[i, slot]
+    for pos in range(LOAN_POSITIONS):
+        loan = loans[i, pos]
         status = loan.status
-        if status == 0:
+        if status == LOAN_EMPTY:
             continue
         j = loan.lender
         p = loan.principal
@@ -140,7 +159,7 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
             npl += p
     if flag(f, ALIVE) == 0:
         return
-    for g in (np.int64(f.sector), 7 + f.region, 10 + s, 13 + f.stage):
+    for g in firm_groups(f):
         group_acc[b, g, s, GM_ALIVE] += 1.0
         group_acc[b, g, s, GM_BALANCE] += debt
         group_acc[b, g, s, GM_NPL] += npl
@@ -171,8 +190,8 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, free_bits, firms, loa
             _count(f, loans, i, b, s, acc_b, group_acc)
             if flag(f, ALIVE) == 0:
                 free = True
-                for slot in range(N_SLOTS):
-                    if loans[i, slot].status != 0:
+                for pos in range(LOAN_POSITIONS):
+                    if loans[i, pos].status != LOAN_EMPTY:
                         free = False
                 if free:
                     mark_slot(bits, i)

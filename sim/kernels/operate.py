@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit, prange
 
 from sim import rng
 from sim.categories import CH_BANK, LOAN_NONPERFORMING, LOAN_PERFORMING
-from sim.kernels.firms import (
-    N_SLOTS, STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, debt_due,
-    debt_outstanding, pay_debt,
+from sim.kernels.debt import debt_due, debt_outstanding, pay_debt
+from sim.kernels.groups import (
+    STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, firm_groups,
 )
 from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_RENEWED
 from sim.kernels.records import flag, set_flag, uid_of
-from sim.population import ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DISTRESSED
+from sim.population import (
+    ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DISTRESSED, LOAN_POSITIONS,
+)
 
 
 @njit(cache=True, inline="always")
@@ -110,13 +111,13 @@ def _service(f, u_id, loans, i, fp, acc_b, key_renew, due):
     """
     s = f.size
     renewed = False
-    for slot in range(N_SLOTS):
-        loan = loans[i, slot]
+    for pos in range(LOAN_POSITIONS):
+        loan = loans[i, pos]
         if (loan.status == LOAN_PERFORMING and fp.deferral == 0
                 and flag(loan, AMORTIZING) == 0 and loan.remaining <= 1
                 and loan.channel == CH_BANK and f.history >= 4
                 and flag(f, DEFAULTED_BEFORE) == 0):
-            if rng.uniform(key_renew, u_id, slot, 0) < fp.renewal_share:
+            if rng.uniform(key_renew, u_id, pos, 0) < fp.renewal_share:
                 loan.remaining = loan.term + 1
                 acc_b[loan.lender, s, LF_RENEWED] += loan.principal
                 renewed = True
@@ -145,16 +146,16 @@ def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, u
     s = f.size
     shortfall = max(0.0, unpaid - f.cash)
     has_npl = False
-    free_slot = False
+    free_position = False
     debt = 0.0
-    for slot in range(N_SLOTS):
-        status = loans[i, slot].status
+    for pos in range(LOAN_POSITIONS):
+        status = loans[i, pos].status
         if status == LOAN_PERFORMING:
-            debt += loans[i, slot].principal
+            debt += loans[i, pos].principal
         elif status == LOAN_NONPERFORMING:
             has_npl = True
         else:
-            free_slot = True
+            free_position = True
     total = shortfall
     invest = 0
     if f.discouraged > 0:
@@ -162,7 +163,7 @@ def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, u
     elif f.debt_target > 0.0 and not has_npl:
         # a firm using both its credit lines waits for one to mature
         gap = f.debt_target * fp.debt_appetite * rev - debt
-        if gap > 0.2 * rev and free_slot:
+        if gap > 0.2 * rev and free_position:
             total += gap
         if rng.uniform(key_invest, u_id, 0, 0) < invest_prob[f.stage]:
             total += fp.invest_size * rev
@@ -170,7 +171,7 @@ def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, u
     # firms ask for what lenders could plausibly give, a multiple of revenue
     total = min(total, max(shortfall, fp.max_request * rev))
     if total > 0.0:
-        for g in (np.int64(f.sector), 7 + f.region, 10 + s, 13 + f.stage):
+        for g in firm_groups(f):
             group_acc[b, g, s, GM_DEMAND] += total
     return total, invest
 

@@ -1,7 +1,9 @@
-"""Typed bundles of parameters handed to the kernels (numba accepts namedtuples).
+"""Typed bundles handed to the kernels (numba accepts namedtuples).
 
-Python builds them each quarter from the scenario and the lender agents
+Python builds the parameter bundles each quarter from the scenario and the lender agents
 (:mod:`sim.wiring`); kernels only read them. Arrays are float64 unless noted.
+:class:`Applications` bundles the credit round's arrays per seeker, which the kernels
+write.
 """
 
 from collections import namedtuple
@@ -110,4 +112,19 @@ LenderTable = namedtuple("LenderTable", [
     "choice_lenders",       # int [5, 3, J] lenders reachable by channel and region
     "choice_cum",           # [5, 3, J] cumulative choice weights
     "choice_n",             # int [5, 3]
+])
+
+Applications = namedtuple("Applications", [
+    # One entry per credit seeker of a round, in the order of its ``seekers`` list
+    # (sim.kernels.seekers); owned by the caller and reused every round.
+    "seeking",              # uint8: 1 if the firm still seeks finance
+    "lender",               # int16: lender applied to, -1 = no application
+    "channel",              # uint8: channel applied through (categories.CH_*)
+    "size",                 # uint8: the firm's size stratum
+    "pd",                   # float64: annual PD the lender estimates
+    "amount",               # float64: 万元 offered (cut by rationing to what is left)
+    "rate",                 # float32: annual rate offered, 0 for non-debt
+    "ok",                   # uint8: 1 if an offer is made, before capacity limits
+    "secured",              # uint8: 1 if the offer is secured
+    "funded",               # uint8: 1 if rationing funds the offer
 ])

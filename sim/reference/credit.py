@@ -12,10 +12,11 @@ import math
 from dataclasses import dataclass
 
 from sim import rng
-from sim.categories import CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN
+from sim.categories import (
+    CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, KIND_BANK, KIND_SUPPLY_CHAIN,
+)
 from sim.reference.draws import f32, key, norm_cdf, normal, uniform
 
-KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, KIND_CROWD = range(4)
 MIN_LOAN_WAN = 0.5   # loans below 5,000 yuan are not worth writing
 PD_BANDS = 512       # rationing goes through a lender's offers in bands of estimated PD
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.kernels import layout as L
-from sim.population import LOAN_SLOTS, request_records
+from sim.population import LOAN_POSITIONS, request_records
 from sim.quarters import quarter_label
 
 NEW_MARK = L.NEW_THIS_QUARTER
@@ -69,7 +69,7 @@ def numba_states(model) -> dict[int, dict]:
                          {name: request[name] for name in REQUEST_FIELDS})
             if request is not None:
                 state["revenue"] = request["revenue"]
-        for slot in range(LOAN_SLOTS):
+        for slot in range(LOAN_POSITIONS):
             if loans["status"][i][slot] != 0:
                 for name in LOAN_FIELDS:
                     state[f"loan{slot}.{name}"] = float(loans[name][i][slot])

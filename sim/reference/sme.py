@@ -21,7 +21,8 @@ import mesa
 
 from sim import rng
 from sim.categories import (
-    CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, LOAN_NONPERFORMING,
+    CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, GROUP_REGION, GROUP_SECTOR,
+    GROUP_SIZE, GROUP_STAGE, LOAN_NONPERFORMING,
 )
 from sim.kernels import layout as L
 from sim.reference.credit import MIN_LOAN_WAN, limits, pick_lender, screen
@@ -59,8 +60,8 @@ class SME(mesa.Agent):
     @property
     def groups(self) -> tuple[int, int, int, int]:
         """Rows of ``group_acc``: sector, region, size and stage groups."""
-        o = L.GROUP_OFFSETS
-        return (o[0] + self.sector, o[1] + self.region, o[2] + self.size, o[3] + self.stage)
+        return (GROUP_SECTOR + self.sector, GROUP_REGION + self.region,
+                GROUP_SIZE + self.size, GROUP_STAGE + self.stage)
 
     def _to_lender(self, lender: int, metric: int, amount: float) -> None:
         self.model.acc.lender[self.block, lender, self.size, metric] += amount

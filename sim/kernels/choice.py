@@ -1,0 +1,168 @@
+"""How a credit seeker chooses where to apply (phase 6, ODD 7.10): the channels open to
+it, their weights in a multinomial logit, and a lender within the chosen channel.
+
+Helpers inlined into :func:`sim.kernels.credit.choose_and_screen`; they read as
+``sim.reference.sme`` does the same choice. Arrays are handed over already taken out of
+their bundles (see that kernel).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from sim import rng
+from sim.categories import (
+    CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, LOAN_EMPTY, LOAN_PERFORMING,
+)
+from sim.kernels.records import flag
+from sim.kernels.screening import risk_band
+from sim.population import BUREAU, LOAN_POSITIONS
+
+N_CHANNELS = len(CHANNELS)
+
+
+@njit(cache=True, inline="always")
+def pick_lender(choice_lenders, choice_cum, choice_n, channel, region, u, avoid):
+    """A lender of ``channel`` reachable from ``region``, drawn by the choice weights
+    (``choice_*`` of :class:`~sim.kernels.params.LenderTable`) with the uniform ``u``; if
+    it is ``avoid`` (the one that just said no), the next in the table. Returns -1 if
+    none is reachable."""
+    n = choice_n[channel, region]
+    if n == 0:
+        return -1
+    total = choice_cum[channel, region, n - 1]
+    if total <= 0.0:
+        return -1
+    target = u * total
+    pick = n - 1
+    for k in range(n):
+        if target < choice_cum[channel, region, k]:
+            pick = k
+            break
+    j = choice_lenders[channel, region, pick]
+    if j == avoid and n > 1:
+        j = choice_lenders[channel, region, (pick + 1) % n]
+    return j
+
+
+@njit(cache=True, inline="always")
+def lending_relations(loans, i, relation):
+    """Read firm ``i``'s loans: ``relation`` (int64 [N_CHANNELS]) gets the lender of its
+    performing loan in each channel (-1 for none). Returns whether a loan position is
+    free and whether it has a non-performing loan."""
+    free_position = False
+    has_npl = False
+    relation[:] = -1
+    for pos in range(LOAN_POSITIONS):
+        loan = loans[i, pos]
+        status = loan.status
+        if status == LOAN_EMPTY:
+            free_position = True
+        elif status == LOAN_PERFORMING:
+            relation[loan.channel] = loan.lender
+        else:
+            has_npl = True
+    return free_position, has_npl
+
+
+@njit(cache=True, inline="always")
+def limits(f, u_id, rev, cp, key_verified):
+    """What lenders would lend firm ``f`` (uid ``u_id``, quarterly revenue ``rev`` 万元)
+    without collateral: returns the banks' unsecured cap (万元), whether its receivables
+    are verified, and the receivable cap (万元)."""
+    # Banks lend without collateral only as far as they can see the firm: in full with a
+    # credit-bureau file, otherwise as far as their big-data scoring reaches.
+    seen = 1.0 if flag(f, BUREAU) == 1 else cp.bank_big_data * f.digital
+    unsecured_cap = cp.unsecured_limit_q * rev * seen
+    # a receivable verified on the anchor's ledger is financed closer to its face
+    verified = f.anchor >= 0 and \
+        rng.uniform(key_verified, u_id, 0, 0) < cp.verified_share
+    receivable_cap = cp.receivable_q * rev * (cp.verified_advance if verified else 1.0)
+    return unsecured_cap, verified, receivable_cap
+
+
+@njit(cache=True, inline="always")
+def channel_reach(c, f, rev, cp, unsecured_cap, receivable_cap):
+    """Roughly how much debt channel ``c`` lends a firm like ``f`` (万元)."""
+    if c == CH_BANK:
+        return max(unsecured_cap, f.collateral * cp.collateral_ltv)
+    if c == CH_ONLINE:
+        return min(cp.online_cap_wan, cp.online_limit_q * rev)
+    return receivable_cap
+
+
+@njit(cache=True, inline="always")
+def channel_open(c, f, free_position, equity_ok, choice_n):
+    """Whether firm ``f`` can apply through channel ``c``: debt needs a free loan
+    position, supply-chain finance an anchor, equity and crowdfunding a project of a
+    young firm, and any channel a lender reachable from its region."""
+    if c <= CH_SUPPLY_CHAIN and not free_position:
+        return False
+    if c == CH_SUPPLY_CHAIN and f.anchor < 0:
+        return False
+    if c >= CH_EQUITY and not equity_ok:
+        return False
+    return choice_n[c, f.region] != 0
+
+
+@njit(cache=True, inline="always")
+def channel_weights(f, request, cp, channel_weight, choice_n, relation, free_position,
+                    equity_ok, unsecured_cap, receivable_cap, weight):
+    """The multinomial-logit weights exp(utility) of the channels for firm ``f`` with
+    credit request ``request``, into ``weight`` (float64 [N_CHANNELS], 0 for a closed
+    channel); returns their sum."""
+    band = risk_band(f.quality)
+    rev = request.revenue
+    total_weight = 0.0
+    for c in range(N_CHANNELS):
+        weight[c] = 0.0
+        if not channel_open(c, f, free_position, equity_ok, choice_n):
+            continue
+        # exp(utility) as a product: the static part (constant, expected rate for the
+        # band, time to cash) is tabulated once per round
+        w = channel_weight[c, band]
+        if c == CH_ONLINE:
+            w *= math.exp(cp.digital_sensitivity * f.digital)
+        if relation[c] >= 0 and relation[c] != request.rejected_by:
+            w *= cp.relationship_factor
+        # firms know roughly how much each channel lends to a firm like them and avoid
+        # one that would cover only part of the need
+        if c <= CH_SUPPLY_CHAIN:
+            reach = channel_reach(c, f, rev, cp, unsecured_cap, receivable_cap)
+            if reach < request.need:
+                w *= math.exp(cp.coverage_sensitivity
+                              * math.log(max(reach, 1e-6) / request.need))
+            # short online and receivable finance is a poor match for a project
+            if c != CH_BANK and request.invest == 1:
+                w *= cp.mismatch_factor
+        weight[c] = w
+        total_weight += w
+    return total_weight
+
+
+@njit(cache=True, inline="always")
+def draw_channel(weight, target):
+    """The channel a draw ``target`` (uniform × the weights' sum) picks, each with
+    probability ∝ its weight."""
+    best = -1
+    for c in range(N_CHANNELS):
+        if weight[c] > 0.0:
+            best = c
+            target -= weight[c]
+            if target < 0.0:
+                break
+    return best
+
+
+@njit(cache=True, inline="always")
+def choose_lender(channel, region, relation, rejected_by, choice_lenders, choice_cum,
+                  choice_n, key_lender, u_id, round_number):
+    """The lender a firm (uid ``u_id``, in ``region``) applies to in ``channel``: the one
+    it already borrows from there, unless that one just said no, else one drawn by the
+    choice weights (see :func:`pick_lender`). -1 for none."""
+    if relation[channel] >= 0 and relation[channel] != rejected_by:
+        return relation[channel]
+    return pick_lender(choice_lenders, choice_cum, choice_n, channel, region,
+                       rng.uniform(key_lender, u_id, channel, round_number), rejected_by)
