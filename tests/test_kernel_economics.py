@@ -3,9 +3,9 @@
 Each test builds a few records or arrays by hand (dtypes from ``sim.population``), runs
 the compiled kernel helper, and compares with the sum, order or formula worked out in
 the test; where the reference engine (``sim.reference``) has the same rule it is held to
-the same answer. Kernels used: ``sim.kernels.firms.debt_due``, ``.pay_debt``,
-``.SIZE_MICRO``; ``sim.kernels.credit.ration``, ``.estimated_pd``, ``.risk_band``,
-``.pick_lender``, ``._BAND_EDGES``.
+the same answer. Kernels used: ``sim.kernels.debt.debt_due``, ``.pay_debt``;
+``sim.kernels.ration.ration``; ``sim.kernels.screening.estimated_pd``, ``.risk_band``;
+``sim.kernels.choice.pick_lender``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import pytest
 from numba import njit
 
 from sim.categories import CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, LOAN_PERFORMING
-from sim.kernels import credit, firms as firm_kernels
+from sim.kernels import choice, credit, debt as firm_kernels, ration as rationing, screening
 from sim.kernels.layout import (
     LF_GUARANTEE_FEE, LF_INTEREST, LF_N, LF_PRINCIPAL, LF_SUBSIDY, NEW_THIS_QUARTER,
 )
-from sim.kernels.params import FirmParams
-from sim.population import AMORTIZING, FIRM_DTYPE, LOAN_DTYPE, LOAN_SLOTS, REQUEST_DTYPE, SECURED
+from sim.kernels.params import Applications, FirmParams
+from sim.population import AMORTIZING, FIRM_DTYPE, LOAN_DTYPE, LOAN_POSITIONS, REQUEST_DTYPE, SECURED
 from sim.reference import credit as ref_credit
 from sim.reference.loans import Loan as RefLoan
 
@@ -34,9 +34,9 @@ RATE_A, RATE_B = 0.0625, 0.046875
 
 
 def _loans(*specs) -> np.ndarray:
-    """One firm's loan slots (a [1, LOAN_SLOTS] array) from (principal, annual rate,
+    """One firm's loan slots (a [1, LOAN_POSITIONS] array) from (principal, annual rate,
     remaining quarters, amortizing, channel, status, npl_age) per slot."""
-    loans = np.zeros((1, LOAN_SLOTS), dtype=LOAN_DTYPE)
+    loans = np.zeros((1, LOAN_POSITIONS), dtype=LOAN_DTYPE)
     for slot, (p, rate, remaining, amortizing, channel, status, npl_age) in enumerate(specs):
         loan = loans[0, slot]
         loan["principal"], loan["rate"], loan["remaining"] = p, rate, remaining
@@ -154,7 +154,7 @@ def test_interest_subsidy_is_capped_at_the_interest():
 # --------------------------------------------------------------------------- rationing
 
 def _ration(lender, ok, pd, amount, size, uid, capacity, yi_per_wan):
-    """Run ``credit.ration`` on applicants given as lists; returns (funded, amount after
+    """Run ``rationing.ration`` on applicants given as lists; returns (funded, amount after
     rationing, capacity left)."""
     n = len(lender)
     firms = np.zeros(n, dtype=FIRM_DTYPE)
@@ -165,10 +165,15 @@ def _ration(lender, ok, pd, amount, size, uid, capacity, yi_per_wan):
     app_amount = np.array(amount, dtype=np.float64)
     capacity = np.array(capacity, dtype=np.float64)
     funded = np.zeros(n, dtype=np.uint8)
-    credit.ration(seekers, n, np.array(lender, dtype=np.int16), np.array(ok, dtype=np.uint8),
-                  np.array(size, dtype=np.uint8), np.array(pd, dtype=np.float64), app_amount,
-                  firms, requests, np.array(yi_per_wan, dtype=np.float64), capacity, funded,
-                  np.zeros(n, dtype=np.int32), np.zeros(capacity.size + 1, dtype=np.int64))
+    apps = Applications(
+        seeking=np.ones(n, dtype=np.uint8), lender=np.array(lender, dtype=np.int16),
+        channel=np.zeros(n, dtype=np.uint8), size=np.array(size, dtype=np.uint8),
+        pd=np.array(pd, dtype=np.float64), amount=app_amount,
+        rate=np.zeros(n, dtype=np.float32), ok=np.array(ok, dtype=np.uint8),
+        secured=np.zeros(n, dtype=np.uint8), funded=funded)
+    rationing.ration(seekers, n, apps, firms, requests, np.array(yi_per_wan, dtype=np.float64),
+                     capacity, np.zeros(n, dtype=np.int32),
+                     np.zeros(capacity.size + 1, dtype=np.int64))
     return funded.astype(bool).tolist(), app_amount.tolist(), capacity.tolist()
 
 
@@ -268,7 +273,7 @@ CDF_TOL = 1e-8
     (0.7, 0.05, -2.4, 1.7), (-0.4, 9.0, -0.3, 2.5)])
 def test_estimated_pd_is_the_closed_form_and_the_posterior_average(signal, sigma2, alpha,
                                                                    slope):
-    got = credit.estimated_pd(signal, sigma2, alpha, slope)
+    got = screening.estimated_pd(signal, sigma2, alpha, slope)
     closed = _phi((alpha - slope * signal / (1.0 + sigma2))
                   / math.sqrt(1.0 + slope * slope * sigma2 / (1.0 + sigma2)))
     assert got == pytest.approx(closed, abs=CDF_TOL)
@@ -281,13 +286,13 @@ def test_estimated_pd_is_the_closed_form_and_the_posterior_average(signal, sigma
 def test_estimated_pd_limits_of_a_perfect_and_a_useless_signal(signal):
     alpha, slope = -2.0, 0.5
     # noise → 0: the signal is the quality, PD = Φ(α − β s)
-    assert credit.estimated_pd(signal, 1e-12, alpha, slope) == \
+    assert screening.estimated_pd(signal, 1e-12, alpha, slope) == \
         pytest.approx(_phi(alpha - slope * signal), abs=CDF_TOL)
     # noise → ∞: the signal says nothing; PD averaged over the prior N(0, 1),
     # Φ(α / sqrt(1 + β²)), checked against the integral over q ~ N(0, 1)
     prior_average = _pd_by_integration(0.0, 1e12, alpha, slope)
     assert prior_average == pytest.approx(_phi(alpha / math.sqrt(1 + slope ** 2)), abs=1e-12)
-    assert credit.estimated_pd(signal, 1e12, alpha, slope) == \
+    assert screening.estimated_pd(signal, 1e12, alpha, slope) == \
         pytest.approx(prior_average, abs=CDF_TOL)
 
 
@@ -295,11 +300,11 @@ def test_noisier_lenders_shrink_towards_the_average_firm():
     alpha, slope = -2.0, 0.5
     average = _phi(alpha / math.sqrt(1 + slope ** 2))
     for signal in (-2.0, 2.0):
-        pds = [credit.estimated_pd(signal, s2, alpha, slope) for s2 in (0.01, 0.3, 1.0, 5.0)]
+        pds = [screening.estimated_pd(signal, s2, alpha, slope) for s2 in (0.01, 0.3, 1.0, 5.0)]
         gaps = [abs(pd - average) for pd in pds]
         assert gaps == sorted(gaps, reverse=True) and gaps[-1] > 0.0
     # a good signal means a lower PD than a bad one, at any noise
-    assert credit.estimated_pd(1.0, 2.0, alpha, slope) < credit.estimated_pd(-1.0, 2.0,
+    assert screening.estimated_pd(1.0, 2.0, alpha, slope) < screening.estimated_pd(-1.0, 2.0,
                                                                             alpha, slope)
 
 
@@ -307,14 +312,14 @@ def test_noisier_lenders_shrink_towards_the_average_firm():
 
 def test_risk_band_edges_are_the_deciles_of_the_standard_normal():
     deciles = np.array([_inverse_phi(k / 10.0) for k in range(1, 10)])
-    np.testing.assert_allclose(credit._BAND_EDGES, deciles, rtol=0, atol=1e-8)
-    for band, edge in enumerate(credit._BAND_EDGES):
-        assert credit.risk_band(edge - 1e-9) == band
-        assert credit.risk_band(edge + 1e-9) == band + 1
-    assert credit.risk_band(-10.0) == 0 and credit.risk_band(10.0) == 9
+    np.testing.assert_allclose(screening._BAND_EDGES, deciles, rtol=0, atol=1e-8)
+    for band, edge in enumerate(screening._BAND_EDGES):
+        assert screening.risk_band(edge - 1e-9) == band
+        assert screening.risk_band(edge + 1e-9) == band + 1
+    assert screening.risk_band(-10.0) == 0 and screening.risk_band(10.0) == 9
     # a tenth of firms (quality ~ N(0, 1)) in each band
     quality = np.random.default_rng(5).standard_normal(200_000)
-    counts = np.bincount([credit.risk_band(q) for q in quality], minlength=10)
+    counts = np.bincount([screening.risk_band(q) for q in quality], minlength=10)
     np.testing.assert_allclose(counts / quality.size, 0.1, atol=0.004)
 
 
@@ -349,7 +354,7 @@ def _choice_table(lenders_by_cell: dict[tuple[int, int], tuple[list[int], list[f
     (0.1, 9, 4)])    # avoiding another lender changes nothing
 def test_pick_lender_by_weight_avoiding_the_last_refusal(u, avoid, expected):
     table = _choice_table({(CH_BANK, 1): ([4, 7, 9], [2.0, 3.0, 5.0])})
-    got = credit.pick_lender(table.choice_lenders, table.choice_cum, table.choice_n,
+    got = choice.pick_lender(table.choice_lenders, table.choice_cum, table.choice_n,
                              CH_BANK, 1, u, avoid)
     assert got == expected
     assert ref_credit.pick_lender(table, CH_BANK, 1, u, avoid) == expected
@@ -360,7 +365,7 @@ def test_pick_lender_when_there_is_no_choice():
                                                                                 [0.0, 0.0])})
     args = (table.choice_lenders, table.choice_cum, table.choice_n)
     # the only lender is asked again even if it just refused
-    assert credit.pick_lender(*args, CH_ONLINE, 0, 0.5, 6) == 6
+    assert choice.pick_lender(*args, CH_ONLINE, 0, 0.5, 6) == 6
     # nobody reachable, or no weight at all: no lender
-    assert credit.pick_lender(*args, CH_BANK, 0, 0.5, -1) == -1
-    assert credit.pick_lender(*args, CH_SUPPLY_CHAIN, 2, 0.5, -1) == -1
+    assert choice.pick_lender(*args, CH_BANK, 0, 0.5, -1) == -1
+    assert choice.pick_lender(*args, CH_SUPPLY_CHAIN, 2, 0.5, -1) == -1
