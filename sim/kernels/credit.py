@@ -37,7 +37,8 @@ N_CHANNELS = len(CHANNELS)
 KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, KIND_CROWD = 0, 1, 2, 3
 N_BUCKETS = 512
 SORT_CHUNK = 65536  # applicants per chunk of the counting sort in ``ration``
-MIN_LOAN_WAN = 0.5  # loans below 5,000 yuan are not worth writing
+# credit.min_loan_wan at its default, for callers of ``ration`` that do not pass it yet
+MIN_LOAN_WAN = 0.5
 # seekers ahead whose records the credit-round loops ask for (see sim.kernels.prefetch);
 # their requests are asked for twice as far ahead, since the request gives the slot
 PREFETCH_AHEAD = 8
@@ -257,7 +258,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             kind = kind_class[j]
             if kind == KIND_BANK:
                 tau = precision_base[j] + cp.precision_bureau * flag(f, BUREAU) \
-                    + cp.precision_history * min(f.history, 8) / 8.0 \
+                    + cp.precision_history * min(f.history, cp.history_full) / cp.history_full \
                     + cp.precision_bank_big_data * cp.bank_big_data * dig
                 if f.collateral > 0.0:
                     tau += cp.precision_collateral
@@ -269,8 +270,8 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
                     tau += cp.precision_verified
             else:
                 tau = precision_base[j] + cp.precision_digital * dig * data_level[j] \
-                    * (1.0 - cp.protection_loss) + 0.5 * cp.precision_history \
-                    * min(f.history, 8) / 8.0
+                    * (1.0 - cp.protection_loss) + cp.platform_history_weight \
+                    * cp.precision_history * min(f.history, cp.history_full) / cp.history_full
             sigma2 = 1.0 / tau
             err = keep * rng.normal(key_signal, u_id, j, 0) + rho * rng.normal(key_refresh,
                                                                                 u_id, j, 0)
@@ -317,7 +318,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
                 app_rate[k] = rate
                 ok = (expected_loss <= appetite_el[j] and required <= rate_cap[j]
                       and not visible_bad)
-            app_ok[k] = 1 if (ok and amount >= MIN_LOAN_WAN) else 0
+            app_ok[k] = 1 if (ok and amount >= cp.min_loan_wan) else 0
 
 
 @njit(cache=True)
@@ -332,7 +333,8 @@ def _sort_marginal(members, app_pd, firms, requests, seekers):
 
 @njit(cache=True, parallel=True, nogil=True)
 def ration(seekers, n_seekers, app_lender, app_ok, app_size, app_pd, app_amount, firms,
-           requests, yi_per_wan, capacity, app_funded, order, starts):
+           requests, yi_per_wan, capacity, app_funded, order, starts,
+           min_loan_wan=MIN_LOAN_WAN):
     """Each lender funds its offers best estimated risk first until its capacity (亿元)
     is used; the outcome does not depend on thread count or array order.
 
@@ -340,7 +342,8 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_size, app_pd, app_amount,
     the marginal bucket, which alone is sorted exactly (by PD, then uid). ``order``
     (int32 [n_seekers or more]) and ``starts`` (int64 [J + 1]) are caller-owned scratch
     arrays; only the first ``n_seekers`` applicants are read. ``capacity`` is reduced by
-    what is lent.
+    what is lent. A remainder smaller than ``min_loan_wan`` (万元, credit.min_loan_wan) is
+    not lent.
     """
     n_lenders = capacity.shape[0]
     # counting sort by lender in fixed chunks of applicants: each chunk counts its offers
@@ -423,7 +426,7 @@ def ration(seekers, n_seekers, app_lender, app_ok, app_size, app_pd, app_amount,
                 # loan worth writing: capacity is used up exactly, so how much goes
                 # unlent does not depend on how many agents stand for the population.
                 rest = (cap - used) / per_wan
-                if rest >= MIN_LOAN_WAN:
+                if rest >= min_loan_wan:
                     app_amount[k] = rest
                     app_funded[k] = 1
                     used = cap
@@ -534,7 +537,7 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
                     if first:
                         group_acc[b, g, s, GM_FIRST_TIME] += 1.0
             request.need = max(0.0, request.need - amount)
-            if request.need < MIN_LOAN_WAN:
+            if request.need < cp.min_loan_wan:
                 request.need = 0.0
                 app_seeking[k] = 0
 

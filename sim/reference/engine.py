@@ -108,7 +108,7 @@ class ReferenceMarket(CreditMarket):
                                      self.expected_rate, self.yi_per_wan))
             offers = [offer for offer in (firm.apply(cp, lenders) for firm in seekers)
                       if offer is not None]
-            ration(offers, table.capacity, yi_per_wan)
+            ration(offers, table.capacity, yi_per_wan, cp.min_loan_wan)
             for offer in offers:
                 if offer.funded:
                     offer.firm.accept(offer, cp, lenders)
