@@ -493,7 +493,7 @@ class CreditSection(Strict):
 
 # ---------------------------------------------------------------- [banks]
 class BankType(Strict):
-    count: int = param(1, "banks", "per type, see below", ge=0, le=500)
+    count: int = param(1, "banks", "CBIRC bank lists", ge=0, le=500)
     total_assets_yi: float = param(1e5, "亿元, whole type", "NFRA 2024", gt=0)
     loans_to_assets: float = param(0.55, "share", "NFRA 2024", **SHARE)
     sme_share_of_loans: float = param(0.1, "share of loans to SMEs at start", "assumption",
@@ -576,22 +576,21 @@ class BanksSection(Strict):
 
 # ---------------------------------------------------------------- [platforms]
 class PlatformKind(Strict):
-    count: int = param(1, "platforms at start", "per kind, see below", ge=0, le=200)
+    count: int = param(1, "platforms at start", "assumption", ge=0, le=200)
     max_count: int = param(8, "slots for entrants", "assumption", ge=0, le=500)
     net_assets_yi: float = param(100.0, "亿元 per platform", "assumption", gt=0)
     funding_cost_annual: float = param(0.06, "cost of own funds and ABS", "assumption",
                                        ge=0, le=0.5)
     partner_margin_annual: float = param(0.01, "partner bank's margin over its funding",
                                          "assumption", ge=0, le=0.3)
-    op_cost_fixed_wan: float = param(0.02, "万元 per loan per year", "report: automated approval",
-                                     ge=0, le=100)
+    op_cost_fixed_wan: float = param(0.02, "万元 per loan per year", "assumption", ge=0,
+                                     le=100)
     op_cost_rate_annual: float = param(0.01, "annual", "assumption", ge=0, le=0.3)
     margin_annual: float = param(0.03, "annual", "assumption", ge=0, le=0.5)
     appetite_el_annual: float = param(0.075, "max expected annual loss rate", "assumption",
                                       ge=0, le=1)
     precision_base: float = param(0.3, "1/σ² without data", "assumption", gt=0, le=100)
-    data_level: float = param(1.0, "alternative data depth", "report: big-data scoring",
-                              ge=0, le=10)
+    data_level: float = param(1.0, "alternative data depth", "assumption", ge=0, le=10)
     per_firm_limit_quarters: float = param(0.8, "× quarterly revenue", "assumption", ge=0,
                                            le=20)
     securitised_share: float = param(0.3, "share of own part sold as ABS", "assumption",
@@ -612,7 +611,9 @@ def _platform(sources: dict[str, str] | None = None, **kw: Any):
 
 
 class PlatformsSection(Strict):
-    big_tech: PlatformKind = _platform({"count": "report names Ant, Tencent, JD, Baidu"},
+    big_tech: PlatformKind = _platform({"count": "report names Ant, Tencent, JD, Baidu",
+                                        "op_cost_fixed_wan": "report: automated approval",
+                                        "data_level": "report: big-data scoring"},
                                        count=4, max_count=6, net_assets_yi=900.0,
                                        funding_cost_annual=0.06, op_cost_fixed_wan=0.02,
                                        op_cost_rate_annual=0.015, margin_annual=0.06,
@@ -621,7 +622,9 @@ class PlatformsSection(Strict):
                                        per_firm_limit_quarters=1.0, securitised_share=0.4)
     online_micro: PlatformKind = _platform({"count": "assumption: a few large licensed "
                                                      "online micro-lenders stand for the "
-                                                     "rest"},
+                                                     "rest",
+                                            "op_cost_fixed_wan": "report: automated "
+                                                                 "approval"},
                                            count=8, max_count=16, net_assets_yi=60.0,
                                            funding_cost_annual=0.075, op_cost_fixed_wan=0.05,
                                            op_cost_rate_annual=0.025, margin_annual=0.085,

@@ -15,7 +15,6 @@ from sim.agents.lender import Lender
 from sim.categories import CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, PLATFORM_CHANNEL
 
 
-
 class Platform(Lender):
     def __init__(self, model, index: int, kind: str, params, active: bool, partners: list):
         super().__init__(model, index, kind, params, active)
@@ -169,7 +168,8 @@ class Platform(Lender):
         # performing part at the start; the platform keeps the rest (its service spread)
         partner_yield = self._partner_rate_by_bank()
         partner_interest = self.partner_stock * perf_fraction * partner_yield / 4.0
-        abs_interest = self.abs_stock * perf_fraction * (cb.lpr_1y_annual + p.abs_spread_annual) / 4.0
+        abs_interest = self.abs_stock * perf_fraction * (cb.lpr_1y_annual
+                                                         + p.abs_spread_annual) / 4.0
         interest_kept = flows["interest"] - partner_interest.sum() - abs_interest
         # new loans are funded as they are made; run-off, recoveries and losses then
         # follow funders' stocks (loans made this quarter can also close this quarter)
