@@ -148,7 +148,8 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         else:
             f.collateral = 0.0
         dmean = fp.digital_mean[s] + (fp.entrant_digital_trend * years if entrant else 0.0)
-        f.digital = min(1.0, max(0.0, dmean + fp.digital_sd * rng.normal(key, u_id, _F_DIGITAL, 0)))
+        f.digital = min(1.0, max(0.0, dmean + fp.digital_sd
+                                 * rng.normal(key, u_id, _F_DIGITAL, 0)))
         propensity = fp.borrowing_propensity * (fp.propensity_base + fp.propensity_size_step * s)
         if rng.uniform(key, u_id, _F_BORROWER, 0) < propensity:
             sd = fp.debt_target_sd

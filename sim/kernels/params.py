@@ -24,7 +24,7 @@ FirmParams = namedtuple("FirmParams", [
     "anchor_prob",           # [7] by sector
     "anchors",               # int
     "initial_borrowers",     # [3]
-    "initial_quality_tilt",  # quality added to starting firms aged 40+ quarters
+    "initial_quality_tilt",  # quality added to starting firms aged tilt_full_age or more
     "initial_borrower_selection",  # probit slope of holding a starting loan on quality
     "tilt_full_age",         # int, quarters of age that give initial_quality_tilt in full
     "start_history_max",     # int, quarters of repayment history of a starting borrower
