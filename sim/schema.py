@@ -154,12 +154,56 @@ class PopulationSection(Strict):
     bureau_coverage: BureauBySize = Field(default_factory=BureauBySize)
     initial_borrowers: BorrowerBySize = Field(default_factory=BorrowerBySize)
     initial_quality_tilt: float = param(0.2, "quality (sd units) added to starting firms aged "
-                                        "10+ years, less for younger", "assumption: survivors "
+                                        "quality_tilt_full_age_quarters or more, pro rata "
+                                        "for younger", "assumption: survivors "
                                         "are better than entrants; reduces the start-up "
                                         "transient", ge=0, le=3)
+    quality_tilt_full_age_quarters: int = param(40, "quarters of age from which "
+                                                "initial_quality_tilt applies in full",
+                                                "assumption: selection by survival "
+                                                "builds up over ~10 years", ge=1, le=400)
+    start_history_max_quarters: int = param(12, "quarters: a starting borrower's repayment "
+                                             "history is drawn uniformly below this",
+                                             "assumption: up to 3 years of history",
+                                             ge=1, le=400)
     initial_borrower_selection: float = param(0.5, "probit slope of holding a starting loan on "
                                               "quality", "assumption: starting borrowers were "
                                               "screened", ge=0, le=5)
+    entrant_revenue_gap: float = param(0.5, "log revenue: an entrant's trend starts this far "
+                                       "below a starting firm's of its size",
+                                       "assumption: entrants start below the size they grow "
+                                       "into", ge=0, le=5)
+    start_revenue_noise_sd: float = param(0.1, "log sd of a new firm's revenue around its "
+                                          "trend", "assumption: the quarter's revenue is "
+                                          "near the trend", ge=0, le=3)
+    start_cash_min: float = param(0.5, "lowest starting cash, × firms.cash_buffer_quarters "
+                                  "× quarterly revenue; drawn uniformly from it to it + 1",
+                                  "assumption: cash around the buffer firms keep", ge=0,
+                                  le=10)
+    start_collateral_min: float = param(0.5, "lowest pledgeable assets, × "
+                                        "collateral_to_revenue × annual revenue; drawn "
+                                        "uniformly from it to it + 1", "assumption: spread "
+                                        "around the typical ratio", ge=0, le=10)
+    entrant_collateral_factor: float = param(0.5, "× collateral_share for entrants",
+                                             "assumption: new firms own fewer pledgeable "
+                                             "assets", **SHARE)
+    digital_sd: float = param(0.25, "sd of the digital footprint across firms of a size",
+                              "assumption", ge=0, le=2)
+    startup_age_quarters: int = param(12, "quarters: starting start-ups are younger, other "
+                                      "starting firms older", "assumption: the start-up "
+                                      "stage lasts up to ~3 years (exits peak in year 3, "
+                                      "SAIC 2013)", ge=1, le=200)
+    established_age_span_quarters: int = param(80, "quarters: starting firms past the "
+                                               "start-up stage are older than "
+                                               "startup_age_quarters by up to this",
+                                               "assumption: ages up to ~23 years", ge=1,
+                                               le=400)
+    start_online_min_digital: float = param(0.3, "digital footprint above which a starting "
+                                            "loan may be online", "assumption: online "
+                                            "lenders need a data trail", **SHARE)
+    start_online_share: float = param(0.3, "chance that such a firm's starting loan is "
+                                      "online", "assumption: online share of loans 30-45% "
+                                      "(as channel_constant is calibrated to)", **SHARE)
     anchor_share: float = param(0.22, "share in a core firm's supply chain", "assumption", **SHARE)
     anchors: int = param(400, "core firms", "assumption", ge=1, le=30000)
     entry_rate_quarterly: float = param(0.034, "entrants / alive", "SAMR: ~17%/yr new market "
@@ -249,6 +293,19 @@ class FirmsSection(Strict):
     debt_target_sd: float = param(0.35, "log sd across firms", "assumption", ge=0, le=3)
     borrowing_propensity: float = param(0.45, "share of firms that use credit at all",
                                         "assumption: many SMEs never seek loans", **SHARE)
+    borrowing_propensity_base: float = param(0.8, "× borrowing_propensity for individual "
+                                             "businesses", "assumption: larger firms use "
+                                             "credit more often", ge=0, le=5)
+    borrowing_propensity_size_step: float = param(0.3, "added to borrowing_propensity_base "
+                                                  "per size class (micro +1, small +2)",
+                                                  "assumption: larger firms use credit more "
+                                                  "often", ge=0, le=5)
+    working_gap_min_quarters: float = param(0.2, "× quarterly revenue: a gap to the debt "
+                                            "target below this is not worth a loan",
+                                            "assumption: application costs", ge=0, le=10)
+    shock_margin_loss: float = param(0.5, "margin lost per unit of revenue lost to a shock",
+                                     "assumption: fixed costs (rent, wages) are about half "
+                                     "of costs and do not fall with revenue", ge=0, le=5)
     discouraged_quarters: int = param(2, "quarters a turned-down firm waits before asking "
                                       "again (unless forced by a shortfall)",
                                       "discouraged borrowers (Kon & Storey 2003); assumption",
@@ -300,6 +357,18 @@ class TimeToCash(Strict):
     supply_chain: float = param(1.0, "weeks", "assumption", ge=0, le=52)
     equity: float = param(10.0, "weeks", "assumption", ge=0, le=52)
     crowdfunding: float = param(6.0, "weeks", "assumption", ge=0, le=52)
+
+
+class StartingRates(Strict):
+    """Typical annual rates on new loans, for firms' expectations before any loan is priced
+    and for the starting book; the burn-in replaces both with the model's own rates."""
+
+    bank: float = param(0.045, "annual", "PBoC 2023: banks' new inclusive small and micro "
+                        "loans ~4.5%", ge=0, le=1)
+    online: float = param(0.14, "annual", "assumption: big-tech and online micro-loans "
+                          "priced mostly 10-18% APR", ge=0, le=1)
+    supply_chain: float = param(0.07, "annual", "assumption: receivable finance between bank "
+                                "and online rates", ge=0, le=1)
 
 
 class CreditSection(Strict):
@@ -354,6 +423,13 @@ class CreditSection(Strict):
                                     le=100)
     precision_history: float = param(1.0, "1/σ² added by 8+ quarters of repayment history",
                                      "assumption", ge=0, le=100)
+    history_full_quarters: int = param(8, "quarters of repayment history that give "
+                                       "precision_history in full (less pro rata)",
+                                       "assumption: two years of repayments", ge=1, le=80)
+    platform_history_weight: float = param(0.5, "share of precision_history that platforms "
+                                           "get from a repayment history", "assumption: "
+                                           "platforms see their own loans and part of the "
+                                           "bureau's", **SHARE)
     precision_collateral: float = param(0.3, "1/σ² added by pledged collateral", "assumption",
                                         ge=0, le=100)
     precision_statements: float = param(0.5, "1/σ² added by financial statements (not "
@@ -368,6 +444,37 @@ class CreditSection(Strict):
                                    "assumption", ge=0, le=100)
     precision_verified: float = param(2.0, "1/σ² added by verified receivables",
                                       "report: blockchain receivables", ge=0, le=100)
+    min_loan_wan: float = param(0.5, "万元: smallest loan written, and smallest need a firm "
+                                "keeps seeking", "assumption: loans below 5,000 yuan are not "
+                                "worth writing", ge=0, le=100)
+    starting_rate: StartingRates = Field(default_factory=StartingRates)
+    starting_spread_riskiest_annual: float = param(0.02, "annual, added to starting_rate for "
+                                                   "the riskiest band (spreads linear across "
+                                                   "bands)", "assumption: risk-based "
+                                                   "pricing", ge=-0.5, le=0.5)
+    starting_spread_safest_annual: float = param(-0.01, "annual, added to starting_rate for "
+                                                 "the safest band", "assumption: risk-based "
+                                                 "pricing", ge=-0.5, le=0.5)
+    full_lender_reach: float = param(0.1, "× a lender's chance of being found once it has no "
+                                     "capacity left", "assumption: word gets round that it "
+                                     "is not lending", ge=0, le=1)
+    appetite_floor: float = param(0.5, "lowest appetite target, × the base appetite",
+                                  "assumption: one bad year does not start a doom loop",
+                                  ge=0, le=1)
+    appetite_ceiling: float = param(2.0, "highest appetite target, × the base appetite",
+                                    "assumption: a good year does not license unlimited "
+                                    "risk", ge=1, le=20)
+    refit_pd_floor: float = param(1e-4, "lowest predicted annual PD used at the re-fit",
+                                  "assumption: guards the ratio to realised defaults", gt=0,
+                                  le=1)
+    refit_pd_cap: float = param(0.5, "highest predicted annual PD used at the re-fit",
+                                "assumption", gt=0, le=1)
+    pd_scale_min: float = param(0.1, "lowest calibration factor on a lender's PDs",
+                                "assumption: a re-fit cannot scale PDs beyond tenfold",
+                                gt=0, le=1)
+    pd_scale_max: float = param(10.0, "highest calibration factor on a lender's PDs",
+                                "assumption: a re-fit cannot scale PDs beyond tenfold",
+                                ge=1, le=1000)
     equity_cost_annual: float = param(0.16, "firms' perceived cost of equity", "assumption",
                                       ge=0, le=2)
     crowdfunding_cost_annual: float = param(0.12, "firms' perceived cost of crowdfunding",
@@ -375,10 +482,12 @@ class CreditSection(Strict):
     equity_valuation_years: float = param(2.0, "pre-money value, × annual revenue",
                                           "assumption", gt=0, le=100)
     supply_chain_maturity: int = param(2, "quarters", "tied to the receivable", ge=1, le=12)
-    bank_maturity: int = param(4, "quarters, working-capital loans", "assumption", ge=1, le=40)
+    bank_maturity: int = param(4, "quarters, working-capital loans (and the starting book's "
+                               "bank loans)", "assumption", ge=1, le=40)
     bank_term_maturity: int = param(12, "quarters, investment loans (amortising)",
                                     "assumption", ge=1, le=80)
-    online_maturity: int = param(2, "quarters, revolving lines (amortising)", "assumption",
+    online_maturity: int = param(2, "quarters, revolving lines (amortising; also the "
+                                 "starting book's online loans)", "assumption",
                                  ge=1, le=40)
 
 
@@ -404,6 +513,13 @@ class BankType(Strict):
                                    ge=-0.1, le=0.1)
     payout_ratio: float = param(0.3, "share of profit paid out", "assumption: dividends ~30%",
                                 **SHARE)
+    management_buffer: float = param(0.01, "capital / RWA kept above the minimum and the "
+                                     "conservation buffer", "assumption: banks keep a "
+                                     "margin over requirements", ge=0, le=0.2)
+    payout_capital_sensitivity: float = param(2.0, "change of the payout ratio per unit "
+                                              "relative gap of the capital ratio to its "
+                                              "target", "assumption: banks below target "
+                                              "retain profits", ge=0, le=50)
     regional: bool = param(False, "lends only in own region", "CBIRC 2021 internet-loan rules")
     liquidity_buffer: float = param(0.12, "share of deposits held as liquid assets beyond "
                                     "required reserves", "NFRA liquidity rules (liquidity "
@@ -411,28 +527,47 @@ class BankType(Strict):
                                     "liquid assets and lend close to it)", **SHARE)
 
 
-def _bank(**kw: Any):
-    return Field(default_factory=lambda: BankType(**kw))
+def _typed(model: type[Strict], sources: dict[str, str], values: dict[str, Any]):
+    """A table of one lender type: its defaults, and the source of each default that is
+    not the field's own (``sources``, by field name), so every value cites where it comes
+    from; :func:`parameter_table` reads them from the field."""
+    unknown = set(sources) - set(model.model_fields)
+    if unknown:
+        raise ValueError(f"sources for unknown fields {sorted(unknown)}")
+    return Field(default_factory=lambda: model(**values),
+                 json_schema_extra={"sources": dict(sources)})
+
+
+def _bank(sources: dict[str, str] | None = None, **kw: Any):
+    return _typed(BankType, sources or {}, kw)
 
 
 class BanksSection(Strict):
-    large_state: BankType = _bank(count=6, total_assets_yi=1.8e6, loans_to_assets=0.58,
+    large_state: BankType = _bank({"count": "CBIRC bank lists: 6 large state-owned "
+                                            "commercial banks"},
+                                  count=6, total_assets_yi=1.8e6, loans_to_assets=0.58,
                                   sme_share_of_loans=0.085, capital_ratio=0.175,
                                   funding_spread_annual=-0.013, op_cost_fixed_wan=0.35,
                                   margin_annual=0.008, appetite_el_annual=0.034,
                                   precision_base=0.6, liquidity_buffer=0.10)
-    joint_stock: BankType = _bank(count=12, total_assets_yi=7.2e5, loans_to_assets=0.57,
+    joint_stock: BankType = _bank({"count": "CBIRC bank lists: 12 joint-stock commercial "
+                                            "banks"},
+                                  count=12, total_assets_yi=7.2e5, loans_to_assets=0.57,
                                   sme_share_of_loans=0.06, capital_ratio=0.135,
                                   funding_spread_annual=-0.009, op_cost_fixed_wan=0.4,
                                   margin_annual=0.010, appetite_el_annual=0.034,
                                   precision_base=0.55, liquidity_buffer=0.11)
-    city_commercial: BankType = _bank(count=12, total_assets_yi=6.0e5, loans_to_assets=0.52,
+    city_commercial: BankType = _bank({"count": "assumption: 12 banks stand for the ~125 "
+                                                "city commercial banks (CBIRC bank lists)"},
+                                      count=12, total_assets_yi=6.0e5, loans_to_assets=0.52,
                                       sme_share_of_loans=0.10, capital_ratio=0.125,
                                       funding_spread_annual=-0.006, op_cost_fixed_wan=0.3,
                                       margin_annual=0.011, appetite_el_annual=0.04,
                                       precision_base=0.5, regional=True,
                                       liquidity_buffer=0.24)
-    rural: BankType = _bank(count=12, total_assets_yi=5.5e5, loans_to_assets=0.55,
+    rural: BankType = _bank({"count": "assumption: 12 banks stand for the rural commercial "
+                                      "and cooperative banks (CBIRC bank lists)"},
+                            count=12, total_assets_yi=5.5e5, loans_to_assets=0.55,
                             sme_share_of_loans=0.16, capital_ratio=0.125,
                             funding_spread_annual=-0.004, op_cost_fixed_wan=0.25,
                             margin_annual=0.012, appetite_el_annual=0.045,
@@ -441,59 +576,76 @@ class BanksSection(Strict):
 
 # ---------------------------------------------------------------- [platforms]
 class PlatformKind(Strict):
-    count: int = param(1, "platforms at start", "report names Ant, Tencent, JD, Baidu",
-                       ge=0, le=200)
+    count: int = param(1, "platforms at start", "assumption", ge=0, le=200)
     max_count: int = param(8, "slots for entrants", "assumption", ge=0, le=500)
     net_assets_yi: float = param(100.0, "亿元 per platform", "assumption", gt=0)
     funding_cost_annual: float = param(0.06, "cost of own funds and ABS", "assumption",
                                        ge=0, le=0.5)
     partner_margin_annual: float = param(0.01, "partner bank's margin over its funding",
                                          "assumption", ge=0, le=0.3)
-    op_cost_fixed_wan: float = param(0.02, "万元 per loan per year", "report: automated approval",
-                                     ge=0, le=100)
+    op_cost_fixed_wan: float = param(0.02, "万元 per loan per year", "assumption", ge=0,
+                                     le=100)
     op_cost_rate_annual: float = param(0.01, "annual", "assumption", ge=0, le=0.3)
     margin_annual: float = param(0.03, "annual", "assumption", ge=0, le=0.5)
     appetite_el_annual: float = param(0.075, "max expected annual loss rate", "assumption",
                                       ge=0, le=1)
     precision_base: float = param(0.3, "1/σ² without data", "assumption", gt=0, le=100)
-    data_level: float = param(1.0, "alternative data depth", "report: big-data scoring",
-                              ge=0, le=10)
+    data_level: float = param(1.0, "alternative data depth", "assumption", ge=0, le=10)
     per_firm_limit_quarters: float = param(0.8, "× quarterly revenue", "assumption", ge=0,
                                            le=20)
     securitised_share: float = param(0.3, "share of own part sold as ABS", "assumption",
                                      **SHARE)
+    abs_spread_annual: float = param(0.015, "investors' yield over the 1y LPR on the "
+                                     "platform's ABS", "assumption", ge=-0.1, le=0.3)
     fee_rate: float = param(0.0, "fee on funds raised (non-debt)", "assumption", **SHARE)
     investor_capacity_yi: float = param(0.0, "亿元 per quarter from outside investors",
-                                        "report F11: crowdfunding 1,700亿 (2022)", ge=0)
+                                        "only crowd/equity platforms raise investors' money",
+                                        ge=0)
     payout_ratio: float = param(0.3, "share of profit paid out", "assumption", **SHARE)
     entry_roe_threshold: float = param(0.18, "segment ROE that attracts an entrant",
                                        "assumption", ge=0, le=5)
 
 
-def _platform(**kw: Any):
-    return Field(default_factory=lambda: PlatformKind(**kw))
+def _platform(sources: dict[str, str] | None = None, **kw: Any):
+    return _typed(PlatformKind, sources or {}, kw)
 
 
 class PlatformsSection(Strict):
-    big_tech: PlatformKind = _platform(count=4, max_count=6, net_assets_yi=900.0,
+    big_tech: PlatformKind = _platform({"count": "report names Ant, Tencent, JD, Baidu",
+                                        "op_cost_fixed_wan": "report: automated approval",
+                                        "data_level": "report: big-data scoring"},
+                                       count=4, max_count=6, net_assets_yi=900.0,
                                        funding_cost_annual=0.06, op_cost_fixed_wan=0.02,
                                        op_cost_rate_annual=0.015, margin_annual=0.06,
                                        appetite_el_annual=0.075,
                                        precision_base=0.3, data_level=1.6,
                                        per_firm_limit_quarters=1.0, securitised_share=0.4)
-    online_micro: PlatformKind = _platform(count=8, max_count=16, net_assets_yi=60.0,
+    online_micro: PlatformKind = _platform({"count": "assumption: a few large licensed "
+                                                     "online micro-lenders stand for the "
+                                                     "rest",
+                                            "op_cost_fixed_wan": "report: automated "
+                                                                 "approval"},
+                                           count=8, max_count=16, net_assets_yi=60.0,
                                            funding_cost_annual=0.075, op_cost_fixed_wan=0.05,
                                            op_cost_rate_annual=0.025, margin_annual=0.085,
                                            appetite_el_annual=0.12, precision_base=0.3,
                                            data_level=0.8, per_firm_limit_quarters=0.8,
                                            securitised_share=0.2)
-    supply_chain: PlatformKind = _platform(count=6, max_count=10, net_assets_yi=500.0,
+    supply_chain: PlatformKind = _platform({"count": "assumption: core-firm and fintech "
+                                                     "supply-chain finance platforms"},
+                                           count=6, max_count=10, net_assets_yi=500.0,
                                            funding_cost_annual=0.04, op_cost_fixed_wan=0.1,
                                            op_cost_rate_annual=0.008, margin_annual=0.02,
                                            appetite_el_annual=0.04, precision_base=0.4,
                                            data_level=1.0, per_firm_limit_quarters=0.8,
                                            securitised_share=0.3)
-    crowd_equity: PlatformKind = _platform(count=4, max_count=8, net_assets_yi=30.0,
+    crowd_equity: PlatformKind = _platform({"count": "assumption: few equity-crowdfunding "
+                                                     "platforms remain after the 2016-2019 "
+                                                     "clean-up of online finance",
+                                            "investor_capacity_yi": "report F11: "
+                                                                    "crowdfunding 1,700亿 "
+                                                                    "(2022)"},
+                                           count=4, max_count=8, net_assets_yi=30.0,
                                            funding_cost_annual=0.0, op_cost_fixed_wan=0.5,
                                            op_cost_rate_annual=0.0, margin_annual=0.0,
                                            appetite_el_annual=0.09, precision_base=0.35,
@@ -546,6 +698,15 @@ class Banking(Strict):
                                             "their region (from 2022-01-01)")
     target_pressure: float = param(1.0, "appetite and margin response to target gaps",
                                    "assumption", ge=0, le=20)
+    two_increases_appetite: float = param(0.15, "appetite raise, share of base appetite, "
+                                          "under two increases (before target_pressure)",
+                                          "assumption", ge=0, le=5)
+    two_increases_margin_factor: float = param(0.7, "× banks' SME margin under two increases "
+                                               "(before target_pressure)", "assumption: "
+                                               "inclusive loans priced thin", ge=0, le=1)
+    platform_failing_capital_share: float = param(0.2, "a platform is resolved when its "
+                                                  "capital falls below this share of its "
+                                                  "starting capital", "assumption", **SHARE)
     joint_own_contribution: float = param(0.30, "platform share of each joint loan",
                                           "CBIRC/PBoC 2020-11 online micro-loan rules", **SHARE)
     partner_concentration_cap: float = param(0.25, "joint loans with one partner / bank "
@@ -560,6 +721,11 @@ class Banking(Strict):
                                          le=10000)
     renewal_share: float = param(0.35, "share of maturing performing loans renewed",
                                  "NFRA 2024: 无还本续贷 extended", **SHARE)
+    renewal_min_history_quarters: int = param(4, "quarters of repayments, with no default "
+                                              "ever, before a bank loan can be renewed",
+                                              "assumption: renewal is for firms with a "
+                                              "good record, here one year of it",
+                                              ge=0, le=80)
     provision_coverage: float = param(1.5, "provisions / NPL", "CBIRC provision coverage",
                                       ge=0, le=5)
 
@@ -672,19 +838,20 @@ def parameter_table() -> list[dict[str, Any]]:
     """Every scalar parameter as rows of (path, default, unit, source)."""
     rows: list[dict[str, Any]] = []
 
-    def walk(model: type[BaseModel], instance: BaseModel, prefix: str) -> None:
+    def walk(instance: BaseModel, prefix: str, sources: dict[str, str]) -> None:
+        # ``sources``: a lender type's own sources for its defaults (see _typed)
         for name, field in type(instance).model_fields.items():
             value = getattr(instance, name)
             path = f"{prefix}{name}"
+            extra = field.json_schema_extra or {}
             if isinstance(value, BaseModel):
-                walk(type(value), value, path + ".")
-            elif field.json_schema_extra:
-                extra = field.json_schema_extra
+                walk(value, path + ".", extra.get("sources", {}))
+            elif extra:
                 rows.append({"path": path, "default": value, "unit": extra.get("unit", ""),
-                             "source": extra.get("source", "")})
+                             "source": sources.get(name, extra.get("source", ""))})
 
     default = Scenario()
     for section in ("run", "population", "macro", "firms", "credit", "banks", "platforms",
                     "policy"):
-        walk(type(getattr(default, section)), getattr(default, section), section + ".")
+        walk(getattr(default, section), section + ".", {})
     return rows

@@ -52,6 +52,19 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         initial_borrowers=_values(pop.initial_borrowers, SIZES),
         initial_quality_tilt=pop.initial_quality_tilt,
         initial_borrower_selection=pop.initial_borrower_selection,
+        tilt_full_age=pop.quality_tilt_full_age_quarters,
+        start_history_max=pop.start_history_max_quarters,
+        start_bank_term=credit.bank_maturity, start_online_term=credit.online_maturity,
+        entrant_revenue_gap=pop.entrant_revenue_gap,
+        start_revenue_noise_sd=pop.start_revenue_noise_sd,
+        start_cash_min=pop.start_cash_min, start_collateral_min=pop.start_collateral_min,
+        entrant_collateral_factor=pop.entrant_collateral_factor, digital_sd=pop.digital_sd,
+        propensity_base=firms.borrowing_propensity_base,
+        propensity_size_step=firms.borrowing_propensity_size_step,
+        startup_age=pop.startup_age_quarters,
+        established_age_span=pop.established_age_span_quarters,
+        start_online_min_digital=pop.start_online_min_digital,
+        start_online_share=pop.start_online_share,
         mean_reversion=firms.mean_reversion_quarterly,
         vol_by_size=_values(firms.revenue_vol, SIZES),
         drift_by_stage=_values(firms.stage_drift, STAGES),
@@ -59,6 +72,7 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         shock_mult=shock_mult,
         margin_by_size=_values(firms.margin, SIZES),
         margin_slope=firms.margin_quality_slope, margin_noise=firms.margin_noise_sd,
+        shock_margin_loss=firms.shock_margin_loss,
         cash_buffer=firms.cash_buffer_quarters, owner_draw_share=firms.owner_draw_share,
         transitions=np.array([tr.startup_to_growth, tr.startup_to_stable, tr.growth_to_stable,
                               tr.stable_to_decline, tr.stable_to_growth, tr.decline_to_stable]),
@@ -67,12 +81,14 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         digital_drift=firms.digital_drift_quarterly,
         deferral=int(policy.fiscal.deferral),
         renewal_share=policy.banking.renewal_share,
+        renewal_min_history=policy.banking.renewal_min_history_quarters,
         subsidy_annual=policy.fiscal.interest_subsidy_annual,
         guarantee_fee_annual=policy.fiscal.guarantee_fee_annual,
         guarantee_on=int(policy.fiscal.guarantee_coverage > 0),
         invest_prob=invest_probability(params),
         debt_appetite=debt_appetite(params),
         invest_size=firms.invest_size_quarters,
+        working_gap_min=firms.working_gap_min_quarters,
         max_request=firms.max_request_quarters,
         exit_after_default=firms.exit_after_default,
         exit_hazard=_values(firms.exit_hazard, STAGES),
@@ -133,6 +149,9 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         lgd_receivable=credit.lgd_receivable, lgd_verified=credit.lgd_verified,
         unsecured_limit_q=credit.unsecured_limit_quarters, collateral_ltv=credit.collateral_ltv,
         receivable_q=credit.receivable_quarters, verified_advance=credit.verified_advance,
+        history_full=credit.history_full_quarters,
+        platform_history_weight=credit.platform_history_weight,
+        min_loan_wan=credit.min_loan_wan,
         precision_bureau=credit.precision_bureau, precision_history=credit.precision_history,
         precision_collateral=credit.precision_collateral,
         precision_statements=credit.precision_statements,
@@ -163,19 +182,17 @@ def channel_weights(params: Scenario, expected_rate: np.ndarray) -> np.ndarray:
     return np.exp(np.minimum(utility, 50.0))
 
 
-# Typical annual rates on new bank, online and supply-chain loans, for firms'
-# expectations before any loan is priced and for the starting book; the burn-in replaces
-# both with rates the model's lenders set (PBoC 2023: banks' inclusive loans ~4.5%).
-STARTING_DEBT_RATES = (0.045, 0.14, 0.07)
-
-
 def initial_expected_rates(params: Scenario) -> np.ndarray:
     """Firms' expectations by channel and risk band before any loan is priced: the
     starting debt rates, a little higher for riskier bands; the perceived cost of
     equity and crowdfunding, which firms always use for those channels."""
-    bands = np.linspace(0.02, -0.01, N_RISK_BANDS)
+    credit = params.credit
+    bands = np.linspace(credit.starting_spread_riskiest_annual,
+                        credit.starting_spread_safest_annual, N_RISK_BANDS)
     table = np.empty((len(CHANNELS), N_RISK_BANDS))
-    table[:3] = np.array(STARTING_DEBT_RATES)[:, None] + bands[None, :]
+    starting = credit.starting_rate
+    table[:3] = np.array([starting.bank, starting.online, starting.supply_chain])[:, None] \
+        + bands[None, :]
     table[CH_EQUITY] = params.credit.equity_cost_annual
     table[CH_CROWDFUNDING] = params.credit.crowdfunding_cost_annual
     return table
@@ -244,7 +261,7 @@ def choice_tables(lenders, n_regions: int = len(REGIONS)):
         if lender.active:
             weight = lender.reach()
             if lender.capacity <= 0:
-                weight *= 0.1
+                weight *= lender.model.params.credit.full_lender_reach
             active.append((lender.index, lender.channel, lender.lending_region(), weight))
     for c in range(n_channels):
         members = [(index, region, weight) for index, channel, region, weight in active

@@ -46,6 +46,18 @@ def test_every_parameter_is_documented():
     assert not missing, f"docs/parameters.md lacks {missing[:10]} ({len(missing)} in all)"
 
 
+def test_lender_types_cite_their_own_sources():
+    """A default set for one bank type or platform kind cites that type's source, not
+    another type's."""
+    source = {row["path"]: row["source"] for row in parameter_table()}
+    assert "Ant" in source["platforms.big_tech.count"]
+    for kind in ("online_micro", "supply_chain", "crowd_equity"):
+        assert "Ant" not in source[f"platforms.{kind}.count"], kind
+    assert "1,700亿" in source["platforms.crowd_equity.investor_capacity_yi"]
+    assert "1,700亿" not in source["platforms.big_tech.investor_capacity_yi"]
+    assert source["banks.large_state.count"] != source["banks.rural.count"]
+
+
 def test_every_output_column_is_documented():
     text = (DOCS / "outputs.md").read_text(encoding="utf-8")
     for table in (QUARTERLY_COLUMNS, GROUP_METRICS, LENDER_COLUMNS):

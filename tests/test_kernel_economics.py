@@ -18,7 +18,7 @@ import pytest
 from numba import njit
 
 from sim.categories import CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, LOAN_PERFORMING
-from sim.kernels import choice, credit, debt as firm_kernels, ration as rationing, screening
+from sim.kernels import choice, debt as firm_kernels, ration as rationing, screening
 from sim.kernels.layout import (
     LF_GUARANTEE_FEE, LF_INTEREST, LF_N, LF_PRINCIPAL, LF_SUBSIDY, NEW_THIS_QUARTER,
 )
@@ -26,6 +26,10 @@ from sim.kernels.params import Applications, FirmParams
 from sim.population import AMORTIZING, FIRM_DTYPE, LOAN_DTYPE, LOAN_POSITIONS, REQUEST_DTYPE, SECURED
 from sim.reference import credit as ref_credit
 from sim.reference.loans import Loan as RefLoan
+from sim.schema import Scenario
+
+# the smallest loan worth writing, 万元, at the scenario default
+MIN_LOAN_WAN = Scenario().credit.min_loan_wan
 
 # --------------------------------------------------------------------------- debt due
 
@@ -173,7 +177,7 @@ def _ration(lender, ok, pd, amount, size, uid, capacity, yi_per_wan):
         secured=np.zeros(n, dtype=np.uint8), funded=funded)
     rationing.ration(seekers, n, apps, firms, requests, np.array(yi_per_wan, dtype=np.float64),
                      capacity, np.zeros(n, dtype=np.int32),
-                     np.zeros(capacity.size + 1, dtype=np.int64))
+                     np.zeros(capacity.size + 1, dtype=np.int64), MIN_LOAN_WAN)
     return funded.astype(bool).tolist(), app_amount.tolist(), capacity.tolist()
 
 
@@ -185,7 +189,7 @@ def _reference_ration(lender, ok, pd, amount, size, uid, capacity, yi_per_wan):
               if j >= 0 else None
               for j, o, p, a, s, u in zip(lender, ok, pd, amount, size, uid)]
     capacity = list(capacity)
-    ref_credit.ration([o for o in offers if o is not None], capacity, yi_per_wan)
+    ref_credit.ration([o for o in offers if o is not None], capacity, yi_per_wan, MIN_LOAN_WAN)
     return ([o is not None and o.funded for o in offers],
             [o.amount if o is not None else a for o, a in zip(offers, amount)], capacity)
 
@@ -227,11 +231,10 @@ def test_ration_stops_at_the_first_offer_that_does_not_fit():
 
 def test_ration_breaks_ties_by_uid_and_drops_a_remainder_too_small_to_lend():
     """Equal PDs go lowest uid first; what is left (0.4) is below the smallest loan
-    worth writing (MIN_LOAN_WAN), so the second offer gets nothing."""
+    worth writing (``credit.min_loan_wan``), so the second offer gets nothing."""
     case = dict(lender=[0, 0, 0], ok=[1, 1, 1], pd=[0.04, 0.04, 0.01],
                 amount=[3.0, 3.0, 1.0], size=[0, 0, 0], uid=[52, 51, 99], capacity=[4.4],
                 yi_per_wan=[1.0, 1.0, 1.0])
-    assert credit.MIN_LOAN_WAN > 0.4
     funded, amount, capacity = _ration(**case)
     assert funded == [False, True, True]
     assert capacity[0] == pytest.approx(0.4)

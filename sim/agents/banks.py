@@ -76,7 +76,7 @@ class Bank(Lender):
 
     def capital_room(self) -> float:
         policy = self.model.params.policy.banking
-        required = policy.min_car + policy.conservation_buffer + 0.01  # management buffer
+        required = policy.min_car + policy.conservation_buffer + self.params.management_buffer
         return (self.capital / required - self.rwa()) / policy.sme_risk_weight
 
     # ------------------------------------------------------------------ phase 2
@@ -98,8 +98,9 @@ class Bank(Lender):
         if banking.two_increases:
             # the targets push banks to keep lending to SMEs at thinner margins, harder
             # when they are behind on growth or borrower count
-            mandate = 0.15 + banking.target_pressure * self.pressure
-            margin_factor = 0.7 / (1.0 + banking.target_pressure * self.pressure)
+            mandate = banking.two_increases_appetite + banking.target_pressure * self.pressure
+            margin_factor = banking.two_increases_margin_factor / (1.0 + banking.target_pressure
+                                                                   * self.pressure)
         # SME NPLs above the tolerated gap over the bank's overall NPL draw supervisory
         # attention: the bank pulls back (NPL pooled over its type, see LenderMarket)
         sme_npl = self.model.market.peer_npl.get(self.kind, 0.0)
@@ -133,8 +134,8 @@ class Bank(Lender):
         income = flows.interest + partner.interest + rest_income + incentive
         net_income = income - funding - op_cost - provision_expense
         car = self.capital_ratio()
-        payout_ratio = min(1.0, max(0.0, p.payout_ratio + 2.0 * (car - self.car_target)
-                                    / self.car_target))
+        payout_ratio = min(1.0, max(0.0, p.payout_ratio + p.payout_capital_sensitivity
+                                    * (car - self.car_target) / self.car_target))
         payout = payout_ratio * net_income if net_income > 0 else 0.0
         self.capital += net_income - payout
         # stocks: the SME book as counted, the rest of the book grows with the economy

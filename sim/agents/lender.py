@@ -85,7 +85,7 @@ class Lender(mesa.Agent):
         loss_rate = self.model.market.peer_loss_rate.get(self.kind, 0.0)
         excess = max(0.0, loss_rate / expected - 1.0)
         target = base * (1.0 + pressure) * (1.0 - credit.appetite_loss_sensitivity * excess)
-        target = min(max(target, 0.5 * base), 2.0 * base)
+        target = min(max(target, credit.appetite_floor * base), credit.appetite_ceiling * base)
         self.appetite += credit.appetite_speed * (target - self.appetite)
 
     def score_experience(self) -> tuple[float, float, float, float] | None:
@@ -107,10 +107,11 @@ class Lender(mesa.Agent):
         agents stand for the population.)
         """
         credit = self.model.params.credit
-        predicted = min(max(predicted, 1e-4), 0.5)
+        predicted = min(max(predicted, credit.refit_pd_floor), credit.refit_pd_cap)
         raw = predicted / self.pd_scale   # what the unscaled scorecard predicted
         step = credit.refit_speed * (realised - predicted) / raw
-        self.pd_scale = float(np.clip(self.pd_scale + step, 0.1, 10.0))
+        self.pd_scale = float(np.clip(self.pd_scale + step, credit.pd_scale_min,
+                                      credit.pd_scale_max))
 
     def homogenized_margin(self, base_margin: float, peers_active: int,
                            peers_initial: int) -> float:

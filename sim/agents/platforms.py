@@ -20,8 +20,6 @@ from sim.categories import (
     PLATFORM_CHANNEL,
 )
 
-ABS_SPREAD_ANNUAL = 0.015  # investors' yield over the LPR on platform ABS (assumption)
-
 
 class Platform(Lender):
     def __init__(self, model, index: int, kind: str, params, active: bool, partners: list):
@@ -98,7 +96,7 @@ class Platform(Lender):
             self.rate_cap = 1.0
         else:
             share = self.own_contribution()
-            abs_rate = cb.lpr_1y_annual + ABS_SPREAD_ANNUAL
+            abs_rate = cb.lpr_1y_annual + p.abs_spread_annual
             own_cost = (1.0 - p.securitised_share) * p.funding_cost_annual + \
                 p.securitised_share * abs_rate
             partner_rate = self._partner_rate()
@@ -170,7 +168,8 @@ class Platform(Lender):
         # performing part at the start; the platform keeps the rest (its service spread)
         partner_yield = self._partner_rate_by_bank()
         partner_interest = self.partner_stock * perf_fraction * partner_yield / 4.0
-        abs_interest = self.abs_stock * perf_fraction * (cb.lpr_1y_annual + ABS_SPREAD_ANNUAL) / 4.0
+        abs_interest = self.abs_stock * perf_fraction * (cb.lpr_1y_annual
+                                                         + p.abs_spread_annual) / 4.0
         interest_kept = flows.interest - partner_interest.sum() - abs_interest
         # new loans are funded as they are made; run-off, recoveries and losses then
         # follow funders' stocks (loans made this quarter can also close this quarter)

@@ -60,7 +60,8 @@ class BankingRegulator(Regulator):
             return False
         if lender.kind_class == KIND_BANK:
             return lender.capital_ratio() < self.instruments.min_car
-        return lender.capital < 0.2 * lender.capital_initial
+        return lender.capital < self.instruments.platform_failing_capital_share \
+            * lender.capital_initial
 
 
 class Courts(Regulator):

@@ -51,16 +51,17 @@ def _draw_age_and_quality(f, u_id, entrant, fp, key):
     if entrant:
         f.stage = STAGE_STARTUP
         f.age = 0
-        level -= 0.5  # entrants start below the size they grow into
+        level -= fp.entrant_revenue_gap  # entrants start below the size they grow into
     else:
         f.stage = _pick(fp.stage_cum, rng.uniform(key, u_id, _F_STAGE, 0))
         if f.stage == STAGE_STARTUP:
-            f.age = int(rng.uniform(key, u_id, _F_AGE, 0) * 12)
+            f.age = int(rng.uniform(key, u_id, _F_AGE, 0) * fp.startup_age)
         else:
-            f.age = 12 + int(rng.uniform(key, u_id, _F_AGE, 0) * 80)
+            f.age = fp.startup_age + int(rng.uniform(key, u_id, _F_AGE, 0)
+                                         * fp.established_age_span)
         # the starting population are survivors: weak firms have been weeded out, more
         # so among older firms
-        q += fp.initial_quality_tilt * min(f.age, 40) / 40.0
+        q += fp.initial_quality_tilt * min(f.age, fp.tilt_full_age) / fp.tilt_full_age
     f.quality = q
     return level, q
 
@@ -72,19 +73,20 @@ def _draw_finances(f, u_id, entrant, years, level, fp, key):
     revenue (万元)."""
     s = f.size
     f.log_trend = level
-    f.log_revenue = level + 0.1 * rng.normal(key, u_id, _F_REV, 0)
+    f.log_revenue = level + fp.start_revenue_noise_sd * rng.normal(key, u_id, _F_REV, 0)
     rev = math.exp(f.log_revenue)
-    f.cash = fp.cash_buffer * rev * (0.5 + rng.uniform(key, u_id, _F_CASH, 0))
+    f.cash = fp.cash_buffer * rev * (fp.start_cash_min + rng.uniform(key, u_id, _F_CASH, 0))
     f.discouraged = 0
-    coll_share = fp.collateral_share[s] * (0.5 if entrant else 1.0)
+    coll_share = fp.collateral_share[s] * (fp.entrant_collateral_factor if entrant else 1.0)
     if rng.uniform(key, u_id, _F_HASCOLL, 0) < coll_share:
         f.collateral = fp.collateral_to_revenue * 4.0 * rev * (
-            0.5 + rng.uniform(key, u_id, _F_COLL, 0))
+            fp.start_collateral_min + rng.uniform(key, u_id, _F_COLL, 0))
     else:
         f.collateral = 0.0
     dmean = fp.digital_mean[s] + (fp.entrant_digital_trend * years if entrant else 0.0)
-    f.digital = min(1.0, max(0.0, dmean + 0.25 * rng.normal(key, u_id, _F_DIGITAL, 0)))
-    propensity = fp.borrowing_propensity * (0.8 + 0.3 * s)
+    f.digital = min(1.0, max(0.0, dmean + fp.digital_sd
+                             * rng.normal(key, u_id, _F_DIGITAL, 0)))
+    propensity = fp.borrowing_propensity * (fp.propensity_base + fp.propensity_size_step * s)
     if rng.uniform(key, u_id, _F_BORROWER, 0) < propensity:
         sd = fp.debt_target_sd
         f.debt_target = fp.debt_target[s] * math.exp(
@@ -110,13 +112,14 @@ def _starting_loan(f, loan, u_id, q, rev, propensity, fp, choice_lenders, choice
     if rng.uniform(key, u_id, _F_HASLOAN, 0) >= p_loan:
         return
     channel = CH_BANK
-    if f.digital > 0.3 and rng.uniform(key, u_id, _F_LOANCH, 0) < 0.3:
+    if (f.digital > fp.start_online_min_digital
+            and rng.uniform(key, u_id, _F_LOANCH, 0) < fp.start_online_share):
         channel = CH_ONLINE
     lender = pick_lender(choice_lenders, choice_cum, choice_n, channel, f.region,
                          rng.uniform(key, u_id, _F_LENDER, 0), -1)
     if lender < 0:
         return
-    term = 4 if channel == CH_BANK else 2
+    term = fp.start_bank_term if channel == CH_BANK else fp.start_online_term
     loan.principal = f.debt_target * rev
     loan.rate = initial_rates[channel]
     loan.term = term
@@ -127,7 +130,7 @@ def _starting_loan(f, loan, u_id, q, rev, propensity, fp, choice_lenders, choice
     amortizing = 0 if channel == CH_BANK else 1
     loan.flags = (secured << SECURED) | (amortizing << AMORTIZING)
     loan.status = LOAN_PERFORMING
-    f.history = int(rng.uniform(key, u_id, _F_HIST, 0) * 12)
+    f.history = int(rng.uniform(key, u_id, _F_HIST, 0) * fp.start_history_max)
     f.first_loan_quarter = fp.quarter - 4
     f.cash += loan.principal  # borrowed working capital is held as cash
 

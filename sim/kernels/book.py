@@ -11,7 +11,6 @@ import numpy as np
 from numba import njit, prange
 
 from sim.categories import CH_BANK, CH_EQUITY, CH_ONLINE, LOAN_EMPTY, LOAN_PERFORMING
-from sim.kernels.credit import MIN_LOAN_WAN
 from sim.kernels.groups import firm_groups
 from sim.kernels.layout import (
     BAND_AMT, BAND_RATE_AMT, GM_APPROVALS, GM_FIRST_TIME, GM_NEW_DEBT, GM_NEW_NONDEBT,
@@ -166,6 +165,6 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
                           app_secured[k], spent, cp, maturity, lender_acc, group_acc,
                           band_acc)
             request.need = max(0.0, request.need - amount)
-            if request.need < MIN_LOAN_WAN:
+            if request.need < cp.min_loan_wan:
                 request.need = 0.0
                 app_seeking[k] = 0

@@ -31,8 +31,6 @@ from sim.kernels.screening import (
 from sim.kernels.seekers import visit_seeker
 from sim.population import ALIVE, BUREAU, DEFAULTED_BEFORE
 
-MIN_LOAN_WAN = 0.5  # loans below 5,000 yuan are not worth writing
-
 
 @njit(cache=True, inline="always")
 def round_keys(cp):
@@ -158,4 +156,4 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
                                    funding[j], op_fixed_wan[j], op_rate[j], margin[j],
                                    rate_cap[j], appetite_el[j])
             app_rate[k] = rate
-            app_ok[k] = 1 if (ok and amount >= MIN_LOAN_WAN) else 0
+            app_ok[k] = 1 if (ok and amount >= cp.min_loan_wan) else 0

@@ -84,7 +84,7 @@ def _earn(f, u_id, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev
         fp.margin_noise * rng.normal(key_margin, u_id, 0, 0)
     if level < 1.0:
         # fixed costs do not fall with revenue: a revenue collapse hits margins
-        margin -= 0.5 * (1.0 - level)
+        margin -= fp.shock_margin_loss * (1.0 - level)
     f.cash += rev * margin
     # Owners draw only profits: they keep a working buffer and the borrowed working
     # capital (lenders' money is not theirs to take out), so a loan is repaid from the
@@ -115,7 +115,7 @@ def _service(f, u_id, loans, i, fp, acc_b, key_renew, due):
         loan = loans[i, pos]
         if (loan.status == LOAN_PERFORMING and fp.deferral == 0
                 and flag(loan, AMORTIZING) == 0 and loan.remaining <= 1
-                and loan.channel == CH_BANK and f.history >= 4
+                and loan.channel == CH_BANK and f.history >= fp.renewal_min_history
                 and flag(f, DEFAULTED_BEFORE) == 0):
             if rng.uniform(key_renew, u_id, pos, 0) < fp.renewal_share:
                 loan.remaining = loan.term + 1
@@ -163,7 +163,7 @@ def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, u
     elif f.debt_target > 0.0 and not has_npl:
         # a firm using both its credit lines waits for one to mature
         gap = f.debt_target * fp.debt_appetite * rev - debt
-        if gap > 0.2 * rev and free_position:
+        if gap > fp.working_gap_min * rev and free_position:
             total += gap
         if rng.uniform(key_invest, u_id, 0, 0) < invest_prob[f.stage]:
             total += fp.invest_size * rev

@@ -26,8 +26,23 @@ FirmParams = namedtuple("FirmParams", [
     "anchor_prob",           # [7] by sector
     "anchors",               # int
     "initial_borrowers",     # [3]
-    "initial_quality_tilt",  # quality added to starting firms aged 40+ quarters
+    "initial_quality_tilt",  # quality added to starting firms aged tilt_full_age or more
     "initial_borrower_selection",  # probit slope of holding a starting loan on quality
+    "tilt_full_age",         # int, quarters of age that give initial_quality_tilt in full
+    "start_history_max",     # int, quarters of repayment history of a starting borrower
+    "start_bank_term", "start_online_term",  # int, quarters, of starting loans
+    "entrant_revenue_gap",   # log revenue an entrant's trend starts below
+    "start_revenue_noise_sd",
+    "start_cash_min",        # × cash buffer, plus a uniform draw
+    "start_collateral_min",  # × collateral_to_revenue × annual revenue, plus a uniform draw
+    "entrant_collateral_factor",
+    "digital_sd",
+    "propensity_base",       # borrowing propensity factor of individual businesses
+    "propensity_size_step",  # added per size class
+    "startup_age",           # int, quarters
+    "established_age_span",  # int, quarters
+    "start_online_min_digital",
+    "start_online_share",
     # operation
     "mean_reversion",
     "vol_by_size",           # [3]
@@ -37,6 +52,7 @@ FirmParams = namedtuple("FirmParams", [
     "margin_by_size",        # [3]
     "margin_slope",
     "margin_noise",
+    "shock_margin_loss",     # margin lost per unit of revenue lost to a shock
     "cash_buffer",
     "owner_draw_share",
     "transitions",           # [6] see schema.StageTransition order
@@ -45,6 +61,7 @@ FirmParams = namedtuple("FirmParams", [
     # debt service
     "deferral",              # int 0/1
     "renewal_share",
+    "renewal_min_history",   # int, quarters of repayments before a bank loan is renewed
     "subsidy_annual",        # interest subsidy on individual and micro firms' loans
     "guarantee_fee_annual",  # paid on bank loans of individual and micro firms if covered
     "guarantee_on",          # int 0/1
@@ -52,6 +69,7 @@ FirmParams = namedtuple("FirmParams", [
     "invest_prob",           # [4]
     "debt_appetite",         # factor on debt targets from the benchmark rate (1 at reference)
     "invest_size",
+    "working_gap_min",       # × quarterly revenue, smallest gap to the debt target financed
     "max_request",           # × quarterly revenue, most a firm asks for in a quarter
     # default and exit
     "exit_after_default",
@@ -79,6 +97,9 @@ CreditParams = namedtuple("CreditParams", [
     "unsecured_limit_q",    # × quarterly revenue, with a bureau file (else × big data seen)
     "collateral_ltv", "receivable_q",
     "verified_advance",     # × receivable_q on a verified receivable
+    "history_full",         # int, quarters of history that give precision_history in full
+    "platform_history_weight",
+    "min_loan_wan",
     "precision_bureau", "precision_history", "precision_collateral", "precision_statements",
     "precision_bank_big_data", "precision_digital", "precision_trade", "precision_verified",
     "protection_loss",      # protection_effect × data.protection

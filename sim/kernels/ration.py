@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sim.kernels.credit import MIN_LOAN_WAN
 from sim.kernels.records import uid_of
 from sim.kernels.seekers import slot_of
 
@@ -105,7 +104,8 @@ def _fund_below_cut(offers, cap, app_pd, app_amount, app_size, yi_per_wan, app_f
 
 
 @njit(cache=True, inline="always")
-def _fund_marginal(marginal, used, cap, app_amount, app_size, yi_per_wan, app_funded):
+def _fund_marginal(marginal, used, cap, app_amount, app_size, yi_per_wan, app_funded,
+                   min_loan_wan):
     """Fund the marginal bucket's offers, in order, from what ``cap`` (亿元) has left
     after ``used``; returns how much (亿元) is used in all."""
     for k in marginal:
@@ -116,7 +116,7 @@ def _fund_marginal(marginal, used, cap, app_amount, app_size, yi_per_wan, app_fu
             # worth writing: capacity is used up exactly, so how much goes unlent does
             # not depend on how many agents stand for the population.
             rest = (cap - used) / per_wan
-            if rest >= MIN_LOAN_WAN:
+            if rest >= min_loan_wan:
                 app_amount[k] = rest
                 app_funded[k] = 1
                 used = cap
@@ -127,14 +127,16 @@ def _fund_marginal(marginal, used, cap, app_amount, app_size, yi_per_wan, app_fu
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def ration(seekers, n_seekers, apps, firms, requests, yi_per_wan, capacity, order, starts):
+def ration(seekers, n_seekers, apps, firms, requests, yi_per_wan, capacity, order, starts,
+           min_loan_wan):
     """Each lender funds its offers best estimated risk first until its capacity is used.
 
     Reads the first ``n_seekers`` applicants of ``apps``
     (:class:`~sim.kernels.params.Applications`) and writes their ``funded`` and, for
     an offer cut to what was left, ``amount``. ``yi_per_wan`` (float64 [3]) converts an
     agent's 万元 to national 亿元 by size; ``capacity`` (float64 [J], 亿元) is reduced
-    by what is lent. ``order`` (int32 [n_seekers or more]) and ``starts`` (int64 [J + 1])
+    by what is lent; a remainder below ``min_loan_wan`` (万元, ``credit.min_loan_wan``)
+    is not lent. ``order`` (int32 [n_seekers or more]) and ``starts`` (int64 [J + 1])
     are caller-owned scratch arrays.
     """
     app_lender, app_ok, app_size, app_pd, app_amount, app_funded = apps.lender, apps.ok, \
@@ -162,4 +164,4 @@ def ration(seekers, n_seekers, apps, firms, requests, yi_per_wan, capacity, orde
         capacity[j] = cap - _fund_marginal(_sort_marginal(marginal, app_pd, firms,
                                                           requests, seekers),
                                            used, cap, app_amount, app_size, yi_per_wan,
-                                           app_funded)
+                                           app_funded, min_loan_wan)

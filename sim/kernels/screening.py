@@ -54,7 +54,7 @@ def signal_precision(f, kind, base, data_level, verified, cp):
     over the information its class can use."""
     if kind == KIND_BANK:
         tau = base + cp.precision_bureau * flag(f, BUREAU) \
-            + cp.precision_history * min(f.history, 8) / 8.0 \
+            + cp.precision_history * min(f.history, cp.history_full) / cp.history_full \
             + cp.precision_bank_big_data * cp.bank_big_data * f.digital
         if f.collateral > 0.0:
             tau += cp.precision_collateral
@@ -65,10 +65,10 @@ def signal_precision(f, kind, base, data_level, verified, cp):
         if verified:
             tau += cp.precision_verified  # the anchor's ledger confirms the trade
     else:
-        # platforms: digital footprint (less under data protection) and half the history
+        # platforms: digital footprint (less under data protection) and part of the history
         tau = base + cp.precision_digital * f.digital * data_level \
-            * (1.0 - cp.protection_loss) + 0.5 * cp.precision_history \
-            * min(f.history, 8) / 8.0
+            * (1.0 - cp.protection_loss) + cp.platform_history_weight \
+            * cp.precision_history * min(f.history, cp.history_full) / cp.history_full
     return tau
 
 

@@ -41,32 +41,33 @@ def draw_firm(firm, fp, entrant: bool, table, starting_rates) -> None:
     if entrant:
         firm.stage = STARTUP
         firm.age = 0
-        level -= 0.5  # entrants start below the size they grow into
+        level -= fp.entrant_revenue_gap  # entrants start below the size they grow into
     else:
         firm.stage = pick(fp.stage_cum, u(F_STAGE))
         if firm.stage == STARTUP:
-            firm.age = int(u(F_AGE) * 12)
+            firm.age = int(u(F_AGE) * fp.startup_age)
         else:
-            firm.age = 12 + int(u(F_AGE) * 80)
+            firm.age = fp.startup_age + int(u(F_AGE) * fp.established_age_span)
         # the starting population are survivors, the more so the older
-        quality += fp.initial_quality_tilt * min(firm.age, 40) / 40.0
+        quality += fp.initial_quality_tilt * min(firm.age, fp.tilt_full_age) / fp.tilt_full_age
     firm.quality = f32(quality)
     firm.log_trend = f32(level)
-    firm.log_revenue = f32(level + 0.1 * n(F_REVENUE))
+    firm.log_revenue = f32(level + fp.start_revenue_noise_sd * n(F_REVENUE))
     revenue = expf(firm.log_revenue)  # single precision, as it is computed from float32
     firm.revenue = revenue
-    firm.cash = fp.cash_buffer * revenue * (0.5 + u(F_CASH))
+    firm.cash = fp.cash_buffer * revenue * (fp.start_cash_min + u(F_CASH))
     firm.discouraged = 0
-    collateral_share = fp.collateral_share[s] * (0.5 if entrant else 1.0)
+    collateral_share = fp.collateral_share[s] * (fp.entrant_collateral_factor if entrant else 1.0)
     if u(F_HAS_COLLATERAL) < collateral_share:
-        firm.collateral = fp.collateral_to_revenue * 4.0 * revenue * (0.5 + u(F_COLLATERAL))
+        firm.collateral = fp.collateral_to_revenue * 4.0 * revenue * (fp.start_collateral_min
+                                                                      + u(F_COLLATERAL))
     else:
         firm.collateral = 0.0
     years = max(0.0, fp.quarter / 4.0 - fp.start_year)
     mean_digital = fp.digital_mean[s] + (fp.entrant_digital_trend * years if entrant
                                          else 0.0)
-    firm.digital = f32(min(1.0, max(0.0, mean_digital + 0.25 * n(F_DIGITAL))))
-    propensity = fp.borrowing_propensity * (0.8 + 0.3 * s)
+    firm.digital = f32(min(1.0, max(0.0, mean_digital + fp.digital_sd * n(F_DIGITAL))))
+    propensity = fp.borrowing_propensity * (fp.propensity_base + fp.propensity_size_step * s)
     if u(F_BORROWER) < propensity:
         sd = fp.debt_target_sd
         firm.debt_target = f32(fp.debt_target[s] * math.exp(sd * n(F_TARGET)
@@ -91,18 +92,18 @@ def draw_firm(firm, fp, entrant: bool, table, starting_rates) -> None:
         return
     # one loan, bank or online, at a typical rate; the burn-in replaces it
     channel = CH_BANK
-    if firm.digital > 0.3 and u(F_LOAN_CHANNEL) < 0.3:
+    if firm.digital > fp.start_online_min_digital and u(F_LOAN_CHANNEL) < fp.start_online_share:
         channel = CH_ONLINE
     lender = pick_lender(table, channel, firm.region, u(F_LENDER), -1)
     if lender < 0:
         return
-    term = 4 if channel == CH_BANK else 2
+    term = fp.start_bank_term if channel == CH_BANK else fp.start_online_term
     # a product of two float32 values is rounded to float32
     loan = Loan(f32(firm.debt_target * revenue), starting_rates[channel], term,
                 1 + int(u(F_REMAINING) * term), lender, channel,
                 secured=channel == CH_BANK and firm.collateral > 0.0,
                 amortizing=channel != CH_BANK)
     firm.loans[0] = loan
-    firm.history = int(u(F_HISTORY) * 12)
+    firm.history = int(u(F_HISTORY) * fp.start_history_max)
     firm.first_loan_quarter = fp.quarter - 4
     firm.cash += loan.principal  # borrowed working capital is held as cash

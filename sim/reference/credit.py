@@ -17,7 +17,6 @@ from sim.categories import (
 )
 from sim.reference.draws import f32, key, norm_cdf, normal, uniform
 
-MIN_LOAN_WAN = 0.5   # loans below 5,000 yuan are not worth writing
 PD_BANDS = 512       # rationing goes through a lender's offers in bands of estimated PD
 
 
@@ -51,7 +50,7 @@ def precision(firm, lender: int, cp, table) -> float:
     base = table.precision_base[lender]
     if kind == KIND_BANK:
         tau = base + cp.precision_bureau * firm.bureau \
-            + cp.precision_history * min(firm.history, 8) / 8.0 \
+            + cp.precision_history * min(firm.history, cp.history_full) / cp.history_full \
             + cp.precision_bank_big_data * cp.bank_big_data * firm.digital
         if firm.collateral > 0.0:
             tau += cp.precision_collateral
@@ -65,7 +64,8 @@ def precision(firm, lender: int, cp, table) -> float:
         return tau
     # platforms: digital footprint (less under data protection) and half the history
     return base + cp.precision_digital * firm.digital * table.data_level[lender] \
-        * (1.0 - cp.protection_loss) + 0.5 * cp.precision_history * min(firm.history, 8) / 8.0
+        * (1.0 - cp.protection_loss) + cp.platform_history_weight * cp.precision_history \
+        * min(firm.history, cp.history_full) / cp.history_full
 
 
 def receivables_verified(firm, cp) -> bool:
@@ -145,10 +145,10 @@ def screen(firm, channel: int, lender: int, cp, table, limit: Limits) -> Offer:
         ok = (expected_loss <= table.appetite_el[lender] and required <= table.rate_cap[lender]
               and not visible_bad)
     return Offer(firm, lender, channel, pd, amount, rate, secured,
-                 ok=ok and amount >= MIN_LOAN_WAN)
+                 ok=ok and amount >= cp.min_loan_wan)
 
 
-def ration(offers: list[Offer], capacity, yi_per_wan) -> None:
+def ration(offers: list[Offer], capacity, yi_per_wan, min_loan_wan: float) -> None:
     """Each lender funds its offers lowest estimated PD first (ties by uid) until its
     capacity (national 亿元, reduced in place) is used; the first offer that does not fit
     gets what is left if that is still a loan worth writing. Marks ``offer.funded``.
@@ -205,7 +205,7 @@ def ration(offers: list[Offer], capacity, yi_per_wan) -> None:
                 # capacity is used up exactly, so how much goes unlent does not depend on
                 # how many agents stand for the population
                 rest = (cap - used) / yi_per_wan[offer.firm.size]
-                if rest >= MIN_LOAN_WAN:
+                if rest >= min_loan_wan:
                     offer.amount = rest
                     offer.funded = True
                     used = cap

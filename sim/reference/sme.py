@@ -25,14 +25,13 @@ from sim.categories import (
     GROUP_SIZE, GROUP_STAGE, LOAN_NONPERFORMING,
 )
 from sim.kernels import layout as L
-from sim.reference.credit import MIN_LOAN_WAN, limits, pick_lender, screen
+from sim.reference.credit import limits, pick_lender, screen
 from sim.reference.draws import f32, key, normal, risk_band, uniform
 from sim.reference.birth import draw_firm
 from sim.reference.loans import Loan
 
 STARTUP, GROWTH, STABLE, DECLINE = range(4)
 MICRO = 1
-WORKING_GAP = 0.2       # a working-capital gap below 0.2 × revenue is not worth a loan
 
 
 
@@ -154,7 +153,7 @@ class SME(mesa.Agent):
             fp.margin_noise * normal(key(fp.seed, rng.S_MARGIN, fp.quarter), self.uid, 0, 0)
         if level < 1.0:
             # fixed costs do not fall with revenue: a revenue collapse hits margins
-            margin -= 0.5 * (1.0 - level)
+            margin -= fp.shock_margin_loss * (1.0 - level)
         self.margin = f32(margin)
         self.cash += revenue * margin
         # owners draw only profits: they keep a working buffer and the borrowed money
@@ -173,7 +172,7 @@ class SME(mesa.Agent):
         for slot, loan in enumerate(self.loans):
             if (loan is not None and loan.performing and not fp.deferral
                     and not loan.amortizing and loan.remaining <= 1
-                    and loan.channel == CH_BANK and self.history >= 4
+                    and loan.channel == CH_BANK and self.history >= fp.renewal_min_history
                     and not self.defaulted_before):
                 draw = uniform(key(fp.seed, rng.S_RENEW, fp.quarter), self.uid, slot, 0)
                 if draw < fp.renewal_share:
@@ -231,7 +230,7 @@ class SME(mesa.Agent):
         elif self.debt_target > 0.0 and not has_npl:
             # a firm using both its credit lines waits for one to mature
             gap = self.debt_target * fp.debt_appetite * revenue - self.debt()
-            if gap > WORKING_GAP * revenue and free_slot:
+            if gap > fp.working_gap_min * revenue and free_slot:
                 total += gap
             draw = uniform(key(fp.seed, rng.S_INVEST, fp.quarter), self.uid, 0, 0)
             if draw < fp.invest_prob[self.stage]:
@@ -364,7 +363,7 @@ class SME(mesa.Agent):
         else:
             self._take_loan(offer, cp, spent)
         self.need = max(0.0, self.need - amount)
-        if self.need < MIN_LOAN_WAN:
+        if self.need < cp.min_loan_wan:
             self.need = 0.0
 
     def _take_loan(self, offer, cp, spent: float) -> None:
