@@ -59,7 +59,10 @@ def child_main(spec: dict) -> int:
 
     if not Path(sim.__file__).resolve().is_relative_to(Path(spec["root"]).resolve()):
         raise SystemExit(f"error: imported sim from {sim.__file__}, not from {spec['root']}")
-    from sim.warmup import warm_up
+    try:
+        from sim.warmup import warm_up
+    except ImportError:  # revisions before the warm-up left the kernels package
+        from sim.kernels import warm_up
 
     warm_up()
     if spec.get("compile_only"):

@@ -181,7 +181,8 @@ class LenderMarket:
             gap = max(0.0, total_growth - book_growth)
             if borrowers_before > 0:
                 gap += max(0.0, 1.0 - borrowers / borrowers_before)
-            self.of_kind(kind).set("pressure", min(gap, 0.5))
+            cap = self.model.params.policy.banking.target_gap_cap
+            self.of_kind(kind).set("pressure", min(gap, cap))
         self.target_base = now
 
     # ------------------------------------------------------------------ phase 2
@@ -330,7 +331,8 @@ class LenderMarket:
                 continue
             roe = np.mean([p.annual_roe() for p in active])
             recent = [p.entered_quarter for p in members if p.entered_quarter is not None]
-            if recent and model.quarter - max(recent) < 4:
+            interval = members[0].params.entry_interval_quarters
+            if recent and model.quarter - max(recent) < interval:
                 continue
             if roe <= members[0].params.entry_roe_threshold:
                 continue

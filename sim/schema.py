@@ -604,6 +604,9 @@ class PlatformKind(Strict):
     payout_ratio: float = param(0.3, "share of profit paid out", "assumption", **SHARE)
     entry_roe_threshold: float = param(0.18, "segment ROE that attracts an entrant",
                                        "assumption", ge=0, le=5)
+    entry_interval_quarters: int = param(4, "quarters after an entry before the next "
+                                         "platform of the kind may enter", "assumption: "
+                                         "licensing and set-up take about a year", ge=1, le=40)
 
 
 def _platform(sources: dict[str, str] | None = None, **kw: Any):
@@ -698,6 +701,10 @@ class Banking(Strict):
                                             "their region (from 2022-01-01)")
     target_pressure: float = param(1.0, "appetite and margin response to target gaps",
                                    "assumption", ge=0, le=20)
+    target_gap_cap: float = param(0.5, "largest shortfall against the two increases a bank "
+                                  "responds to (growth gap plus borrower gap, fraction)",
+                                  "assumption: a bank far behind its target does not chase "
+                                  "it without limit", ge=0, le=5)
     two_increases_appetite: float = param(0.15, "appetite raise, share of base appetite, "
                                           "under two increases (before target_pressure)",
                                           "assumption", ge=0, le=5)

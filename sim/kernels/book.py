@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.categories import CH_BANK, CH_EQUITY, CH_ONLINE, LOAN_EMPTY, LOAN_PERFORMING
-from sim.kernels.groups import firm_groups
+from sim.kernels.groups import count_firm, firm_groups
 from sim.kernels.layout import (
     BAND_AMT, BAND_RATE_AMT, GM_APPROVALS, GM_FIRST_TIME, GM_NEW_DEBT, GM_NEW_NONDEBT,
     GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPROVALS_NO_COLLATERAL, LF_CROWD_AMT,
@@ -102,17 +102,6 @@ def book_loan(f, loans, i, b, j, c, amount, rate, pd, secured, spent, cp, maturi
 
 
 @njit(cache=True, inline="always")
-def count_approval(lender_acc, group_acc, b, j, f):
-    """Add firm ``f``'s funded application to lender ``j`` to block ``b``'s sums."""
-    s = f.size
-    lender_acc[b, j, s, LF_APPROVALS] += 1.0
-    if f.collateral <= 0.0:
-        lender_acc[b, j, s, LF_APPROVALS_NO_COLLATERAL] += 1.0
-    for g in firm_groups(f):
-        group_acc[b, g, s, GM_APPROVALS] += 1.0
-
-
-@njit(cache=True, inline="always")
 def spend_on_project(f, request, amount, fee, cp):
     """An investment is spent on the project, raising the revenue trend; returns how
     much (万元) of ``amount`` net of ``fee`` (none if the firm has no project)."""
@@ -154,7 +143,8 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
                 continue
             c = app_channel[k]
             amount = app_amount[k]
-            count_approval(lender_acc, group_acc, b, j, f)
+            count_firm(lender_acc, group_acc, b, j, f, LF_APPROVALS, LF_APPROVALS_NO_COLLATERAL,
+                       GM_APPROVALS)
             fee = amount * fee_rate[j] if c >= CH_EQUITY else 0.0
             spent = spend_on_project(f, request, amount, fee, cp)
             if c >= CH_EQUITY:

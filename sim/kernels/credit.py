@@ -22,7 +22,7 @@ from sim import rng
 from sim.kernels.choice import (
     N_CHANNELS, channel_weights, choose_lender, draw_channel, lending_relations, limits,
 )
-from sim.kernels.groups import STAGE_GROWTH, STAGE_STARTUP, firm_groups
+from sim.kernels.groups import STAGE_GROWTH, STAGE_STARTUP, count_firm
 from sim.kernels.layout import GM_APPS, LF_APPS, LF_APPS_NO_COLLATERAL
 from sim.kernels.records import flag, uid_of
 from sim.kernels.screening import (
@@ -41,17 +41,6 @@ def round_keys(cp):
             rng.stream_key(cp.seed, rng.S_SIGNAL, 0),
             rng.stream_key(cp.seed, rng.S_SIGNAL_REFRESH, cp.quarter),
             rng.stream_key(cp.seed, rng.S_VERIFIED, 0))
-
-
-@njit(cache=True, inline="always")
-def count_application(lender_acc, group_acc, b, j, f):
-    """Add firm ``f``'s application to lender ``j`` to block ``b``'s sums."""
-    s = f.size
-    lender_acc[b, j, s, LF_APPS] += 1.0
-    if f.collateral <= 0.0:
-        lender_acc[b, j, s, LF_APPS_NO_COLLATERAL] += 1.0
-    for g in firm_groups(f):
-        group_acc[b, g, s, GM_APPS] += 1.0
 
 
 @njit(cache=True, inline="always")
@@ -137,7 +126,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             app_lender[k] = j
             app_channel[k] = best
             app_size[k] = f.size
-            count_application(lender_acc, group_acc, b, j, f)
+            count_firm(lender_acc, group_acc, b, j, f, LF_APPS, LF_APPS_NO_COLLATERAL, GM_APPS)
             # --- screening: precision adds up over the information the lender sees
             sigma2 = 1.0 / signal_precision(f, kind_class[j], precision_base[j],
                                             data_level[j], verified, cp)

@@ -27,3 +27,17 @@ def group_rows(sector, region, size, stage):
 def firm_groups(f):
     """The four rows (int64) of ``group_acc`` of the firm whose record is ``f``."""
     return group_rows(f.sector, f.region, f.size, f.stage)
+
+
+@njit(cache=True, inline="always")
+def count_firm(lender_acc, group_acc, b, j, f, lender_metric, no_collateral_metric,
+               group_metric):
+    """Count firm ``f`` once in block ``b``'s sums: for lender ``j`` under
+    ``lender_metric`` (and ``no_collateral_metric`` if it has no collateral), and in each
+    of its groups under ``group_metric`` (an application, an approval)."""
+    s = f.size
+    lender_acc[b, j, s, lender_metric] += 1.0
+    if f.collateral <= 0.0:
+        lender_acc[b, j, s, no_collateral_metric] += 1.0
+    for g in firm_groups(f):
+        group_acc[b, g, s, group_metric] += 1.0
