@@ -15,6 +15,7 @@ from sim.agents.regulators import BankingRegulator, CentralBank, Courts, DataReg
     FiscalAuthority
 from sim.agents.sectors import Government, OutsideSector
 from sim.categories import N_GROUPS, SIZES
+from sim.diffusion import no_signals, signals
 from sim.engines import SMEEngine, build_engine
 from sim.kernels import layout as L
 from sim.lenders_market import LenderMarket
@@ -93,6 +94,8 @@ class CreditMarket(mesa.Model):
         self.expected_rate = initial_expected_rates(self.params)
         self.starting_rates = self.expected_rate[:3].mean(axis=1)  # of the starting book
         self.sme: SMEEngine = build_engine(self.engine_name, self, self.acc)
+        # what firms saw of their peers and the platforms at the last stock count
+        self.seen = no_signals()
         self.borrowers_by_size = np.zeros(len(SIZES))
         self.group_borrowers = np.zeros(N_GROUPS)
         self._init_population()
@@ -143,16 +146,18 @@ class CreditMarket(mesa.Model):
         drag = self.params.macro.feedback_coefficient * self.last_default_rate \
             if self.params.run.macro_feedback else 0.0
         return firm_params(self.params, self.quarter, self.start_quarter // 4, self.seed,
-                           self.schedule.revenue_multipliers(self.quarter), drag / 4.0)
+                           self.schedule.revenue_multipliers(self.quarter), drag / 4.0,
+                           self.seen)
 
     def _credit_params(self, round_number: int):
         return credit_params(self.params, self.quarter, self.seed, round_number,
-                             self.expected_rate, self.yi_per_wan)
+                             self.expected_rate, self.yi_per_wan, self.seen)
 
     def _init_population(self) -> None:
         self.sme.populate(self._firm_params(), choice_tables(self.lenders))
         sums = self._reduce()
         self.market.set_initial_books(sums)
+        self.seen = signals(sums.group_count, self.platforms)
         self.borrowers_by_size = sums.size_counts(L.GM_BORROWERS).copy()
         self.group_borrowers = sums.group_count[:, L.GM_BORROWERS].copy()
 
@@ -209,6 +214,8 @@ class CreditMarket(mesa.Model):
         sums = self._reduce()
         owner_draws = block_sum(self.acc.owner_draws, self.used_blocks).T
         self.market.close_books(sums, national(owner_draws, self.weights))
+        # before entrants: the stock count of the firms that were there
+        self.seen = signals(sums.group_count, self.platforms)
         self._lap(5)
         # 9. entry of firms
         self.sme.enter(self._entrant_counts(), tables, fp)

@@ -340,6 +340,19 @@ class FirmsSection(Strict):
                                            le=0.2)
     entrant_digital_trend_annual: float = param(0.02, "mean digital of entrants per year",
                                                 "assumption", ge=0, le=0.2)
+    digital_imitation_quarterly: float = param(0.0, "share of the gap to its peers' mean "
+                                               "digital footprint (sector and region groups) "
+                                               "a firm behind them closes per quarter",
+                                               "assumption: imitation within sector and "
+                                               "region (the imitation term of Bass 1969 "
+                                               "diffusion); set by estimation", ge=0, le=1)
+    platform_marketing_quarterly: float = param(0.0, "share of its remaining gap to a full "
+                                                "footprint (1 − digital) a firm closes per "
+                                                "quarter when online platforms hold their "
+                                                "starting capital (scaled by their capital "
+                                                "now ÷ at the start)", "assumption: platform "
+                                                "marketing (the innovation term of Bass "
+                                                "diffusion); set by estimation", ge=0, le=0.2)
 
 
 # ---------------------------------------------------------------- [credit]
@@ -380,6 +393,10 @@ class CreditSection(Strict):
     time_sensitivity: float = param(0.35, "utility per week", "assumption", ge=0, le=10)
     digital_sensitivity: float = param(4.0, "online utility per unit digital", "assumption",
                                        ge=0, le=20)
+    online_trust: float = param(0.0, "online utility per unit share of the firm's sector "
+                                "peers with an online loan (last quarter)", "assumption: "
+                                "trust spreads by word of mouth; set by estimation",
+                                ge=0, le=20)
     relationship_bonus: float = param(1.5, "utility", "assumption", ge=0, le=20)
     maturity_mismatch: float = param(2.0, "utility lost financing an investment with online or "
                                      "receivable finance", "assumption: firms match maturities",

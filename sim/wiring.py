@@ -16,6 +16,7 @@ from sim.categories import (
     ANCHOR_AFFINITY, CH_CROWDFUNDING, CH_EQUITY, CHANNELS, N_RISK_BANDS, REGIONS, SECTORS,
     SIZES, STAGES,
 )
+from sim.diffusion import DiffusionSignals, no_signals
 from sim.kernels.params import CreditParams, FirmParams, LenderTable
 from sim.schema import Scenario
 
@@ -25,7 +26,9 @@ def _values(section, names) -> np.ndarray:
 
 
 def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
-                shock_mult: np.ndarray, feedback_drag: float) -> FirmParams:
+                shock_mult: np.ndarray, feedback_drag: float,
+                seen: DiffusionSignals | None = None) -> FirmParams:
+    seen = seen or no_signals()
     pop, firms, macro, policy, credit = (params.population, params.firms, params.macro,
                                          params.policy, params.credit)
     growth = np.array([math.log1p(macro.gdp_growth_annual + getattr(macro.sector_growth, s))
@@ -79,6 +82,9 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         bureau_coverage=np.minimum(1.0, _values(pop.bureau_coverage, SIZES)
                                    * policy.data.bureau_coverage),
         digital_drift=firms.digital_drift_quarterly,
+        digital_imitation=firms.digital_imitation_quarterly,
+        digital_marketing=firms.platform_marketing_quarterly * seen.platform_capital_index,
+        peer_digital=seen.peer_digital,
         deferral=int(policy.fiscal.deferral),
         renewal_share=policy.banking.renewal_share,
         renewal_min_history=policy.banking.renewal_min_history_quarters,
@@ -130,13 +136,17 @@ def bank_loss_share(params: Scenario) -> np.ndarray:
 
 
 def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
-                  expected_rate: np.ndarray, yi_per_wan: np.ndarray) -> CreditParams:
+                  expected_rate: np.ndarray, yi_per_wan: np.ndarray,
+                  seen: DiffusionSignals | None = None) -> CreditParams:
+    seen = seen or no_signals()
     credit, policy = params.credit, params.policy
     return CreditParams(
         seed=seed, quarter=quarter, round=round_number,
         last_round=int(round_number == credit.search_rounds - 1),
         discouraged_quarters=params.firms.discouraged_quarters,
         digital_sensitivity=credit.digital_sensitivity,
+        online_trust=credit.online_trust,
+        online_use=seen.online_use,
         coverage_sensitivity=credit.coverage_sensitivity,
         channel_weight=channel_weights(params, expected_rate),
         relationship_factor=math.exp(credit.relationship_bonus),

@@ -14,7 +14,8 @@ from numba import njit
 
 from sim import rng
 from sim.categories import (
-    CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, LOAN_EMPTY, LOAN_PERFORMING,
+    CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, GROUP_SECTOR, LOAN_EMPTY,
+    LOAN_PERFORMING,
 )
 from sim.kernels.records import flag
 from sim.kernels.screening import risk_band
@@ -108,11 +109,12 @@ def channel_open(c, f, free_position, equity_ok, choice_n):
 
 
 @njit(cache=True, inline="always")
-def channel_weights(f, request, cp, channel_weight, choice_n, relation, free_position,
-                    equity_ok, unsecured_cap, receivable_cap, weight):
+def channel_weights(f, request, cp, channel_weight, online_use, choice_n, relation,
+                    free_position, equity_ok, unsecured_cap, receivable_cap, weight):
     """The multinomial-logit weights exp(utility) of the channels for firm ``f`` with
     credit request ``request``, into ``weight`` (float64 [N_CHANNELS], 0 for a closed
-    channel); returns their sum."""
+    channel); returns their sum. ``online_use`` (float64 [N_GROUPS]) is the share of each
+    group's firms with an online loan last quarter."""
     band = risk_band(f.quality)
     rev = request.revenue
     total_weight = 0.0
@@ -124,7 +126,9 @@ def channel_weights(f, request, cp, channel_weight, choice_n, relation, free_pos
         # band, time to cash) is tabulated once per round
         w = channel_weight[c, band]
         if c == CH_ONLINE:
-            w *= math.exp(cp.digital_sensitivity * f.digital)
+            # its own footprint, and trust from sector peers who use online credit
+            w *= math.exp(cp.digital_sensitivity * f.digital
+                          + cp.online_trust * online_use[GROUP_SECTOR + f.sector])
         if relation[c] >= 0 and relation[c] != request.rejected_by:
             w *= cp.relationship_factor
         # firms know roughly how much each channel lends to a firm like them and avoid

@@ -82,6 +82,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
     app_pd, app_amount, app_rate, app_ok, app_secured = apps.pd, apps.amount, apps.rate, \
         apps.ok, apps.secured
     channel_weight, bank_loss_share = cp.channel_weight, cp.bank_loss_share
+    online_use = cp.online_use
     choice_n, choice_lenders, choice_cum = lt.choice_n, lt.choice_lenders, lt.choice_cum
     active, kind_class, precision_base, data_level = lt.active, lt.kind_class, \
         lt.precision_base, lt.data_level
@@ -111,9 +112,9 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             u_id = uid_of(f)
             rev = request.revenue
             unsecured_cap, verified, receivable_cap = limits(f, u_id, rev, cp, key_verified)
-            total_weight = channel_weights(f, request, cp, channel_weight, choice_n, relation,
-                                           free_position, equity_ok, unsecured_cap,
-                                           receivable_cap, weight)
+            total_weight = channel_weights(f, request, cp, channel_weight, online_use,
+                                           choice_n, relation, free_position, equity_ok,
+                                           unsecured_cap, receivable_cap, weight)
             if total_weight <= 0.0:
                 continue
             # multinomial logit: one uniform picks a channel with probability ∝ exp(v)

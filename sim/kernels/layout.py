@@ -63,7 +63,9 @@ GM_ENTRIES = 11
 GM_EXITS = 12
 GM_UNSECURED = 13
 GM_NPL = 14
-GM_N = 15
+GM_DIGITAL = 15         # sum of live firms' digital footprints (stock count)
+GM_ONLINE_USERS = 16    # live firms with a performing online loan (stock count)
+GM_N = 17
 
 # the firm groups of the group accumulator, named in sim.categories
 N_GROUPS = categories.N_GROUPS

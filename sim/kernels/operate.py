@@ -19,7 +19,9 @@ import math
 from numba import njit, prange
 
 from sim import rng
-from sim.categories import CH_BANK, LOAN_NONPERFORMING, LOAN_PERFORMING
+from sim.categories import (
+    CH_BANK, GROUP_REGION, GROUP_SECTOR, LOAN_NONPERFORMING, LOAN_PERFORMING,
+)
 from sim.kernels.debt import debt_due, debt_outstanding, pay_debt
 from sim.kernels.groups import (
     STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, firm_groups,
@@ -32,9 +34,21 @@ from sim.population import (
 
 
 @njit(cache=True, inline="always")
-def _advance(f, u_id, fp, transitions, coverage, key_stage, key_bureau):
+def digital_step(f, fp, peer_digital):
+    """How far firm ``f``'s digital footprint moves this quarter: the common drift, part
+    of its gap to the mean of its sector and region peers (``peer_digital``, float64
+    [N_GROUPS], if it is behind them) and part of its gap to a full footprint, by
+    platforms' marketing."""
+    digital = f.digital
+    peer = 0.5 * (peer_digital[GROUP_SECTOR + f.sector] + peer_digital[GROUP_REGION + f.region])
+    return fp.digital_drift + fp.digital_imitation * max(peer - digital, 0.0) \
+        + fp.digital_marketing * (1.0 - digital)
+
+
+@njit(cache=True, inline="always")
+def _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bureau):
     """Phase 3, first part, for the live firm ``f`` (uid ``u_id``): ageing, stage
-    change, bureau file and digital drift."""
+    change, bureau file and digital diffusion."""
     tr = transitions
     f.age += 1
     u = rng.uniform(key_stage, u_id, 0, 0)
@@ -61,7 +75,7 @@ def _advance(f, u_id, fp, transitions, coverage, key_stage, key_bureau):
     else:
         covered = rng.uniform(key_bureau, u_id, 0, 0) < coverage[f.size]
         set_flag(f, BUREAU, 1 if covered else 0)
-    f.digital = min(1.0, f.digital + fp.digital_drift)
+    f.digital = min(1.0, f.digital + digital_step(f, fp, peer_digital))
 
 
 @njit(cache=True, inline="always")
@@ -197,6 +211,7 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     # for.
     transitions = fp.transitions
     coverage = fp.bureau_coverage
+    peer_digital = fp.peer_digital
     growth = fp.growth_by_sector_q
     drift = fp.drift_by_stage
     vol = fp.vol_by_size
@@ -213,7 +228,7 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
             if flag(f, ALIVE) == 0:
                 continue
             u_id = uid_of(f)
-            _advance(f, u_id, fp, transitions, coverage, key_stage, key_bureau)
+            _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bureau)
             draw, due, rev = _earn(f, u_id, loans, i, fp, growth, drift, vol, shock,
                                    base_margin, key_rev, key_margin)
             if draw > 0.0:

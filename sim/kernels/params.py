@@ -58,6 +58,9 @@ FirmParams = namedtuple("FirmParams", [
     "transitions",           # [6] see schema.StageTransition order
     "bureau_coverage",       # [3] after the policy multiplier
     "digital_drift",
+    "digital_imitation",     # share of the gap to peers' mean digital closed per quarter
+    "digital_marketing",     # share of (1 − digital) closed per quarter by platforms' marketing
+    "peer_digital",          # [N_GROUPS] mean digital footprint of each group's live firms
     # debt service
     "deferral",              # int 0/1
     "renewal_share",
@@ -86,6 +89,8 @@ CreditParams = namedtuple("CreditParams", [
     "last_round",           # int 0/1: rejections in this round discourage the firm
     "discouraged_quarters",  # int
     "digital_sensitivity",
+    "online_trust",          # online utility per unit share of sector peers using online credit
+    "online_use",           # [N_GROUPS] share of each group's live firms with an online loan
     "coverage_sensitivity",  # utility per log of (amount a channel lends ÷ need), if < 1
     "online_limit_q",       # largest online per-firm limit, × quarterly revenue
     "channel_weight",       # [5, 10] exp(constant − rate_sens × expected rate − time_sens × time)

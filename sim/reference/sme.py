@@ -109,6 +109,16 @@ class SME(mesa.Agent):
             draws[self.block, self.size, 0] += drawn
             draws[self.block, self.size, 1] += drawn * self.outside_stake
 
+    def _digital_step(self, fp) -> float:
+        """How far the digital footprint moves this quarter: the common drift, part of
+        the gap to the mean of its sector and region peers (if behind them), and part
+        of the gap to a full footprint, by platforms' marketing (ODD 7.5)."""
+        digital = self.digital
+        peer = 0.5 * (fp.peer_digital[GROUP_SECTOR + self.sector]
+                      + fp.peer_digital[GROUP_REGION + self.region])
+        return fp.digital_drift + fp.digital_imitation * max(peer - digital, 0.0) \
+            + fp.digital_marketing * (1.0 - digital)
+
     def _advance(self, fp) -> None:
         self.age += 1
         u = uniform(key(fp.seed, rng.S_STAGE, fp.quarter), self.uid, 0, 0)
@@ -135,7 +145,7 @@ class SME(mesa.Agent):
         else:
             rank = uniform(key(fp.seed, rng.S_BUREAU, 0), self.uid, 0, 0)
             self.bureau = rank < fp.bureau_coverage[self.size]
-        self.digital = f32(min(1.0, self.digital + fp.digital_drift))
+        self.digital = f32(min(1.0, self.digital + self._digital_step(fp)))
 
     def _earn(self, fp) -> float:
         """Revenue, profit and cash; returns what the owners draw (万元)."""
@@ -286,7 +296,9 @@ class SME(mesa.Agent):
                 continue
             w = cp.channel_weight[c][band]
             if c == CH_ONLINE:
-                w *= math.exp(cp.digital_sensitivity * self.digital)
+                # its own footprint, and trust from sector peers who use online credit
+                w *= math.exp(cp.digital_sensitivity * self.digital
+                              + cp.online_trust * cp.online_use[GROUP_SECTOR + self.sector])
             if relation[c] >= 0 and relation[c] != self.rejected_by:
                 w *= cp.relationship_factor
             if c <= CH_SUPPLY_CHAIN:
@@ -497,6 +509,7 @@ class SME(mesa.Agent):
         for a live firm its groups' firms, debt, bad debt and borrowers."""
         debt = npl = 0.0
         borrower = 0.0
+        online = 0.0
         for loan in self.loans:
             if loan is None:
                 continue
@@ -505,6 +518,8 @@ class SME(mesa.Agent):
                 self._to_lender(loan.lender, L.LF_BAL_PERF, loan.principal)
                 self._to_lender(loan.lender, L.LF_LOANS, 1.0)
                 borrower = 1.0
+                if loan.channel == CH_ONLINE:
+                    online = 1.0
             else:
                 self._to_lender(loan.lender, L.LF_BAL_NPL, loan.principal)
                 npl += loan.principal
@@ -517,3 +532,5 @@ class SME(mesa.Agent):
             cell[L.GM_BALANCE] += debt
             cell[L.GM_NPL] += npl
             cell[L.GM_BORROWERS] += borrower
+            cell[L.GM_DIGITAL] += self.digital
+            cell[L.GM_ONLINE_USERS] += online
