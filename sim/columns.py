@@ -42,6 +42,10 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
     "bank_car_min": ("fraction", "lowest whole-bank capital ratio among active banks"),
     "online_share_new": ("fraction", "new_loans_online ÷ new_loans"),
     "online_share_balance": ("fraction", "loan_balance_online ÷ loan_balance"),
+    "online_user_share": ("fraction", "share of live firms with a performing online loan at "
+                          "the quarter's stock count (before entrants)"),
+    "digital_mean": ("fraction", "mean digital footprint (0–1) of live firms at the "
+                     "quarter's stock count (before entrants)"),
     "first_time_borrowers": ("firms", "firms that got their first loan this quarter (首贷户)"),
     "unsecured_share_new": ("fraction", "unsecured new loans ÷ new loans"),
     "bank_approval_rate_no_collateral": ("fraction", "banks' approvals ÷ applications, firms "
