@@ -58,6 +58,15 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
     "lenders_resolved": ("lenders", "lenders resolved this quarter"),
 }
 
+# Written, after the columns above, only by runs that start from a year-end state
+# (run.start 2016Q1–2019Q1, sim/start_state.py), whose first quarter is checked against
+# the facts it was built from.
+START_STATE_COLUMNS: dict[str, tuple[str, str]] = {
+    "borrowers_bank": ("firms", "firms and owners with a performing bank loan at the end of "
+                       "the quarter (national, weighted); compare PBoC inclusive borrowers "
+                       "with a bank credit line"),
+}
+
 GROUP_DIMENSIONS = ("sector", "region", "size", "stage")
 GROUP_METRICS: dict[str, tuple[str, str]] = {
     "sme_alive": ("firms", "SMEs alive"),

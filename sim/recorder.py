@@ -11,6 +11,7 @@ from sim.categories import (
 )
 from sim.columns import (
     GROUP_METRICS, KIND_SIZE_DIMENSION, KIND_SIZE_METRIC, LENDER_COLUMNS, QUARTERLY_COLUMNS,
+    START_STATE_COLUMNS,
 )
 from sim.kernels import layout as L
 from sim.quarters import quarter_label
@@ -43,11 +44,15 @@ def _hhi(amounts: np.ndarray) -> float:
 class Recorder:
     """Holds one row per reported quarter for every output table."""
 
-    def __init__(self, first_quarter: int, n_quarters: int, n_lenders: int):
+    def __init__(self, first_quarter: int, n_quarters: int, n_lenders: int,
+                 start_state: bool = False):
         self.first_quarter = first_quarter
         self.n = n_quarters
         self.quarterly = {name: np.zeros(n_quarters) for name in QUARTERLY_COLUMNS
                           if name != "quarter"}
+        if start_state:
+            # runs built from year-end facts also report the figures they are checked on
+            self.quarterly.update({name: np.zeros(n_quarters) for name in START_STATE_COLUMNS})
         self.groups = np.zeros((n_quarters, len(GROUP_NAMES), len(GROUP_METRICS)))
         self.kind_by_size = np.zeros((n_quarters, len(LENDER_KINDS), len(SIZES)))
         self.lenders = np.zeros((n_quarters, n_lenders, len(_LENDER_NUMERIC)))
@@ -121,6 +126,8 @@ class Recorder:
         q["rrr"][t] = cb.rrr
         q["platforms_active"][t] = len(model.platforms.select(lambda p: p.active))
         q["lenders_resolved"][t] = model.resolved_this_quarter
+        if "borrowers_bank" in q:
+            q["borrowers_bank"][t] = nat_c[L.GM_BORROWERS_BANK]
         self._record_groups(t, gm, gc, sums.group_borrowers_before)
         self._record_lenders(t, model, lm, sums.lender_count)
         by_kind = model.lenders.groupby("kind").groups

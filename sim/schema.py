@@ -81,6 +81,16 @@ class RunSection(Strict):
                              f"{FIRST_YEAR}-{LAST_YEAR}")
         return value
 
+    @field_validator("start")
+    @classmethod
+    def _start_state(cls, value: str) -> str:
+        from sim.start_state import refusal  # the allowed starts live with the facts
+
+        problem = refusal(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
     def _quarters(self) -> "RunSection":
         start, end = parse_quarter(self.start), parse_quarter(self.end)

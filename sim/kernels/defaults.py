@@ -12,12 +12,12 @@ from __future__ import annotations
 from numba import njit, prange
 
 from sim import rng
-from sim.categories import CH_SUPPLY_CHAIN, LOAN_EMPTY, LOAN_NONPERFORMING, LOAN_PERFORMING
+from sim.categories import CH_BANK, CH_SUPPLY_CHAIN, LOAN_EMPTY, LOAN_NONPERFORMING, LOAN_PERFORMING
 from sim.kernels.bitsets import mark_slot
 from sim.kernels.debt import clear_loan, debt_due, pay_debt
 from sim.kernels.groups import firm_groups
 from sim.kernels.layout import (
-    BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_DEFAULTS, GM_EXITS, GM_NPL,
+    BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_BORROWERS_BANK, GM_DEFAULTS, GM_EXITS, GM_NPL,
     NEW_THIS_QUARTER,
     LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
 )
@@ -142,6 +142,7 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
     debt = 0.0
     npl = 0.0
     borrower = 0.0
+    bank_borrower = 0.0
     for pos in range(LOAN_POSITIONS):
         loan = loans[i, pos]
         status = loan.status
@@ -154,6 +155,8 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
             acc_b[j, s, LF_BAL_PERF] += p
             acc_b[j, s, LF_LOANS] += 1.0
             borrower = 1.0
+            if loan.channel == CH_BANK:
+                bank_borrower = 1.0
         else:
             acc_b[j, s, LF_BAL_NPL] += p
             npl += p
@@ -164,6 +167,7 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
         group_acc[b, g, s, GM_BALANCE] += debt
         group_acc[b, g, s, GM_NPL] += npl
         group_acc[b, g, s, GM_BORROWERS] += borrower
+        group_acc[b, g, s, GM_BORROWERS_BANK] += bank_borrower
 
 
 @njit(cache=True, parallel=True, nogil=True)

@@ -63,7 +63,8 @@ GM_ENTRIES = 11
 GM_EXITS = 12
 GM_UNSECURED = 13
 GM_NPL = 14
-GM_N = 15
+GM_BORROWERS_BANK = 15  # firms with a performing bank-channel loan at end of quarter
+GM_N = 16
 
 # the firm groups of the group accumulator, named in sim.categories
 N_GROUPS = categories.N_GROUPS

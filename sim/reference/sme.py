@@ -496,7 +496,7 @@ class SME(mesa.Agent):
         """Add this slot's stocks: loans by lender (a closed firm's bad loans too), and
         for a live firm its groups' firms, debt, bad debt and borrowers."""
         debt = npl = 0.0
-        borrower = 0.0
+        borrower = bank_borrower = 0.0
         for loan in self.loans:
             if loan is None:
                 continue
@@ -505,6 +505,8 @@ class SME(mesa.Agent):
                 self._to_lender(loan.lender, L.LF_BAL_PERF, loan.principal)
                 self._to_lender(loan.lender, L.LF_LOANS, 1.0)
                 borrower = 1.0
+                if loan.channel == CH_BANK:
+                    bank_borrower = 1.0
             else:
                 self._to_lender(loan.lender, L.LF_BAL_NPL, loan.principal)
                 npl += loan.principal
@@ -517,3 +519,4 @@ class SME(mesa.Agent):
             cell[L.GM_BALANCE] += debt
             cell[L.GM_NPL] += npl
             cell[L.GM_BORROWERS] += borrower
+            cell[L.GM_BORROWERS_BANK] += bank_borrower
