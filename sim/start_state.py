@@ -14,15 +14,15 @@ How the state is built (documented in docs/ODD.md, Initialisation and Input data
        between the two nearest dated facts, or extrapolated at the growth rate of the two
        nearest (:meth:`Facts.at_year_end`). Every value used is recorded with the facts
        behind it and the method (run.json, ``start_state``).
-    2. Quantities the model sets directly are copied (policy rate, RRR, bank NPL ratio,
-       GDP growth, bank assets by type, represented firms).
+    2. Quantities the model sets directly are copied (policy rate, RRR, banks' overall NPL
+       ratio, bank assets by type, represented firms).
     3. Stocks that emerge in the model — the bank SME loan book and the number of firms
        with a bank loan — are set through the parameters that drive them, by ratio to the
        2024 calibration (:data:`REFERENCE`, measured once on the default scenario, the
        same way docs/calibration.md measures the baseline):
-       borrowing propensity × (borrowers per firm, year X) / (same, reference);
-       firms' revenue (median by size) × (bank loans per borrower, year X) / (same,
-       reference), divided by the extra revenue growth of the burn-in; bank margins by the gap of the year's
+       borrowing propensity × (bank borrowers, year X) ÷ (what the reference makes of the
+       year's firms, size by size); firms' revenue (median by size) × (bank loans, year
+       X) ÷ (the same for loans, times the propensity factor); bank margins by the gap of the year's
        new-loan rate to the reference net of the funding-cost change. Nothing is rescaled
        after the burn-in: the reported first quarter is what the model makes of these
        parameters.
@@ -49,8 +49,11 @@ PLATFORM_KINDS = ("big_tech", "online_micro", "supply_chain", "crowd_equity")
 # The default scenario (2024Q1 start, 16 burn-in quarters) in its first reported quarter,
 # measured once with ``sim run`` at 100,000 agents (seed 20240101): the calibration point
 # the start-year state is scaled from. Re-measure when the calibration changes.
+# Per size (individual, micro, small), per firm represented at the start of the burn-in.
 REFERENCE = {
     "sme_alive_per_represented": 1.16457,  # firms alive in 2024Q1 ÷ firms represented
+    "borrowers_bank_per_represented": (0.11865, 0.21323, 0.57536),  # bank borrowers, 2024Q1
+    "loan_balance_bank_per_represented_yi": (1.2233e-4, 1.9327e-3, 4.8476e-2),  # 亿元
     "borrowers_bank": 17.889e6,            # firms with a performing bank loan, 2024Q1
     "loan_balance_bank_yi": 304105.0,      # 亿元, bank SME loans, 2024Q1
     "avg_rate_new_bank": 0.0437,           # annual rate on banks' new SME loans, 2024Q1
@@ -253,13 +256,15 @@ def year_end_state(year: int, facts: Facts | None = None) -> dict[str, dict]:
     gdp_before = f.in_year("gdp_nominal", year - 1)
     if gdp is not None and gdp_before is not None:
         derived("gdp_growth_nominal", gdp["value"] / gdp_before["value"] - 1,
-                "nominal GDP of the year ÷ the year before − 1",
+                "nominal GDP of the year ÷ the year before − 1; recorded only: "
+                "macro.gdp_growth_annual is the path after the start, left as the scenario "
+                "sets it",
                 [_used("gdp_nominal", gdp["value"], "as recorded", [gdp]),
                  _used("gdp_nominal", gdp_before["value"], "as recorded", [gdp_before])])
     else:
         real = f.at_year_end("gdp_real_growth", year)
         derived("gdp_growth_nominal", real["value"] / 100, "real growth (no nominal GDP for "
-                "the year before in the facts)", [real])
+                "the year before in the facts); recorded only", [real])
     relend = f.in_year("relending_quota_added_small", year)
     derived("relending_quota_yi", relend["value"] if relend else 0.0,
             "quota added in the year (no outstanding balance in the facts; 0 when none is "
@@ -331,8 +336,6 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
     _set(changed, out, "policy.central_bank.inclusive_incentive_rate", 0.0)
     _set(changed, out, "policy.banking.two_increases", year >= 2018)
     _set(changed, out, "policy.banking.overall_npl", round(v["bank_npl_ratio"], 6))
-    g_ref = out.macro.gdp_growth_annual
-    _set(changed, out, "macro.gdp_growth_annual", round(v["gdp_growth_nominal"], 6))
     # banks: the large and joint-stock types at their year-end assets, the local banks
     # grown with them
     large_ratio = v["assets_large_yi"] / out.banks.large_state.total_assets_yi
@@ -352,18 +355,23 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
         bank = getattr(out.banks, kind)
         _set(changed, out, f"banks.{kind}.liquidity_buffer",
              round(max(0.0, bank.liquidity_buffer - rrr_gap), 6))
-    # emerging stocks, by ratio to the reference
-    ref_per_firm = ref["borrowers_bank"] / (ref["sme_alive_per_represented"]
-                                            * _represented(scenario))
-    per_firm = v["bank_borrowers"] / firms
-    propensity = out.firms.borrowing_propensity * per_firm / ref_per_firm
-    _set(changed, out, "firms.borrowing_propensity", min(1.0, propensity))
-    revenue_growth = ((1 + v["gdp_growth_nominal"]) / (1 + g_ref)) ** (burn_in / 4)
-    loan_ratio = (v["bank_sme_loans_yi"] / v["bank_borrowers"]) / (
-        ref["loan_balance_bank_yi"] / ref["borrowers_bank"]) / revenue_growth
-    # loans per borrower scale with revenue (cash, collateral, debt targets and requests
-    # are all in proportion to it); debt targets are left alone, as a gap below
-    # firms.working_gap_min_quarters is never borrowed and would cut borrowers instead
+    # emerging stocks, by ratio to the reference: the reference's bank borrowers and bank
+    # loans per represented firm of each size, times the year's firms of that size, give
+    # what the reference parameters would make of the year's population; the borrowing
+    # propensity scales borrowers, and loans per borrower scale with firms' revenue (cash,
+    # collateral, debt targets and requests are all in proportion to it; debt targets
+    # are left alone, as a gap below firms.working_gap_min_quarters is never borrowed and
+    # would cut borrowers instead)
+    represented = [out.population.represented.individual, out.population.represented.micro,
+                   out.population.represented.small]
+    borrowers_hat = sum(n * b for n, b in zip(represented,
+                                              ref["borrowers_bank_per_represented"]))
+    loans_hat = sum(n * x for n, x in zip(represented,
+                                          ref["loan_balance_bank_per_represented_yi"]))
+    propensity_factor = v["bank_borrowers"] / borrowers_hat
+    loan_ratio = v["bank_sme_loans_yi"] / (loans_hat * propensity_factor)
+    _set(changed, out, "firms.borrowing_propensity",
+         min(1.0, out.firms.borrowing_propensity * propensity_factor))
     for size in ("individual", "micro", "small"):
         _set(changed, out, f"population.revenue_median.{size}",
              getattr(out.population.revenue_median, size) * loan_ratio)
