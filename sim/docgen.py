@@ -25,7 +25,7 @@ from typing import Any
 from sim.categories import LENDER_KINDS, REGIONS, SECTORS, SIZES, STAGES
 from sim.columns import (
     GROUP_DIMENSIONS, GROUP_METRICS, KIND_SIZE_DIMENSION, KIND_SIZE_METRIC, LENDER_COLUMNS,
-    QUARTERLY_COLUMNS,
+    QUARTERLY_COLUMNS, START_STATE_COLUMNS,
 )
 from sim.schema import parameter_table
 
@@ -176,6 +176,13 @@ def outputs_markdown() -> str:
         "",
         *_table(("column", "unit", "definition"),
                 [(f"`{name}`", unit, text) for name, (unit, text) in QUARTERLY_COLUMNS.items()]),
+        "",
+        "Runs that start from a year-end state (`run.start` 2016Q1–2019Q1, docs/ODD.md "
+        "Initialisation) add, after these:",
+        "",
+        *_table(("column", "unit", "definition"),
+                [(f"`{name}`", unit, text) for name, (unit, text) in
+                 START_STATE_COLUMNS.items()]),
         "",
         "## groups.parquet",
         "",

@@ -57,7 +57,9 @@ def _by_size(cls_name: str, unit: str, source: str, values: tuple, bounds: dict,
 
 # ---------------------------------------------------------------- [run]
 class RunSection(Strict):
-    start: str = param("2024Q1", "quarter", "report horizon 2024-2030")
+    start: str = param("2024Q1", "quarter", "report horizon 2024-2030; 2016Q1-2019Q1 start "
+                       "from the year-end facts of the year before (sim/start_state.py), "
+                       "2019Q2-2023Q4 are refused")
     end: str = param("2030Q4", "quarter", "report horizon 2024-2030")
     seed: int = param(20240101, "-", "any integer", ge=0, le=2**63 - 1)
     agents: int = param(1_000_000, "SMEs simulated at start", "performance target", ge=1000,
