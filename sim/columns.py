@@ -42,8 +42,11 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
     "bank_car_min": ("fraction", "lowest whole-bank capital ratio among active banks"),
     "online_share_new": ("fraction", "new_loans_online ÷ new_loans"),
     "online_share_balance": ("fraction", "loan_balance_online ÷ loan_balance"),
-    "online_user_share": ("fraction", "share of live firms with a performing online loan at "
-                          "the quarter's stock count (before entrants)"),
+    "borrowers": ("firms", "firms and owners with a performing loan at the end of the "
+                  "quarter (national, weighted)"),
+    "borrowers_bank": ("firms", "same, with a performing bank loan; compare PBoC inclusive "
+                       "borrowers with a bank credit line"),
+    "borrowers_online": ("firms", "same, with a performing online loan"),
     "digital_mean": ("fraction", "mean digital footprint (0–1) of live firms at the "
                      "quarter's stock count (before entrants)"),
     "first_time_borrowers": ("firms", "firms that got their first loan this quarter (首贷户)"),

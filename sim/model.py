@@ -9,7 +9,7 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim import __version__, rng
+from sim import __version__, rng, start_state
 from sim.accumulators import Accumulators, QuarterSums, block_sum, reduce, reduce_groups
 from sim.agents.regulators import BankingRegulator, CentralBank, Courts, DataRegulator, \
     FiscalAuthority
@@ -62,6 +62,10 @@ class CreditMarket(mesa.Model):
         super().__init__(seed=scenario.run.seed)
         self.scenario = scenario
         self.params = scenario.model_copy(deep=True)
+        # a 2016Q1–2019Q1 start begins from the year-end facts of the year before
+        self.start_state = None
+        if start_state.applies(self.params.run.start):
+            self.params, self.start_state = start_state.apply(self.params)
         run = self.params.run
         self.engine_name = engine or run.engine
         self.seed = run.seed
@@ -305,6 +309,7 @@ class CreditMarket(mesa.Model):
             "weights": dict(zip(SIZES, self.weights.tolist())),
             "bytes_per_slot": _rounded(self.sme.bytes_per_slot()),
             "stock_flow_checked": self.checker is not None,
+            **({"start_state": self.start_state} if self.start_state is not None else {}),
         }
 
 

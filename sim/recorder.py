@@ -108,7 +108,9 @@ class Recorder:
         q["online_share_new"][t] = _ratio(q["new_loans_online"][t], q["new_loans"][t])
         q["online_share_balance"][t] = _ratio(q["loan_balance_online"][t], q["loan_balance"][t])
         counted = nat_c[L.GM_ALIVE] - nat_c[L.GM_ENTRIES]   # the stock count is before entry
-        q["online_user_share"][t] = _ratio(nat_c[L.GM_ONLINE_USERS], counted)
+        q["borrowers"][t] = nat_c[L.GM_BORROWERS]
+        q["borrowers_bank"][t] = nat_c[L.GM_BORROWERS_BANK]
+        q["borrowers_online"][t] = nat_c[L.GM_ONLINE_USERS]
         q["digital_mean"][t] = _ratio(nat_c[L.GM_DIGITAL], counted)
         q["first_time_borrowers"][t] = nat_c[L.GM_FIRST_TIME]
         q["unsecured_share_new"][t] = _ratio(nat_m[L.GM_UNSECURED], nat_m[L.GM_NEW_DEBT])

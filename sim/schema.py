@@ -57,7 +57,9 @@ def _by_size(cls_name: str, unit: str, source: str, values: tuple, bounds: dict,
 
 # ---------------------------------------------------------------- [run]
 class RunSection(Strict):
-    start: str = param("2024Q1", "quarter", "report horizon 2024-2030")
+    start: str = param("2024Q1", "quarter", "report horizon 2024-2030; 2016Q1-2019Q1 start "
+                       "from the year-end facts of the year before (sim/start_state.py), "
+                       "2019Q2-2023Q4 are refused")
     end: str = param("2030Q4", "quarter", "report horizon 2024-2030")
     seed: int = param(20240101, "-", "any integer", ge=0, le=2**63 - 1)
     agents: int = param(1_000_000, "SMEs simulated at start", "performance target", ge=1000,
@@ -79,6 +81,16 @@ class RunSection(Strict):
         if not FIRST_YEAR <= year <= LAST_YEAR:
             raise ValueError(f"'{value}' is outside the years the model takes, "
                              f"{FIRST_YEAR}-{LAST_YEAR}")
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _start_state(cls, value: str) -> str:
+        from sim.start_state import refusal  # the allowed starts live with the facts
+
+        problem = refusal(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")

@@ -95,7 +95,7 @@ def test_imitation_marketing_and_trust_spread_online_finance_over_time():
     def path(**credit_and_firms):
         result = run(scenario(agents=20_000, end="2026Q4", burn_in=0, **credit_and_firms))
         q = result.quarterly
-        return q["digital_mean"].to_numpy(), q["online_user_share"].to_numpy()
+        return q["digital_mean"].to_numpy(), (q["borrowers_online"] / q["sme_alive"]).to_numpy()
 
     digital_off, users_off = path()
     digital_on, users_on = path(firms={"digital_imitation_quarterly": 0.1,

@@ -13,14 +13,14 @@ from numba import njit, prange
 
 from sim import rng
 from sim.categories import (
-    CH_ONLINE, CH_SUPPLY_CHAIN, LOAN_EMPTY, LOAN_NONPERFORMING, LOAN_PERFORMING,
+    CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, LOAN_EMPTY, LOAN_NONPERFORMING, LOAN_PERFORMING,
 )
 from sim.kernels.bitsets import mark_slot
 from sim.kernels.debt import clear_loan, debt_due, pay_debt
 from sim.kernels.groups import firm_groups
 from sim.kernels.layout import (
-    BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_DEFAULTS, GM_DIGITAL, GM_EXITS,
-    GM_NPL, GM_ONLINE_USERS, NEW_THIS_QUARTER,
+    BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_BORROWERS_BANK, GM_DEFAULTS,
+    GM_DIGITAL, GM_EXITS, GM_NPL, GM_ONLINE_USERS, NEW_THIS_QUARTER,
     LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
 )
 from sim.kernels.records import flag, set_flag, uid_of
@@ -145,6 +145,7 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
     npl = 0.0
     borrower = 0.0
     online = 0.0
+    bank_borrower = 0.0
     for pos in range(LOAN_POSITIONS):
         loan = loans[i, pos]
         status = loan.status
@@ -159,6 +160,8 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
             borrower = 1.0
             if loan.channel == CH_ONLINE:
                 online = 1.0
+            elif loan.channel == CH_BANK:
+                bank_borrower = 1.0
         else:
             acc_b[j, s, LF_BAL_NPL] += p
             npl += p
@@ -171,6 +174,7 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
         group_acc[b, g, s, GM_BORROWERS] += borrower
         group_acc[b, g, s, GM_DIGITAL] += f.digital
         group_acc[b, g, s, GM_ONLINE_USERS] += online
+        group_acc[b, g, s, GM_BORROWERS_BANK] += bank_borrower
 
 
 @njit(cache=True, parallel=True, nogil=True)

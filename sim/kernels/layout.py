@@ -65,7 +65,8 @@ GM_UNSECURED = 13
 GM_NPL = 14
 GM_DIGITAL = 15         # sum of live firms' digital footprints (stock count)
 GM_ONLINE_USERS = 16    # live firms with a performing online loan (stock count)
-GM_N = 17
+GM_BORROWERS_BANK = 17  # firms with a performing bank-channel loan at end of quarter
+GM_N = 18
 
 # the firm groups of the group accumulator, named in sim.categories
 N_GROUPS = categories.N_GROUPS

@@ -508,7 +508,7 @@ class SME(mesa.Agent):
         """Add this slot's stocks: loans by lender (a closed firm's bad loans too), and
         for a live firm its groups' firms, debt, bad debt and borrowers."""
         debt = npl = 0.0
-        borrower = 0.0
+        borrower = bank_borrower = 0.0
         online = 0.0
         for loan in self.loans:
             if loan is None:
@@ -520,6 +520,8 @@ class SME(mesa.Agent):
                 borrower = 1.0
                 if loan.channel == CH_ONLINE:
                     online = 1.0
+                elif loan.channel == CH_BANK:
+                    bank_borrower = 1.0
             else:
                 self._to_lender(loan.lender, L.LF_BAL_NPL, loan.principal)
                 npl += loan.principal
@@ -534,3 +536,4 @@ class SME(mesa.Agent):
             cell[L.GM_BORROWERS] += borrower
             cell[L.GM_DIGITAL] += self.digital
             cell[L.GM_ONLINE_USERS] += online
+            cell[L.GM_BORROWERS_BANK] += bank_borrower
