@@ -376,8 +376,9 @@ class LenderMarket:
     # ------------------------------------------------------------------ schedules
     def _match_counts(self) -> None:
         """A scheduled change of ``platforms.<kind>.count`` takes effect at the quarter's
-        close: idle slots are activated in index order (as entrants), or the last active
-        lenders deactivated (their books run off), up to the kind's slots. Counts only
+        close: inactive slots are activated in index order (a deactivated lender lends
+        again with the capital it kept, an empty slot enters with fresh capital), or the
+        last active lenders deactivated (their books run off), up to the kind's slots. Counts only
         move when the scheduled count changes, so entry and resolution are not undone."""
         for kind, applied in self.counts_applied.items():
             target = getattr(self.model.params.platforms, kind).count
@@ -390,11 +391,19 @@ class LenderMarket:
                 for platform in active[target:]:
                     platform.active = False
                 continue
-            idle = [p for p in members if not p.active and p.book <= 0
-                    and p.funders_total() <= 0 and p.books is None]
-            for entrant in idle[:target - len(active)]:
-                self._enter(entrant, active)
-                active.append(entrant)
+            for platform in members:
+                if len(active) >= target:
+                    break
+                if platform.active:
+                    continue
+                if platform.capital > 0 and platform.resolved_quarter is None:
+                    platform.active = True   # a deactivated lender lends again
+                elif platform.book <= 0 and platform.funders_total() <= 0 \
+                        and platform.books is None:
+                    self._enter(platform, active)   # an empty slot: fresh capital
+                else:
+                    continue
+                active.append(platform)
 
     def _wind_down(self) -> None:
         """A kind closed to new lending runs its book off; at the close of the
