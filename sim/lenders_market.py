@@ -339,6 +339,8 @@ class LenderMarket:
         """A new platform enters a segment whose incumbents earned a high return."""
         model = self.model
         for kind in PLATFORM_KINDS:
+            if not getattr(model.params.platforms, kind).open:
+                continue   # a kind closed to new lending takes no entrants
             members = list(self.of_kind(kind))
             active = [p for p in members if p.active]
             # a slot freed by a resolution this quarter is taken up from the next one
