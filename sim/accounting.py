@@ -111,7 +111,7 @@ class StockFlowCheck:
                 income = pnl.fees - pnl.op_cost
             else:
                 income = (pnl.interest - pnl.partner_interest_paid - pnl.abs_interest
-                          - pnl.funding - pnl.op_cost - pnl.provision_expense)
+                          - pnl.investor_interest - pnl.funding - pnl.op_cost - pnl.provision_expense)
             if not _close(income, pnl.net_income, pnl.interest + abs(pnl.net_income)):
                 self._fail(quarter, f"{lender.name}: reported net income {pnl.net_income:.6f} "
                            f"≠ income less costs {income:.6f}")
@@ -133,7 +133,7 @@ class StockFlowCheck:
                 compensation += pnl.compensation
             elif isinstance(pnl, PlatformPnL):
                 received += (pnl.interest_kept + pnl.partner_interest_paid + pnl.abs_interest
-                             + pnl.principal_received)
+                             + pnl.principal_received + pnl.investor_interest)
         if not _close(paid, received, paid):
             self._fail(quarter, f"firms and subsidies paid {paid:.6f} 亿元 of interest and "
                        f"principal but lenders, partners and investors received {received:.6f}")

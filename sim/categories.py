@@ -36,6 +36,11 @@ DEBT_CHANNELS = (CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN)
 BANK_TYPES = ("large_state", "joint_stock", "city_commercial", "rural")
 PLATFORM_KINDS = ("big_tech", "online_micro", "supply_chain", "crowd_equity")
 LENDER_KINDS = BANK_TYPES + PLATFORM_KINDS
+# Non-bank lenders of the 2010s, made after the platforms (so, with none of them, every
+# other lender keeps its index): P2P lending platforms, funded by retail investors, and
+# small-loan companies, funded by their own capital and limited bank borrowing. Both
+# lend unsecured, short and small, through the online (non-bank unsecured) channel.
+NONBANK_KINDS = ("p2p", "small_loan")
 # Lender classes (a lender's ``kind_class``): what decides how it screens and books.
 KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, KIND_CROWD = range(4)
 # Small, local banks: confined to their region by the regional limit, eligible for
@@ -50,6 +55,8 @@ PLATFORM_CHANNEL = {
     "online_micro": CH_ONLINE,
     "supply_chain": CH_SUPPLY_CHAIN,
     "crowd_equity": CH_EQUITY,
+    "p2p": CH_ONLINE,
+    "small_loan": CH_ONLINE,
 }
 
 # Loan status codes stored in each loan position of an SME.

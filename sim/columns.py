@@ -15,7 +15,8 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
     "new_loans": ("亿元", "new debt originated this quarter, all debt channels"),
     "new_loans_bank": ("亿元", "new loans originated by banks directly"),
     "new_loans_online": ("亿元", "new loans originated through big-tech and online lenders, "
-                         "including the partner-bank funded part of joint loans"),
+                         "including the partner-bank funded part of joint loans (and P2P "
+                         "platforms and small-loan companies, where a scenario has them)"),
     "new_loans_supply_chain": ("亿元", "new supply-chain finance"),
     "new_equity": ("亿元", "equity raised through equity platforms (non-debt)"),
     "new_crowdfunding": ("亿元", "money raised through crowdfunding (non-debt)"),
@@ -63,6 +64,13 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
     "bank_funding_cost": ("fraction/yr", "assets-weighted mean bank funding cost"),
     "platforms_active": ("lenders", "platforms operating at the end of the quarter"),
     "lenders_resolved": ("lenders", "lenders resolved this quarter"),
+    "loan_balance_p2p": ("亿元", "P2P platforms' loans outstanding at the end of the quarter "
+                         "(funded by retail investors; part of loan_balance_online)"),
+    "loan_balance_small_loan": ("亿元", "small-loan companies' loans outstanding at the end "
+                                "of the quarter (part of loan_balance_online)"),
+    "p2p_investor_loss": ("亿元", "retail investors' loss on P2P loans this quarter: "
+                          "write-offs net of recoveries, and at a wind-down's resolution "
+                          "the book left less what its buyer paid"),
 }
 
 GROUP_DIMENSIONS = ("sector", "region", "size", "stage")

@@ -11,10 +11,14 @@ from mesa.agent import AgentSet
 from sim.agents.banks import Bank, BankFigures
 from sim.agents.books import LenderFlows, PartnerLedger, QuarterBooks
 from sim.agents.lender import Lender
+from sim.agents.nonbank import P2PPlatform, SmallLoanCompany
 from sim.agents.platforms import Platform
 from sim.categories import (
-    BANK_TYPES, CH_EQUITY, KIND_BANK, PLATFORM_KINDS, SMALL_BANK_TYPES,
+    BANK_TYPES, CH_EQUITY, KIND_BANK, NONBANK_KINDS, PLATFORM_KINDS, SMALL_BANK_TYPES,
 )
+
+# the class of each non-bank kind's agents (the other platform kinds: Platform)
+_PLATFORM_CLASS = {"p2p": P2PPlatform, "small_loan": SmallLoanCompany}
 from sim.kernels import layout as L
 
 
@@ -47,7 +51,8 @@ class LenderMarket:
                 index += 1
         # snapshots: no lender is made after this (an entrant takes an idle slot)
         self.banks: AgentSet = model.agents.select(agent_type=Bank)
-        for kind in PLATFORM_KINDS:
+        # non-bank kinds last: with no agent of theirs, every other index is unchanged
+        for kind in PLATFORM_KINDS + NONBANK_KINDS:
             pp = getattr(params.platforms, kind)
             if kind == "big_tech":
                 partners = list(self.banks)
@@ -56,8 +61,8 @@ class LenderMarket:
             else:
                 partners = []
             for k in range(max(pp.max_count, pp.count)):
-                platform = Platform(model, index, kind, pp, active=k < pp.count,
-                                    partners=partners)
+                platform = _PLATFORM_CLASS.get(kind, Platform)(
+                    model, index, kind, pp, active=k < pp.count, partners=partners)
                 if kind == "crowd_equity":
                     platform.capacity = pp.investor_capacity_yi
                 index += 1
@@ -71,7 +76,14 @@ class LenderMarket:
         self.bank_figures: BankFigures | None = None
         self.transfers: list[tuple[int, int]] = []  # (failed, acquirer) this quarter
         active = self.lenders.select(lambda l: l.active).groupby("kind").count()
-        self.initial_counts = {kind: active.get(kind, 0) for kind in BANK_TYPES + PLATFORM_KINDS}
+        self.initial_counts = {kind: active.get(kind, 0)
+                               for kind in BANK_TYPES + PLATFORM_KINDS + NONBANK_KINDS}
+        # the scheduled count of each platform kind last applied (a change of
+        # platforms.<kind>.count activates or deactivates slots), and the quarter each
+        # kind was closed to new lending (platforms.<kind>.open = false)
+        self.counts_applied = {kind: getattr(params.platforms, kind).count
+                               for kind in PLATFORM_KINDS + NONBANK_KINDS}
+        self.closed_since: dict[str, int] = {}
 
     def of_kind(self, kind: str, active_only: bool = False) -> AgentSet:
         """The lenders of one kind, in index order."""
@@ -199,7 +211,7 @@ class LenderMarket:
 
     def add_repayments(self, principal_by_lender: np.ndarray) -> None:
         for lender in self.lenders:
-            if lender.active and lender.channel != CH_EQUITY:
+            if lender.active and lender.channel != CH_EQUITY and lender.lends():
                 lender.capacity += principal_by_lender[lender.index]
 
     def take_capacity(self, capacity: np.ndarray) -> None:
@@ -259,6 +271,8 @@ class LenderMarket:
                 self._update_targets(sums)
         self._resolve_failures()
         self._admit_entrants()
+        self._wind_down()
+        self._match_counts()
 
     # ------------------------------------------------------------------ resolution, entry
     def _resolve_failures(self) -> None:
@@ -308,6 +322,9 @@ class LenderMarket:
         else:
             acquirer.own_stock += failed.own_stock
             acquirer.abs_stock += failed.abs_stock
+            if isinstance(failed, P2PPlatform):
+                acquirer.investor_stock += failed.investor_stock
+                failed.investor_stock = 0.0
             for k, bank in enumerate(failed.partners):
                 if bank not in acquirer.partners:
                     acquirer.partners = acquirer.partners + [bank]
@@ -322,6 +339,8 @@ class LenderMarket:
         """A new platform enters a segment whose incumbents earned a high return."""
         model = self.model
         for kind in PLATFORM_KINDS:
+            if not getattr(model.params.platforms, kind).open:
+                continue   # a kind closed to new lending takes no entrants
             members = list(self.of_kind(kind))
             active = [p for p in members if p.active]
             # a slot freed by a resolution this quarter is taken up from the next one
@@ -336,17 +355,110 @@ class LenderMarket:
                 continue
             if roe <= members[0].params.entry_roe_threshold:
                 continue
-            entrant = idle[0]
-            entrant.forget()
-            # what a run-off predecessor left in the slot goes back to its owners
-            leftover = entrant.capital
-            if leftover:
-                model.outside.account.add("platform_capital", -leftover)
-            entrant.active = True
-            entrant.capital = entrant.capital_initial = entrant.params.net_assets_yi
-            entrant.pd_scale = float(np.mean([p.pd_scale for p in active]))
-            entrant.appetite = entrant.params.appetite_el_annual
-            entrant.entered_quarter = model.quarter
-            entrant.books = QuarterBooks(injection=entrant.capital, returned=leftover)
-            model.outside.account.add("platform_capital", entrant.capital)
+            self._enter(idle[0], active)
+
+    def _enter(self, entrant, active: list) -> None:
+        """Platform ``entrant`` (an idle slot) starts lending with fresh capital from
+        outside investors; it adopts the score scale of its kind's ``active`` lenders."""
+        model = self.model
+        entrant.forget()
+        # what a run-off predecessor left in the slot goes back to its owners
+        leftover = entrant.capital
+        if leftover:
+            model.outside.account.add("platform_capital", -leftover)
+        entrant.active = True
+        entrant.capital = entrant.capital_initial = entrant.params.net_assets_yi
+        entrant.pd_scale = float(np.mean([p.pd_scale for p in active])) if active else \
+            entrant.pd_scale
+        entrant.appetite = entrant.params.appetite_el_annual
+        entrant.entered_quarter = model.quarter
+        entrant.books = QuarterBooks(injection=entrant.capital, returned=leftover)
+        model.outside.account.add("platform_capital", entrant.capital)
+
+    # ------------------------------------------------------------------ schedules
+    def _match_counts(self) -> None:
+        """A scheduled change of ``platforms.<kind>.count`` takes effect at the quarter's
+        close: inactive slots are activated in index order (a deactivated lender lends
+        again with the capital it kept, an empty slot enters with fresh capital), or the
+        last active lenders deactivated (their books run off), up to the kind's slots. Counts only
+        move when the scheduled count changes, so entry and resolution are not undone."""
+        for kind, applied in self.counts_applied.items():
+            target = getattr(self.model.params.platforms, kind).count
+            if target == applied:
+                continue
+            self.counts_applied[kind] = target
+            members = list(self.of_kind(kind))
+            active = [p for p in members if p.active]
+            if len(active) > target:
+                for platform in active[target:]:
+                    platform.active = False
+                continue
+            for platform in members:
+                if len(active) >= target:
+                    break
+                if platform.active:
+                    continue
+                if platform.capital > 0 and platform.resolved_quarter is None:
+                    platform.active = True   # a deactivated lender lends again
+                elif platform.book <= 0 and platform.funders_total() <= 0 \
+                        and platform.books is None:
+                    self._enter(platform, active)   # an empty slot: fresh capital
+                else:
+                    continue
+                active.append(platform)
+
+    def _wind_down(self) -> None:
+        """A kind closed to new lending runs its book off; at the close of the
+        ``wind_down_quarters``-th quarter since it closed, what is left is sold to the
+        largest open lender of its channel at ``wind_down_recovery`` of its face (the
+        buyer holds the discount as provisions); investors of a P2P platform take the
+        rest as a loss, and the lenders close (their capital goes back to the owners)."""
+        model = self.model
+        outside = model.outside.account
+        for kind in self.counts_applied:
+            pp = getattr(model.params.platforms, kind)
+            if pp.open:
+                self.closed_since.pop(kind, None)
+                continue
+            since = self.closed_since.setdefault(kind, model.quarter)
+            if model.quarter - since < pp.wind_down_quarters - 1:
+                continue
+            for lender in self.of_kind(kind):
+                if lender.book <= 0 and lender.funders_total() <= 0 and not lender.active:
+                    continue
+                if lender.book > 0 or lender.funders_total() > 0:
+                    buyers = [l for l in self.platforms if l.active and l.lends()
+                              and l.kind != kind and l.channel == lender.channel]
+                    if not buyers:
+                        continue  # nobody to sell to: the book keeps running off
+                    buyer = max(buyers, key=lambda l: l.capital)
+                    self._sell_rest(lender, buyer, pp.wind_down_recovery, outside)
+                if lender.books is None:
+                    lender.books = QuarterBooks()
+                outside.add("platform_capital", -lender.capital)
+                lender.books.merged_out += lender.capital
+                lender.capital = 0.0
+                lender.active = False
+                lender.resolved_quarter = model.quarter
+
+    def _sell_rest(self, seller, buyer, recovery: float, outside) -> None:
+        """``buyer`` takes over the loans ``seller`` still holds at ``recovery`` of their
+        face; the stock-flow check follows the transfer."""
+        self.model.sme.reassign_loans(seller.index, buyer.index)
+        self.transfers.append((seller.index, buyer.index))
+        face = seller.book
+        if isinstance(seller, P2PPlatform):
+            paid, lost = seller.hand_over_funding(recovery)
+            outside.add("p2p_resolution_paid", paid)
+            outside.add("p2p_loss", lost)
+            buyer.provisions += lost
+        else:
+            # a lender funding its own book sells it at what it carries it for
+            buyer.provisions += seller.provisions
+        buyer.own_stock += face
+        buyer.book_perf += seller.book_perf
+        buyer.book_npl += seller.book_npl
+        seller.own_stock = seller.abs_stock = 0.0
+        seller.partner_stock[:] = 0.0
+        seller.book_perf = seller.book_npl = seller.provisions = 0.0
 

@@ -126,6 +126,10 @@ class Recorder:
         q["rrr"][t] = cb.rrr
         q["platforms_active"][t] = len(model.platforms.select(lambda p: p.active))
         q["lenders_resolved"][t] = model.resolved_this_quarter
+        kind_names = np.array([l.kind for l in model.lenders])
+        q["loan_balance_p2p"][t] = balance[kind_names == "p2p"].sum()
+        q["loan_balance_small_loan"][t] = balance[kind_names == "small_loan"].sum()
+        q["p2p_investor_loss"][t] = model.outside.account.quarter["p2p_loss"]
         self._record_groups(t, gm, gc, sums.group_borrowers_before)
         self._record_lenders(t, model, lm, sums.lender_count)
         by_kind = model.lenders.groupby("kind").groups

@@ -636,6 +636,31 @@ class PlatformKind(Strict):
     entry_interval_quarters: int = param(4, "quarters after an entry before the next "
                                          "platform of the kind may enter", "assumption: "
                                          "licensing and set-up take about a year", ge=1, le=40)
+    open: bool = param(True, "switch: the kind lends to new borrowers; false closes it to "
+                       "new lending (its book runs off, the rest is resolved after "
+                       "wind_down_quarters)", "instrument: the 2019-2020 P2P clean-up "
+                       "(CBIRC 2020-11-27: 0 platforms operating by mid-Nov 2020)")
+    investor_funds_yi: float = param(0.0, "亿元 per platform: retail investors' money a P2P "
+                                     "platform places (its loans outstanding at most)",
+                                     "only P2P platforms lend investors' money", ge=0)
+    investor_rate_annual: float = param(0.0, "annual yield promised to retail investors on "
+                                        "their performing loans", "only P2P platforms",
+                                        ge=0, le=0.5)
+    borrowing_cap: float = param(0.0, "bank borrowing / net capital", "only small-loan "
+                                 "companies borrow against their capital", ge=0, le=10)
+    borrowing_spread_annual: float = param(0.02, "cost of bank borrowing over the 1y LPR",
+                                           "assumption: small-loan companies borrow above "
+                                           "prime", ge=-0.1, le=0.3)
+    wind_down_quarters: int = param(8, "quarters after the kind is closed before the rest of "
+                                    "its book is resolved", "assumption: online loans "
+                                    "(2 quarters) mature and bad loans are written off "
+                                    "(4 quarters) within it; P2P clean-up 2019-2020",
+                                    ge=1, le=80)
+    wind_down_recovery: float = param(0.2, "share of the book left at resolution paid to its "
+                                      "funders by the buyer", "assumption: of about 8,000亿 "
+                                      "owed to P2P investors in Aug 2020 little was repaid "
+                                      "(CBIRC 2020-11-27; PBoC Financial Stability Report "
+                                      "2020)", **SHARE)
 
 
 def _platform(sources: dict[str, str] | None = None, **kw: Any):
@@ -684,6 +709,57 @@ class PlatformsSection(Strict):
                                            data_level=0.6, per_firm_limit_quarters=2.0,
                                            securitised_share=0.0, fee_rate=0.05,
                                            investor_capacity_yi=600.0)
+    # P2P lending and small-loan companies: none in the 2024 baseline. P2P lending was
+    # wound down by November 2020; small-loan companies' 2024 presence is set when the
+    # baseline is re-estimated (until then count 0). A scenario of the late 2010s sets
+    # count and max_count; the values below describe end-2018.
+    p2p: PlatformKind = _platform({
+        "count": "2024 baseline: none (P2P wound down, 29 platforms left end-Jun 2020, 0 by "
+                 "mid-Nov 2020: CBIRC 2020-11-27); a 2018 scenario sets 6, each agent "
+                 "standing for ~300 of the ~1,800 platforms operating in Jul 2018 "
+                 "(industry data; Xinhua 2020-11-28)",
+        "max_count": "2024 baseline: no slots (no P2P agent is made)",
+        "net_assets_yi": "assumption: platforms' own equity small against the money they "
+                         "place",
+        "investor_funds_yi": "P2P outstanding ~1.3万亿 mid-2018, 1.22万亿 end-2017 (Tsinghua "
+                             "PBCSF 2018-12-05; FT): 13,000亿 over 6 agents",
+        "investor_rate_annual": "assumption: P2P investors were promised about 10% a year "
+                                "in 2018 (industry data)",
+        "margin_annual": "assumption: P2P service fees brought rates near the judicial "
+                         "protection cap (24%)",
+        "precision_base": "assumption: weak screening, little data",
+        "data_level": "assumption: weak screening, little data",
+        "appetite_el_annual": "assumption: high-risk lending",
+        "entry_roe_threshold": "assumption: no entry by return; counts change by schedule",
+        "wind_down_recovery": "assumption: of about 8,000亿 owed to P2P investors in Aug 2020 "
+                              "little was repaid (CBIRC 2020-11-27; PBoC Financial "
+                              "Stability Report 2020)"},
+        count=0, max_count=0, net_assets_yi=10.0, funding_cost_annual=0.0,
+        op_cost_fixed_wan=0.05, op_cost_rate_annual=0.03, margin_annual=0.10,
+        appetite_el_annual=0.15, precision_base=0.1, data_level=0.3,
+        per_firm_limit_quarters=0.6, securitised_share=0.0, investor_funds_yi=2200.0,
+        investor_rate_annual=0.10, entry_roe_threshold=5.0)
+    small_loan: PlatformKind = _platform({
+        "count": "2024 baseline: 0 until the baseline is re-estimated with small-loan "
+                 "companies; a 2018 scenario sets 6, each agent standing for ~1,350 of "
+                 "the 8,133 companies at end-2018 (PBoC small-loan company statistics)",
+        "max_count": "2024 baseline: no slots (no small-loan agent is made)",
+        "net_assets_yi": "PBoC small-loan company statistics end-2018: paid-in capital "
+                         "~8,360亿, loans 9,550亿 (8,133 companies): ~1,390亿 over 6 agents",
+        "funding_cost_annual": "assumption: owners' required return on capital",
+        "borrowing_cap": "CBRC/PBoC 2008 guidance (银监发〔2008〕23号): borrowing from banks at "
+                         "most 50% of net capital (later raised locally)",
+        "margin_annual": "assumption: small-loan companies price near the licensed cap "
+                         "(24%)",
+        "precision_base": "assumption: weak screening, little data",
+        "data_level": "assumption: weak screening, little data",
+        "appetite_el_annual": "assumption: high-risk lending",
+        "entry_roe_threshold": "assumption: no entry by return; counts change by schedule"},
+        count=0, max_count=0, net_assets_yi=1390.0, funding_cost_annual=0.08,
+        op_cost_fixed_wan=0.3, op_cost_rate_annual=0.03, margin_annual=0.08,
+        appetite_el_annual=0.12, precision_base=0.2, data_level=0.3,
+        per_firm_limit_quarters=1.0, securitised_share=0.0, borrowing_cap=0.5,
+        entry_roe_threshold=5.0)
 
 
 # ---------------------------------------------------------------- [policy]
@@ -773,6 +849,14 @@ class Courts(Strict):
                                               "licensed lenders")
     lpr_multiple: float = param(4.0, "× 1y LPR", "SPC 2020-08-20 private-lending cap", ge=0,
                                 le=20)
+    private_cap_annual: float = param(0.24, "APR: private lending (P2P loans) protected up "
+                                      "to it", "SPC 2015 private-lending provisions: 24% "
+                                      "protected, above 36% void (until 2020-08-20)",
+                                      ge=0, le=2)
+    private_under_lpr_multiple: bool = param(True, "switch: private lending (P2P loans) "
+                                             "capped at lpr_multiple × LPR, not "
+                                             "private_cap_annual", "SPC 2020-08-20 "
+                                             "private-lending cap 4 × LPR")
 
 
 class Fiscal(Strict):

@@ -268,7 +268,7 @@ def choice_tables(lenders, n_regions: int = len(REGIONS)):
     # once per channel and region
     active = []
     for lender in lenders:
-        if lender.active:
+        if lender.active and lender.lends():
             weight = lender.reach()
             if lender.capacity <= 0:
                 weight *= lender.model.params.credit.full_lender_reach

@@ -84,6 +84,7 @@ class PlatformPnL:
     abs_interest: float
     interest_kept: float
     principal_received: float
+    investor_interest: float = 0.0   # paid to a P2P platform's retail investors
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,3 +173,21 @@ class InvestorFlows:
                 ("abs_recovery", self.abs_recovery), ("abs_interest", self.abs_interest),
                 ("abs_loss", self.abs_loss))
 
+
+
+@dataclass(frozen=True, slots=True)
+class RetailInvestorFlows:
+    """The retail investors' part of a P2P platform's quarter: the money they put into
+    new loans, what they get back, and what they lose (write-offs net of recoveries, and
+    at a wind-down's resolution the book left less what its buyer pays)."""
+
+    invested: float = 0.0
+    principal: float = 0.0
+    recovery: float = 0.0
+    interest: float = 0.0
+    loss: float = 0.0
+
+    def items(self) -> tuple[tuple[str, float], ...]:
+        return (("p2p_invested", self.invested), ("p2p_principal", self.principal),
+                ("p2p_recovery", self.recovery), ("p2p_interest", self.interest),
+                ("p2p_loss", self.loss))

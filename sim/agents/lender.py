@@ -60,6 +60,10 @@ class Lender(mesa.Agent):
         """Region the lender is confined to, or -1 for national lenders."""
         return -1
 
+    def lends(self) -> bool:
+        """Whether the lender's kind is open to new lending."""
+        return True
+
     def forget(self) -> None:
         """Clear the experience of a previous occupant of this slot (an entrant)."""
         for history in (self.loss_history, self.balance_history, self.new_history,

@@ -110,6 +110,8 @@ class Platform(Lender):
             self.rate_cap = self.model.courts.licensed_rate_cap()
         self.adjust_appetite(p.appetite_el_annual)
         self.margin = self.homogenized_margin(p.margin_annual, peers_active, peers_initial)
+        if not p.open:
+            self.capacity = 0.0   # the kind is closed to new lending
 
     def _partner_rate_by_bank(self) -> np.ndarray:
         """What each partner bank charges on its share: its funding cost plus a margin."""
@@ -199,7 +201,7 @@ class Platform(Lender):
         partner_out.loss[at] += partner_loss
         partner_out.npl[at] += partner_npl
         partner_out.stock_end[at] += self.partner_stock
-        funding = p.funding_cost_annual * own_start / 4.0
+        funding = self.funding_expense(own_start)
         op_cost = (p.op_cost_fixed_wan * flows.loans / 1e4 + p.op_cost_rate_annual
                    * self.book_perf) / 4.0
         provision_expense = self.provision_step(own_npl, own_loss)
@@ -220,6 +222,14 @@ class Platform(Lender):
         return InvestorFlows(abs_bought=abs_new, abs_principal=flows.principal * shares_abs,
                              abs_recovery=recovery * shares_abs, abs_interest=abs_interest,
                              abs_loss=abs_loss)
+
+    def funding_expense(self, own_start: float) -> float:
+        """The quarter's cost of funding the own part held at the start (亿元)."""
+        return self.params.funding_cost_annual * own_start / 4.0
+
+    def lends(self) -> bool:
+        """Whether the kind is open to new lending (``platforms.<kind>.open``)."""
+        return self.params.open
 
     def own_book(self) -> float:
         return self.own_stock + self.abs_stock

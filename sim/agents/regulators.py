@@ -65,7 +65,8 @@ class BankingRegulator(Regulator):
 
 
 class Courts(Regulator):
-    """Rate caps: 24% for licensed lenders, 4 × LPR for private lending."""
+    """Rate caps: 24% for licensed lenders (small-loan companies among them), 4 × LPR for
+    private lending (P2P loans; 24% before 2020-08-20)."""
 
     section = "courts"
 
@@ -75,6 +76,15 @@ class Courts(Regulator):
         if courts.licensed_under_lpr_multiple:
             return courts.lpr_multiple * self.model.params.policy.central_bank.lpr_1y_annual
         return courts.licensed_cap_annual
+
+    def private_rate_cap(self) -> float:
+        """The highest annual rate a court protects on private lending (P2P loans are
+        loans between investors and borrowers): 24% until the SPC's 2020-08-20 rules,
+        4 × LPR since."""
+        courts = self.instruments
+        if courts.private_under_lpr_multiple:
+            return courts.lpr_multiple * self.model.params.policy.central_bank.lpr_1y_annual
+        return courts.private_cap_annual
 
 
 class FiscalAuthority(Regulator):

@@ -17,7 +17,8 @@ GOVERNMENT_ITEMS = ("risk_compensation", "guarantee_payouts", "guarantee_fees",
                     "interest_subsidy", "inclusive_incentive", "resolution_shortfall")
 OUTSIDE_ITEMS = ("equity_raised", "crowdfunding_raised", "abs_bought", "abs_principal",
                  "abs_recovery", "abs_interest", "abs_loss", "dividends_from_stakes",
-                 "platform_capital")
+                 "platform_capital", "p2p_invested", "p2p_principal", "p2p_recovery",
+                 "p2p_interest", "p2p_loss", "p2p_resolution_paid")
 
 
 @dataclass
