@@ -38,13 +38,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+from sim.categories import BANK_TYPES, PLATFORM_KINDS
 from sim.quarters import parse_quarter
 
 FACTS_PATH = Path(__file__).resolve().parent / "data" / "year_end_facts.toml"
 FIRST_START, LAST_START = "2016Q1", "2019Q1"
 REFUSED_FROM, REFUSED_TO = "2019Q2", "2023Q4"
-BANK_TYPES = ("large_state", "joint_stock", "city_commercial", "rural")
-PLATFORM_KINDS = ("big_tech", "online_micro", "supply_chain", "crowd_equity")
 
 # The default scenario (2024Q1 start, 16 burn-in quarters) in its first reported quarter,
 # measured once with ``sim run`` at 100,000 agents (seed 20240101): the calibration point
