@@ -59,7 +59,11 @@ FirmParams = namedtuple("FirmParams", [
     "bureau_coverage",       # [3] after the policy multiplier
     "digital_drift",
     # debt service
-    "deferral",              # int 0/1
+    "deferral",              # int 0/1: the deferral programme takes applications
+    "deferral_interest",     # int 0/1: deferred loans' interest is deferred too
+    "deferral_revenue_gap",  # a firm is hit when revenue < (1 − gap) × its trend revenue
+    "deferral_repay_quarters",  # int, quarters over which principal that fell due in
+                                # the window is repaid after it
     "renewal_share",
     "renewal_min_history",   # int, quarters of repayments before a bank loan is renewed
     "subsidy_annual",        # interest subsidy on individual and micro firms' loans
