@@ -3,7 +3,8 @@
 It keeps its own record of each lender's loan stock (counted from the SME arrays) and
 checks, for every lender, every quarter:
 
-1. **Loans**: stock at end = stock at start + new − repaid − written off (per lender,
+1. **Loans**: stock at end = stock at start + new − repaid − written off + interest
+   of deferred loans added to principal (per lender,
    hence per channel: each lender lends through one channel), with books moved between
    lenders at a resolution counted as transfers.
 2. **Funding**: a platform's pool equals what its funders hold (own share, ABS
@@ -51,13 +52,15 @@ class StockFlowCheck:
         model = self.model
         money = sums.lender_money
         end = money[:, L.LF_BAL_PERF] + money[:, L.LF_BAL_NPL]
-        flows = money[:, L.LF_NEW_AMT] - money[:, L.LF_PRINCIPAL] - money[:, L.LF_WRITEOFF]
+        flows = (money[:, L.LF_NEW_AMT] - money[:, L.LF_PRINCIPAL] - money[:, L.LF_WRITEOFF]
+                 + money[:, L.LF_CAPITALISED])
         for lender in model.lenders:
             j = lender.index
             expected = self.loan_stock[j] + flows[j]
             if not _close(end[j], expected, max(end[j], self.loan_stock[j])):
                 self._fail(quarter, f"loans of {lender.name}: end {end[j]:.6f} 亿元 but start "
-                           f"{self.loan_stock[j]:.6f} + new − repaid − written off = "
+                           f"{self.loan_stock[j]:.6f} + new − repaid − written off "
+                           f"+ capitalised = "
                            f"{expected:.6f}")
         self._check_funding(quarter)
         self._check_capital(quarter)
@@ -105,8 +108,8 @@ class StockFlowCheck:
                 continue
             if isinstance(pnl, BankPnL):
                 income = (pnl.interest + pnl.partner_interest + pnl.rest_income
-                          + pnl.incentive - pnl.funding - pnl.op_cost
-                          - pnl.provision_expense)
+                          + pnl.incentive + pnl.deferral_support + pnl.capitalised
+                          - pnl.funding - pnl.op_cost - pnl.provision_expense)
             elif isinstance(pnl, EquityPnL):
                 income = pnl.fees - pnl.op_cost
             else:
@@ -126,11 +129,13 @@ class StockFlowCheck:
         paid = money[:, L.LF_INTEREST].sum() + money[:, L.LF_PRINCIPAL].sum()
         received = 0.0
         compensation = 0.0
+        support = 0.0
         for lender in model.lenders:
             pnl = lender.books.pnl if lender.books is not None else None
             if isinstance(pnl, BankPnL):
                 received += pnl.interest + money[lender.index, L.LF_PRINCIPAL]
                 compensation += pnl.compensation
+                support += pnl.deferral_support
             elif isinstance(pnl, PlatformPnL):
                 received += (pnl.interest_kept + pnl.partner_interest_paid + pnl.abs_interest
                              + pnl.principal_received + pnl.investor_interest)
@@ -142,6 +147,9 @@ class StockFlowCheck:
         if not _close(outlays, compensation, outlays):
             self._fail(quarter, f"government paid {outlays:.6f} 亿元 of loss sharing but banks "
                        f"received {compensation:.6f}")
+        if not _close(gov["deferral_support"], support, support):
+            self._fail(quarter, f"the central bank paid {gov['deferral_support']:.6f} 亿元 of "
+                       f"deferral support but banks received {support:.6f}")
         fees = money[:, L.LF_GUARANTEE_FEE].sum()
         if not _close(gov["guarantee_fees"], fees, fees):
             self._fail(quarter, f"firms paid {fees:.6f} 亿元 of guarantee fees but the guarantee "

@@ -245,6 +245,7 @@ class LenderMarket:
                 outside.add("equity_raised", flows.nondebt - crowd)
             fiscal.pay_subsidy(flows.subsidy)
         incentive_rate = params.policy.central_bank.inclusive_incentive_rate
+        support_rate = params.policy.central_bank.deferral_support_rate
         for bank in self.banks:
             if not bank.active and bank.book <= 0 and sums.lender_money[bank.index, L.LF_NEW_AMT] \
                     + sums.lender_money[bank.index, L.LF_PRINCIPAL] <= 0:
@@ -261,8 +262,14 @@ class LenderMarket:
             incentive = (incentive_rate * max(0.0, growth) if bank.kind in SMALL_BANK_TYPES
                          else 0.0)
             model.government.account.add("inclusive_incentive", incentive)
+            # the PBoC's deferral support tool: local banks get a share of the principal
+            # they defer
+            support = (support_rate * flows.deferred if bank.kind in SMALL_BANK_TYPES
+                       else 0.0)
+            model.government.account.add("deferral_support", support)
             bank.close_books(dataclasses.replace(flows, loss_compensation=compensation,
-                                                 incentive=incentive),
+                                                 incentive=incentive,
+                                                 deferral_support=support),
                              partner_out.share(bank.index))
         outside.add("dividends_from_stakes", float(owner_draws[1]))
         if model.quarter % 4 == 3:

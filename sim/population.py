@@ -79,8 +79,11 @@ ALIVE, BUREAU, DEFAULTED_BEFORE, DISTRESSED = (FIRM_FLAGS[name][0] for name in (
 LOAN_FLAGS: dict[str, tuple[int, str]] = {
     "secured": (0, "collateral or receivable behind the loan"),
     "amortizing": (1, "principal falls due in equal parts"),
+    "deferred": (2, "principal (and in an interest window, interest) deferred under "
+                 "policy.fiscal.deferral: its maturity waits and it is not classed bad"),
 }
-SECURED, AMORTIZING = LOAN_FLAGS["secured"][0], LOAN_FLAGS["amortizing"][0]
+SECURED, AMORTIZING, DEFERRED = (LOAN_FLAGS[name][0] for name in (
+    "secured", "amortizing", "deferred"))
 
 # What a firm seeking credit brings to this quarter's credit rounds: one record per
 # seeker, written by the firm pass (phase 5) and used up by the rounds (phase 6). Only a

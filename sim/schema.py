@@ -778,6 +778,11 @@ class CentralBank(Strict):
     inclusive_incentive_rate: float = param(0.01, "share of local banks' inclusive-loan increase",
                                             "PBoC inclusive-loan support tool 2022-2024",
                                             **SHARE)
+    deferral_support_rate: float = param(0.01, "share of principal deferred, paid once to "
+                                         "city commercial and rural banks",
+                                         "PBoC 普惠小微企业贷款延期支持工具 2020-06-01 to "
+                                         "2021-12-31: 1% of the deferred principal to local "
+                                         "banks", **SHARE)
     reactive_rule: bool = param(False, "switch", "optional rule: cut LPR when defaults rise")
     rule_default_threshold: float = param(0.04, "annual SME default rate", "assumption",
                                           **SHARE)
@@ -867,7 +872,25 @@ class Fiscal(Strict):
                                       "National Financing Guarantee Fund", **SHARE)
     guarantee_fee_annual: float = param(0.01, "annual fee paid by firm", "halved in 2020",
                                         ge=0, le=0.2)
-    deferral: bool = param(False, "switch", "延期还本付息 2020-2021")
+    deferral: bool = param(False, "switch: the deferral programme takes applications (a "
+                           "current firm hit by a shock defers its bank loans' principal)",
+                           "延期还本付息: PBoC/CBIRC et al. notice 2020-03-01 (Xinhua); "
+                           "extended to 2021-03-31 and 2021-12-31")
+    deferral_interest: bool = param(False, "switch: deferred loans' interest is deferred "
+                                    "too (added to principal)", "PBoC/CBIRC notice "
+                                    "2020-03-01: principal and interest due to 2020-06-30; "
+                                    "from June 2020 principal only (interest deferral "
+                                    "optional)")
+    deferral_revenue_gap: float = param(0.2, "revenue shortfall against the firm's trend "
+                                        "that makes it apply (or cash short of its debt "
+                                        "service)", "assumption: a fall as large as 2020Q1 "
+                                        "retail sales (−19.0% y/y, NBS 2020-04-17)", **SHARE)
+    deferral_repay_quarters: int = param(4, "quarters over which principal that fell due "
+                                         "while deferred is repaid after the window",
+                                         "assumption: banks agreed repayment plans of about "
+                                         "a year after the deferral dates (CBIRC 2020-06 "
+                                         "notice: 'reasonable repayment arrangements')",
+                                         ge=1, le=40)
     interest_subsidy_annual: float = param(0.0, "government pays on loans to individual and "
                                            "micro firms",
                                            "assumption", ge=0, le=0.2)

@@ -23,7 +23,9 @@ from sim.kernels.layout import (
     LF_GUARANTEE_FEE, LF_INTEREST, LF_N, LF_PRINCIPAL, LF_SUBSIDY, NEW_THIS_QUARTER,
 )
 from sim.kernels.params import Applications, FirmParams
-from sim.population import AMORTIZING, FIRM_DTYPE, LOAN_DTYPE, LOAN_POSITIONS, REQUEST_DTYPE, SECURED
+from sim.population import (
+    AMORTIZING, DEFERRED, FIRM_DTYPE, LOAN_DTYPE, LOAN_POSITIONS, REQUEST_DTYPE, SECURED,
+)
 from sim.reference import credit as ref_credit
 from sim.reference.loans import Loan as RefLoan
 from sim.schema import Scenario
@@ -57,8 +59,11 @@ def test_debt_due_of_an_amortising_and_a_bullet_loan():
     loans = _loans((120.0, RATE_A, 4, 1, CH_ONLINE, LOAN_PERFORMING, 0),
                    (200.0, RATE_B, 3, 0, CH_BANK, LOAN_PERFORMING, 0))
     assert firm_kernels.debt_due(loans, 0, 0) == 1.875 + 30.0 + 2.34375
-    # under deferral only interest is due
-    assert firm_kernels.debt_due(loans, 0, 1) == 1.875 + 2.34375
+    # deferred loans owe only interest, and nothing while interest is deferred too
+    loans[0]["flags"] |= 1 << DEFERRED
+    assert firm_kernels.debt_due(loans, 0, 0) == 1.875 + 2.34375
+    assert firm_kernels.debt_due(loans, 0, 1) == 0.0
+    loans[0]["flags"] &= ~np.uint8(1 << DEFERRED)
     # in its last quarter the bullet loan's whole principal falls due
     loans[0, 1]["remaining"] = 1
     assert firm_kernels.debt_due(loans, 0, 0) == 1.875 + 30.0 + 2.34375 + 200.0
@@ -80,14 +85,16 @@ def test_debt_due_skips_new_and_non_performing_loans():
     (0.2399, 0, 1, 0)])
 def test_debt_due_agrees_with_the_reference_loan(rate, remaining, amortizing, deferral):
     loans = _loans((87.5, rate, remaining, amortizing, CH_BANK, LOAN_PERFORMING, 0))
+    loans[0, 0]["flags"] |= deferral << DEFERRED
     ref = RefLoan(87.5, rate, term=8, remaining=remaining, lender=3, channel=CH_BANK,
                   secured=True, amortizing=bool(amortizing))
-    interest, principal = ref.due(bool(deferral))
+    ref.deferred = bool(deferral)
+    interest, principal = ref.due(False)
     # rates are float32 in both engines: 4.35 % is 0.043499999... there
     rate32 = float(np.float32(rate))
     by_hand = 87.5 * rate32 * 0.25 + (0.0 if deferral else (
         87.5 / max(1, remaining) if amortizing else (87.5 if remaining <= 1 else 0.0)))
-    got = firm_kernels.debt_due(loans, 0, deferral)
+    got = firm_kernels.debt_due(loans, 0, 0)
     assert got == pytest.approx(by_hand, rel=1e-15)
     assert got == interest + principal
 
@@ -101,7 +108,7 @@ def _firm_params(**values) -> FirmParams:
     """A FirmParams bundle with zeros except ``values`` (pay_debt reads only the debt
     service fields)."""
     fields = dict.fromkeys(FirmParams._fields, 0.0)
-    fields.update(deferral=0, guarantee_on=0, writeoff_quarters=0, anchors=0, seed=0,
+    fields.update(deferral=0, deferral_interest=0, deferral_repay_quarters=1, guarantee_on=0, writeoff_quarters=0, anchors=0, seed=0,
                   quarter=0, start_year=0)
     fields.update(values)
     return FirmParams(**fields)
@@ -145,11 +152,12 @@ def test_pay_debt_interest_subsidy_guarantee_fee_and_principal(size):
 
 def test_interest_subsidy_is_capped_at_the_interest():
     loans = _loans((100.0, 0.015625, 6, 1, CH_BANK, LOAN_PERFORMING, 0))
+    loans[0, 0]["flags"] |= 1 << DEFERRED
     firms = np.zeros(1, dtype=FIRM_DTYPE)
     acc = np.zeros((8, 3, LF_N))
     _pay(firms, loans, 0, 0, _firm_params(subsidy_annual=0.05, deferral=1), acc)
     # interest 100 × 1.5625 % / 4 = 0.390625 < subsidy rate's 1.25: the state pays it all;
-    # under deferral nothing else is due and the loan does not move towards maturity
+    # a deferred loan owes nothing else and the loan does not move towards maturity
     assert acc[3, 0, LF_INTEREST] == 0.390625 == acc[3, 0, LF_SUBSIDY]
     assert firms[0]["cash"] == 0.0
     assert loans[0, 0]["remaining"] == 6 and loans[0, 0]["principal"] == 100.0

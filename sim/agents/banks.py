@@ -131,7 +131,9 @@ class Bank(Lender):
         npl_held = flows.npl_end + partner.npl
         provision_expense = self.provision_step(npl_held, net_loss)
         incentive = flows.incentive
-        income = flows.interest + partner.interest + rest_income + incentive
+        # interest deferred loans added to principal is earned (accrued) though not paid
+        income = (flows.interest + partner.interest + rest_income + incentive
+                  + flows.deferral_support + flows.capitalised)
         net_income = income - funding - op_cost - provision_expense
         car = self.capital_ratio()
         payout_ratio = min(1.0, max(0.0, p.payout_ratio + p.payout_capital_sensitivity
@@ -150,7 +152,8 @@ class Bank(Lender):
             interest=flows.interest, partner_interest=partner.interest,
             rest_income=rest_income, incentive=incentive, funding=funding, op_cost=op_cost,
             provision_expense=provision_expense, payout=payout, net_income=net_income,
-            compensation=compensation))
+            compensation=compensation, deferral_support=flows.deferral_support,
+            capitalised=flows.capitalised))
         # underwriting experience: losses on what it originated, against that book
         self.remember(flows.new, flows.new_pd_amount, flows.new_npl,
                       direct_loss - compensation, net_income)

@@ -18,7 +18,8 @@ from sim.kernels import layout as L
 @dataclass(frozen=True, slots=True)
 class LenderFlows:
     """One lender's quarter as the kernels summed it, plus what government adds to a
-    bank's close (loss compensation, the inclusive-loan incentive)."""
+    bank's close (loss compensation, the inclusive-loan incentive, the central bank's
+    deferral support)."""
 
     new: float
     interest: float
@@ -35,8 +36,11 @@ class LenderFlows:
     new_count_nondebt: float
     subsidy: float
     guarantee_fee: float
+    deferred: float           # principal entering deferral
+    capitalised: float        # interest of deferred loans added to their principal
     loss_compensation: float = 0.0
     incentive: float = 0.0
+    deferral_support: float = 0.0
 
     @classmethod
     def of(cls, sums, index: int) -> LenderFlows:
@@ -49,7 +53,8 @@ class LenderFlows:
             npl_end=m[L.LF_BAL_NPL], loans=c[L.LF_LOANS], new_npl=m[L.LF_NEW_NPL],
             new_pd_amount=m[L.LF_NEW_PD_AMT], fees=m[L.LF_FEES], nondebt=m[L.LF_NONDEBT_AMT],
             new_count_nondebt=c[L.LF_APPROVALS], subsidy=m[L.LF_SUBSIDY],
-            guarantee_fee=m[L.LF_GUARANTEE_FEE],
+            guarantee_fee=m[L.LF_GUARANTEE_FEE], deferred=m[L.LF_DEFERRED],
+            capitalised=m[L.LF_CAPITALISED],
         )
 
 
@@ -67,6 +72,8 @@ class BankPnL:
     payout: float
     net_income: float
     compensation: float       # government's share of its loan losses
+    deferral_support: float = 0.0  # the central bank's payment on principal it deferred
+    capitalised: float = 0.0  # interest of deferred loans added to principal (accrued)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Every flow the market produces has a counterparty: what government pays (risk
 compensation, guarantee payouts net of fees, interest subsidies, the inclusive-loan
-incentive, resolution shortfalls) is its fiscal cost; what the outside sector provides
+incentive, the central bank's deferral support, resolution shortfalls) is its fiscal cost; what the outside sector provides
 (equity and crowdfunding money, ABS purchases, capital for entrant platforms) and
 receives (ABS interest and principal, dividends on equity stakes) closes the books.
 """
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import mesa
 
 GOVERNMENT_ITEMS = ("risk_compensation", "guarantee_payouts", "guarantee_fees",
-                    "interest_subsidy", "inclusive_incentive", "resolution_shortfall")
+                    "interest_subsidy", "inclusive_incentive", "deferral_support",
+                    "resolution_shortfall")
 OUTSIDE_ITEMS = ("equity_raised", "crowdfunding_raised", "abs_bought", "abs_principal",
                  "abs_recovery", "abs_interest", "abs_loss", "dividends_from_stakes",
                  "platform_capital", "p2p_invested", "p2p_principal", "p2p_recovery",
@@ -51,7 +52,8 @@ class Government(mesa.Agent):
     def fiscal_cost(self) -> float:
         q = self.account.quarter
         return (q["risk_compensation"] + q["guarantee_payouts"] - q["guarantee_fees"]
-                + q["interest_subsidy"] + q["inclusive_incentive"] + q["resolution_shortfall"])
+                + q["interest_subsidy"] + q["inclusive_incentive"] + q["deferral_support"]
+                + q["resolution_shortfall"])
 
 
 class OutsideSector(mesa.Agent):

@@ -12,10 +12,11 @@ from numba import njit
 
 from sim.categories import CH_BANK, LOAN_PERFORMING, SIZES
 from sim.kernels.layout import (
-    LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY, NEW_THIS_QUARTER,
+    LF_CAPITALISED, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY,
+    NEW_THIS_QUARTER,
 )
 from sim.kernels.records import flag
-from sim.population import AMORTIZING, LOAN_POSITIONS
+from sim.population import AMORTIZING, DEFERRED, LOAN_POSITIONS
 
 SIZE_MICRO = SIZES.index("micro")
 
@@ -34,12 +35,12 @@ def clear_loan(loan):
 
 
 @njit(cache=True, inline="always")
-def scheduled_principal(loan, deferral):
+def scheduled_principal(loan):
     """Principal (万元) the performing loan ``loan`` is due to repay this quarter: a
-    share of an amortizing loan, all of a bullet loan in its last quarter; none under a
-    deferral (``deferral`` = 1)."""
+    share of an amortizing loan, all of a bullet loan in its last quarter; none while it
+    is deferred (its ``deferred`` flag)."""
     principal = 0.0
-    if deferral == 0:
+    if flag(loan, DEFERRED) == 0:
         if flag(loan, AMORTIZING) == 1:
             principal = loan.principal / max(1, loan.remaining)
         elif loan.remaining <= 1:
@@ -48,22 +49,36 @@ def scheduled_principal(loan, deferral):
 
 
 @njit(cache=True, inline="always")
-def debt_due(loans, i, deferral):
+def interest_due(loan, defer_interest):
+    """Interest (万元) the performing loan ``loan`` pays in cash this quarter: none on a
+    deferred loan while interest is deferred too (``defer_interest`` = 1)."""
+    if defer_interest == 1 and flag(loan, DEFERRED) == 1:
+        return 0.0
+    return loan.principal * loan.rate * 0.25
+
+
+@njit(cache=True, inline="always")
+def capitalise_interest(loan, s, lender_acc_b):
+    """The quarter's interest on the deferred loan ``loan`` (firm size ``s``) is not paid
+    now: it is added to the principal, to be repaid with it (万元)."""
+    interest = loan.principal * loan.rate * 0.25
+    loan.principal += interest
+    lender_acc_b[loan.lender, s, LF_CAPITALISED] += interest
+
+
+@njit(cache=True, inline="always")
+def debt_due(loans, i, defer_interest):
     """Interest plus scheduled principal firm ``i`` owes this quarter (万元), ignoring
-    renewal. Loans made this quarter owe nothing yet, so a firm that could not pay in
-    phase 4 owes the same sum in phase 7, whatever the credit round lent it."""
+    renewal; deferred loans owe no principal, nor interest under ``defer_interest``.
+    Loans made this quarter owe nothing yet, so a firm that could not pay in phase 4
+    owes the same sum in phase 7, whatever the credit round lent it."""
     total = 0.0
     for pos in range(LOAN_POSITIONS):
         loan = loans[i, pos]
         if loan.status != LOAN_PERFORMING or loan.npl_age == NEW_THIS_QUARTER:
             continue
-        p = loan.principal
-        total += p * loan.rate * 0.25
-        if deferral == 0:
-            if flag(loan, AMORTIZING) == 1:
-                total += p / max(1, loan.remaining)
-            elif loan.remaining <= 1:
-                total += p
+        total += interest_due(loan, defer_interest)
+        total += scheduled_principal(loan)
     return total
 
 
@@ -80,10 +95,16 @@ def debt_outstanding(loans, i):
 @njit(cache=True, inline="always")
 def pay_debt(f, loans, i, s, fp, lender_acc_b):
     """Firm record ``f`` (slot ``i``, size ``s``) pays this quarter's interest and
-    scheduled principal (cash must suffice). Loans made this quarter owe nothing yet."""
+    scheduled principal (cash must suffice). Loans made this quarter owe nothing yet; a
+    deferred loan's maturity waits, and in an interest window its interest is added to
+    its principal."""
     for pos in range(LOAN_POSITIONS):
         loan = loans[i, pos]
         if loan.status != LOAN_PERFORMING or loan.npl_age == NEW_THIS_QUARTER:
+            continue
+        deferred = flag(loan, DEFERRED)
+        if deferred == 1 and fp.deferral_interest == 1:
+            capitalise_interest(loan, s, lender_acc_b)
             continue
         p = loan.principal
         j = loan.lender
@@ -94,13 +115,13 @@ def pay_debt(f, loans, i, s, fp, lender_acc_b):
         fee = 0.0
         if fp.guarantee_on == 1 and s <= SIZE_MICRO and loan.channel == CH_BANK:
             fee = p * fp.guarantee_fee_annual * 0.25
-        principal = scheduled_principal(loan, fp.deferral)
+        principal = scheduled_principal(loan)
         f.cash -= interest - subsidy + fee + principal
         lender_acc_b[j, s, LF_INTEREST] += interest
         lender_acc_b[j, s, LF_SUBSIDY] += subsidy
         lender_acc_b[j, s, LF_GUARANTEE_FEE] += fee
         lender_acc_b[j, s, LF_PRINCIPAL] += principal
-        if fp.deferral == 0:
+        if deferred == 0:
             loan.remaining -= 1
         remaining_p = p - principal
         if principal >= p or remaining_p <= 1e-9 * p:

@@ -16,7 +16,7 @@ from sim.categories import (
     CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, LOAN_EMPTY, LOAN_NONPERFORMING, LOAN_PERFORMING,
 )
 from sim.kernels.bitsets import mark_slot
-from sim.kernels.debt import clear_loan, debt_due, pay_debt
+from sim.kernels.debt import capitalise_interest, clear_loan, debt_due, pay_debt
 from sim.kernels.groups import firm_groups
 from sim.kernels.layout import (
     BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_BORROWERS_BANK, GM_DEFAULTS,
@@ -24,7 +24,9 @@ from sim.kernels.layout import (
     LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
 )
 from sim.kernels.records import flag, set_flag, uid_of
-from sim.population import ALIVE, DEFAULTED_BEFORE, DISTRESSED, LOAN_POSITIONS, SECURED
+from sim.population import (
+    ALIVE, DEFAULTED_BEFORE, DEFERRED, DISTRESSED, LOAN_POSITIONS, SECURED,
+)
 
 
 @njit(cache=True, inline="always")
@@ -59,13 +61,23 @@ def _age_bad_loans(f, loans, i, s, fp, acc_b, key_verified):
 @njit(cache=True, inline="always")
 def _default(f, loans, i, b, s, fp, acc_b, group_acc, key_default_exit):
     """The live firm ``f`` in slot ``i`` cannot pay what it owes: its loans turn
-    non-performing. Returns whether it closes."""
+    non-performing, except deferred ones, which are not classed bad while deferred (their
+    unpaid interest is added to principal). A firm all of whose loans are deferred has
+    not defaulted. Returns whether it closes."""
+    bad = False
     for pos in range(LOAN_POSITIONS):
         loan = loans[i, pos]
         if loan.status == LOAN_PERFORMING:
+            if flag(loan, DEFERRED) == 1:
+                capitalise_interest(loan, s, acc_b)
+                continue
             loan.status = LOAN_NONPERFORMING
             loan.npl_age = 0
             acc_b[loan.lender, s, LF_NEW_NPL] += loan.principal
+            bad = True
+    if not bad:
+        f.cash = max(f.cash, 0.0)  # the owner tops up; the firm stays current
+        return False
     set_flag(f, DEFAULTED_BEFORE, 1)
     f.history = 0
     for g in firm_groups(f):
@@ -95,6 +107,7 @@ def _close(f, loans, i, b, s, acc_b, group_acc):
             loan.principal = p - paid
             loan.status = LOAN_NONPERFORMING
             loan.npl_age = 0
+            set_flag(loan, DEFERRED, 0)
             acc_b[j, s, LF_NEW_NPL] += p - paid
     set_flag(f, ALIVE, 0)
     f.cash = 0.0
@@ -113,7 +126,7 @@ def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_e
     closing = False
     # 2. firms that could not pay try again with what the credit round gave them
     if flag(f, DISTRESSED) == 1:
-        owed = debt_due(loans, i, fp.deferral)
+        owed = debt_due(loans, i, fp.deferral_interest)
         if f.cash >= owed:
             pay_debt(f, loans, i, s, fp, acc_b)
         else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit, prange
 
 from sim import rng
@@ -26,10 +27,10 @@ from sim.kernels.debt import debt_due, debt_outstanding, pay_debt
 from sim.kernels.groups import (
     STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, firm_groups,
 )
-from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_RENEWED
+from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_DEFERRED, LF_RENEWED
 from sim.kernels.records import flag, set_flag, uid_of
 from sim.population import (
-    ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DISTRESSED, LOAN_POSITIONS,
+    ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DEFERRED, DISTRESSED, LOAN_POSITIONS,
 )
 
 
@@ -103,7 +104,7 @@ def _earn(f, u_id, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev
     # Owners draw only profits: they keep a working buffer and the borrowed working
     # capital (lenders' money is not theirs to take out), so a loan is repaid from the
     # cash it financed unless losses ate it.
-    due = debt_due(loans, i, fp.deferral)
+    due = debt_due(loans, i, fp.deferral_interest)
     held = max(due, debt_outstanding(loans, i))
     excess = f.cash - fp.cash_buffer * rev - held
     if excess <= 0.0:
@@ -114,28 +115,76 @@ def _earn(f, u_id, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev
 
 
 @njit(cache=True, inline="always")
-def _service(f, u_id, loans, i, fp, acc_b, key_renew, due):
-    """Phase 4 for the live firm ``f`` in slot ``i``: interest and scheduled principal
-    fall due; returns what it could not pay (万元, 0 if it paid).
-
-    Maturing bank loans of firms with a clean record may be renewed without principal
-    repayment (the renewal share is the policy). A firm whose cash covers what is due
-    pays now; otherwise it is flagged ``distressed`` and tries again in phase 7 after
-    the credit round. ``due`` is what :func:`debt_due` gave before any renewal.
-    """
-    s = f.size
-    renewed = False
+def _defer(f, loans, i, rev, due, fp, acc_b):
+    """Phase 4, while the deferral programme runs, for the live firm ``f`` in slot ``i``
+    with revenue ``rev`` and debt service ``due``: a firm hit this quarter (revenue
+    ``deferral_revenue_gap`` or more below its trend, or cash short of ``due``) and still
+    current (no bad loan) defers its performing bank loans until the programme ends.
+    Each loan's principal is counted once, as it enters deferral. Returns whether any
+    loan entered."""
+    trend = math.exp(np.float64(f.log_trend))
+    if rev >= (1.0 - fp.deferral_revenue_gap) * trend and f.cash >= due:
+        return False
+    for pos in range(LOAN_POSITIONS):
+        if loans[i, pos].status == LOAN_NONPERFORMING:
+            return False
+    entered = False
     for pos in range(LOAN_POSITIONS):
         loan = loans[i, pos]
-        if (loan.status == LOAN_PERFORMING and fp.deferral == 0
+        if (loan.status == LOAN_PERFORMING and loan.channel == CH_BANK
+                and flag(loan, DEFERRED) == 0):
+            set_flag(loan, DEFERRED, 1)
+            acc_b[loan.lender, f.size, LF_DEFERRED] += loan.principal
+            entered = True
+    return entered
+
+
+@njit(cache=True, inline="always")
+def _end_deferral(loans, i, fp):
+    """Phase 4, once the programme has ended, for the firm in slot ``i``: its deferred
+    loans owe again. One whose maturity came while deferred (``remaining`` ≤ 1) is
+    repaid in equal parts over ``deferral_repay_quarters``; the others keep their
+    schedule, later by the quarters deferred. Returns whether any loan was deferred."""
+    ended = False
+    for pos in range(LOAN_POSITIONS):
+        loan = loans[i, pos]
+        if flag(loan, DEFERRED) == 1:
+            set_flag(loan, DEFERRED, 0)
+            ended = True
+            if loan.remaining <= 1:
+                set_flag(loan, AMORTIZING, 1)
+                loan.remaining = fp.deferral_repay_quarters
+    return ended
+
+
+@njit(cache=True, inline="always")
+def _service(f, u_id, loans, i, rev, fp, acc_b, key_renew, due):
+    """Phase 4 for the live firm ``f`` in slot ``i`` with revenue ``rev``: deferral,
+    then interest and scheduled principal fall due; returns what it could not pay (万元,
+    0 if it paid).
+
+    Maturing bank loans of firms with a clean record may be changed without principal
+    repayment (the renewal share is the policy); a deferred loan is not. A firm whose
+    cash covers what is due pays now; otherwise it is flagged ``distressed`` and tries
+    again in phase 7 after the credit round. ``due`` is what :func:`debt_due` gave before
+    any deferral or renewal.
+    """
+    s = f.size
+    if fp.deferral == 1:
+        changed = _defer(f, loans, i, rev, due, fp, acc_b)
+    else:
+        changed = _end_deferral(loans, i, fp)
+    for pos in range(LOAN_POSITIONS):
+        loan = loans[i, pos]
+        if (loan.status == LOAN_PERFORMING and flag(loan, DEFERRED) == 0
                 and flag(loan, AMORTIZING) == 0 and loan.remaining <= 1
                 and loan.channel == CH_BANK and f.history >= fp.renewal_min_history
                 and flag(f, DEFAULTED_BEFORE) == 0):
             if rng.uniform(key_renew, u_id, pos, 0) < fp.renewal_share:
                 loan.remaining = loan.term + 1
                 acc_b[loan.lender, s, LF_RENEWED] += loan.principal
-                renewed = True
-    owed = debt_due(loans, i, fp.deferral) if renewed else due
+                changed = True
+    owed = debt_due(loans, i, fp.deferral_interest) if changed else due
     if owed <= 0.0:
         return 0.0
     if f.cash >= owed:
@@ -234,7 +283,7 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
             if draw > 0.0:
                 owner_draws[b, f.size, 0] += draw
                 owner_draws[b, f.size, 1] += draw * f.outside_stake
-            unpaid = _service(f, u_id, loans, i, fp, acc_b, key_renew, due)
+            unpaid = _service(f, u_id, loans, i, rev, fp, acc_b, key_renew, due)
             need, invest = _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest,
                                    group_acc, unpaid)
             if need > 0.0:

@@ -62,7 +62,11 @@ FirmParams = namedtuple("FirmParams", [
     "digital_marketing",     # share of (1 − digital) closed per quarter by platforms' marketing
     "peer_digital",          # [N_GROUPS] mean digital footprint of each group's live firms
     # debt service
-    "deferral",              # int 0/1
+    "deferral",              # int 0/1: the deferral programme takes applications
+    "deferral_interest",     # int 0/1: deferred loans' interest is deferred too
+    "deferral_revenue_gap",  # a firm is hit when revenue < (1 − gap) × its trend revenue
+    "deferral_repay_quarters",  # int, quarters over which principal that fell due in
+                                # the window is repaid after it
     "renewal_share",
     "renewal_min_history",   # int, quarters of repayments before a bank loan is renewed
     "subsidy_annual",        # interest subsidy on individual and micro firms' loans

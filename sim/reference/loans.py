@@ -9,10 +9,10 @@ from sim.reference.draws import f32
 class Loan:
     """One loan of a firm. ``rate`` is stored at float32 precision, like the fast engine's
     loan arrays; ``new`` marks a loan made this quarter, which owes nothing until the
-    next one."""
+    next one; ``deferred`` a bank loan in the deferral programme (ODD 7.6)."""
 
     __slots__ = ("principal", "rate", "remaining", "term", "lender", "channel", "secured",
-                 "amortizing", "status", "npl_age", "new")
+                 "amortizing", "deferred", "status", "npl_age", "new")
 
     def __init__(self, principal: float, rate: float, term: int, remaining: int,
                  lender: int, channel: int, secured: bool, amortizing: bool,
@@ -25,6 +25,7 @@ class Loan:
         self.channel = channel
         self.secured = secured
         self.amortizing = amortizing
+        self.deferred = False
         self.status = LOAN_PERFORMING
         self.npl_age = 0
         self.new = new
@@ -33,15 +34,22 @@ class Loan:
     def performing(self) -> bool:
         return self.status == LOAN_PERFORMING
 
-    def due(self, deferral: bool) -> tuple[float, float]:
-        """(interest, scheduled principal) this quarter; principal is deferred under
-        ``deferral``."""
+    def due(self, defer_interest: bool) -> tuple[float, float]:
+        """(interest, scheduled principal) paid in cash this quarter: a deferred loan
+        owes no principal, nor interest while ``defer_interest``."""
         p = self.principal
-        interest = p * self.rate * 0.25
+        interest = 0.0 if defer_interest and self.deferred else p * self.rate * 0.25
         principal = 0.0
-        if not deferral:
+        if not self.deferred:
             if self.amortizing:
                 principal = p / max(1, self.remaining)
             elif self.remaining <= 1:
                 principal = p
         return interest, principal
+
+    def capitalise_interest(self) -> float:
+        """The quarter's interest of a deferred loan is not paid now but added to its
+        principal; returns it (万元)."""
+        interest = self.principal * self.rate * 0.25
+        self.principal += interest
+        return interest

@@ -77,12 +77,13 @@ class SME(mesa.Agent):
         """Performing principal owed (万元)."""
         return sum((loan.principal for loan in self.loans if loan and loan.performing), 0.0)
 
-    def debt_due(self, deferral: bool) -> float:
-        """Interest plus scheduled principal owed this quarter (万元)."""
+    def debt_due(self, defer_interest: bool) -> float:
+        """Interest plus scheduled principal owed this quarter (万元); deferred loans owe
+        no principal, nor interest while ``defer_interest``."""
         total = 0.0
         for loan in self.loans:
             if loan is not None and loan.performing:
-                interest, principal = loan.due(deferral)
+                interest, principal = loan.due(defer_interest)
                 total += interest
                 total += principal
         return total
@@ -167,7 +168,7 @@ class SME(mesa.Agent):
         self.margin = f32(margin)
         self.cash += revenue * margin
         # owners draw only profits: they keep a working buffer and the borrowed money
-        held = max(self.debt_due(fp.deferral), self.debt())
+        held = max(self.debt_due(fp.deferral_interest), self.debt())
         excess = self.cash - fp.cash_buffer * revenue - held
         if excess <= 0.0:
             return 0.0
@@ -177,10 +178,15 @@ class SME(mesa.Agent):
 
     # ------------------------------------------------------------------ phase 4
     def service_debt(self, fp) -> None:
-        """Renewal of maturing bank loans, then interest and scheduled principal: paid if
-        cash covers them, otherwise the firm is distressed until phase 7 (ODD 7.6)."""
+        """Deferral, renewal of maturing bank loans, then interest and scheduled
+        principal: paid if cash covers them, otherwise the firm is distressed until
+        phase 7 (ODD 7.6)."""
+        if fp.deferral:
+            self._defer(fp)
+        else:
+            self._end_deferral(fp)
         for slot, loan in enumerate(self.loans):
-            if (loan is not None and loan.performing and not fp.deferral
+            if (loan is not None and loan.performing and not loan.deferred
                     and not loan.amortizing and loan.remaining <= 1
                     and loan.channel == CH_BANK and self.history >= fp.renewal_min_history
                     and not self.defaulted_before):
@@ -188,7 +194,7 @@ class SME(mesa.Agent):
                 if draw < fp.renewal_share:
                     loan.remaining = loan.term + 1
                     self._to_lender(loan.lender, L.LF_RENEWED, loan.principal)
-        owed = self.debt_due(fp.deferral)
+        owed = self.debt_due(fp.deferral_interest)
         if owed <= 0.0:
             return
         if self.cash >= owed:
@@ -197,6 +203,32 @@ class SME(mesa.Agent):
             self.distressed = True
             self.due = owed
 
+    def _defer(self, fp) -> None:
+        """While the programme runs: a firm hit this quarter (revenue
+        ``deferral_revenue_gap`` or more below its trend, or cash short of its debt
+        service) with no bad loan defers its performing bank loans until it ends."""
+        due = self.debt_due(fp.deferral_interest)
+        trend = math.exp(self.log_trend)
+        if self.revenue >= (1.0 - fp.deferral_revenue_gap) * trend and self.cash >= due:
+            return
+        if any(loan is not None and loan.status == LOAN_NONPERFORMING for loan in self.loans):
+            return
+        for loan in self.loans:
+            if loan is not None and loan.performing and loan.channel == CH_BANK \
+                    and not loan.deferred:
+                loan.deferred = True
+                self._to_lender(loan.lender, L.LF_DEFERRED, loan.principal)
+
+    def _end_deferral(self, fp) -> None:
+        """After the programme: deferred loans owe again; one that matured while deferred
+        is repaid in equal parts over ``deferral_repay_quarters``."""
+        for loan in self.loans:
+            if loan is not None and loan.deferred:
+                loan.deferred = False
+                if loan.remaining <= 1:
+                    loan.amortizing = True
+                    loan.remaining = fp.deferral_repay_quarters
+
     def pay_debt(self, fp) -> None:
         """Pay this quarter's interest (net of any subsidy), guarantee fee and scheduled
         principal on every loan but this quarter's new ones."""
@@ -204,8 +236,11 @@ class SME(mesa.Agent):
         for slot, loan in enumerate(self.loans):
             if loan is None or not loan.performing or loan.new:
                 continue
+            if loan.deferred and fp.deferral_interest:
+                self._to_lender(loan.lender, L.LF_CAPITALISED, loan.capitalise_interest())
+                continue
             p = loan.principal
-            interest, principal = loan.due(fp.deferral)
+            interest, principal = loan.due(fp.deferral_interest)
             subsidy = 0.0
             if s <= MICRO and fp.subsidy_annual > 0.0:
                 subsidy = min(interest, p * fp.subsidy_annual * 0.25)
@@ -217,7 +252,7 @@ class SME(mesa.Agent):
             self._to_lender(loan.lender, L.LF_SUBSIDY, subsidy)
             self._to_lender(loan.lender, L.LF_GUARANTEE_FEE, fee)
             self._to_lender(loan.lender, L.LF_PRINCIPAL, principal)
-            if not fp.deferral:
+            if not loan.deferred:
                 loan.remaining -= 1
             left = p - principal
             if principal >= p or left <= 1e-9 * p:
@@ -388,10 +423,14 @@ class SME(mesa.Agent):
         else:
             term, amortizing = cp.maturity[3], False
         loan = Loan(amount, offer.rate, term, term, j, c, offer.secured, amortizing, new=True)
-        self.loans[0 if self.loans[0] is None else 1] = loan
+        pos = 0 if self.loans[0] is None else 1
+        self.loans[pos] = loan
         self.cash += amount - spent
         rate = loan.rate
         self._to_lender(j, L.LF_NEW_AMT, amount)
+        other = self.loans[1 - pos]
+        if other is not None and other.deferred:
+            self._to_lender(j, L.LF_NEW_DEFERRING, amount)
         self._to_lender(j, L.LF_NEW_COUNT, 1.0)
         self._to_lender(j, L.LF_NEW_RATE_AMT, rate * amount)
         self._to_lender(j, L.LF_NEW_PD_AMT, offer.pd * amount)
@@ -438,8 +477,9 @@ class SME(mesa.Agent):
         if self.distressed:
             if self.cash >= self.due:
                 self.pay_debt(fp)
+            elif not self._default():
+                self.cash = max(self.cash, 0.0)  # the owner tops up; the firm stays current
             else:
-                self._default()
                 if uniform(quarter_key, self.uid, 0, 0) < fp.exit_after_default:
                     closing = True
                 else:
@@ -459,16 +499,27 @@ class SME(mesa.Agent):
         if closing:
             self._close()
 
-    def _default(self) -> None:
+    def _default(self) -> bool:
+        """Loans turn bad, except deferred ones (their unpaid interest is added to
+        principal); returns whether any did (a firm whose loans are all deferred has not
+        defaulted)."""
+        bad = False
         for loan in self.loans:
             if loan is not None and loan.performing:
+                if loan.deferred:
+                    self._to_lender(loan.lender, L.LF_CAPITALISED, loan.capitalise_interest())
+                    continue
                 loan.status = LOAN_NONPERFORMING
                 loan.npl_age = 0
                 loan.new = False
                 self._to_lender(loan.lender, L.LF_NEW_NPL, loan.principal)
+                bad = True
+        if not bad:
+            return False
         self.defaulted_before = True
         self.history = 0
         self._to_groups(L.GM_DEFAULTS, 1.0)
+        return True
 
     def _write_off(self, loan: Loan, fp) -> None:
         c = loan.channel
@@ -498,6 +549,7 @@ class SME(mesa.Agent):
                 loan.principal = p - paid
                 loan.status = LOAN_NONPERFORMING
                 loan.npl_age = 0
+                loan.deferred = False
                 self._to_lender(loan.lender, L.LF_NEW_NPL, p - paid)
         self.alive = False
         self.cash = 0.0
