@@ -32,11 +32,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import math
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sim.categories import BANK_TYPES, PLATFORM_KINDS
 from sim.quarters import parse_quarter
