@@ -59,6 +59,11 @@ REFERENCE = {
 }
 
 
+# Platform kinds whose capital defaults already describe the end of 2018 in 亿元 (P2P
+# platforms, small-loan companies; sim/schema.py): not rescaled to the bank book.
+END_2018_KINDS = ("p2p", "small_loan")
+
+
 class StartStateError(ValueError):
     """A start that cannot be built from the facts."""
 
@@ -390,8 +395,9 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
         platform = getattr(out.platforms, kind)
         _set(changed, out, f"platforms.{kind}.op_cost_fixed_wan",
              platform.op_cost_fixed_wan * loan_ratio)
-        _set(changed, out, f"platforms.{kind}.net_assets_yi",
-             platform.net_assets_yi * book_ratio)
+        if kind not in END_2018_KINDS:
+            _set(changed, out, f"platforms.{kind}.net_assets_yi",
+                 platform.net_assets_yi * book_ratio)
         if platform.investor_capacity_yi > 0:
             _set(changed, out, f"platforms.{kind}.investor_capacity_yi",
                  platform.investor_capacity_yi * book_ratio)

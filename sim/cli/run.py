@@ -75,6 +75,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from sim.config import load_scenario
 
     scenario = load_scenario(args.scenario)
+    if Path(args.scenario).name.startswith("history"):
+        from sim.history import check_history
+
+        check_history(args.scenario)  # only dated policy, shocks, schedules, macro, start
     run = scenario.run
     print(f"OK: {args.scenario} ({len(scenario.change)} changes, {len(scenario.shock)} shocks, "
           f"{run.start}–{run.end}, {run.agents:,} agents)")
