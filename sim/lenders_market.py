@@ -84,6 +84,13 @@ class LenderMarket:
         self.counts_applied = {kind: getattr(params.platforms, kind).count
                                for kind in PLATFORM_KINDS + NONBANK_KINDS}
         self.closed_since: dict[str, int] = {}
+        # bank guidance and competition (see Bank.plan): each bank type's SME book at the
+        # start of the year, its share of new SME lending over its first year and the
+        # share it has lost since, and the pooled run-off rate banks plan on
+        self.year_start_book: dict[str, float] = {}
+        self.share_start: dict[str, float] | None = None
+        self.share_lost: dict[str, float] = {}
+        self.peer_runoff: dict[str, float] = {}
 
     def of_kind(self, kind: str, active_only: bool = False) -> AgentSet:
         """The lenders of one kind, in index order."""
@@ -148,6 +155,51 @@ class LenderMarket:
                 book += lender.book
             self.peer_loss_rate[kind] = losses / balance if balance > 0 else 0.0
             self.peer_npl[kind] = npl / book if book > 0 else 0.0
+        # the share of the performing book that fell due over the last year, by bank type
+        self.peer_runoff = {}
+        for kind in self.bank_type_assets:
+            due = base = 0.0
+            for bank in self.of_kind(kind, active_only=True):
+                due += sum(bank.runoff_history)
+                base += sum(bank.runoff_base_history)
+            if base > 0:
+                self.peer_runoff[kind] = due / base
+
+    def _guidance(self) -> None:
+        """Each quarter: how far each bank type falls short of a yearly growth target of its
+        SME book (``policy.banking.large_bank_growth_target`` for the large state-owned
+        banks, 0 = none), against the straight path to the target at the end of the
+        quarter; the shortfall enters the banks' objective (Bank.plan)."""
+        banking = self.model.params.policy.banking
+        targets = {"large_state": banking.large_bank_growth_target}
+        k = self.model.quarter % 4
+        for kind in self.bank_type_assets:
+            members = self.of_kind(kind, active_only=True)
+            book = sum(b.book for b in members)
+            if k == 0 or kind not in self.year_start_book:
+                self.year_start_book[kind] = book
+            target = targets.get(kind, 0.0)
+            start = self.year_start_book[kind]
+            shortfall = 0.0
+            if target > 0 and start > 0:
+                shortfall = max(0.0, 1.0 + target * (k + 1) / 4.0 - book / start)
+            self.of_kind(kind).set("target_shortfall", shortfall)
+
+    def _competition(self) -> None:
+        """Yearly: each bank type's share of all new SME lending over the year, against its
+        share over the first year (the reference); the share lost, as a fraction of the
+        reference, compresses its margin (Bank.plan)."""
+        lent = {kind: sum(sum(l.new_history) for l in self.of_kind(kind))
+                for kind in self.initial_counts}
+        total = sum(lent.values())
+        if total <= 0:
+            return
+        shares = {kind: lent[kind] / total for kind in self.bank_type_assets}
+        if self.share_start is None:
+            self.share_start = shares
+            return
+        self.share_lost = {kind: max(0.0, 1.0 - shares[kind] / self.share_start[kind])
+                           if self.share_start[kind] > 0 else 0.0 for kind in shares}
 
     def _refit_scores(self) -> None:
         """Once a year each kind re-calibrates the PD scale its lenders share on their
@@ -201,6 +253,7 @@ class LenderMarket:
     def plan(self) -> None:
         self._count_partnerships()
         self._peer_signals()
+        self._guidance()
         self.model.central_bank.allocate_relending(self.banks)
         counted = self.lenders.select(lambda l: l.active).groupby("kind").count()
         active = {kind: counted.get(kind, 0) for kind in self.initial_counts}
@@ -210,7 +263,11 @@ class LenderMarket:
         self.platforms.do(lambda p: p.plan(active[p.kind], self.initial_counts[p.kind]))
 
     def add_repayments(self, principal_by_lender: np.ndarray) -> None:
+        """Repaid principal can be lent again this quarter by platforms; banks plan the
+        quarter's run-off from their balance sheet instead (Bank.plan)."""
         for lender in self.lenders:
+            if lender.kind_class == KIND_BANK:
+                continue
             if lender.active and lender.channel != CH_EQUITY and lender.lends():
                 lender.capacity += principal_by_lender[lender.index]
 
@@ -273,6 +330,7 @@ class LenderMarket:
                              partner_out.share(bank.index))
         outside.add("dividends_from_stakes", float(owner_draws[1]))
         if model.quarter % 4 == 3:
+            self._competition()
             self._refit_scores()
             if params.policy.banking.two_increases:
                 self._update_targets(sums)

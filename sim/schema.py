@@ -554,6 +554,17 @@ class BankType(Strict):
                                     "required reserves", "NFRA liquidity rules (liquidity "
                                     "ratio ≥ 25%; small banks, without LCR, hold more "
                                     "liquid assets and lend close to it)", **SHARE)
+    inclusive_ftp_discount_annual: float = param(
+        0.0, "annual, cut of the internal funds-transfer price of inclusive SME loans: "
+        "lowers the margin the bank quotes, not its funding cost",
+        "CBIRC notices on small-business finance from 2019 (银保监办发〔2019〕48号): "
+        "internal FTP preference for inclusive SME loans of at least 50bp", ge=0, le=0.05)
+    due_diligence_exemption: float = param(
+        0.0, "share of a default's internal cost (to the loan officer's score) waived under "
+        "尽职免责: raises the expected loss the bank approves by x/(1-x) of its appetite",
+        "CBIRC 尽职免责 notices for small-business lending (2016 onward): staff who "
+        "followed procedure are not held liable for losses; the share is an assumption",
+        ge=0, le=0.9)
 
 
 def _typed(model: type[Strict], sources: dict[str, str], values: dict[str, Any]):
@@ -815,6 +826,19 @@ class Banking(Strict):
                                   "responds to (growth gap plus borrower gap, fraction)",
                                   "assumption: a bank far behind its target does not chase "
                                   "it without limit", ge=0, le=5)
+    large_bank_growth_target: float = param(0.0, "yearly growth of the large state-owned "
+                                            "banks' inclusive SME book the government asks "
+                                            "for (0 = none); a shortfall against the straight "
+                                            "path to it penalises their objective like the "
+                                            "two increases", "Government Work Reports: "
+                                            "30% or more in 2019, 40% in 2020, 30% in 2021 "
+                                            "(set by [[change]] in those years)", ge=0, le=2)
+    competition_margin_sensitivity: float = param(1.0, "margin cut per unit share of new "
+                                                  "SME lending a bank type has lost against "
+                                                  "its first-year share (margin ÷ (1 + x × "
+                                                  "loss))", "assumption: a bank type losing "
+                                                  "borrowers to rivals prices them back",
+                                                  ge=0, le=20)
     two_increases_appetite: float = param(0.15, "appetite raise, share of base appetite, "
                                           "under two increases (before target_pressure)",
                                           "assumption", ge=0, le=5)

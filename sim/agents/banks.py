@@ -8,6 +8,7 @@ the published ones.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -37,6 +38,16 @@ class Bank(Lender):
         self.capital_initial = self.capital
         self.car_target = params.capital_ratio
         self.pressure = 0.0  # "two increases" gap of the bank's type (LenderMarket sets it)
+        # shortfall of the bank's type against a yearly growth target (LenderMarket sets it)
+        self.target_shortfall = 0.0
+        # principal scheduled to fall due (repaid or deferred) and the performing book it
+        # fell due on, by quarter over the last year: the run-off the bank plans on
+        self.runoff_history: deque = deque(maxlen=4)
+        self.runoff_base_history: deque = deque(maxlen=4)
+        # deferred principal the bank carries: the deferring firms keep the cash they
+        # would have repaid, on deposit (亿元)
+        self.deferred_held = 0.0
+        self.deferred_repay_step = 0.0
 
     def lending_region(self) -> int:
         """The region a local bank is confined to while the regional limit holds."""
@@ -71,7 +82,9 @@ class Bank(Lender):
         """Lendable deposits after required reserves and the liquidity buffer, plus
         re-lending, less loans already made (亿元). Binds first for small banks."""
         rrr = self.model.params.policy.central_bank.rrr
-        lendable = self.deposits * (1.0 - rrr - self.params.liquidity_buffer) + self.relending
+        # a firm that defers keeps on deposit the cash it would have repaid
+        deposits = self.deposits + self.deferred_held
+        lendable = deposits * (1.0 - rrr - self.params.liquidity_buffer) + self.relending
         return lendable - self.total_loans()
 
     def capital_room(self) -> float:
@@ -91,25 +104,59 @@ class Bank(Lender):
         relending_share = min(1.0, self.relending / holdings) if holdings > 0 else 0.0
         self.funding_cost = (1.0 - relending_share) * deposit_funded + \
             relending_share * cb.relending_rate_annual
-        self.capacity = max(0.0, min(self.capital_room(), self.liquidity_room()))
+        # The quarter's lending room, from the balance sheet: capital and liquidity room
+        # now, plus the principal the bank plans to get back this quarter (its run-off
+        # rate over the last year, pooled over its type). What is actually repaid in the
+        # quarter does not enter: a shortfall (deferral, default) is met from the
+        # liquidity buffer and shows in next quarter's room.
+        self.capacity = max(0.0, min(self.capital_room(), self.liquidity_room())
+                            + self.planned_runoff())
         banking = policy.banking
         mandate = 0.0
         margin_factor = 1.0
+        gap = 0.0
         if banking.two_increases:
-            # the targets push banks to keep lending to SMEs at thinner margins, harder
-            # when they are behind on growth or borrower count
-            mandate = banking.two_increases_appetite + banking.target_pressure * self.pressure
-            margin_factor = banking.two_increases_margin_factor / (1.0 + banking.target_pressure
-                                                                   * self.pressure)
+            # the targets push banks to keep lending to SMEs at thinner margins
+            mandate = banking.two_increases_appetite
+            margin_factor = banking.two_increases_margin_factor
+            gap = self.pressure
+        # Quantitative guidance is a penalty in the bank's objective for falling short:
+        # behind on the two increases or on a yearly growth target, it accepts thinner
+        # margins and more risk, in proportion to the shortfall (capped)
+        gap = min(gap + self.target_shortfall, banking.target_gap_cap)
+        mandate += banking.target_pressure * gap
+        margin_factor /= 1.0 + banking.target_pressure * gap
+        # the bank's internal levers for inclusive loans: a funds-transfer-price discount
+        # lowers the price its loan officers quote (its funding cost is unchanged); the
+        # due-diligence exemption lowers the internal cost of a default, so it approves
+        # loans of higher expected loss
+        mandate += self.params.due_diligence_exemption / max(
+            1e-9, 1.0 - self.params.due_diligence_exemption)
         # SME NPLs above the tolerated gap over the bank's overall NPL draw supervisory
         # attention: the bank pulls back (NPL pooled over its type, see LenderMarket)
         sme_npl = self.model.market.peer_npl.get(self.kind, 0.0)
         excess = max(0.0, sme_npl - banking.overall_npl - banking.npl_tolerance)
         mandate -= banking.npl_excess_sensitivity * excess
         self.adjust_appetite(self.params.appetite_el_annual, mandate)
-        self.margin = margin_factor * self.homogenized_margin(self.params.margin_annual,
-                                                              peers_active, peers_initial)
+        margin = margin_factor * self.homogenized_margin(self.params.margin_annual,
+                                                         peers_active, peers_initial)
+        # competition for borrowers: a type that has lost share of new SME lending
+        # against its share at the start cuts its margin to win borrowers back
+        lost = self.model.market.share_lost.get(self.kind, 0.0)
+        margin /= 1.0 + banking.competition_margin_sensitivity * lost
+        self.margin = margin - self.params.inclusive_ftp_discount_annual
         self.rate_cap = 1.0  # banks price freely
+
+    def planned_runoff(self) -> float:
+        """Principal the bank plans to get back this quarter (亿元): its type's share of
+        the performing book that fell due over the last year, or before a quarter of
+        experience the contractual share of the starting book (bank loans of
+        ``credit.bank_maturity`` quarters, less the share renewed)."""
+        rate = self.model.market.peer_runoff.get(self.kind)
+        if rate is None:
+            params = self.model.params
+            rate = (1.0 - params.policy.banking.renewal_share) / params.credit.bank_maturity
+        return rate * self.book_perf
 
     # ------------------------------------------------------------------ phase 8
     def close_books(self, flows: LenderFlows, partner: PartnerShare) -> None:
@@ -140,6 +187,17 @@ class Bank(Lender):
                                     * (car - self.car_target) / self.car_target))
         payout = payout_ratio * net_income if net_income > 0 else 0.0
         self.capital += net_income - payout
+        # what fell due on the performing book (repaid or deferred), for planned run-off
+        self.runoff_history.append(flows.principal + flows.deferred)
+        self.runoff_base_history.append(self.book_perf)
+        # deferred principal is carried (on deposit at the deferring firm) until it is
+        # repaid over the quarters after the window
+        if self.model.params.policy.fiscal.deferral:
+            self.deferred_held += flows.deferred
+            self.deferred_repay_step = self.deferred_held / max(
+                1, self.model.params.policy.fiscal.deferral_repay_quarters)
+        else:
+            self.deferred_held = max(0.0, self.deferred_held - self.deferred_repay_step)
         # stocks: the SME book as counted, the rest of the book grows with the economy
         self.book_perf = flows.perf_end
         self.book_npl = flows.npl_end
