@@ -115,3 +115,18 @@ def test_the_2020_21_rules_lower_the_funded_share_more_than_the_originated_share
     tighter = _rules(_TIGHTER)
     assert _drop(base, tighter, "online_share_new_funded") > \
         _drop(base, tighter, "online_share_new_originated")
+
+
+def test_books_balance_with_facilitation_and_capital_raising_through_failures_and_entry():
+    """rrr 0 makes a platform fail and its slot be re-used; facilitation, capital raising
+    and a bank type that is missing all run under the stock-flow check."""
+    for sections in (
+            {"policy": {"central_bank": {"rrr": 0.0}, "banking": {"facilitation_cap": 0.5}},
+             "platforms": {"big_tech": {**_RAISE, "raise_rate_quarterly": 0.1},
+                           "online_micro": {**_RAISE, "raise_rate_quarterly": 0.1}}},
+            {"banks": {"rural": {"count": 0}},
+             "policy": {"banking": {"facilitation_cap": 0.2, "platform_own_book_cap": 0.5}}}):
+        result = run(scenario(agents=5_000, end="2024Q4", **sections), check=True)
+        q = result.quarterly
+        assert q["new_loans_facilitated"].sum() > 0
+        assert np.all(q["online_share_new_funded"] <= q["online_share_new_originated"] + 1e-12)
