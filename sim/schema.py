@@ -674,13 +674,19 @@ class PlatformKind(Strict):
                                       "2020)", **SHARE)
 
 
+_RAISE_SOURCE = ("assumption: at most 2.5% of capital a quarter (10% a year), about what "
+                 "retained profit adds at a 15% ROE and 30% payout; big-tech platforms "
+                 "raised equity in private rounds several times in 2015-2018 (Ant "
+                 "Group's series A to C)")
+
+
 def _platform(sources: dict[str, str] | None = None, **kw: Any):
     return _typed(PlatformKind, sources or {}, kw)
 
 
 class PlatformsSection(Strict):
     big_tech: PlatformKind = _platform({"count": "report names Ant, Tencent, JD, Baidu",
-                                        "raise_rate_quarterly": "assumption: at most 2.5% of capital a quarter (10% a year), about what retained profit adds at a 15% ROE and 30% payout; big-tech platforms raised private equity rounds several times in 2015-2020 (Ant Group prospectus 2020)",
+                                        "raise_rate_quarterly": _RAISE_SOURCE,
                                         "op_cost_fixed_wan": "report: automated approval",
                                         "data_level": "report: big-data scoring"},
                                        count=4, max_count=6, net_assets_yi=900.0,
@@ -688,13 +694,14 @@ class PlatformsSection(Strict):
                                        op_cost_rate_annual=0.015, margin_annual=0.06,
                                        appetite_el_annual=0.075,
                                        precision_base=0.3, data_level=1.6,
-                                       per_firm_limit_quarters=1.0, securitised_share=0.4, raise_rate_quarterly=0.025)
+                                       per_firm_limit_quarters=1.0, securitised_share=0.4,
+                                       raise_rate_quarterly=0.025)
     online_micro: PlatformKind = _platform({"count": "assumption: a few large licensed "
                                                      "online micro-lenders stand for the "
                                                      "rest",
                                             "op_cost_fixed_wan": "report: automated "
                                                                  "approval",
-                                            "raise_rate_quarterly": "assumption: at most 2.5% of capital a quarter (10% a year), about what retained profit adds at a 15% ROE and 30% payout; big-tech platforms raised private equity rounds several times in 2015-2020 (Ant Group prospectus 2020)"},
+                                            "raise_rate_quarterly": _RAISE_SOURCE},
                                            count=8, max_count=16, net_assets_yi=60.0,
                                            funding_cost_annual=0.075, op_cost_fixed_wan=0.05,
                                            op_cost_rate_annual=0.025, margin_annual=0.085,

@@ -6,8 +6,8 @@ loans (the partner holds its share and its risk). The regulatory own-contributio
 applies to joint online lending. A joint-lending platform can also facilitate loans (助贷)
 that partner banks fund in full, outside the joint-lending caps, within the room banks give
 it (``policy.banking.facilitation_cap``); it keeps the interest above the partner's rate as
-its fee and the bank bears the credit risk. The pool of a platform's loans is shared pro rata among
-its funders; repayments, losses and recoveries follow the funders' stocks.
+its fee and the bank bears the credit risk. The pool of a platform's loans is shared pro
+rata among its funders; repayments, losses and recoveries follow the funders' stocks.
 """
 
 from __future__ import annotations
