@@ -84,7 +84,7 @@ class StockFlowCheck:
                 self._fail(quarter, f"{platform.name}'s funders hold {funders:.6f} 亿元 but its "
                            f"loans total {platform.book:.6f}")
             for k, bank in enumerate(platform.partners):
-                held[bank] += platform.partner_stock[k]
+                held[bank] += platform.partner_stock[k] + platform.facil_stock[k]
         for bank, amount in held.items():
             if bank.active and not _close(amount, bank.partner_stock, amount):
                 self._fail(quarter, f"{bank.name} books {bank.partner_stock:.6f} 亿元 of joint "

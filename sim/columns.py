@@ -68,6 +68,31 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
                          "(funded by retail investors; part of loan_balance_online)"),
     "loan_balance_small_loan": ("亿元", "small-loan companies' loans outstanding at the end "
                                 "of the quarter (part of loan_balance_online)"),
+    "online_share_new_originated": ("fraction", "new loans arranged through online lenders "
+                                    "(platforms, P2P platforms, small-loan companies), "
+                                    "whoever funds them, ÷ new_loans (equals "
+                                    "online_share_new)"),
+    "online_share_new_funded": ("fraction", "the part of new online loans funded by the "
+                                "online lenders themselves: platforms' own and securitised "
+                                "shares (their ABS investors), P2P investors' money and "
+                                "small-loan companies' books; partner banks' shares of "
+                                "joint loans and loans facilitated for banks excluded; "
+                                "÷ new_loans"),
+    "online_share_balance_originated": ("fraction", "loans outstanding that were arranged "
+                                        "through online lenders, whoever funds them, ÷ "
+                                        "loan_balance (equals online_share_balance)"),
+    "online_share_balance_funded": ("fraction", "the part of online loans outstanding that "
+                                    "online lenders, their ABS investors and P2P investors "
+                                    "fund (partner banks' holdings excluded) ÷ "
+                                    "loan_balance"),
+    "new_loans_facilitated": ("亿元", "new online loans platforms facilitated for partner "
+                              "banks, funded in full by the banks (助贷; part of "
+                              "new_loans_online)"),
+    "loan_balance_facilitated": ("亿元", "facilitated loans outstanding at the end of the "
+                                 "quarter, held by partner banks (part of "
+                                 "loan_balance_online)"),
+    "platform_equity_raised": ("亿元", "new equity platforms raised from the outside sector "
+                               "this quarter (high return and binding capacity)"),
     "p2p_investor_loss": ("亿元", "retail investors' loss on P2P loans this quarter: "
                           "write-offs net of recoveries, and at a wind-down's resolution "
                           "the book left less what its buyer paid"),

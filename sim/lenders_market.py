@@ -51,6 +51,8 @@ class LenderMarket:
                 index += 1
         # snapshots: no lender is made after this (an entrant takes an idle slot)
         self.banks: AgentSet = model.agents.select(agent_type=Bank)
+        # loans platforms facilitated for each bank (funded in full by it), by bank index
+        self.facilitated_by_bank = np.zeros(len(self.banks))
         # non-bank kinds last: with no agent of theirs, every other index is unchanged
         for kind in PLATFORM_KINDS + NONBANK_KINDS:
             pp = getattr(params.platforms, kind)
@@ -99,6 +101,14 @@ class LenderMarket:
         return self.lenders.select(lambda l: l.kind == kind)
 
     # ------------------------------------------------------------------ helpers
+    def _sum_facilitated(self) -> None:
+        """What each bank funds in full of loans platforms facilitated for it."""
+        held = np.zeros(len(self.banks))
+        for platform in self.platforms:
+            if platform.facil_stock.size:
+                np.add.at(held, platform.partner_index, platform.facil_stock)
+        self.facilitated_by_bank = held
+
     def _count_partnerships(self) -> None:
         self._partnerships: dict[Bank, int] = {}
         for platform in self.platforms:
@@ -260,6 +270,7 @@ class LenderMarket:
         self.banks.select(lambda b: b.active).do(
             lambda b: b.plan(active[b.kind], self.initial_counts[b.kind]))
         self.bank_figures = BankFigures.of(self.banks, self._partnerships)
+        self._sum_facilitated()
         self.platforms.do(lambda p: p.plan(active[p.kind], self.initial_counts[p.kind]))
 
     def add_repayments(self, principal_by_lender: np.ndarray) -> None:
@@ -287,7 +298,10 @@ class LenderMarket:
         self.bank_figures = BankFigures.of(self.banks, self._partnerships)
         # what partner banks receive from platforms' joint loans, by bank index
         partner_out = PartnerLedger.zeros(len(self.banks))
+        self._sum_facilitated()
         for platform in self.platforms:
+            platform.last_partner_new = platform.last_facilitated_new = 0.0
+            platform.equity_raised = 0.0
             if not platform.active and platform.book <= 0 and platform.funders_total() <= 0:
                 platform.books = None
                 platform.last_new = 0.0
@@ -329,6 +343,7 @@ class LenderMarket:
                                                  deferral_support=support),
                              partner_out.share(bank.index))
         outside.add("dividends_from_stakes", float(owner_draws[1]))
+        self._raise_capital()
         if model.quarter % 4 == 3:
             self._competition()
             self._refit_scores()
@@ -338,6 +353,31 @@ class LenderMarket:
         self._admit_entrants()
         self._wind_down()
         self._match_counts()
+
+    # ------------------------------------------------------------------ capital raising
+    def _raise_capital(self) -> None:
+        """A lending platform whose return on equity is above
+        ``raise_roe_threshold`` and whose capacity bound this quarter (what was left at
+        the end of the credit round at most ``raise_slack`` of what it planned) raises new
+        equity from the outside sector, ``raise_rate_quarterly`` of its capital. Its ABS
+        funding grows with it: the securitised part of its own book, which the leverage
+        cap (``platform_own_book_cap``) counts, may grow with the new equity."""
+        outside = self.model.outside.account
+        for platform in self.platforms:
+            p = platform.params
+            if (not platform.active or platform.channel == CH_EQUITY or not platform.lends()
+                    or p.raise_rate_quarterly <= 0 or platform.books is None
+                    or platform.capital <= 0 or platform.capacity_planned <= 0):
+                continue
+            if platform.capacity > p.raise_slack * platform.capacity_planned:
+                continue
+            if platform.annual_roe() <= p.raise_roe_threshold:
+                continue
+            amount = p.raise_rate_quarterly * platform.capital
+            platform.capital += amount
+            platform.books.injection += amount
+            platform.equity_raised = amount
+            outside.add("platform_capital", amount)
 
     # ------------------------------------------------------------------ resolution, entry
     def _resolve_failures(self) -> None:
@@ -381,9 +421,12 @@ class LenderMarket:
                     if acquirer not in platform.partners:
                         platform.partners = platform.partners + [acquirer]
                         platform.partner_stock = np.append(platform.partner_stock, 0.0)
+                        platform.facil_stock = np.append(platform.facil_stock, 0.0)
                     k2 = platform.partners.index(acquirer)
                     platform.partner_stock[k2] += platform.partner_stock[k]
                     platform.partner_stock[k] = 0.0
+                    platform.facil_stock[k2] += platform.facil_stock[k]
+                    platform.facil_stock[k] = 0.0
         else:
             acquirer.own_stock += failed.own_stock
             acquirer.abs_stock += failed.abs_stock
@@ -394,9 +437,12 @@ class LenderMarket:
                 if bank not in acquirer.partners:
                     acquirer.partners = acquirer.partners + [bank]
                     acquirer.partner_stock = np.append(acquirer.partner_stock, 0.0)
+                    acquirer.facil_stock = np.append(acquirer.facil_stock, 0.0)
                 acquirer.partner_stock[acquirer.partners.index(bank)] += failed.partner_stock[k]
+                acquirer.facil_stock[acquirer.partners.index(bank)] += failed.facil_stock[k]
             failed.own_stock = failed.abs_stock = 0.0
             failed.partner_stock[:] = 0.0
+            failed.facil_stock[:] = 0.0
         failed.book_perf = failed.book_npl = failed.provisions = 0.0
         failed.capital = 0.0
 
@@ -525,5 +571,6 @@ class LenderMarket:
         buyer.book_npl += seller.book_npl
         seller.own_stock = seller.abs_stock = 0.0
         seller.partner_stock[:] = 0.0
+        seller.facil_stock[:] = 0.0
         seller.book_perf = seller.book_npl = seller.provisions = 0.0
 

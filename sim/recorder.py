@@ -130,6 +130,7 @@ class Recorder:
         q["loan_balance_p2p"][t] = balance[kind_names == "p2p"].sum()
         q["loan_balance_small_loan"][t] = balance[kind_names == "small_loan"].sum()
         q["p2p_investor_loss"][t] = model.outside.account.quarter["p2p_loss"]
+        self._record_funding(t, model)
         self._record_groups(t, gm, gc, sums.group_borrowers_before)
         self._record_lenders(t, model, lm, sums.lender_count)
         by_kind = model.lenders.groupby("kind").groups
@@ -138,6 +139,25 @@ class Recorder:
             by_size = sums.lender_money_by_size[members]
             self.kind_by_size[t, k] = (by_size[:, L.LF_NEW_AMT]
                                        + by_size[:, L.LF_NONDEBT_AMT]).sum(axis=0)
+
+    def _record_funding(self, t, model) -> None:
+        """The online share by who originates and by who funds (flow and stock)."""
+        q = self.quarterly
+        online = [p for p in model.platforms if p.kind_class == KIND_ONLINE]
+        partner_new = sum(p.last_partner_new for p in online)
+        facilitated_new = sum(p.last_facilitated_new for p in online)
+        partner_held = sum(float(p.partner_stock.sum()) for p in online)
+        facilitated_held = sum(float(p.facil_stock.sum()) for p in online)
+        q["online_share_new_originated"][t] = q["online_share_new"][t]
+        q["online_share_new_funded"][t] = _ratio(q["new_loans_online"][t] - partner_new,
+                                                 q["new_loans"][t])
+        q["online_share_balance_originated"][t] = q["online_share_balance"][t]
+        q["online_share_balance_funded"][t] = _ratio(
+            q["loan_balance_online"][t] - partner_held - facilitated_held,
+            q["loan_balance"][t])
+        q["new_loans_facilitated"][t] = facilitated_new
+        q["loan_balance_facilitated"][t] = facilitated_held
+        q["platform_equity_raised"][t] = sum(p.equity_raised for p in model.platforms)
 
     def _record_groups(self, t, gm, gc, borrowers_before) -> None:
         metrics = list(GROUP_METRICS)

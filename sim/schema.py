@@ -667,11 +667,28 @@ class PlatformKind(Strict):
                                     "(2 quarters) mature and bad loans are written off "
                                     "(4 quarters) within it; P2P clean-up 2019-2020",
                                     ge=1, le=80)
+    raise_rate_quarterly: float = param(0.0, "new equity a platform raises in a quarter, "
+                                        "share of its capital", "assumption: 0 for kinds "
+                                        "that do not raise equity by return", ge=0, le=1)
+    raise_roe_threshold: float = param(0.12, "annual ROE above which a platform whose "
+                                       "capacity binds raises equity", "assumption: above "
+                                       "the ~10-12% cost of equity of listed Chinese fintech "
+                                       "and internet firms, so new equity earns its cost",
+                                       ge=0, le=5)
+    raise_slack: float = param(0.1, "capacity left at the end of the credit round, share "
+                               "of the quarter's planned capacity, at or below which "
+                               "capacity binds", "assumption", **SHARE)
     wind_down_recovery: float = param(0.2, "share of the book left at resolution paid to its "
                                       "funders by the buyer", "assumption: of about 8,000亿 "
                                       "owed to P2P investors in Aug 2020 little was repaid "
                                       "(CBIRC 2020-11-27; PBoC Financial Stability Report "
                                       "2020)", **SHARE)
+
+
+_RAISE_SOURCE = ("assumption: at most 2.5% of capital a quarter (10% a year), about what "
+                 "retained profit adds at a 15% ROE and 30% payout; big-tech platforms "
+                 "raised equity in private rounds several times in 2015-2018 (Ant "
+                 "Group's series A to C)")
 
 
 def _platform(sources: dict[str, str] | None = None, **kw: Any):
@@ -680,6 +697,7 @@ def _platform(sources: dict[str, str] | None = None, **kw: Any):
 
 class PlatformsSection(Strict):
     big_tech: PlatformKind = _platform({"count": "report names Ant, Tencent, JD, Baidu",
+                                        "raise_rate_quarterly": _RAISE_SOURCE,
                                         "op_cost_fixed_wan": "report: automated approval",
                                         "data_level": "report: big-data scoring"},
                                        count=4, max_count=6, net_assets_yi=900.0,
@@ -687,18 +705,20 @@ class PlatformsSection(Strict):
                                        op_cost_rate_annual=0.015, margin_annual=0.06,
                                        appetite_el_annual=0.075,
                                        precision_base=0.3, data_level=1.6,
-                                       per_firm_limit_quarters=1.0, securitised_share=0.4)
+                                       per_firm_limit_quarters=1.0, securitised_share=0.4,
+                                       raise_rate_quarterly=0.025)
     online_micro: PlatformKind = _platform({"count": "assumption: a few large licensed "
                                                      "online micro-lenders stand for the "
                                                      "rest",
                                             "op_cost_fixed_wan": "report: automated "
-                                                                 "approval"},
+                                                                 "approval",
+                                            "raise_rate_quarterly": _RAISE_SOURCE},
                                            count=8, max_count=16, net_assets_yi=60.0,
                                            funding_cost_annual=0.075, op_cost_fixed_wan=0.05,
                                            op_cost_rate_annual=0.025, margin_annual=0.085,
                                            appetite_el_annual=0.12, precision_base=0.3,
                                            data_level=0.8, per_firm_limit_quarters=0.8,
-                                           securitised_share=0.2)
+                                           securitised_share=0.2, raise_rate_quarterly=0.025)
     supply_chain: PlatformKind = _platform({"count": "assumption: core-firm and fintech "
                                                      "supply-chain finance platforms"},
                                            count=6, max_count=10, net_assets_yi=500.0,
@@ -855,6 +875,12 @@ class Banking(Strict):
                                              "CBIRC 2021 internet-loan rules", ge=0, le=100)
     joint_total_cap: float = param(0.50, "joint loans / bank total loans",
                                    "CBIRC 2021 internet-loan rules", ge=0, le=1)
+    facilitation_cap: float = param(0.0, "loans platforms facilitate for a bank and it funds "
+                                    "in full (助贷) / bank capital", "assumption: 0 in the "
+                                    "2024 baseline, calibrated with all platform lending "
+                                    "joint or own-funded; the 2020-21 rules cap joint loans, "
+                                    "not facilitation, so a scenario sizes it "
+                                    "(scenarios/loan_facilitation.toml)", ge=0, le=100)
     online_per_firm_cap_wan: float = param(100.0, "万元 per firm", "2020-11 rules: ≤1,000,000 yuan",
                                            ge=0)
     platform_own_book_cap: float = param(6.0, "own book / net assets (equity + 1× non-standard "

@@ -3,8 +3,11 @@
 A lending platform originates loans and funds them three ways: its own retained share,
 asset-backed securities sold to outside investors, and partner banks' shares of joint
 loans (the partner holds its share and its risk). The regulatory own-contribution share
-applies to joint online lending. The pool of a platform's loans is shared pro rata among
-its funders; repayments, losses and recoveries follow the funders' stocks.
+applies to joint online lending. A joint-lending platform can also facilitate loans (助贷)
+that partner banks fund in full, outside the joint-lending caps, within the room banks give
+it (``policy.banking.facilitation_cap``); it keeps the interest above the partner's rate as
+its fee and the bank bears the credit risk. The pool of a platform's loans is shared pro
+rata among its funders; repayments, losses and recoveries follow the funders' stocks.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ class Platform(Lender):
         self.own_stock = 0.0                     # retained share of the pool (亿元)
         self.abs_stock = 0.0                     # securitised share held by investors
         self.entered_quarter = None
+        # loans facilitated for each partner bank, funded in full by it (亿元)
+        self.facil_stock = np.zeros(len(partners))
+        self.capacity_planned = 0.0              # capacity set in phase 2
+        self.facil_fraction = 0.0                # share of new loans facilitated
+        self.last_partner_new = 0.0              # new loans partner banks funded this quarter
+        self.last_facilitated_new = 0.0          # of which facilitated in full
+        self.equity_raised = 0.0                 # new equity raised this quarter
 
     @property
     def partners(self) -> list:
@@ -60,7 +70,8 @@ class Platform(Lender):
         return self.model.params.policy.banking.joint_own_contribution
 
     def funders_total(self) -> float:
-        return self.own_stock + self.abs_stock + float(self.partner_stock.sum())
+        return self.own_stock + self.abs_stock + float(self.partner_stock.sum()) + \
+            float(self.facil_stock.sum())
 
     def split_initial_book(self) -> None:
         """Give a starting pool to funders in the proportions the rules imply."""
@@ -77,13 +88,30 @@ class Platform(Lender):
         # a bank's total room is shared among the platforms it partners with
         one_partner = banking.partner_concentration_cap * np.maximum(banks.capital[at], 0.0) \
             - self.partner_stock
-        total_joint = banking.joint_total_cap * banks.total_loans[at] - banks.partner_stock[at]
+        # banks' partner holdings include loans facilitated in full: not joint loans
+        joint_held = banks.partner_stock[at] - self.model.market.facilitated_by_bank[at]
+        total_joint = banking.joint_total_cap * banks.total_loans[at] - joint_held
         room = np.maximum(0.0, np.minimum(one_partner, total_joint / banks.partnerships[at]))
+        return np.where(banks.active[at], room, 0.0)
+
+    def _facil_room(self) -> np.ndarray:
+        """Room each partner bank gives this platform for loans it funds in full
+        (facilitation, 助贷): ``facilitation_cap`` × the bank's capital less what it already
+        funds so, shared among the platforms partnering it (亿元)."""
+        cap = self.model.params.policy.banking.facilitation_cap
+        if not self.joint or not self.partners or cap <= 0:
+            return np.zeros(len(self.partners))
+        banks = self.model.market.bank_figures
+        at = self.partner_index
+        total = cap * np.maximum(banks.capital[at], 0.0) - \
+            self.model.market.facilitated_by_bank[at]
+        room = np.maximum(0.0, total / banks.partnerships[at])
         return np.where(banks.active[at], room, 0.0)
 
     def plan(self, peers_active: int, peers_initial: int) -> None:
         if not self.active:
             self.capacity = 0.0
+            self.capacity_planned = 0.0
             return
         policy = self.model.params.policy
         cb = policy.central_bank
@@ -106,12 +134,20 @@ class Platform(Lender):
             capacity = max(0.0, own_room) / max(share, 1e-9)
             if share < 1.0:
                 capacity = min(capacity, self._partner_room().sum() / (1.0 - share))
-            self.capacity = max(0.0, capacity)
+            capacity = max(0.0, capacity)
+            # facilitation adds banks' room for loans they fund in full; new loans are
+            # split between the two in proportion to the room of each
+            facil = float(self._facil_room().sum())
+            self.facil_fraction = facil / (capacity + facil) if capacity + facil > 0 else 0.0
+            self.funding_cost = (1.0 - self.facil_fraction) * self.funding_cost + \
+                self.facil_fraction * partner_rate
+            self.capacity = capacity + facil
             self.rate_cap = self.model.courts.licensed_rate_cap()
         self.adjust_appetite(p.appetite_el_annual)
         self.margin = self.homogenized_margin(p.margin_annual, peers_active, peers_initial)
         if not p.open:
             self.capacity = 0.0   # the kind is closed to new lending
+        self.capacity_planned = self.capacity
 
     def _partner_rate_by_bank(self) -> np.ndarray:
         """What each partner bank charges on its share: its funding cost plus a margin."""
@@ -127,9 +163,17 @@ class Platform(Lender):
         return base + self.params.partner_margin_annual
 
     # ------------------------------------------------------------------ phase 8
-    def _allocate_new(self, new: float, room: np.ndarray) -> float:
-        """Fund ``new`` loans: own share (part of it securitised), the rest by partners in
-        proportion to their room. Returns the part sold to ABS investors."""
+    def _allocate_new(self, new: float, room: np.ndarray,
+                      facil_room: np.ndarray | None = None) -> float:
+        """Fund ``new`` loans: the facilitated fraction by partners in full (in proportion
+        to their facilitation room), of the rest the own share (part of it securitised) and
+        partners' shares in proportion to their room. Returns the part sold to ABS
+        investors."""
+        facilitated = 0.0
+        if facil_room is not None and self.facil_fraction > 0 and facil_room.sum() > 0:
+            facilitated = new * self.facil_fraction
+            self.facil_stock = self.facil_stock + facilitated * facil_room / facil_room.sum()
+            new -= facilitated
         share = self.own_contribution()
         partner_part = new * (1.0 - share)
         if partner_part > 0 and room.sum() <= 0:
@@ -143,6 +187,8 @@ class Platform(Lender):
         self.own_stock += own_part - to_abs
         self.abs_stock += to_abs
         self.partner_stock += to_partners
+        self.last_facilitated_new = facilitated
+        self.last_partner_new = float(to_partners.sum()) + facilitated
         return to_abs
 
     def close_books(self, flows: LenderFlows, partner_out: PartnerLedger) -> InvestorFlows:
@@ -169,38 +215,43 @@ class Platform(Lender):
         # interest: partners and ABS investors take a contractual yield on their
         # performing part at the start; the platform keeps the rest (its service spread)
         partner_yield = self._partner_rate_by_bank()
-        partner_interest = self.partner_stock * perf_fraction * partner_yield / 4.0
+        partner_held = self.partner_stock + self.facil_stock
+        partner_interest = partner_held * perf_fraction * partner_yield / 4.0
         abs_interest = self.abs_stock * perf_fraction * (cb.lpr_1y_annual
                                                          + p.abs_spread_annual) / 4.0
         interest_kept = flows.interest - partner_interest.sum() - abs_interest
         # new loans are funded as they are made; run-off, recoveries and losses then
         # follow funders' stocks (loans made this quarter can also close this quarter)
         room = self._partner_room() if self.joint else np.zeros(len(self.partners))
-        abs_new = self._allocate_new(flows.new, room)
+        facil_room = self._facil_room() if self.joint else None
+        abs_new = self._allocate_new(flows.new, room, facil_room)
         pool = self.funders_total()
         shares_own = self.own_stock / pool if pool > 0 else 0.0
         shares_abs = self.abs_stock / pool if pool > 0 else 0.0
         shares_partner = self.partner_stock / pool if pool > 0 else np.zeros(len(self.partners))
+        shares_facil = self.facil_stock / pool if pool > 0 else np.zeros(len(self.partners))
         runoff = flows.principal + flows.writeoff
         recovery = flows.recovery
         gross_loss = flows.writeoff - recovery
         self.own_stock -= runoff * shares_own
         self.abs_stock -= runoff * shares_abs
         self.partner_stock = self.partner_stock - runoff * shares_partner
+        self.facil_stock = self.facil_stock - runoff * shares_facil
         own_loss = gross_loss * shares_own
         abs_loss = gross_loss * shares_abs
-        partner_loss = gross_loss * shares_partner
+        partner_loss = gross_loss * (shares_partner + shares_facil)
         npl_end = flows.npl_end
         pool_end = self.funders_total()
         own_npl = npl_end * self.own_stock / pool_end if pool_end > 0 else 0.0
-        partner_npl = npl_end * self.partner_stock / pool_end if pool_end > 0 else \
+        partner_held = self.partner_stock + self.facil_stock
+        partner_npl = npl_end * partner_held / pool_end if pool_end > 0 else \
             np.zeros(len(self.partners))
         # a platform lists each partner once, so these add in platform order per bank
         at = self.partner_index
         partner_out.interest[at] += partner_interest
         partner_out.loss[at] += partner_loss
         partner_out.npl[at] += partner_npl
-        partner_out.stock_end[at] += self.partner_stock
+        partner_out.stock_end[at] += partner_held
         funding = self.funding_expense(own_start)
         op_cost = (p.op_cost_fixed_wan * flows.loans / 1e4 + p.op_cost_rate_annual
                    * self.book_perf) / 4.0
