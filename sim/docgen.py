@@ -115,7 +115,7 @@ def parameters_markdown() -> str:
         GENERATED_NOTE.format(source="`sim.schema.parameter_table()`"),
         "",
         "Every parameter of the model, with the default a scenario gets when it does not set "
-        "it, its unit and its source. The table is generated from `sim/schema.py`, where each "
+        "it, its unit and its source. The table is generated from `sim/schema/`, where each "
         "parameter is declared exactly once; a scenario file (TOML, see "
         "`scenarios/baseline.toml`) overrides a default by writing the key in its table, e.g. "
         "`[policy.central_bank]` `rrr = 0.065`, and may `extends` another scenario file. "

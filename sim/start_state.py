@@ -60,7 +60,7 @@ REFERENCE = {
 
 
 # Platform kinds whose capital defaults already describe the end of 2018 in 亿元 (P2P
-# platforms, small-loan companies; sim/schema.py): not rescaled to the bank book.
+# platforms, small-loan companies; sim/schema/): not rescaled to the bank book.
 END_2018_KINDS = ("p2p", "small_loan")
 
 

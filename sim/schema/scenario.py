@@ -1,0 +1,104 @@
+"""A whole scenario: its sections, dated ``[[change]]`` entries and ``[[shock]]`` entries,
+and the table of every parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.quarters import parse_quarter
+from sim.schema.base import Strict
+from sim.schema.credit import CreditSection
+from sim.schema.firms import FirmsSection, MacroSection
+from sim.schema.lenders import BanksSection, PlatformsSection
+from sim.schema.policy import PolicySection
+from sim.schema.population import PopulationSection
+from sim.schema.run import RunSection
+
+
+# ---------------------------------------------------------------- changes and shocks
+class Change(Strict):
+    at: str | None = None
+    start: str | None = Field(None, alias="from")
+    to: str | None = None
+    set: dict[str, Any] | None = None
+    ramp: dict[str, Any] | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Change":
+        if (self.set is None) == (self.ramp is None):
+            raise ValueError("a change needs exactly one of 'set' or 'ramp'")
+        if self.set is not None:
+            if self.at is None or self.start is not None or self.to is not None:
+                raise ValueError("'set' takes 'at' (a quarter) and not 'from'/'to'")
+            parse_quarter(self.at)
+        else:
+            if self.start is None or self.to is None or self.at is not None:
+                raise ValueError("'ramp' takes 'from' and 'to' (quarters) and not 'at'")
+            if parse_quarter(self.to) < parse_quarter(self.start):
+                raise ValueError(f"ramp ends ({self.to}) before it starts ({self.start})")
+        return self
+
+
+class Shock(Strict):
+    at: str
+    quarters: int = Field(1, ge=1, le=80)
+    sectors: list[str] | None = None
+    regions: list[str] | None = None
+    revenue: float = Field(..., ge=-0.99, le=5.0)
+
+    @model_validator(mode="after")
+    def _names(self) -> "Shock":
+        from sim.categories import REGIONS, SECTORS
+
+        parse_quarter(self.at)
+        for label, given, allowed in (("sectors", self.sectors, SECTORS),
+                                      ("regions", self.regions, REGIONS)):
+            for name in given or []:
+                if name not in allowed:
+                    raise ValueError(f"unknown {label[:-1]} '{name}'; allowed: "
+                                     f"{', '.join(allowed)}")
+        return self
+
+
+class Scenario(Strict):
+    name: str = "scenario"
+    description: str = ""
+    extends: str | None = None
+    run: RunSection = Field(default_factory=RunSection)
+    population: PopulationSection = Field(default_factory=PopulationSection)
+    macro: MacroSection = Field(default_factory=MacroSection)
+    firms: FirmsSection = Field(default_factory=FirmsSection)
+    credit: CreditSection = Field(default_factory=CreditSection)
+    banks: BanksSection = Field(default_factory=BanksSection)
+    platforms: PlatformsSection = Field(default_factory=PlatformsSection)
+    policy: PolicySection = Field(default_factory=PolicySection)
+    change: list[Change] = Field(default_factory=list)
+    shock: list[Shock] = Field(default_factory=list)
+
+
+def parameter_table() -> list[dict[str, Any]]:
+    """Every scalar parameter as rows of (path, default, unit, source)."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(instance: BaseModel, prefix: str, sources: dict[str, str]) -> None:
+        # ``sources``: a lender type's own sources for its defaults (see _typed)
+        for name, field in type(instance).model_fields.items():
+            value = getattr(instance, name)
+            path = f"{prefix}{name}"
+            extra = field.json_schema_extra or {}
+            if isinstance(value, BaseModel):
+                walk(value, path + ".", extra.get("sources", {}))
+            elif extra:
+                rows.append({"path": path, "default": value, "unit": extra.get("unit", ""),
+                             "source": sources.get(name, extra.get("source", ""))})
+
+    default = Scenario()
+    for section in ("run", "population", "macro", "firms", "credit", "banks", "platforms",
+                    "policy"):
+        walk(getattr(default, section), section + ".", {})
+    return rows
