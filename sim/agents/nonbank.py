@@ -73,14 +73,9 @@ class P2PPlatform(Platform):
         interest_kept = flows.interest - investor_interest
         self.investor_stock += flows.new - flows.principal - flows.writeoff
         loss = flows.writeoff - flows.recovery
-        op_cost = (p.op_cost_fixed_wan * flows.loans / 1e4 + p.op_cost_rate_annual
-                   * self.book_perf) / 4.0
+        op_cost = self.operating_cost(flows)
         net_income = interest_kept - op_cost
-        payout = p.payout_ratio * net_income if net_income > 0 else 0.0
-        self.capital += net_income - payout
-        self.book_perf = flows.perf_end
-        self.book_npl = flows.npl_end
-        self.loans_count = flows.loans
+        payout = self.retain(flows, net_income)
         self.books = QuarterBooks(PlatformPnL(
             interest=flows.interest, funding=0.0, op_cost=op_cost, provision_expense=0.0,
             payout=payout, net_income=net_income, partner_interest_paid=0.0,

@@ -191,6 +191,23 @@ class Platform(Lender):
         self.last_partner_new = float(to_partners.sum()) + facilitated
         return to_abs
 
+    def operating_cost(self, flows: LenderFlows) -> float:
+        """The quarter's operating cost (亿元): per loan held and per unit of performing
+        book at the start of the quarter."""
+        p = self.params
+        return (p.op_cost_fixed_wan * flows.loans / 1e4 + p.op_cost_rate_annual
+                * self.book_perf) / 4.0
+
+    def retain(self, flows: LenderFlows, net_income: float) -> float:
+        """Pay out a share of a profit, keep the rest as capital and take the quarter's
+        closing stocks; returns the payout (亿元)."""
+        payout = self.params.payout_ratio * net_income if net_income > 0 else 0.0
+        self.capital += net_income - payout
+        self.book_perf = flows.perf_end
+        self.book_npl = flows.npl_end
+        self.loans_count = flows.loans
+        return payout
+
     def close_books(self, flows: LenderFlows, partner_out: PartnerLedger) -> InvestorFlows:
         """Share the pool's flows among funders, then close the platform's own P&L.
 
@@ -253,15 +270,10 @@ class Platform(Lender):
         partner_out.npl[at] += partner_npl
         partner_out.stock_end[at] += partner_held
         funding = self.funding_expense(own_start)
-        op_cost = (p.op_cost_fixed_wan * flows.loans / 1e4 + p.op_cost_rate_annual
-                   * self.book_perf) / 4.0
+        op_cost = self.operating_cost(flows)
         provision_expense = self.provision_step(own_npl, own_loss)
         net_income = interest_kept - funding - op_cost - provision_expense
-        payout = p.payout_ratio * net_income if net_income > 0 else 0.0
-        self.capital += net_income - payout
-        self.book_perf = flows.perf_end
-        self.book_npl = flows.npl_end
-        self.loans_count = flows.loans
+        payout = self.retain(flows, net_income)
         self.books = QuarterBooks(PlatformPnL(
             interest=flows.interest, funding=funding, op_cost=op_cost,
             provision_expense=provision_expense, payout=payout, net_income=net_income,
