@@ -241,6 +241,7 @@ def lender_table(lenders, choice_lenders, choice_cum, choice_n) -> LenderTable:
 
     return LenderTable(
         kind_class=np.array([l.kind_class for l in lenders], dtype=np.int64),
+        reports_to_bureau=np.array([int(l.reports_to_bureau) for l in lenders], dtype=np.int64),
         active=np.array([int(l.active) for l in lenders], dtype=np.int64),
         funding=col("funding_cost"),
         op_fixed_wan=param("op_cost_fixed_wan"), op_rate=param("op_cost_rate_annual"),

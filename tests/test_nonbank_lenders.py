@@ -149,3 +149,21 @@ def test_p2p_prices_above_banks_and_screens_worse(wind_down):
     p2p_precision = max(precision(firm, j, cp, table) for j in np.flatnonzero(p2p))
     bank_precision = min(precision(firm, j, cp, table) for j in np.flatnonzero(bank))
     assert p2p_precision < bank_precision
+
+
+def test_p2p_loans_give_no_bureau_file():
+    """P2P platforms did not report to the credit bureau: their loans give a firm no file
+    (which banks would read) and do not count it as a first-time borrower; the same run
+    with P2P reporting gives more files and more first-time borrowers (paired seeds)."""
+    def run(reports: bool):
+        raw = _late_2010s()
+        raw["platforms"]["p2p"]["reports_to_bureau"] = reports
+        model = CreditMarket(scenario_from_dict(raw, "p2p-bureau"))
+        model.run_all()
+        files = int(model.sme.pop.bureau[:model.used_slots].sum())
+        return files, float(model.results().quarterly["first_time_borrowers"].sum())
+
+    files_silent, first_silent = run(False)
+    files_reporting, first_reporting = run(True)
+    assert files_reporting > files_silent
+    assert first_reporting > first_silent

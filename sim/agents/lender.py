@@ -21,6 +21,7 @@ class Lender(mesa.Agent):
 
     kind: str
     kind_class: int  # one of categories.KIND_BANK ... KIND_CROWD
+    reports_to_bureau: bool = True  # its loans give a borrower a credit-bureau file
     channel: int
 
     def __init__(self, model: mesa.Model, index: int, kind: str, params, active: bool):

@@ -32,6 +32,7 @@ class Platform(Lender):
                            CH_EQUITY: KIND_CROWD}[self.channel]
         self.capital = params.net_assets_yi if active else 0.0
         self.capital_initial = params.net_assets_yi
+        self.reports_to_bureau = params.reports_to_bureau
         self.partners = partners                 # list of Bank agents (sets partner_index)
         self.partner_stock = np.zeros(len(partners))
         self.own_stock = 0.0                     # retained share of the pool (亿元)

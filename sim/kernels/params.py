@@ -125,6 +125,7 @@ CreditParams = namedtuple("CreditParams", [
 
 LenderTable = namedtuple("LenderTable", [
     "kind_class",           # int [J]: 0 bank, 1 online platform, 2 supply chain, 3 crowd/equity
+    "reports_to_bureau",    # int [J]: 1 if the lender's loans give a borrower a bureau file
     "active",               # int [J]
     "funding",              # [J] annual funding cost of new loans
     "op_fixed_wan",         # [J] 万元 per loan per year

@@ -33,6 +33,7 @@ class Offer:
     secured: bool
     ok: bool              # an offer is made, before capacity limits
     funded: bool = False
+    reports_to_bureau: bool = True  # a first loan from this lender dates the firm's file
 
 
 def estimated_pd(signal: float, sigma2: float, alpha: float, slope: float) -> float:
@@ -145,7 +146,8 @@ def screen(firm, channel: int, lender: int, cp, table, limit: Limits) -> Offer:
         ok = (expected_loss <= table.appetite_el[lender] and required <= table.rate_cap[lender]
               and not visible_bad)
     return Offer(firm, lender, channel, pd, amount, rate, secured,
-                 ok=ok and amount >= cp.min_loan_wan)
+                 ok=ok and amount >= cp.min_loan_wan,
+                 reports_to_bureau=table.reports_to_bureau[lender] == 1)
 
 
 def ration(offers: list[Offer], capacity, yi_per_wan, min_loan_wan: float) -> None:

@@ -439,7 +439,7 @@ class SME(mesa.Agent):
         band = risk_band(self.quality)
         self.model.acc.band[self.block, c, band, L.BAND_AMT] += amount
         self.model.acc.band[self.block, c, band, L.BAND_RATE_AMT] += rate * amount
-        first = self.first_loan_quarter < 0
+        first = self.first_loan_quarter < 0 and offer.reports_to_bureau
         if first:
             self.first_loan_quarter = cp.quarter
             self._to_lender(j, L.LF_NEW_FIRST, 1.0)

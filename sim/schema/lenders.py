@@ -136,6 +136,10 @@ class PlatformKind(Strict):
     entry_interval_quarters: int = param(4, "quarters after an entry before the next "
                                          "platform of the kind may enter", "assumption: "
                                          "licensing and set-up take about a year", ge=1, le=40)
+    reports_to_bureau: bool = param(True, "switch: the kind's loans are reported to the "
+                                    "credit bureau, so a borrower gets a file and counts "
+                                    "as a first-time borrower", "PBoC credit reference "
+                                    "centre: banks and licensed online lenders report")
     open: bool = param(True, "switch: the kind lends to new borrowers; false closes it to "
                        "new lending (its book runs off, the rest is resolved after "
                        "wind_down_quarters)", "instrument: the 2019-2020 P2P clean-up "
@@ -234,6 +238,9 @@ class PlatformsSection(Strict):
     # baseline is re-estimated (until then count 0). A scenario of the late 2010s sets
     # count and max_count; the values below describe end-2018.
     p2p: PlatformKind = _platform({
+        "reports_to_bureau": "P2P platforms were not connected to the PBoC credit reference "
+                             "system (CBIRC/PBoC 2019-09: work began to bring P2P "
+                             "defaulters into it)",
         "count": "2024 baseline: none (P2P wound down, 29 platforms left end-Jun 2020, 0 by "
                  "mid-Nov 2020: CBIRC 2020-11-27); a 2018 scenario sets 6, each agent "
                  "standing for ~300 of the ~1,800 platforms operating in Jul 2018 "
@@ -258,7 +265,7 @@ class PlatformsSection(Strict):
         op_cost_fixed_wan=0.05, op_cost_rate_annual=0.03, margin_annual=0.10,
         appetite_el_annual=0.15, precision_base=0.1, data_level=0.3,
         per_firm_limit_quarters=0.6, securitised_share=0.0, investor_funds_yi=2200.0,
-        investor_rate_annual=0.10, entry_roe_threshold=5.0)
+        investor_rate_annual=0.10, entry_roe_threshold=5.0, reports_to_bureau=False)
     small_loan: PlatformKind = _platform({
         "count": "2024 baseline: 0 until the baseline is re-estimated with small-loan "
                  "companies; a 2018 scenario sets 6, each agent standing for ~1,350 of "
