@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.categories import N_GROUPS, SIZE_GROUPS, SIZES
+from sim.categories import CHANNELS, N_GROUPS, N_RISK_BANDS, SIZE_GROUPS, SIZES
 from sim.kernels import layout as L
 from sim.units import national, national_by_stratum
 
@@ -48,7 +48,7 @@ class Accumulators:
     def __init__(self, n_lenders: int, blocks: int = 0):
         self.lender = np.zeros((0, n_lenders, N_SIZES, L.LF_N))
         self.group = np.zeros((0, N_GROUPS, N_SIZES, L.GM_N))
-        self.band = np.zeros((0, 5, 10, L.BAND_N))
+        self.band = np.zeros((0, len(CHANNELS), N_RISK_BANDS, L.BAND_N))
         self.owner_draws = np.zeros((0, N_SIZES, 2))
         self.entry_groups = np.zeros((N_GROUPS, N_SIZES))
         self.widen(blocks)
@@ -62,10 +62,7 @@ class Accumulators:
         if blocks <= self.blocks:
             return
         for name in ("lender", "group", "band", "owner_draws"):
-            array = getattr(self, name)
-            wider = np.zeros((blocks,) + array.shape[1:], dtype=array.dtype)
-            wider[:array.shape[0]] = array
-            setattr(self, name, wider)
+            setattr(self, name, widened(getattr(self, name), blocks))
 
     def zero(self, used_blocks: int) -> None:
         """Start a quarter. Only blocks holding used slots are ever written, so only they
@@ -85,6 +82,13 @@ class Accumulators:
         for metric in (L.GM_ALIVE, L.GM_BALANCE, L.GM_NPL, L.GM_BORROWERS, L.GM_DIGITAL,
                        L.GM_ONLINE_USERS, L.GM_BORROWERS_BANK):
             self.group[:used_blocks, ..., metric] = 0.0
+
+
+def widened(array: np.ndarray, rows: int) -> np.ndarray:
+    """``array`` with ``rows`` rows along its first axis, the old rows kept, new ones 0."""
+    wider = np.zeros((rows,) + array.shape[1:], dtype=array.dtype)
+    wider[:array.shape[0]] = array
+    return wider
 
 
 def block_sum(acc: np.ndarray, used_blocks: int) -> np.ndarray:

@@ -70,6 +70,7 @@ class LenderMarket:
                 index += 1
         self.platforms: AgentSet = model.agents.select(agent_type=Platform)
         self.lenders: AgentSet = model.agents.select(agent_type=Lender)
+        self._kinds: dict[str, AgentSet] = {}   # of_kind's sets, selected once
         assert [l.index for l in self.lenders] == list(range(len(self.lenders))), \
             "lenders must be made in index order"
         # active joint-lending platforms partnering each bank (counted in phase 2)
@@ -95,10 +96,12 @@ class LenderMarket:
         self.peer_runoff: dict[str, float] = {}
 
     def of_kind(self, kind: str, active_only: bool = False) -> AgentSet:
-        """The lenders of one kind, in index order."""
-        if active_only:
-            return self.lenders.select(lambda l: l.kind == kind and l.active)
-        return self.lenders.select(lambda l: l.kind == kind)
+        """The lenders of one kind, in index order (a lender's kind never changes, so
+        each kind's set is selected once)."""
+        members = self._kinds.get(kind)
+        if members is None:
+            members = self._kinds[kind] = self.lenders.select(lambda l: l.kind == kind)
+        return members.select(lambda l: l.active) if active_only else members
 
     # ------------------------------------------------------------------ helpers
     def _sum_facilitated(self) -> None:
@@ -276,11 +279,9 @@ class LenderMarket:
     def add_repayments(self, principal_by_lender: np.ndarray) -> None:
         """Repaid principal can be lent again this quarter by platforms; banks plan the
         quarter's run-off from their balance sheet instead (Bank.plan)."""
-        for lender in self.lenders:
-            if lender.kind_class == KIND_BANK:
-                continue
-            if lender.active and lender.channel != CH_EQUITY and lender.lends():
-                lender.capacity += principal_by_lender[lender.index]
+        for platform in self.platforms:
+            if platform.active and platform.channel != CH_EQUITY and platform.lends():
+                platform.capacity += principal_by_lender[platform.index]
 
     def take_capacity(self, capacity: np.ndarray) -> None:
         for lender in self.lenders:

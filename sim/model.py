@@ -67,7 +67,6 @@ class CreditMarket(mesa.Model):
         if start_state.applies(self.params.run.start):
             self.params, self.start_state = start_state.apply(self.params)
         run = self.params.run
-        self.engine_name = engine or run.engine
         self.seed = run.seed
         self.start_quarter = parse_quarter(run.start)
         self.end_quarter = parse_quarter(run.end)
@@ -97,7 +96,7 @@ class CreditMarket(mesa.Model):
         self.acc = Accumulators(len(self.lenders))
         self.expected_rate = initial_expected_rates(self.params)
         self.starting_rates = self.expected_rate[:3].mean(axis=1)  # of the starting book
-        self.sme: SMEEngine = build_engine(self.engine_name, self, self.acc)
+        self.sme: SMEEngine = build_engine(engine or run.engine, self, self.acc)
         # what firms saw of their peers and the platforms at the last stock count
         self.seen = no_signals()
         self.borrowers_by_size = np.zeros(len(SIZES))

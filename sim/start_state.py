@@ -429,7 +429,3 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
     }
     return out, copy.deepcopy(record)
 
-
-def _represented(scenario) -> float:
-    rep = scenario.population.represented
-    return rep.individual + rep.micro + rep.small

@@ -27,8 +27,7 @@ def _values(section, names) -> np.ndarray:
 
 def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
                 shock_mult: np.ndarray, feedback_drag: float,
-                seen: DiffusionSignals | None = None) -> FirmParams:
-    seen = seen or no_signals()
+                seen: DiffusionSignals) -> FirmParams:
     pop, firms, macro, policy, credit = (params.population, params.firms, params.macro,
                                          params.policy, params.credit)
     growth = np.array([math.log1p(macro.gdp_growth_annual + getattr(macro.sector_growth, s))
@@ -141,7 +140,8 @@ def bank_loss_share(params: Scenario) -> np.ndarray:
 def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
                   expected_rate: np.ndarray, yi_per_wan: np.ndarray,
                   seen: DiffusionSignals | None = None) -> CreditParams:
-    seen = seen or no_signals()
+    if seen is None:
+        seen = no_signals()
     credit, policy = params.credit, params.policy
     return CreditParams(
         seed=seed, quarter=quarter, round=round_number,

@@ -196,6 +196,7 @@ def test_new_loans_to_firms_that_did_not_defer_are_not_lower():
     with_deferral = without = 0.0
     for seed in SEEDS:
         (_, trace, _), (_, trace0, _) = _pair(seed)
+        assert trace.deferred, f"seed {seed}: no firm deferred"
         never = lambda uid: uid not in trace.deferred  # noqa: E731
         with_deferral += sum(v for (t, uid), v in trace.new.items()
                              if t in quarters and never(uid))

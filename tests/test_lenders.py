@@ -103,9 +103,24 @@ def test_fiscal_authority_shares_losses_and_books_them(model):
 
 
 def test_data_protection_weakens_platform_screening(model):
-    from sim.agents.regulators import DataRegulator
+    """A stricter data regulator lowers what an online platform sees of a firm with a
+    digital footprint, and leaves a bank's view as it was."""
+    from sim.reference.credit import precision
+    from sim.reference.engine import plain
+    from sim.wiring import choice_tables, credit_params, lender_table
 
-    credit = model.params.credit
-    data = model.params.policy.data
-    assert DataRegulator.protection_loss_of(credit, data) == \
-        credit.protection_effect * data.protection
+    table = plain(lender_table(model.lenders, *choice_tables(model.lenders)))
+    firm = SimpleNamespace(digital=0.8, history=4, bureau=1, collateral=0.0, size=1,
+                           uid=1)
+    platform = next(l.index for l in model.platforms if l.kind == "big_tech")
+    bank = next(l.index for l in model.banks)
+
+    def seen(protection: float, lender: int) -> float:
+        params = model.params.model_copy(deep=True)
+        params.policy.data.protection = protection
+        cp = plain(credit_params(params, model.quarter, model.seed, 0, model.expected_rate,
+                                 model.yi_per_wan))
+        return precision(firm, lender, cp, table)
+
+    assert seen(0.9, platform) < seen(0.0, platform)
+    assert seen(0.9, bank) == seen(0.0, bank)

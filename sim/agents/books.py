@@ -140,10 +140,6 @@ class PartnerShare:
     npl: float
     stock_end: float
 
-    @classmethod
-    def none(cls) -> PartnerShare:
-        return cls(0.0, 0.0, 0.0, 0.0)
-
 
 @dataclass(slots=True)
 class PartnerLedger:

@@ -51,16 +51,13 @@ class P2PPlatform(Platform):
 
     def plan(self, peers_active: int, peers_initial: int) -> None:
         if not self.active:
-            self.capacity = 0.0
+            self.plan_idle()
             return
         p = self.params
         self.funding_cost = p.investor_rate_annual
         self.capacity = max(0.0, p.investor_funds_yi - self.investor_stock)
         self.rate_cap = self.model.courts.private_rate_cap()
-        self.adjust_appetite(p.appetite_el_annual)
-        self.margin = self.homogenized_margin(p.margin_annual, peers_active, peers_initial)
-        if not p.open:
-            self.capacity = 0.0
+        self.finish_plan(peers_active, peers_initial)
 
     def close_books(self, flows: LenderFlows, partner_out: PartnerLedger) -> RetailInvestorFlows:
         """Investors take their yield on the performing part at the start, fund the new
@@ -114,7 +111,7 @@ class SmallLoanCompany(Platform):
 
     def plan(self, peers_active: int, peers_initial: int) -> None:
         if not self.active:
-            self.capacity = 0.0
+            self.plan_idle()
             return
         p = self.params
         lpr = self.model.params.policy.central_bank.lpr_1y_annual
@@ -125,10 +122,7 @@ class SmallLoanCompany(Platform):
         # leverage cap: loans at most capital plus borrowing_cap × capital
         self.capacity = max(0.0, (1.0 + p.borrowing_cap) * max(self.capital, 0.0) - held)
         self.rate_cap = self.model.courts.licensed_rate_cap()
-        self.adjust_appetite(p.appetite_el_annual)
-        self.margin = self.homogenized_margin(p.margin_annual, peers_active, peers_initial)
-        if not p.open:
-            self.capacity = 0.0
+        self.finish_plan(peers_active, peers_initial)
 
     def funding_expense(self, own_start: float) -> float:
         """Owners' required return on the capital-funded part, LPR plus a spread on the

@@ -111,8 +111,7 @@ class Platform(Lender):
 
     def plan(self, peers_active: int, peers_initial: int) -> None:
         if not self.active:
-            self.capacity = 0.0
-            self.capacity_planned = 0.0
+            self.plan_idle()
             return
         policy = self.model.params.policy
         cb = policy.central_bank
@@ -144,9 +143,21 @@ class Platform(Lender):
                 self.facil_fraction * partner_rate
             self.capacity = capacity + facil
             self.rate_cap = self.model.courts.licensed_rate_cap()
+        self.finish_plan(peers_active, peers_initial)
+
+    def plan_idle(self) -> None:
+        """An inactive platform (an entry slot, or resolved) lends nothing."""
+        self.capacity = 0.0
+        self.capacity_planned = 0.0
+
+    def finish_plan(self, peers_active: int, peers_initial: int) -> None:
+        """What every platform's plan ends with, once its capacity, funding cost and
+        rate cap are set: appetite and margin, no lending if the kind is closed, and the
+        capacity planned (which capital raising compares with what is left)."""
+        p = self.params
         self.adjust_appetite(p.appetite_el_annual)
         self.margin = self.homogenized_margin(p.margin_annual, peers_active, peers_initial)
-        if not p.open:
+        if not self.lends():
             self.capacity = 0.0   # the kind is closed to new lending
         self.capacity_planned = self.capacity
 

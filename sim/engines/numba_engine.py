@@ -7,7 +7,7 @@ from typing import Callable
 import numba
 import numpy as np
 
-from sim.accumulators import Accumulators, block_sum
+from sim.accumulators import Accumulators, block_sum, widened
 from sim.categories import SIZE_GROUPS, SIZES
 from sim.kernels import layout as L
 from sim.kernels.birth import count_entrants, init_firms
@@ -167,16 +167,11 @@ class NumbaEngine:
 
     def _block_room(self, blocks: int) -> None:
         """Make the per-block arrays hold ``blocks`` blocks, keeping their contents."""
-        def widen(array: np.ndarray, extra: int = 0) -> np.ndarray:
-            wider = np.zeros((blocks + extra,) + array.shape[1:], dtype=array.dtype)
-            wider[:array.shape[0]] = array
-            return wider
-
         self.acc.widen(blocks)
-        self.seekers_per_block = widen(self.seekers_per_block)
-        self.free_bits = widen(self.free_bits)
-        self.block_starts = widen(self.block_starts, extra=1)
-        self.spare_block_starts = widen(self.spare_block_starts, extra=1)
+        self.seekers_per_block = widened(self.seekers_per_block, blocks)
+        self.free_bits = widened(self.free_bits, blocks)
+        self.block_starts = widened(self.block_starts, blocks + 1)
+        self.spare_block_starts = widened(self.spare_block_starts, blocks + 1)
 
     def _seeker_room(self, n_seekers: int) -> None:
         """Make the seeker and application arrays hold at least ``n_seekers`` entries."""

@@ -16,12 +16,11 @@ from sim.kernels.layout import (
     BAND_AMT, BAND_RATE_AMT, GM_APPROVALS, GM_FIRST_TIME, GM_NEW_DEBT, GM_NEW_NONDEBT,
     GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPROVALS_NO_COLLATERAL, LF_CROWD_AMT,
     LF_FEES, LF_NEW_AMT, LF_NEW_COUNT, LF_NEW_FIRST, LF_NEW_PD_AMT, LF_NEW_RATE_AMT,
-    LF_NEW_DEFERRING, LF_NEW_SECURED, LF_NONDEBT_AMT, NEW_THIS_QUARTER,
+    LF_NEW_SECURED, LF_NONDEBT_AMT, NEW_THIS_QUARTER,
 )
-from sim.kernels.records import flag
 from sim.kernels.screening import risk_band
 from sim.kernels.seekers import visit_seeker
-from sim.population import AMORTIZING, DEFERRED, SECURED
+from sim.population import AMORTIZING, SECURED
 
 
 @njit(cache=True, inline="always")
@@ -82,8 +81,6 @@ def book_loan(f, loans, i, b, j, c, amount, rate, pd, secured, spent, cp, maturi
     write_loan(loans[i, pos], amount, rate, term, j, c, secured, amortizing)
     f.cash += amount - spent
     lender_acc[b, j, s, LF_NEW_AMT] += amount
-    if flag(loans[i, 1 - pos], DEFERRED) == 1:
-        lender_acc[b, j, s, LF_NEW_DEFERRING] += amount
     lender_acc[b, j, s, LF_NEW_COUNT] += 1.0
     lender_acc[b, j, s, LF_NEW_RATE_AMT] += rate * amount
     lender_acc[b, j, s, LF_NEW_PD_AMT] += pd * amount

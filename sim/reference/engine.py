@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.accumulators import Accumulators
+from sim.categories import SIZES
 from sim.errors import SimError
 from sim.kernels import layout as L
 from sim.population import slot_capacity
@@ -133,7 +134,7 @@ class ReferenceEngine:
                     firm.remove()
 
     def alive_by_size(self) -> np.ndarray:
-        alive = np.zeros(3)
+        alive = np.zeros(len(SIZES))
         for firm in self.firms():
             if firm.alive:
                 alive[firm.size] += 1.0

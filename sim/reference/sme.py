@@ -428,9 +428,6 @@ class SME(mesa.Agent):
         self.cash += amount - spent
         rate = loan.rate
         self._to_lender(j, L.LF_NEW_AMT, amount)
-        other = self.loans[1 - pos]
-        if other is not None and other.deferred:
-            self._to_lender(j, L.LF_NEW_DEFERRING, amount)
         self._to_lender(j, L.LF_NEW_COUNT, 1.0)
         self._to_lender(j, L.LF_NEW_RATE_AMT, rate * amount)
         self._to_lender(j, L.LF_NEW_PD_AMT, offer.pd * amount)
