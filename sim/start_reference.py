@@ -1,0 +1,73 @@
+"""Measure the calibration point a start-year state is scaled from (``start_state.REFERENCE``).
+
+The start-year state (:mod:`sim.start_state`) sets the parameters behind the stocks that
+emerge in the model by their ratio to what the default scenario makes in its first
+reported quarter. Those figures change whenever the calibration changes, so they are
+measured here, the same way every time::
+
+    python -m sim.start_reference                 # 100,000 agents, seed 20240101
+    python -m sim.start_reference --agents 200000
+
+prints the dictionary to paste into ``sim/start_state.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from sim.categories import CH_BANK, LOAN_PERFORMING, SIZES
+
+DEFAULT_AGENTS = 100_000
+DEFAULT_SEED = 20240101
+
+
+def measure(agents: int = DEFAULT_AGENTS, seed: int = DEFAULT_SEED) -> dict:
+    """The default scenario's first reported quarter: firms alive per firm represented,
+    bank borrowers and bank loans (亿元) per firm represented by size, and the national
+    bank borrowers, bank loans and banks' new-loan rate."""
+    from sim.model import CreditMarket
+    from sim.schema import Scenario
+
+    scenario = Scenario.model_validate({"run": {"agents": agents, "seed": seed}})
+    scenario.run.end = scenario.run.start
+    model = CreditMarket(scenario)
+    model.run_all()
+    pop = model.sme.pop
+    alive = pop.alive.astype(bool)
+    size = pop.size
+    represented = np.array([getattr(scenario.population.represented, s) for s in SIZES])
+    bank_loan = (pop.loan_status == LOAN_PERFORMING) & (pop.loan_channel == CH_BANK)
+    bank_principal = np.where(bank_loan, pop.loan_principal, 0.0).sum(axis=1)
+    borrower = alive & bank_loan.any(axis=1)
+    borrowers, loans = [], []
+    for s in range(len(SIZES)):
+        in_size = size == s
+        borrowers.append(model.weights[s] * borrower[in_size].sum() / represented[s])
+        loans.append(model.yi_per_wan[s] * bank_principal[alive & in_size].sum()
+                     / represented[s])
+    q = model.results().quarterly.iloc[0]
+    return {
+        "sme_alive_per_represented": round(float(q["sme_alive"] / represented.sum()), 5),
+        "borrowers_bank_per_represented": tuple(round(float(x), 5) for x in borrowers),
+        "loan_balance_bank_per_represented_yi": tuple(float(f"{x:.5g}") for x in loans),
+        "borrowers_bank": float(f"{q['borrowers_bank']:.5g}"),
+        "loan_balance_bank_yi": round(float(q["loan_balance_bank"]), 1),
+        "avg_rate_new_bank": round(float(q["avg_rate_new_bank"]), 4),
+        "burn_in_quarters": scenario.run.burn_in_quarters,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=DEFAULT_AGENTS)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args(argv)
+    for key, value in measure(args.agents, args.seed).items():
+        print(f"    {key!r}: {value!r},")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
