@@ -45,8 +45,9 @@ FIRST_START, LAST_START = "2016Q1", "2019Q1"
 REFUSED_FROM, REFUSED_TO = "2019Q2", "2023Q4"
 
 # The default scenario (2024Q1 start, 16 burn-in quarters) in its first reported quarter,
-# measured with ``python -m sim.start_reference`` (100,000 agents, seed 20240101): the calibration point
-# the start-year state is scaled from. Re-measure when the calibration changes.
+# measured with ``python -m sim.start_reference`` (100,000 agents, seed 20240101): the
+# calibration point the start-year state is scaled from. Re-measure when the calibration
+# changes.
 # Per size (individual, micro, small), per firm represented at the start of the burn-in.
 REFERENCE = {
     "sme_alive_per_represented": 1.16457,  # firms alive in 2024Q1 ÷ firms represented
