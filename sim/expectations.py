@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.categories import ALL_KINDS, BANK_TYPES, CH_BANK, DEBT_CHANNELS, PLATFORM_CHANNEL
+from sim.categories import (
+    ALL_KINDS, BANK_TYPES, CH_BANK, CH_ONLINE, DEBT_CHANNELS, DIGITAL_BANK_KINDS, PLATFORM_CHANNEL,
+)
 
 # the channel each kind lends through
-KIND_CHANNEL = np.array([CH_BANK if kind in BANK_TYPES else PLATFORM_CHANNEL[kind]
-                         for kind in ALL_KINDS], dtype=np.int64)
+KIND_CHANNEL = np.array([CH_BANK if kind in BANK_TYPES
+                         else CH_ONLINE if kind in DIGITAL_BANK_KINDS
+                         else PLATFORM_CHANNEL[kind] for kind in ALL_KINDS], dtype=np.int64)
 
 
 def initial_kind_rates(channel_rates: np.ndarray) -> np.ndarray:

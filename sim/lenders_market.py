@@ -10,11 +10,12 @@ from mesa.agent import AgentSet
 
 from sim.agents.banks import Bank, BankFigures
 from sim.agents.books import LenderFlows, PartnerLedger, QuarterBooks
+from sim.agents.digital import DigitalBank
 from sim.agents.lender import Lender
 from sim.agents.nonbank import P2PPlatform, SmallLoanCompany
 from sim.agents.platforms import Platform
 from sim.categories import (
-    BANK_TYPES, CH_EQUITY, KIND_BANK, NONBANK_KINDS, PLATFORM_KINDS, SMALL_BANK_TYPES,
+    BANK_TYPES, CH_EQUITY, DIGITAL_BANK_KINDS, NONBANK_KINDS, PLATFORM_KINDS, SMALL_BANK_TYPES,
 )
 
 # the class of each non-bank kind's agents (the other platform kinds: Platform)
@@ -38,16 +39,18 @@ class LenderMarket:
                                 params.population.regions.west])
         self.bank_type_assets = {}
         index = 0
-        for kind in BANK_TYPES:
+        # digital banks after the other banks: with none of them no index moves
+        for kind in BANK_TYPES + DIGITAL_BANK_KINDS:
             bp = getattr(params.banks, kind)
             if bp.count == 0:
                 continue
             per_bank = bp.total_assets_yi / bp.count
             self.bank_type_assets[kind] = per_bank
             proxy = per_bank * bp.loans_to_assets * bp.sme_share_of_loans
+            bank_class = DigitalBank if kind in DIGITAL_BANK_KINDS else Bank
             for k in range(bp.count):
                 region = int(np.searchsorted(region_cum, (k + 0.5) / bp.count))
-                Bank(model, index, kind, bp, region, proxy, per_bank)
+                bank_class(model, index, kind, bp, region, proxy, per_bank)
                 index += 1
         # snapshots: no lender is made after this (an entrant takes an idle slot)
         self.banks: AgentSet = model.agents.select(agent_type=Bank)
@@ -80,7 +83,8 @@ class LenderMarket:
         self.transfers: list[tuple[int, int]] = []  # (failed, acquirer) this quarter
         active = self.lenders.select(lambda l: l.active).groupby("kind").count()
         self.initial_counts = {kind: active.get(kind, 0)
-                               for kind in BANK_TYPES + PLATFORM_KINDS + NONBANK_KINDS}
+                               for kind in BANK_TYPES + DIGITAL_BANK_KINDS + PLATFORM_KINDS
+                               + NONBANK_KINDS}
         # the scheduled count of each platform kind last applied (a change of
         # platforms.<kind>.count activates or deactivates slots), and the quarter each
         # kind was closed to new lending (platforms.<kind>.open = false)
@@ -396,7 +400,7 @@ class LenderMarket:
                 lender.capital += shortfall
             if peers:
                 strongest = max(peers, key=lambda l: l.capital_ratio()
-                                if l.kind_class == KIND_BANK else l.capital)
+                                if l.bank_licence else l.capital)
                 self._merge(lender, strongest)
             lender.active = False
             lender.resolved_quarter = model.quarter
