@@ -58,3 +58,18 @@ def test_digital_banks_lend_online_as_banks(runs):
     assert q["new_loans_online"].sum() > qb["new_loans_online"].sum()
     lenders = result.lenders
     assert (lenders.loc[lenders.kind == "digital_bank", "loan_balance"] > 0).any()
+
+
+def test_count_by_schedule(tmp_path):
+    """Two slots, none lending until a scheduled count of 2 from 2025Q1."""
+    path = tmp_path / "digital_later.toml"
+    path.write_text(f'extends = "{(SCENARIOS / "baseline.toml").as_posix()}"\n'
+                    '[banks.digital_bank]\ncount = 0\nmax_count = 2\n'
+                    '[[change]]\nat = "2025Q1"\nset = { "banks.digital_bank.count" = 2 }\n')
+    model = CreditMarket(load_scenario(path, agents=AGENTS, threads=1, end="2025Q4"),
+                         check=True)
+    model.run_all()
+    q = model.results().quarterly.set_index("quarter")
+    assert q.loc[:"2025Q1", "loan_balance_digital_bank"].max() == 0.0
+    assert (q.loc["2025Q2":, "loan_balance_digital_bank"] > 0).all()
+    assert sum(isinstance(l, DigitalBank) and l.active for l in model.lenders) == 2

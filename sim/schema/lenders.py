@@ -66,6 +66,9 @@ class DigitalBankType(BankType):
                                            "loans (MYbank's average loan ~31,000 yuan in "
                                            "2019, ~72,000 in 2023; policy inputs)", ge=0,
                                            le=20)
+    max_count: int = param(0, "banks", "slots a scheduled count can activate (each with "
+                           "total_assets_yi ÷ slots of the balance sheet); at least count",
+                           ge=0, le=50)
 
 
 def _typed(model: type[Strict], sources: dict[str, str], values: dict[str, Any]):
