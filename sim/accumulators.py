@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.categories import CHANNELS, N_GROUPS, N_RISK_BANDS, SIZE_GROUPS, SIZES
+from sim.categories import ALL_KINDS, N_GROUPS, N_RISK_BANDS, SIZE_GROUPS, SIZES
 from sim.kernels import layout as L
 from sim.units import national, national_by_stratum
 
@@ -40,7 +40,7 @@ class Accumulators:
     """Per-block sums of one quarter, zeroed at its start.
 
     ``lender`` float64 [block, lender, size, LF_*]; ``group`` float64 [block, group, size,
-    GM_*] (groups as in :mod:`sim.categories`); ``band`` float64 [block, channel, risk
+    GM_*] (groups as in :mod:`sim.categories`); ``band`` float64 [block, lender kind, risk
     band, BAND_*]; ``owner_draws`` float64 [block, size, 2] (paid to owners, of which to
     outside investors); ``entry_groups`` float64 [group, size], the quarter's entrants.
     """
@@ -48,7 +48,7 @@ class Accumulators:
     def __init__(self, n_lenders: int, blocks: int = 0):
         self.lender = np.zeros((0, n_lenders, N_SIZES, L.LF_N))
         self.group = np.zeros((0, N_GROUPS, N_SIZES, L.GM_N))
-        self.band = np.zeros((0, len(CHANNELS), N_RISK_BANDS, L.BAND_N))
+        self.band = np.zeros((0, len(ALL_KINDS), N_RISK_BANDS, L.BAND_N))
         self.owner_draws = np.zeros((0, N_SIZES, 2))
         self.entry_groups = np.zeros((N_GROUPS, N_SIZES))
         self.widen(blocks)

@@ -41,6 +41,12 @@ LENDER_KINDS = BANK_TYPES + PLATFORM_KINDS
 # small-loan companies, funded by their own capital and limited bank borrowing. Both
 # lend unsecured, short and small, through the online (non-bank unsecured) channel.
 NONBANK_KINDS = ("p2p", "small_loan")
+# Licensed digital banks (MYbank, WeBank type): a bank licence and balance sheet, but
+# online-only, lending small and unsecured through the online channel on digital data.
+# Made after the other banks, so with none of them every other index is unchanged.
+DIGITAL_BANK_KINDS = ("digital_bank",)
+# Every lender kind, in one index: firms' rate expectations are kept per kind.
+ALL_KINDS = LENDER_KINDS + NONBANK_KINDS + DIGITAL_BANK_KINDS
 # Lender classes (a lender's ``kind_class``): what decides how it screens and books.
 KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, KIND_CROWD = range(4)
 # Small, local banks: confined to their region by the regional limit, eligible for

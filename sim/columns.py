@@ -68,6 +68,13 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
                          "(funded by retail investors; part of loan_balance_online)"),
     "loan_balance_small_loan": ("亿元", "small-loan companies' loans outstanding at the end "
                                 "of the quarter (part of loan_balance_online)"),
+    "loan_balance_digital_bank": ("亿元", "licensed digital banks' loans outstanding at the "
+                                  "end of the quarter: part of loan_balance_online (they "
+                                  "lend online, as the report counts them), not of "
+                                  "loan_balance_bank"),
+    "online_share_balance_pboc": ("fraction", "online_share_balance with digital banks' "
+                                  "loans counted as bank loans, as the PBoC's inclusive "
+                                  "loan statistics count them"),
     "online_share_new_originated": ("fraction", "new loans arranged through online lenders "
                                     "(platforms, P2P platforms, small-loan companies), "
                                     "whoever funds them, ÷ new_loans (equals "

@@ -10,11 +10,12 @@ from mesa.agent import AgentSet
 
 from sim.agents.banks import Bank, BankFigures
 from sim.agents.books import LenderFlows, PartnerLedger, QuarterBooks
+from sim.agents.digital import DigitalBank
 from sim.agents.lender import Lender
 from sim.agents.nonbank import P2PPlatform, SmallLoanCompany
 from sim.agents.platforms import Platform
 from sim.categories import (
-    BANK_TYPES, CH_EQUITY, KIND_BANK, NONBANK_KINDS, PLATFORM_KINDS, SMALL_BANK_TYPES,
+    BANK_TYPES, CH_EQUITY, DIGITAL_BANK_KINDS, NONBANK_KINDS, PLATFORM_KINDS, SMALL_BANK_TYPES,
 )
 
 # the class of each non-bank kind's agents (the other platform kinds: Platform)
@@ -38,16 +39,21 @@ class LenderMarket:
                                 params.population.regions.west])
         self.bank_type_assets = {}
         index = 0
-        for kind in BANK_TYPES:
+        # digital banks after the other banks: with none of them no index moves
+        for kind in BANK_TYPES + DIGITAL_BANK_KINDS:
             bp = getattr(params.banks, kind)
-            if bp.count == 0:
+            # digital banks have slots a scheduled count activates (ODD 2)
+            slots = max(bp.count, getattr(bp, "max_count", 0))
+            if slots == 0:
                 continue
-            per_bank = bp.total_assets_yi / bp.count
+            per_bank = bp.total_assets_yi / slots
             self.bank_type_assets[kind] = per_bank
             proxy = per_bank * bp.loans_to_assets * bp.sme_share_of_loans
-            for k in range(bp.count):
-                region = int(np.searchsorted(region_cum, (k + 0.5) / bp.count))
-                Bank(model, index, kind, bp, region, proxy, per_bank)
+            bank_class = DigitalBank if kind in DIGITAL_BANK_KINDS else Bank
+            for k in range(slots):
+                region = int(np.searchsorted(region_cum, (k + 0.5) / slots))
+                bank = bank_class(model, index, kind, bp, region, proxy, per_bank)
+                bank.active = k < bp.count
                 index += 1
         # snapshots: no lender is made after this (an entrant takes an idle slot)
         self.banks: AgentSet = model.agents.select(agent_type=Bank)
@@ -80,12 +86,14 @@ class LenderMarket:
         self.transfers: list[tuple[int, int]] = []  # (failed, acquirer) this quarter
         active = self.lenders.select(lambda l: l.active).groupby("kind").count()
         self.initial_counts = {kind: active.get(kind, 0)
-                               for kind in BANK_TYPES + PLATFORM_KINDS + NONBANK_KINDS}
+                               for kind in BANK_TYPES + DIGITAL_BANK_KINDS + PLATFORM_KINDS
+                               + NONBANK_KINDS}
         # the scheduled count of each platform kind last applied (a change of
         # platforms.<kind>.count activates or deactivates slots), and the quarter each
         # kind was closed to new lending (platforms.<kind>.open = false)
-        self.counts_applied = {kind: getattr(params.platforms, kind).count
-                               for kind in PLATFORM_KINDS + NONBANK_KINDS}
+        self.counts_applied = {kind: self._scheduled_count(kind)
+                               for kind in PLATFORM_KINDS + NONBANK_KINDS
+                               + DIGITAL_BANK_KINDS}
         self.closed_since: dict[str, int] = {}
         # bank guidance and competition (see Bank.plan): each bank type's SME book at the
         # start of the year, its share of new SME lending over its first year and the
@@ -94,6 +102,12 @@ class LenderMarket:
         self.share_start: dict[str, float] | None = None
         self.share_lost: dict[str, float] = {}
         self.peer_runoff: dict[str, float] = {}
+
+    def _scheduled_count(self, kind: str) -> int:
+        """``platforms.<kind>.count``, or ``banks.<kind>.count`` for digital banks."""
+        section = self.model.params.banks if kind in DIGITAL_BANK_KINDS else \
+            self.model.params.platforms
+        return getattr(section, kind).count
 
     def of_kind(self, kind: str, active_only: bool = False) -> AgentSet:
         """The lenders of one kind, in index order (a lender's kind never changes, so
@@ -130,6 +144,11 @@ class LenderMarket:
             bank.book_perf = book
             bank.rest_assets = per_bank - book
             bank.rest_loans = per_bank * bank.params.loans_to_assets - book
+            if not bank.active:
+                # a digital-bank slot lending from a scheduled quarter holds the SME share
+                # of its loans as liquid assets until then, its room to start lending
+                bank.rest_loans -= per_bank * bank.params.loans_to_assets \
+                    * bank.params.sme_share_of_loans
             bank.loans_count = sums.lender_count[bank.index, L.LF_LOANS]
         self.bank_figures = BankFigures.of(self.banks, self._partnerships)
         for platform in self.platforms:
@@ -396,7 +415,7 @@ class LenderMarket:
                 lender.capital += shortfall
             if peers:
                 strongest = max(peers, key=lambda l: l.capital_ratio()
-                                if l.kind_class == KIND_BANK else l.capital)
+                                if l.bank_licence else l.capital)
                 self._merge(lender, strongest)
             lender.active = False
             lender.resolved_quarter = model.quarter
@@ -489,13 +508,15 @@ class LenderMarket:
 
     # ------------------------------------------------------------------ schedules
     def _match_counts(self) -> None:
-        """A scheduled change of ``platforms.<kind>.count`` takes effect at the quarter's
+        """A scheduled change of ``platforms.<kind>.count`` (``banks.digital_bank.count``
+        for digital banks, whose every slot holds its balance sheet from the start) takes
+        effect at the quarter's
         close: inactive slots are activated in index order (a deactivated lender lends
         again with the capital it kept, an empty slot enters with fresh capital), or the
         last active lenders deactivated (their books run off), up to the kind's slots. Counts only
         move when the scheduled count changes, so entry and resolution are not undone."""
         for kind, applied in self.counts_applied.items():
-            target = getattr(self.model.params.platforms, kind).count
+            target = self._scheduled_count(kind)
             if target == applied:
                 continue
             self.counts_applied[kind] = target
@@ -512,7 +533,8 @@ class LenderMarket:
                     continue
                 if platform.capital > 0 and platform.resolved_quarter is None:
                     platform.active = True   # a deactivated lender lends again
-                elif platform.book <= 0 and platform.funders_total() <= 0 \
+                elif not platform.bank_licence and platform.book <= 0 \
+                        and platform.funders_total() <= 0 \
                         and platform.books is None:
                     self._enter(platform, active)   # an empty slot: fresh capital
                 else:
@@ -527,7 +549,7 @@ class LenderMarket:
         rest as a loss, and the lenders close (their capital goes back to the owners)."""
         model = self.model
         outside = model.outside.account
-        for kind in self.counts_applied:
+        for kind in PLATFORM_KINDS + NONBANK_KINDS:   # platforms only: banks are not closed
             pp = getattr(model.params.platforms, kind)
             if pp.open:
                 self.closed_since.pop(kind, None)

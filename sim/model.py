@@ -14,9 +14,11 @@ from sim.accumulators import Accumulators, QuarterSums, block_sum, reduce, reduc
 from sim.agents.regulators import BankingRegulator, CentralBank, Courts, DataRegulator, \
     FiscalAuthority
 from sim.agents.sectors import Government, OutsideSector
-from sim.categories import N_GROUPS, SIZES
+from sim.categories import GROUP_REGION, N_GROUPS, REGIONS, SIZES
 from sim.diffusion import no_signals, signals
 from sim.engines import SMEEngine, build_engine
+from sim.expectations import channel_rates, draw_shares, initial_kind_rates, lender_kinds, \
+    update_kind_rates
 from sim.kernels import layout as L
 from sim.lenders_market import LenderMarket
 from sim.policy import PolicySchedule
@@ -96,6 +98,7 @@ class CreditMarket(mesa.Model):
         self.acc = Accumulators(len(self.lenders))
         self.expected_rate = initial_expected_rates(self.params)
         self.starting_rates = self.expected_rate[:3].mean(axis=1)  # of the starting book
+        self.kind_rates = initial_kind_rates(self.expected_rate)
         self.sme: SMEEngine = build_engine(engine or run.engine, self, self.acc)
         # what firms saw of their peers and the platforms at the last stock count
         self.seen = no_signals()
@@ -225,7 +228,7 @@ class CreditMarket(mesa.Model):
         self._lap(6)
         # 10. record
         reduce_groups(self.acc, self.used_blocks, self.weights, sums)
-        self._update_expectations()
+        self._update_expectations(tables, sums)
         self.last_default_rate = 4.0 * sums.size_counts(L.GM_DEFAULTS).sum() / max(
             sums.borrowers_before.sum(), 1.0)
         if self.checker is not None:
@@ -250,13 +253,15 @@ class CreditMarket(mesa.Model):
             counts.append(whole + extra)
         return counts
 
-    def _update_expectations(self) -> None:
-        """Firms expect last quarter's rate for their risk band and channel."""
+    def _update_expectations(self, tables, sums: QuarterSums) -> None:
+        """Firms expect of a channel last quarter's rate for their risk band of the
+        lender kinds they may draw there (sim/expectations.py)."""
         band = block_sum(self.acc.band, self.used_blocks)
-        amount = band[..., L.BAND_AMT]
-        have = amount > 0
-        self.expected_rate[:3][have[:3]] = (band[..., L.BAND_RATE_AMT][:3][have[:3]]
-                                           / amount[:3][have[:3]])
+        update_kind_rates(self.kind_rates, band, L.BAND_AMT, L.BAND_RATE_AMT)
+        region_firms = sums.group_count[GROUP_REGION:GROUP_REGION + len(REGIONS), L.GM_ALIVE]
+        shares = draw_shares(tables, lender_kinds(self.lenders), region_firms)
+        channel_rates(self.expected_rate, self.kind_rates, shares,
+                      self.params.credit.rate_sensitivity)
 
     # ------------------------------------------------------------------ running
     def run_all(self, progress: bool = False) -> None:

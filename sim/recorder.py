@@ -129,6 +129,10 @@ class Recorder:
         kind_names = np.array([l.kind for l in model.lenders])
         q["loan_balance_p2p"][t] = balance[kind_names == "p2p"].sum()
         q["loan_balance_small_loan"][t] = balance[kind_names == "small_loan"].sum()
+        digital = balance[kind_names == "digital_bank"].sum()
+        q["loan_balance_digital_bank"][t] = digital
+        q["online_share_balance_pboc"][t] = _ratio(q["loan_balance_online"][t] - digital,
+                                                   q["loan_balance"][t])
         q["p2p_investor_loss"][t] = model.outside.account.quarter["p2p_loss"]
         self._record_funding(t, model)
         self._record_groups(t, gm, gc, sums.group_borrowers_before)
@@ -194,14 +198,14 @@ class Recorder:
         balance = each(lambda l: l.book)
         capital = each(lambda l: l.capital)
         income = each(lambda l: l.books.net_income if l.books is not None else 0.0)
-        total_assets = each(lambda l: l.total_assets() if l.kind_class == KIND_BANK else l.book)
-        bank = np.array([l.kind_class == KIND_BANK for l in lenders])
+        total_assets = each(lambda l: l.total_assets() if l.bank_licence else l.book)
+        bank = np.array([l.bank_licence for l in lenders])
         # a platform's return on assets is on its book, kept off zero
         assets = np.where(bank, total_assets, np.maximum(total_assets, 1e-9))
         columns = {
             "new_loans": money[:, L.LF_NEW_AMT] + money[:, L.LF_NONDEBT_AMT],
             "loan_balance": balance,
-            "own_balance": each(lambda l: l.sme_holdings() if l.kind_class == KIND_BANK
+            "own_balance": each(lambda l: l.sme_holdings() if l.bank_licence
                                 else l.own_book()),
             "npl_ratio": _ratios(each(lambda l: l.book_npl), balance),
             "interest_income": each(lambda l: l.books.interest if l.books is not None else 0.0),
@@ -209,7 +213,7 @@ class Recorder:
             "roa_annual": np.where(active, _ratios(4.0 * income, assets), 0.0),
             "roe_annual": np.where(active, _ratios(4.0 * income, capital), 0.0),
             "capital": capital,
-            "capital_ratio": each(lambda l: l.capital_ratio() if l.kind_class == KIND_BANK
+            "capital_ratio": each(lambda l: l.capital_ratio() if l.bank_licence
                                   else _ratio(l.capital, l.own_book())),
             "market_share_new": _ratios(each(lambda l: l.last_new),
                                         each(lambda l: channel_new[l.channel])),

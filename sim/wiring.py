@@ -17,6 +17,7 @@ from sim.categories import (
     SIZES, STAGES,
 )
 from sim.diffusion import DiffusionSignals, no_signals
+from sim.expectations import lender_kinds
 from sim.kernels.params import CreditParams, FirmParams, LenderTable
 from sim.schema import Scenario
 
@@ -251,6 +252,7 @@ def lender_table(lenders, choice_lenders, choice_cum, choice_n) -> LenderTable:
         alpha=col("alpha"), pd_scale=col("pd_scale"),
         fee_rate=param("fee_rate"),
         capacity=col("capacity"),
+        kind=lender_kinds(lenders),
         choice_lenders=choice_lenders, choice_cum=choice_cum, choice_n=choice_n,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.config import _deep_merge
 from sim.schema import Scenario
 
@@ -11,3 +13,25 @@ def scenario(agents: int = 20_000, end: str = "2024Q4", seed: int = 20240101,
     """A baseline scenario of a given size and horizon, with section overrides."""
     raw = {"run": {"agents": agents, "end": end, "seed": seed, "burn_in_quarters": burn_in}}
     return Scenario.model_validate(_deep_merge(raw, sections))
+
+
+# A quarter past either bound is taken for a model artefact unless the scenario says why
+# its shock is that large (run.extreme_shock_reason).
+MAX_DEFAULT_RATE_ANNUAL = 0.15
+MAX_NEW_LENDING_FALL = 0.50
+
+
+def extreme_quarters(quarterly) -> list[str]:
+    """The quarters of a run's quarterly table whose default rate (already annual: 4 ×
+    the quarterly rate, sim/columns.py) exceeds MAX_DEFAULT_RATE_ANNUAL or whose new
+    lending fell by more than MAX_NEW_LENDING_FALL on the quarter before, each with
+    its figure."""
+    default = quarterly["default_rate"].to_numpy()
+    new = quarterly["new_loans"].to_numpy()
+    fall = 1.0 - new[1:] / np.maximum(new[:-1], 1e-12)
+    labels = quarterly["quarter"].to_numpy()
+    found = [f"{labels[k]}: default rate {default[k]:.1%}/yr"
+             for k in np.flatnonzero(default > MAX_DEFAULT_RATE_ANNUAL)]
+    found += [f"{labels[k + 1]}: new lending fell {fall[k]:.0%}"
+              for k in np.flatnonzero(fall > MAX_NEW_LENDING_FALL)]
+    return found

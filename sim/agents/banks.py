@@ -22,6 +22,7 @@ from sim.categories import CH_BANK, KIND_BANK
 class Bank(Lender):
     kind_class = KIND_BANK
     channel = CH_BANK
+    bank_licence = True
 
     def __init__(self, model, index: int, kind: str, params, region: int, sme_book: float,
                  per_bank_assets: float):

@@ -22,6 +22,9 @@ class Lender(mesa.Agent):
     kind: str
     kind_class: int  # one of categories.KIND_BANK ... KIND_CROWD
     reports_to_bureau: bool = True  # its loans give a borrower a credit-bureau file
+    # a bank's balance sheet and capital rules (banks, and licensed digital banks, which
+    # lend through the online channel)
+    bank_licence: bool = False
     channel: int
 
     def __init__(self, model: mesa.Model, index: int, kind: str, params, active: bool):

@@ -14,7 +14,7 @@ import mesa
 import numpy as np
 from mesa.agent import AgentSet
 
-from sim.categories import KIND_BANK, SIZES, SMALL_BANK_TYPES
+from sim.categories import SIZES, SMALL_BANK_TYPES
 
 
 class Regulator(mesa.Agent):
@@ -58,7 +58,7 @@ class BankingRegulator(Regulator):
     def failing(self, lender) -> bool:
         if not lender.active:
             return False
-        if lender.kind_class == KIND_BANK:
+        if lender.bank_licence:
             return lender.capital_ratio() < self.instruments.min_car
         return lender.capital < self.instruments.platform_failing_capital_share \
             * lender.capital_initial

@@ -70,11 +70,12 @@ def write_loan(loan, amount, rate, term, j, c, secured, amortizing):
 
 @njit(cache=True, inline="always")
 def book_loan(f, loans, i, b, j, c, amount, rate, pd, secured, spent, cp, maturity,
-              reports, lender_acc, group_acc, band_acc):
+              reports, kind, lender_acc, group_acc, band_acc):
     """Firm ``f`` in slot ``i`` borrows ``amount`` 万元 from lender ``j`` through debt
     channel ``c`` at ``rate`` (float32), priced at estimated PD ``pd``; ``spent`` of it
     goes to its project, the rest is held as cash. A first loan from a lender that
-    ``reports`` to the credit bureau dates the firm's file."""
+    ``reports`` to the credit bureau dates the firm's file; its rate goes to the
+    expectations of lenders of its ``kind`` (index into ``categories.ALL_KINDS``)."""
     s = f.size
     term, amortizing = loan_term(c, spent > 0.0, maturity)
     pos = 0 if loans[i, 0].status == LOAN_EMPTY else 1
@@ -87,8 +88,8 @@ def book_loan(f, loans, i, b, j, c, amount, rate, pd, secured, spent, cp, maturi
     if secured == 1:
         lender_acc[b, j, s, LF_NEW_SECURED] += amount
     band = risk_band(f.quality)
-    band_acc[b, c, band, BAND_AMT] += amount
-    band_acc[b, c, band, BAND_RATE_AMT] += rate * amount
+    band_acc[b, kind, band, BAND_AMT] += amount
+    band_acc[b, kind, band, BAND_RATE_AMT] += rate * amount
     first = f.first_loan_quarter < 0 and reports == 1
     if first:
         f.first_loan_quarter = cp.quarter
@@ -121,9 +122,10 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
     (non-debt); remember who rejected the others so the next round goes elsewhere; clear
     ``apps.seeking`` of a funded firm whose need is met. ``seekers``, ``block_starts``,
     ``cp``, ``lt`` and ``apps`` as in :func:`sim.kernels.credit.choose_and_screen`;
-    ``band_acc`` gets new debt and its rates by channel and risk band."""
+    ``band_acc`` gets new debt and its rates by lender kind and risk band."""
     # out of the bundles once (see choose_and_screen)
-    fee_rate, maturity, reports_to_bureau = lt.fee_rate, cp.maturity, lt.reports_to_bureau
+    fee_rate, maturity, reports_to_bureau, kind = lt.fee_rate, cp.maturity, \
+        lt.reports_to_bureau, lt.kind
     app_seeking, app_lender, app_channel, app_pd = apps.seeking, apps.lender, apps.channel, \
         apps.pd
     app_amount, app_rate, app_secured, app_funded = apps.amount, apps.rate, apps.secured, \
@@ -154,7 +156,7 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
             else:
                 book_loan(f, loans, i, b, j, c, amount, app_rate[k], app_pd[k],
                           app_secured[k], spent, cp, maturity, reports_to_bureau[j],
-                          lender_acc, group_acc, band_acc)
+                          kind[j], lender_acc, group_acc, band_acc)
             request.need = max(0.0, request.need - amount)
             if request.need < cp.min_loan_wan:
                 request.need = 0.0

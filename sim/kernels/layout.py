@@ -74,7 +74,7 @@ GM_N = 18
 N_GROUPS = categories.N_GROUPS
 GROUP_OFFSETS = categories.GROUP_OFFSETS
 
-# Rates by channel and risk band, for firms' expectations: band_acc[block, ch, band, *]
+# Rates by lender kind and risk band, for firms' expectations: band_acc[block, kind, band, *]
 BAND_AMT = 0
 BAND_RATE_AMT = 1
 BAND_N = 2

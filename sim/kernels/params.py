@@ -140,6 +140,7 @@ LenderTable = namedtuple("LenderTable", [
     "pd_scale",             # [J] calibration factor on its PDs (yearly re-fit)
     "fee_rate",             # [J] non-debt fee
     "capacity",             # [J] 亿元 still available this quarter (updated by rationing)
+    "kind",                 # int [J] index of its kind in categories.ALL_KINDS
     "choice_lenders",       # int [5, 3, J] lenders reachable by channel and region
     "choice_cum",           # [5, 3, J] cumulative choice weights
     "choice_n",             # int [5, 3]

@@ -408,12 +408,12 @@ class SME(mesa.Agent):
             self._to_lender(j, L.LF_FEES, fee)
             self._to_groups(L.GM_NEW_NONDEBT, amount)
         else:
-            self._take_loan(offer, cp, spent)
+            self._take_loan(offer, cp, spent, table.kind[j])
         self.need = max(0.0, self.need - amount)
         if self.need < cp.min_loan_wan:
             self.need = 0.0
 
-    def _take_loan(self, offer, cp, spent: float) -> None:
+    def _take_loan(self, offer, cp, spent: float, kind: int) -> None:
         j, c, amount = offer.lender, offer.channel, offer.amount
         if c == CH_BANK:
             # a bank finances a project with a term loan repaid in instalments
@@ -434,8 +434,8 @@ class SME(mesa.Agent):
         if offer.secured:
             self._to_lender(j, L.LF_NEW_SECURED, amount)
         band = risk_band(self.quality)
-        self.model.acc.band[self.block, c, band, L.BAND_AMT] += amount
-        self.model.acc.band[self.block, c, band, L.BAND_RATE_AMT] += rate * amount
+        self.model.acc.band[self.block, kind, band, L.BAND_AMT] += amount
+        self.model.acc.band[self.block, kind, band, L.BAND_RATE_AMT] += rate * amount
         first = self.first_loan_quarter < 0 and offer.reports_to_bureau
         if first:
             self.first_loan_quarter = cp.quarter

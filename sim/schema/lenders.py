@@ -56,6 +56,21 @@ class BankType(Strict):
         ge=0, le=0.9)
 
 
+class DigitalBankType(BankType):
+    """A licensed digital bank: a bank's balance sheet and capital rules, a platform's
+    screening on digital data and per-firm limit."""
+
+    data_level: float = param(1.6, "alternative data depth", "assumption: as the big-tech "
+                              "platforms whose data it uses", ge=0, le=10)
+    per_firm_limit_quarters: float = param(0.5, "× quarterly revenue", "assumption: small "
+                                           "loans (MYbank's average loan ~31,000 yuan in "
+                                           "2019, ~72,000 in 2023; policy inputs)", ge=0,
+                                           le=20)
+    max_count: int = param(0, "banks", "slots a scheduled count can activate (each with "
+                           "total_assets_yi ÷ slots of the balance sheet); at least count",
+                           ge=0, le=50)
+
+
 def _typed(model: type[Strict], sources: dict[str, str], values: dict[str, Any]):
     """A table of one lender type: its defaults, and the source of each default that is
     not the field's own (``sources``, by field name), so every value cites where it comes
@@ -101,6 +116,27 @@ class BanksSection(Strict):
                             funding_spread_annual=-0.004, op_cost_fixed_wan=0.25,
                             margin_annual=0.012, appetite_el_annual=0.045,
                             precision_base=0.5, regional=True, liquidity_buffer=0.205)
+
+    digital_bank: DigitalBankType = _typed(
+        DigitalBankType,
+        {"count": "assumption: none in the 2024 baseline (scenarios/digital_banks.toml "
+                  "adds MYbank and WeBank)",
+         "total_assets_yi": "assumption: of the order of MYbank's and WeBank's published "
+                            "balance sheets (~0.5万亿元 each, 2023 annual reports)",
+         "sme_share_of_loans": "assumption: MYbank lends mostly to small-micro firms, "
+                               "WeBank mostly to consumers",
+         "deposits_to_assets": "assumption: no branches, more interbank funding",
+         "capital_ratio": "assumption: CAR near the banking average (NFRA)",
+         "funding_spread_annual": "assumption: dearer than branch deposits",
+         "op_cost_fixed_wan": "assumption: automated origination (as the online platforms)",
+         "margin_annual": "assumption: between the banks' and the online platforms'",
+         "appetite_el_annual": "assumption: MYbank NPL about 1% (2019; policy inputs) on a "
+                               "book of far riskier firms than banks'",
+         "precision_base": "assumption: as the online platforms, little hard information"},
+        dict(count=0, total_assets_yi=1.0e4, loans_to_assets=0.6, sme_share_of_loans=0.5,
+             deposits_to_assets=0.6, capital_ratio=0.13, funding_spread_annual=0.0,
+             op_cost_fixed_wan=0.02, margin_annual=0.03, appetite_el_annual=0.06,
+             precision_base=0.3, liquidity_buffer=0.12))
 
 
 # ---------------------------------------------------------------- [platforms]

@@ -24,6 +24,11 @@ class RunSection(Strict):
                                   ge=0, le=80)
     threads: int | None = param(None, "threads", "None = all cores", ge=1, le=1024)
     macro_feedback: bool = param(False, "switch", "partial equilibrium by default")
+    extreme_shock_reason: str | None = param(
+        None, "text", "the scenario's own sources: why its shock is large enough for a "
+        "quarter's default rate above 15% a year or new lending falling by more than half "
+        "on the quarter before (tests/test_scenario_bounds.py holds every other scenario "
+        "within both); None = no such shock", min_length=10)
     engine: Literal["numba", "reference"] = param(
         "numba", "engine", "numba: kernels over arrays; reference: every SME a Mesa agent in "
         "plain Python, same results, for up to 200,000 agents")
