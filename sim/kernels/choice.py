@@ -139,7 +139,7 @@ def channel_weights(f, request, cp, channel_weight, online_use, choice_n, relati
                 w *= math.exp(cp.coverage_sensitivity
                               * math.log(max(reach, 1e-6) / request.need))
             # short online and receivable finance is a poor match for a project
-            if c != CH_BANK and request.invest == 1:
+            if c != CH_BANK and (request.invest & 1) == 1:
                 w *= cp.mismatch_factor
         weight[c] = w
         total_weight += w
