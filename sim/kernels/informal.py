@@ -27,15 +27,16 @@ REQ_REFINANCE = 2
 
 
 @njit(cache=True, inline="always")
-def pay_informal_interest(f, fp, distressed):
-    """Phase 4, after formal debt service: the quarter's interest on informal debt is paid
-    from cash the firm has; what it cannot pay (all of it if the firm could not meet its
-    formal debt service) is added to the debt."""
+def pay_informal_interest(f, fp):
+    """Phase 4, before formal debt service (informal lenders collect first): the quarter's
+    interest on informal debt is paid from the cash the firm has, and what it cannot pay
+    is added to the debt. Cash paid here is not there for the bank: informal debt makes
+    formal default likelier."""
     debt = f.informal_debt
     if debt <= 0.0:
         return
     interest = debt * fp.informal_rate * 0.25
-    paid = 0.0 if distressed else min(interest, max(f.cash, 0.0))
+    paid = min(interest, max(f.cash, 0.0))
     f.cash -= paid
     f.informal_debt = debt + (interest - paid)
 

@@ -299,8 +299,8 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
             if draw > 0.0:
                 owner_draws[b, f.size, 0] += draw
                 owner_draws[b, f.size, 1] += draw * f.outside_stake
+            pay_informal_interest(f, fp)
             unpaid = _service(f, u_id, loans, i, rev, fp, acc_b, key_renew, due)
-            pay_informal_interest(f, fp, unpaid > 0.0)
             need, invest = _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest,
                                    group_acc, unpaid, key_offer, key_target)
             if need > 0.0:

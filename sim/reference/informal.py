@@ -11,14 +11,15 @@ from sim.kernels import layout as L
 from sim.reference.draws import f32, key, normal, risk_band, uniform
 
 
-def pay_interest(firm, fp, distressed: bool) -> None:
-    """Phase 4, after formal debt service: informal interest is paid from cash the firm
-    has; what it cannot pay (all of it if it is distressed) is added to the debt."""
+def pay_interest(firm, fp) -> None:
+    """Phase 4, before formal debt service (informal lenders collect first): informal
+    interest is paid from the cash the firm has; what it cannot pay is added to the
+    debt."""
     debt = firm.informal_debt
     if debt <= 0.0:
         return
     interest = debt * fp.informal_rate * 0.25
-    paid = 0.0 if distressed else min(interest, max(firm.cash, 0.0))
+    paid = min(interest, max(firm.cash, 0.0))
     firm.cash -= paid
     firm.informal_debt = f32(debt + (interest - paid))
 

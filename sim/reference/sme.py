@@ -185,7 +185,8 @@ class SME(mesa.Agent):
     def service_debt(self, fp) -> None:
         """Deferral, renewal of maturing bank loans, then interest and scheduled
         principal: paid if cash covers them, otherwise the firm is distressed until
-        phase 7 (ODD 7.6)."""
+        phase 7 (ODD 7.6). Informal lenders are paid first (ODD 7.25)."""
+        informal.pay_interest(self, fp)
         if fp.deferral:
             self._defer(fp)
         else:
@@ -206,7 +207,6 @@ class SME(mesa.Agent):
             else:
                 self.distressed = True
                 self.due = owed
-        informal.pay_interest(self, fp, self.distressed)
 
     def _defer(self, fp) -> None:
         """While the programme runs: a firm hit this quarter (revenue
