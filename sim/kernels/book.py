@@ -12,7 +12,7 @@ from numba import njit, prange
 
 from sim.categories import CH_BANK, CH_EQUITY, CH_ONLINE, LOAN_EMPTY, LOAN_PERFORMING
 from sim.kernels.groups import count_firm, firm_groups
-from sim.kernels.informal import REQ_INVEST, REQ_REFINANCE, repay_from_loan
+from sim.kernels.informal import REQ_INVEST, REQ_OFFERED, REQ_REFINANCE, repay_from_loan
 from sim.kernels.layout import (
     BAND_AMT, BAND_RATE_AMT, GM_APPROVALS, GM_FIRST_TIME, GM_NEW_DEBT, GM_NEW_NONDEBT,
     GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPROVALS_NO_COLLATERAL, LF_CROWD_AMT,
@@ -111,7 +111,7 @@ def spend_on_project(f, request, amount, fee, cp):
     if request.invest & REQ_INVEST:
         spent = min(amount - fee, cp.invest_size * request.revenue)
         f.log_trend += cp.invest_return * spent / max(4.0 * request.revenue, 1e-9)
-        request.invest = request.invest & REQ_REFINANCE
+        request.invest = request.invest & (REQ_REFINANCE | REQ_OFFERED)
     return spent
 
 

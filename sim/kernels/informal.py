@@ -21,9 +21,11 @@ from sim.kernels.records import flag
 from sim.kernels.screening import risk_band
 from sim.population import BUREAU
 
-# request.invest bits: the need includes an investment (1), refinancing of informal debt (2)
+# request.invest bits: the need includes an investment (1), refinancing of informal debt
+# (2); the firm took a bank's offered line this quarter and applies to banks only (4)
 REQ_INVEST = 1
 REQ_REFINANCE = 2
+REQ_OFFERED = 4
 
 
 @njit(cache=True, inline="always")
@@ -48,21 +50,22 @@ def take_offer(f, u_id, b, fp, group_acc, key_offer, key_target):
     ``offer_min_digital``) offer it a credit line with chance ``offer_prob``; it takes
     the line if the bank rate it expects for its risk band is below its reservation rate
     (the informal rate if it owes informal debt), and from then on wants debt like a
-    borrower drawn at birth."""
+    borrower drawn at birth. Returns whether it took one."""
     if fp.offer_prob <= 0.0:
-        return
+        return False
     visible = flag(f, BUREAU) == 1 or f.history > 0 or f.digital >= fp.offer_min_digital
     if not visible or rng.uniform(key_offer, u_id, 0, 0) >= fp.offer_prob:
-        return
+        return False
     reservation = fp.informal_rate if f.informal_debt > 0.0 else fp.reservation_rate
     if fp.bank_rate_band[risk_band(f.quality)] >= reservation:
-        return
+        return False
     s = f.size
     sd = fp.debt_target_sd
     f.debt_target = fp.debt_target[s] * math.exp(
         sd * rng.normal(key_target, u_id, 0, 0) - 0.5 * sd * sd)
     for g in firm_groups(f):
         group_acc[b, g, s, GM_OFFERS] += 1.0
+    return True
 
 
 @njit(cache=True, inline="always")

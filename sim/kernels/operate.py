@@ -25,7 +25,7 @@ from sim.categories import (
 )
 from sim.kernels.debt import debt_due, debt_outstanding, pay_debt
 from sim.kernels.informal import (
-    REQ_INVEST, REQ_REFINANCE, pay_informal_interest, refinances, take_offer,
+    REQ_INVEST, REQ_OFFERED, REQ_REFINANCE, pay_informal_interest, refinances, take_offer,
 )
 from sim.kernels.groups import (
     STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, firm_groups,
@@ -231,8 +231,9 @@ def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, u
     if f.discouraged > 0:
         f.discouraged -= 1
     else:
-        if f.debt_target == 0.0:
-            take_offer(f, u_id, b, fp, group_acc, key_offer, key_target)
+        if f.debt_target == 0.0 and take_offer(f, u_id, b, fp, group_acc, key_offer,
+                                               key_target):
+            invest = REQ_OFFERED
         if f.debt_target > 0.0 and not has_npl:
             # a firm using both its credit lines waits for one to mature
             gap = f.debt_target * fp.debt_appetite * rev - debt
@@ -240,7 +241,7 @@ def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, u
                 total += gap
             if rng.uniform(key_invest, u_id, 0, 0) < invest_prob[f.stage]:
                 total += fp.invest_size * rev
-                invest = REQ_INVEST
+                invest |= REQ_INVEST
             # refinancing comes last in the request: a loan's proceeds meet the rest first
             if free_position and refinances(f, fp):
                 total += f.informal_debt

@@ -27,21 +27,23 @@ def pay_interest(firm, fp) -> None:
 def take_offer(firm, fp) -> None:
     """Phase 5, a firm that has never wanted debt: a bank that sees it offers a credit
     line with chance ``offer_prob``; it takes it if the expected bank rate for its risk
-    band is below its reservation rate, and wants debt from then on."""
+    band is below its reservation rate, and wants debt from then on. Returns whether it
+    took one."""
     if fp.offer_prob <= 0.0:
-        return
+        return False
     visible = firm.bureau or firm.history > 0 or firm.digital >= fp.offer_min_digital
     if not visible or uniform(key(fp.seed, rng.S_OFFER, fp.quarter), firm.uid, 0, 0) \
             >= fp.offer_prob:
-        return
+        return False
     reservation = fp.informal_rate if firm.informal_debt > 0.0 else fp.reservation_rate
     if fp.bank_rate_band[risk_band(firm.quality)] >= reservation:
-        return
+        return False
     s = firm.size
     sd = fp.debt_target_sd
     firm.debt_target = f32(fp.debt_target[s] * math.exp(
         sd * normal(key(fp.seed, rng.S_OFFER_TARGET, 0), firm.uid, 0, 0) - 0.5 * sd * sd))
     firm._to_groups(L.GM_OFFERS, 1.0)
+    return True
 
 
 def refinances(firm, fp) -> bool:

@@ -96,7 +96,8 @@ def reference_states(model) -> dict[int, dict]:
         if firm.alive and _acted(model, firm.uid):
             state["distressed"] = float(firm.distressed)
             state["need"] = float(firm.need)
-            state["invest"] = float(int(firm.invest) | (2 if firm.refinance else 0))
+            state["invest"] = float(int(firm.invest) | (2 if firm.refinance else 0)
+                                         | (4 if firm.offered and firm.sought else 0))
             state["rejected_by"] = float(firm.rejected_by)
             if firm.sought:
                 state["revenue"] = float(firm.revenue)

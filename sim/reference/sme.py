@@ -53,6 +53,7 @@ class SME(mesa.Agent):
         self.need = 0.0
         self.invest = False
         self.refinance = False            # the need includes repaying informal debt
+        self.offered = False              # took a bank's offered line this quarter
         self.rejected_by = -1
         self.sought = False               # asked for credit this quarter
         self.margin = 0.0
@@ -106,6 +107,7 @@ class SME(mesa.Agent):
         self.need = 0.0
         self.invest = False
         self.refinance = False
+        self.offered = False
         self.rejected_by = -1
         self.sought = False
         self._advance(fp)
@@ -279,7 +281,7 @@ class SME(mesa.Agent):
             self.discouraged -= 1
         else:
             if self.debt_target == 0.0:
-                informal.take_offer(self, fp)
+                self.offered = informal.take_offer(self, fp)
             if self.debt_target > 0.0 and not has_npl:
                 # a firm using both its credit lines waits for one to mature
                 gap = self.debt_target * fp.debt_appetite * revenue - self.debt()
@@ -338,7 +340,8 @@ class SME(mesa.Agent):
             if ((c <= CH_SUPPLY_CHAIN and not free_slot)
                     or (c == CH_SUPPLY_CHAIN and self.anchor < 0)
                     or (c >= CH_EQUITY and not equity_ok)
-                    or table.choice_n[c][self.region] == 0):
+                    or table.choice_n[c][self.region] == 0
+                    or (self.offered and c != CH_BANK)):
                 weights.append(0.0)
                 continue
             w = cp.channel_weight[c][band]
