@@ -49,12 +49,12 @@ REFUSED_FROM, REFUSED_TO = "2019Q2", "2023Q4"
 # the start-year state is scaled from. Re-measure when the calibration changes.
 # Per size (individual, micro, small), per firm represented at the start of the burn-in.
 REFERENCE = {
-    "sme_alive_per_represented": 1.15293,  # firms alive in 2024Q1 ÷ firms represented
-    "borrowers_bank_per_represented": (0.13872, 0.24663, 0.66140),  # bank borrowers, 2024Q1
-    "loan_balance_bank_per_represented_yi": (1.4206e-4, 2.3057e-3, 5.6232e-2),  # 亿元
-    "borrowers_bank": 20.787e6,            # firms with a performing bank loan, 2024Q1
-    "loan_balance_bank_yi": 354494.0,      # 亿元, bank SME loans, 2024Q1
-    "avg_rate_new_bank": 0.0426,           # annual rate on banks' new SME loans, 2024Q1
+    "sme_alive_per_represented": 1.15719,  # firms alive in 2024Q1 ÷ firms represented
+    "borrowers_bank_per_represented": (0.16825, 0.27123, 0.66192),  # bank borrowers, 2024Q1
+    "loan_balance_bank_per_represented_yi": (1.6773e-4, 2.4068e-3, 5.5855e-2),  # 亿元
+    "borrowers_bank": 23.756e6,            # firms with a performing bank loan, 2024Q1
+    "loan_balance_bank_yi": 357342.0,      # 亿元, bank SME loans, 2024Q1
+    "avg_rate_new_bank": 0.0434,           # annual rate on banks' new SME loans, 2024Q1
     "burn_in_quarters": 16,
 }
 
