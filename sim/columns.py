@@ -51,6 +51,14 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
     "digital_mean": ("fraction", "mean digital footprint (0–1) of live firms at the "
                      "quarter's stock count (before entrants)"),
     "first_time_borrowers": ("firms", "firms that got their first loan this quarter (首贷户)"),
+    "informal_debt": ("亿元", "SMEs' informal debt at the end of the quarter (private "
+                      "lenders and owners' personal borrowing used in the business; "
+                      "outside the lenders' books)"),
+    "informal_refinanced": ("亿元", "informal debt repaid this quarter from formal loans"),
+    "informal_borrowed": ("亿元", "borrowed informally this quarter to meet cash shortfalls "
+                          "lenders did not"),
+    "credit_lines_offered": ("firms", "firms that had never wanted debt and took a credit "
+                             "line banks offered them unasked this quarter"),
     "unsecured_share_new": ("fraction", "unsecured new loans ÷ new loans"),
     "bank_approval_rate_no_collateral": ("fraction", "banks' approvals ÷ applications, firms "
                                          "without pledgeable assets"),

@@ -102,6 +102,11 @@ class LenderMarket:
         self.share_start: dict[str, float] | None = None
         self.share_lost: dict[str, float] = {}
         self.peer_runoff: dict[str, float] = {}
+        # banks' reach to firms that have not borrowed (see _outreach): the chance a
+        # visible non-borrower gets an unsolicited credit line this quarter, and the room
+        # banks planned last quarter
+        self.outreach = 0.0
+        self.planned_bank_room = 0.0
 
     def _scheduled_count(self, kind: str) -> int:
         """``platforms.<kind>.count``, or ``banks.<kind>.count`` for digital banks."""
@@ -217,6 +222,23 @@ class LenderMarket:
                 shortfall = max(0.0, 1.0 + target * (k + 1) / 4.0 - book / start)
             self.of_kind(kind).set("target_shortfall", shortfall)
 
+    def _outreach(self, unused: float) -> None:
+        """Banks with room they did not lend last quarter, and more so under guidance
+        pressure, offer credit lines to firms that have not borrowed (白名单, pre-approved
+        lines): the chance per quarter that a visible non-borrower gets one is
+        ``credit.outreach.scale`` × the share of last quarter's planned room left unused ×
+        (1 + ``guidance_factor`` × the banks' mean guidance pressure)."""
+        outreach = self.model.params.credit.outreach
+        active = [b for b in self.banks if b.active]
+        unused_share = min(1.0, unused / self.planned_bank_room) \
+            if self.planned_bank_room > 0 else 0.0
+        two_increases = self.model.params.policy.banking.two_increases
+        pressure = sum((b.pressure if two_increases else 0.0) + b.target_shortfall
+                       for b in active) / max(1, len(active))
+        self.outreach = min(1.0, outreach.scale * unused_share
+                            * (1.0 + outreach.guidance_factor * pressure))
+        self.planned_bank_room = sum(b.capacity for b in active)
+
     def _competition(self) -> None:
         """Yearly: each bank type's share of all new SME lending over the year, against its
         share over the first year (the reference); the share lost, as a fraction of the
@@ -289,8 +311,10 @@ class LenderMarket:
         self.model.central_bank.allocate_relending(self.banks)
         counted = self.lenders.select(lambda l: l.active).groupby("kind").count()
         active = {kind: counted.get(kind, 0) for kind in self.initial_counts}
+        unused = sum(b.capacity for b in self.banks if b.active)  # left after rationing
         self.banks.select(lambda b: b.active).do(
             lambda b: b.plan(active[b.kind], self.initial_counts[b.kind]))
+        self._outreach(unused)
         self.bank_figures = BankFigures.of(self.banks, self._partnerships)
         self._sum_facilitated()
         self.platforms.do(lambda p: p.plan(active[p.kind], self.initial_counts[p.kind]))

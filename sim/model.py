@@ -14,7 +14,7 @@ from sim.accumulators import Accumulators, QuarterSums, block_sum, reduce, reduc
 from sim.agents.regulators import BankingRegulator, CentralBank, Courts, DataRegulator, \
     FiscalAuthority
 from sim.agents.sectors import Government, OutsideSector
-from sim.categories import GROUP_REGION, N_GROUPS, REGIONS, SIZES
+from sim.categories import CH_BANK, GROUP_REGION, N_GROUPS, REGIONS, SIZES
 from sim.diffusion import no_signals, signals
 from sim.engines import SMEEngine, build_engine
 from sim.expectations import channel_rates, draw_shares, initial_kind_rates, lender_kinds, \
@@ -153,7 +153,7 @@ class CreditMarket(mesa.Model):
             if self.params.run.macro_feedback else 0.0
         return firm_params(self.params, self.quarter, self.start_quarter // 4, self.seed,
                            self.schedule.revenue_multipliers(self.quarter), drag / 4.0,
-                           self.seen)
+                           self.seen, self.market.outreach, self.expected_rate[CH_BANK].copy())
 
     def _credit_params(self, round_number: int):
         return credit_params(self.params, self.quarter, self.seed, round_number,

@@ -52,6 +52,8 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "history": ("i2", "firm", "quarters", "quarters of on-time repayment"),
     "first_loan_quarter": ("i2", "firm", "quarter index", "quarter of first loan, -1 = never"),
     "outside_stake": ("f4", "firm", "share", "share of owner draws due to outside investors"),
+    "informal_debt": ("f4", "firm", "万元", "informal debt (private lenders, owners' "
+                      "personal borrowing used in the business); outside lenders' books"),
     "discouraged": ("u1", "firm", "quarters", "quarters before a turned-down firm asks again"),
     "loan_principal": ("f8", "slot", "万元", "principal outstanding; 0 = empty slot"),
     "loan_rate": ("f4", "slot", "fraction/yr", "contract rate"),

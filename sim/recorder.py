@@ -113,6 +113,10 @@ class Recorder:
         q["borrowers_online"][t] = nat_c[L.GM_ONLINE_USERS]
         q["digital_mean"][t] = _ratio(nat_c[L.GM_DIGITAL], counted)
         q["first_time_borrowers"][t] = nat_c[L.GM_FIRST_TIME]
+        q["informal_debt"][t] = nat_m[L.GM_INFORMAL]
+        q["informal_refinanced"][t] = nat_m[L.GM_INFORMAL_REFI]
+        q["informal_borrowed"][t] = nat_m[L.GM_INFORMAL_NEW]
+        q["credit_lines_offered"][t] = nat_c[L.GM_OFFERS]
         q["unsecured_share_new"][t] = _ratio(nat_m[L.GM_UNSECURED], nat_m[L.GM_NEW_DEBT])
         lc = sums.lender_count
         q["bank_approval_rate_no_collateral"][t] = _ratio(

@@ -36,6 +36,8 @@ S_ENTRY = 13          # stochastic rounding of entrant counts (per stratum, quar
 S_BUREAU = 14         # fixed rank for credit-bureau coverage (per uid)
 S_VERIFIED = 15       # fixed rank for verified receivables (per uid)
 S_PARTNER = 16        # reserved: partner-bank choice
+S_OFFER = 17          # a bank's unsolicited credit line reaches the firm (per uid, quarter)
+S_OFFER_TARGET = 18   # debt target of a firm that takes an offered line (per uid)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -50,12 +50,12 @@ REFUSED_FROM, REFUSED_TO = "2019Q2", "2023Q4"
 # changes.
 # Per size (individual, micro, small), per firm represented at the start of the burn-in.
 REFERENCE = {
-    "sme_alive_per_represented": 1.16457,  # firms alive in 2024Q1 ÷ firms represented
-    "borrowers_bank_per_represented": (0.11865, 0.21323, 0.57536),  # bank borrowers, 2024Q1
-    "loan_balance_bank_per_represented_yi": (1.2233e-4, 1.9327e-3, 4.8476e-2),  # 亿元
-    "borrowers_bank": 17.889e6,            # firms with a performing bank loan, 2024Q1
-    "loan_balance_bank_yi": 304105.0,      # 亿元, bank SME loans, 2024Q1
-    "avg_rate_new_bank": 0.0437,           # annual rate on banks' new SME loans, 2024Q1
+    "sme_alive_per_represented": 1.15719,  # firms alive in 2024Q1 ÷ firms represented
+    "borrowers_bank_per_represented": (0.16825, 0.27123, 0.66192),  # bank borrowers, 2024Q1
+    "loan_balance_bank_per_represented_yi": (1.6773e-4, 2.4068e-3, 5.5855e-2),  # 亿元
+    "borrowers_bank": 23.756e6,            # firms with a performing bank loan, 2024Q1
+    "loan_balance_bank_yi": 357342.0,      # 亿元, bank SME loans, 2024Q1
+    "avg_rate_new_bank": 0.0434,           # annual rate on banks' new SME loans, 2024Q1
     "burn_in_quarters": 16,
 }
 
@@ -387,6 +387,20 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
     for kind in BANK_TYPES:
         _set(changed, out, f"banks.{kind}.op_cost_fixed_wan",
              getattr(out.banks, kind).op_cost_fixed_wan * loan_ratio)
+    # informal debt: the reference's stock (firms.informal.stock_2024_yi) scales with the
+    # firms represented and their revenue; the per-firm multiple carries the rest of the
+    # gap to the end-2018 stock (firms.informal.stock_2018_yi)
+    informal = out.firms.informal
+    default_rep = type(out.population.represented)()
+    stock_hat = informal.stock_2024_yi * loan_ratio * sum(represented) / (
+        default_rep.individual + default_rep.micro + default_rep.small)
+    if stock_hat > 0:
+        for size in ("individual", "micro", "small"):
+            _set(changed, out, f"firms.informal.revenue_multiple.{size}",
+                 getattr(informal.revenue_multiple, size) * informal.stock_2018_yi / stock_hat)
+    # banks reached firms without loans far less before the 2019–2020 inclusive drives
+    _set(changed, out, "credit.outreach.scale",
+         out.credit.outreach.scale * out.credit.outreach.scale_before_2019_factor)
     # platforms: capital (and crowd investors' money) in proportion to the bank book, so
     # that the online channel is as large beside the banks as in the reference (the
     # facts: banks ~80% of SME credit at end-2018 — 8.0万亿 beside P2P 0.79万亿 and

@@ -28,7 +28,11 @@ def _values(section, names) -> np.ndarray:
 
 def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
                 shock_mult: np.ndarray, feedback_drag: float,
-                seen: DiffusionSignals) -> FirmParams:
+                seen: DiffusionSignals, outreach: float = 0.0,
+                bank_rates: np.ndarray | None = None) -> FirmParams:
+    """The quarter's firm parameters; ``outreach`` is the chance a visible non-borrower
+    gets an unsolicited bank credit line (``LenderMarket.outreach``), ``bank_rates`` the
+    bank rate firms expect by risk band (none before any is known: no offer is taken)."""
     pop, firms, macro, policy, credit = (params.population, params.firms, params.macro,
                                          params.policy, params.credit)
     growth = np.array([math.log1p(macro.gdp_growth_annual + getattr(macro.sector_growth, s))
@@ -99,6 +103,15 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         invest_size=firms.invest_size_quarters,
         working_gap_min=firms.working_gap_min_quarters,
         max_request=firms.max_request_quarters,
+        informal_multiple=_values(firms.informal.revenue_multiple, SIZES),
+        informal_entrant_factor=firms.informal.entrant_factor,
+        informal_rate=firms.informal.rate_annual,
+        informal_shortfall_share=firms.informal.shortfall_share,
+        offer_prob=outreach,
+        offer_min_digital=credit.outreach.min_digital,
+        reservation_rate=credit.outreach.reservation_rate_annual,
+        bank_rate_band=(np.full(N_RISK_BANDS, np.inf) if bank_rates is None
+                        else np.array(bank_rates, dtype=np.float64)),
         exit_after_default=firms.exit_after_default,
         exit_hazard=_values(firms.exit_hazard, STAGES),
         writeoff_quarters=credit.writeoff_quarters,

@@ -43,7 +43,8 @@ COUNT_COLUMNS = [name for name, (unit, _) in QUARTERLY_COLUMNS.items() if unit =
 KERNEL_MODULES = ("sim.kernels.operate", "sim.kernels.credit", "sim.kernels.choice",
                   "sim.kernels.screening", "sim.kernels.ration", "sim.kernels.book",
                   "sim.kernels.seekers", "sim.kernels.defaults", "sim.kernels.birth",
-                  "sim.kernels.debt", "sim.kernels.bitsets", "sim.kernels.groups")
+                  "sim.kernels.debt", "sim.kernels.bitsets", "sim.kernels.groups",
+                  "sim.kernels.informal")
 
 
 def tallies(model) -> dict[str, float]:
@@ -109,6 +110,25 @@ def test_engines_agree_when_lenders_are_resolved():
     assert parting is None, str(parting)
     assert transfers, "no lender was resolved: the test no longer tests the hand-over"
     assert_tables_agree("resolution", fast, reference)
+
+
+def test_engines_agree_with_informal_debt_and_offered_credit_lines():
+    """Informal debt that firms refinance and add to in a shortfall, and credit lines
+    banks offer non-borrowers, at intensities that make every path frequent."""
+    raw = {"run": {"agents": 2_000, "burn_in_quarters": 2, "start": "2024Q1",
+                   "end": "2024Q4"},
+           "firms": {"informal": {"shortfall_share": 0.8}},
+           "credit": {"outreach": {"scale": 0.6, "min_digital": 0.2}}}
+    flows = []
+    fast, reference, parting = run_both(
+        scenario_from_dict(raw, "informal"),
+        after_quarter=lambda fast, reference, quarter: flows.append(
+            fast.acc.group.sum(axis=0)[SIZE_GROUPS].sum(axis=(0, 1))))
+    assert parting is None, str(parting)
+    total = np.sum(flows, axis=0)
+    assert total[L.GM_OFFERS] > 0 and total[L.GM_INFORMAL_REFI] > 0
+    assert total[L.GM_INFORMAL_NEW] > 0
+    assert_tables_agree("informal", fast, reference)
 
 
 def test_engines_agree_when_the_population_outgrows_its_slots():

@@ -135,6 +135,22 @@ def _starting_loan(f, loan, u_id, q, rev, propensity, fp, choice_lenders, choice
     f.cash += loan.principal  # borrowed working capital is held as cash
 
 
+@njit(cache=True, inline="always")
+def _informal_at_birth(f, u_id, entrant, loan_status, rev, fp, key_bureau):
+    """Informal debt a new firm starts with (万元): ``informal_multiple`` (times
+    ``informal_entrant_factor`` for an entrant) × its quarterly revenue ``rev`` if banks
+    cannot reach it, that is it holds no starting loan and the bureau's coverage does not
+    include it (the rank phase 3 uses); else none."""
+    if loan_status == LOAN_PERFORMING:
+        return 0.0
+    if rng.uniform(key_bureau, u_id, 0, 0) < fp.bureau_coverage[f.size]:
+        return 0.0
+    multiple = fp.informal_multiple[f.size]
+    if entrant:
+        multiple *= fp.informal_entrant_factor
+    return multiple * rev
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choice_n,
                initial_rates, groups_of, firms, loans):
@@ -149,6 +165,7 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
     (uint8 [n, 4]) receives each new firm's sector, region, size and stage.
     """
     key = rng.stream_key(fp.seed, rng.S_INIT, 0)
+    key_bureau = rng.stream_key(fp.seed, rng.S_BUREAU, 0)
     years = max(0.0, fp.quarter / 4.0 - fp.start_year)
     n = slots.shape[0]
     for k in prange(n):
@@ -179,6 +196,8 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         if not entrant and f.debt_target > 0.0:
             _starting_loan(f, loans[i, 0], u_id, q, rev, propensity, fp, choice_lenders,
                            choice_cum, choice_n, initial_rates, key)
+        f.informal_debt = _informal_at_birth(f, u_id, entrant, loans[i, 0].status, rev, fp,
+                                             key_bureau)
 
 
 @njit(cache=True, nogil=True)

@@ -12,6 +12,7 @@ from numba import njit, prange
 
 from sim.categories import CH_BANK, CH_EQUITY, CH_ONLINE, LOAN_EMPTY, LOAN_PERFORMING
 from sim.kernels.groups import count_firm, firm_groups
+from sim.kernels.informal import REQ_INVEST, REQ_OFFERED, REQ_REFINANCE, repay_from_loan
 from sim.kernels.layout import (
     BAND_AMT, BAND_RATE_AMT, GM_APPROVALS, GM_FIRST_TIME, GM_NEW_DEBT, GM_NEW_NONDEBT,
     GM_RATE_AMT, GM_UNSECURED, LF_APPROVALS, LF_APPROVALS_NO_COLLATERAL, LF_CROWD_AMT,
@@ -108,10 +109,10 @@ def spend_on_project(f, request, amount, fee, cp):
     """An investment is spent on the project, raising the revenue trend; returns how
     much (万元) of ``amount`` net of ``fee`` (none if the firm has no project)."""
     spent = 0.0
-    if request.invest == 1:
+    if request.invest & REQ_INVEST:
         spent = min(amount - fee, cp.invest_size * request.revenue)
         f.log_trend += cp.invest_return * spent / max(4.0 * request.revenue, 1e-9)
-        request.invest = 0
+        request.invest = request.invest & (REQ_REFINANCE | REQ_OFFERED)
     return spent
 
 
@@ -157,6 +158,8 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
                 book_loan(f, loans, i, b, j, c, amount, app_rate[k], app_pd[k],
                           app_secured[k], spent, cp, maturity, reports_to_bureau[j],
                           kind[j], lender_acc, group_acc, band_acc)
+                if request.invest & REQ_REFINANCE:
+                    repay_from_loan(f, b, request.need, amount, group_acc)
             request.need = max(0.0, request.need - amount)
             if request.need < cp.min_loan_wan:
                 request.need = 0.0

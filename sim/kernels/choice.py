@@ -122,6 +122,8 @@ def channel_weights(f, request, cp, channel_weight, online_use, choice_n, relati
         weight[c] = 0.0
         if not channel_open(c, f, free_position, equity_ok, choice_n):
             continue
+        if c != CH_BANK and (request.invest & 4) == 4:
+            continue  # it took a bank's offered line this quarter: it draws on a bank
         # exp(utility) as a product: the static part (constant, expected rate for the
         # band, time to cash) is tabulated once per round
         w = channel_weight[c, band]
@@ -139,7 +141,7 @@ def channel_weights(f, request, cp, channel_weight, online_use, choice_n, relati
                 w *= math.exp(cp.coverage_sensitivity
                               * math.log(max(reach, 1e-6) / request.need))
             # short online and receivable finance is a poor match for a project
-            if c != CH_BANK and request.invest == 1:
+            if c != CH_BANK and (request.invest & 1) == 1:
                 w *= cp.mismatch_factor
         weight[c] = w
         total_weight += w

@@ -46,7 +46,7 @@ def round_keys(cp):
 @njit(cache=True, inline="always")
 def seeks_equity(f, request):
     """Whether firm ``f`` may raise equity or crowdfunding: a project of a young firm."""
-    return request.invest == 1 and (f.stage == STAGE_STARTUP or f.stage == STAGE_GROWTH)
+    return (request.invest & 1) == 1 and (f.stage == STAGE_STARTUP or f.stage == STAGE_GROWTH)
 
 
 @njit(cache=True, inline="always")

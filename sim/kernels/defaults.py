@@ -18,9 +18,10 @@ from sim.categories import (
 from sim.kernels.bitsets import mark_slot
 from sim.kernels.debt import capitalise_interest, clear_loan, debt_due, pay_debt
 from sim.kernels.groups import firm_groups
+from sim.kernels.informal import borrow_informally
 from sim.kernels.layout import (
     BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_BORROWERS_BANK, GM_DEFAULTS,
-    GM_DIGITAL, GM_EXITS, GM_NPL, GM_ONLINE_USERS, NEW_THIS_QUARTER,
+    GM_DIGITAL, GM_EXITS, GM_INFORMAL, GM_NPL, GM_ONLINE_USERS, NEW_THIS_QUARTER,
     LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
 )
 from sim.kernels.records import flag, set_flag, uid_of
@@ -111,6 +112,7 @@ def _close(f, loans, i, b, s, acc_b, group_acc):
             acc_b[j, s, LF_NEW_NPL] += p - paid
     set_flag(f, ALIVE, 0)
     f.cash = 0.0
+    f.informal_debt = 0.0  # informal lenders' loss, outside the lenders' books
     for g in firm_groups(f):
         group_acc[b, g, s, GM_EXITS] += 1.0
 
@@ -127,6 +129,9 @@ def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_e
     # 2. firms that could not pay try again with what the credit round gave them
     if flag(f, DISTRESSED) == 1:
         owed = debt_due(loans, i, fp.deferral_interest)
+        if f.cash < owed:
+            # what lenders did not meet, the firm partly borrows informally
+            borrow_informally(f, b, s, owed, fp, group_acc)
         if f.cash >= owed:
             pay_debt(f, loans, i, s, fp, acc_b)
         else:
@@ -188,6 +193,7 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
         group_acc[b, g, s, GM_DIGITAL] += f.digital
         group_acc[b, g, s, GM_ONLINE_USERS] += online
         group_acc[b, g, s, GM_BORROWERS_BANK] += bank_borrower
+        group_acc[b, g, s, GM_INFORMAL] += f.informal_debt
 
 
 @njit(cache=True, parallel=True, nogil=True)

@@ -68,7 +68,11 @@ GM_NPL = 14
 GM_DIGITAL = 15         # sum of live firms' digital footprints (stock count)
 GM_ONLINE_USERS = 16    # live firms with a performing online loan (stock count)
 GM_BORROWERS_BANK = 17  # firms with a performing bank-channel loan at end of quarter
-GM_N = 18
+GM_INFORMAL = 18        # 万元 informal debt of live firms at end of quarter (stock count)
+GM_INFORMAL_REFI = 19   # 万元 informal debt repaid from formal loans this quarter
+GM_INFORMAL_NEW = 20    # 万元 borrowed informally this quarter to meet unmet shortfalls
+GM_OFFERS = 21          # non-borrowers that took a credit line banks offered unasked
+GM_N = 22
 
 # the firm groups of the group accumulator, named in sim.categories
 N_GROUPS = categories.N_GROUPS

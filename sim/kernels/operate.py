@@ -24,6 +24,9 @@ from sim.categories import (
     CH_BANK, GROUP_REGION, GROUP_SECTOR, LOAN_NONPERFORMING, LOAN_PERFORMING,
 )
 from sim.kernels.debt import debt_due, debt_outstanding, pay_debt
+from sim.kernels.informal import (
+    REQ_INVEST, REQ_OFFERED, REQ_REFINANCE, pay_informal_interest, refinances, take_offer,
+)
 from sim.kernels.groups import (
     STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, firm_groups,
 )
@@ -195,16 +198,20 @@ def _service(f, u_id, loans, i, rev, fp, acc_b, key_renew, due):
 
 
 @njit(cache=True, inline="always")
-def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, unpaid):
+def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, unpaid,
+            key_offer, key_target):
     """Phase 5 for the live firm ``f`` in slot ``i`` with revenue ``rev``: how much
-    external finance it seeks (万元; 0 for none) and whether that includes an investment
-    (1 or 0), given the debt service it could not pay in phase 4 (``unpaid``, 万元).
+    external finance it seeks (万元; 0 for none) and what it includes (bits: an
+    investment ``REQ_INVEST``, refinancing of informal debt ``REQ_REFINANCE``), given the
+    debt service it could not pay in phase 4 (``unpaid``, 万元).
 
     Three reasons, per the report's uses of funds: a cash shortfall (debt service it
     could not meet, or losses), working capital to bring debt back to the firm's target,
     and an investment opportunity (more likely in start-up and growth stages). A firm
     turned down recently (``discouraged`` > 0 quarters left) does not seek optional
-    credit, only what a cash shortfall forces.
+    credit, only what a cash shortfall forces. A firm that has never wanted debt may take
+    a credit line banks offer it (:func:`sim.kernels.informal.take_offer`); a borrower
+    that expects bank credit cheaper than its informal debt asks for that debt too.
     """
     s = f.size
     shortfall = max(0.0, unpaid - f.cash)
@@ -223,14 +230,22 @@ def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, u
     invest = 0
     if f.discouraged > 0:
         f.discouraged -= 1
-    elif f.debt_target > 0.0 and not has_npl:
-        # a firm using both its credit lines waits for one to mature
-        gap = f.debt_target * fp.debt_appetite * rev - debt
-        if gap > fp.working_gap_min * rev and free_position:
-            total += gap
-        if rng.uniform(key_invest, u_id, 0, 0) < invest_prob[f.stage]:
-            total += fp.invest_size * rev
-            invest = 1
+    else:
+        if f.debt_target == 0.0 and take_offer(f, u_id, b, fp, group_acc, key_offer,
+                                               key_target):
+            invest = REQ_OFFERED
+        if f.debt_target > 0.0 and not has_npl:
+            # a firm using both its credit lines waits for one to mature
+            gap = f.debt_target * fp.debt_appetite * rev - debt
+            if gap > fp.working_gap_min * rev and free_position:
+                total += gap
+            if rng.uniform(key_invest, u_id, 0, 0) < invest_prob[f.stage]:
+                total += fp.invest_size * rev
+                invest |= REQ_INVEST
+            # refinancing comes last in the request: a loan's proceeds meet the rest first
+            if free_position and refinances(f, fp):
+                total += f.informal_debt
+                invest |= REQ_REFINANCE
     # firms ask for what lenders could plausibly give, a multiple of revenue
     total = min(total, max(shortfall, fp.max_request * rev))
     if total > 0.0:
@@ -255,6 +270,8 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     key_bureau = rng.stream_key(fp.seed, rng.S_BUREAU, 0)
     key_renew = rng.stream_key(fp.seed, rng.S_RENEW, fp.quarter)
     key_invest = rng.stream_key(fp.seed, rng.S_INVEST, fp.quarter)
+    key_offer = rng.stream_key(fp.seed, rng.S_OFFER, fp.quarter)
+    key_target = rng.stream_key(fp.seed, rng.S_OFFER_TARGET, 0)
     # Arrays are taken out of the bundle here, once, not per firm: getting an array out
     # of a tuple inside the loop costs reference-count updates that the threads contend
     # for.
@@ -283,9 +300,10 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
             if draw > 0.0:
                 owner_draws[b, f.size, 0] += draw
                 owner_draws[b, f.size, 1] += draw * f.outside_stake
+            pay_informal_interest(f, fp)
             unpaid = _service(f, u_id, loans, i, rev, fp, acc_b, key_renew, due)
             need, invest = _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest,
-                                   group_acc, unpaid)
+                                   group_acc, unpaid, key_offer, key_target)
             if need > 0.0:
                 request = requests[b * BLOCK_SIZE + seeking]
                 request.need = need

@@ -78,6 +78,15 @@ FirmParams = namedtuple("FirmParams", [
     "invest_size",
     "working_gap_min",       # × quarterly revenue, smallest gap to the debt target financed
     "max_request",           # × quarterly revenue, most a firm asks for in a quarter
+    # informal debt and banks' outreach
+    "informal_multiple",     # [3] × quarterly revenue, informal debt of a firm at birth
+    "informal_entrant_factor",  # × informal_multiple for entrants
+    "informal_rate",         # annual rate on informal debt
+    "informal_shortfall_share",  # share of an unmet shortfall borrowed informally
+    "offer_prob",            # chance a visible non-borrower gets a credit line this quarter
+    "offer_min_digital",     # digital footprint that makes a firm visible to banks
+    "reservation_rate",      # annual rate below which a firm without informal debt accepts
+    "bank_rate_band",        # [N_RISK_BANDS] bank rate firms expect by risk band
     # default and exit
     "exit_after_default",
     "exit_hazard",           # [4]

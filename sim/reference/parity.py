@@ -25,7 +25,7 @@ NEW_MARK = L.NEW_THIS_QUARTER
 FIRM_FIELDS = ("alive", "sector", "region", "size", "stage", "age", "quality", "log_trend",
                "log_revenue", "cash", "collateral", "digital", "debt_target",
                "anchor", "bureau", "history", "first_loan_quarter", "defaulted_before",
-               "outside_stake", "discouraged")
+               "outside_stake", "discouraged", "informal_debt")
 # what a live firm did this quarter (the fast engine clears this in every slot, the
 # reference only in live firms; an entrant has not done anything yet)
 QUARTER_FIELDS = ("distressed",)
@@ -96,7 +96,8 @@ def reference_states(model) -> dict[int, dict]:
         if firm.alive and _acted(model, firm.uid):
             state["distressed"] = float(firm.distressed)
             state["need"] = float(firm.need)
-            state["invest"] = float(firm.invest)
+            state["invest"] = float(int(firm.invest) | (2 if firm.refinance else 0)
+                                         | (4 if firm.offered and firm.sought else 0))
             state["rejected_by"] = float(firm.rejected_by)
             if firm.sought:
                 state["revenue"] = float(firm.revenue)

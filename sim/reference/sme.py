@@ -27,6 +27,7 @@ from sim.categories import (
 from sim.kernels import layout as L
 from sim.reference.credit import limits, pick_lender, screen
 from sim.reference.draws import f32, key, normal, risk_band, uniform
+from sim.reference import informal
 from sim.reference.birth import draw_firm
 from sim.reference.loans import Loan
 
@@ -51,6 +52,8 @@ class SME(mesa.Agent):
         self.due = 0.0
         self.need = 0.0
         self.invest = False
+        self.refinance = False            # the need includes repaying informal debt
+        self.offered = False              # took a bank's offered line this quarter
         self.rejected_by = -1
         self.sought = False               # asked for credit this quarter
         self.margin = 0.0
@@ -92,6 +95,8 @@ class SME(mesa.Agent):
     def draw(self, fp, entrant: bool, table, starting_rates) -> None:
         """Starting attributes (:func:`sim.reference.birth.draw_firm`)."""
         draw_firm(self, fp, entrant, table, starting_rates)
+        self.informal_debt = informal.at_birth(self, fp, entrant, self.loans[0] is not None,
+                                               self.revenue)
 
     # ------------------------------------------------------------------ phase 3
     def operate(self, fp) -> None:
@@ -101,6 +106,8 @@ class SME(mesa.Agent):
         self.due = 0.0
         self.need = 0.0
         self.invest = False
+        self.refinance = False
+        self.offered = False
         self.rejected_by = -1
         self.sought = False
         self._advance(fp)
@@ -180,7 +187,8 @@ class SME(mesa.Agent):
     def service_debt(self, fp) -> None:
         """Deferral, renewal of maturing bank loans, then interest and scheduled
         principal: paid if cash covers them, otherwise the firm is distressed until
-        phase 7 (ODD 7.6)."""
+        phase 7 (ODD 7.6). Informal lenders are paid first (ODD 7.25)."""
+        informal.pay_interest(self, fp)
         if fp.deferral:
             self._defer(fp)
         else:
@@ -195,13 +203,12 @@ class SME(mesa.Agent):
                     loan.remaining = loan.term + 1
                     self._to_lender(loan.lender, L.LF_RENEWED, loan.principal)
         owed = self.debt_due(fp.deferral_interest)
-        if owed <= 0.0:
-            return
-        if self.cash >= owed:
-            self.pay_debt(fp)
-        else:
-            self.distressed = True
-            self.due = owed
+        if owed > 0.0:
+            if self.cash >= owed:
+                self.pay_debt(fp)
+            else:
+                self.distressed = True
+                self.due = owed
 
     def _defer(self, fp) -> None:
         """While the programme runs: a firm hit this quarter (revenue
@@ -272,15 +279,22 @@ class SME(mesa.Agent):
         total = shortfall
         if self.discouraged > 0:
             self.discouraged -= 1
-        elif self.debt_target > 0.0 and not has_npl:
-            # a firm using both its credit lines waits for one to mature
-            gap = self.debt_target * fp.debt_appetite * revenue - self.debt()
-            if gap > fp.working_gap_min * revenue and free_slot:
-                total += gap
-            draw = uniform(key(fp.seed, rng.S_INVEST, fp.quarter), self.uid, 0, 0)
-            if draw < fp.invest_prob[self.stage]:
-                total += fp.invest_size * revenue
-                self.invest = True
+        else:
+            if self.debt_target == 0.0:
+                self.offered = informal.take_offer(self, fp)
+            if self.debt_target > 0.0 and not has_npl:
+                # a firm using both its credit lines waits for one to mature
+                gap = self.debt_target * fp.debt_appetite * revenue - self.debt()
+                if gap > fp.working_gap_min * revenue and free_slot:
+                    total += gap
+                draw = uniform(key(fp.seed, rng.S_INVEST, fp.quarter), self.uid, 0, 0)
+                if draw < fp.invest_prob[self.stage]:
+                    total += fp.invest_size * revenue
+                    self.invest = True
+                # refinancing comes last: a loan's proceeds meet the rest of the need first
+                if free_slot and informal.refinances(self, fp):
+                    total += self.informal_debt
+                    self.refinance = True
         # firms ask for what lenders could plausibly give, a multiple of revenue
         total = min(total, max(shortfall, fp.max_request * revenue))
         if total > 0.0:
@@ -326,7 +340,8 @@ class SME(mesa.Agent):
             if ((c <= CH_SUPPLY_CHAIN and not free_slot)
                     or (c == CH_SUPPLY_CHAIN and self.anchor < 0)
                     or (c >= CH_EQUITY and not equity_ok)
-                    or table.choice_n[c][self.region] == 0):
+                    or table.choice_n[c][self.region] == 0
+                    or (self.offered and c != CH_BANK)):
                 weights.append(0.0)
                 continue
             w = cp.channel_weight[c][band]
@@ -409,6 +424,8 @@ class SME(mesa.Agent):
             self._to_groups(L.GM_NEW_NONDEBT, amount)
         else:
             self._take_loan(offer, cp, spent, table.kind[j])
+            if self.refinance:
+                informal.repay_from_loan(self, self.need, amount)
         self.need = max(0.0, self.need - amount)
         if self.need < cp.min_loan_wan:
             self.need = 0.0
@@ -472,6 +489,8 @@ class SME(mesa.Agent):
         quarter_key = key(fp.seed, rng.S_DEFAULT_EXIT, fp.quarter)
         closing = False
         if self.distressed:
+            if self.cash < self.due:
+                informal.borrow(self, self.due, fp)
             if self.cash >= self.due:
                 self.pay_debt(fp)
             elif not self._default():
@@ -550,6 +569,7 @@ class SME(mesa.Agent):
                 self._to_lender(loan.lender, L.LF_NEW_NPL, p - paid)
         self.alive = False
         self.cash = 0.0
+        self.informal_debt = 0.0  # informal lenders' loss, outside the lenders' books
         self._to_groups(L.GM_EXITS, 1.0)
 
     # ------------------------------------------------------------------ phase 8
@@ -586,3 +606,4 @@ class SME(mesa.Agent):
             cell[L.GM_DIGITAL] += self.digital
             cell[L.GM_ONLINE_USERS] += online
             cell[L.GM_BORROWERS_BANK] += bank_borrower
+            cell[L.GM_INFORMAL] += self.informal_debt

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from sim.schema.base import SHARE, Strict, param
+from sim.schema.informal import OutreachSection
 
 
 # ---------------------------------------------------------------- [credit]
@@ -37,6 +38,7 @@ class StartingRates(Strict):
 
 
 class CreditSection(Strict):
+    outreach: OutreachSection = Field(default_factory=OutreachSection)
     search_rounds: int = param(2, "applications per quarter", "assumption", ge=1, le=8)
     channel_constant: ChannelConstants = Field(default_factory=ChannelConstants)
     time_to_cash: TimeToCash = Field(default_factory=TimeToCash)

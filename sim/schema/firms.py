@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from sim.schema.base import SHARE, Strict, _by_size, param
+from sim.schema.informal import InformalSection
 
 
 # ---------------------------------------------------------------- [macro]
@@ -138,6 +139,7 @@ class FirmsSection(Strict):
                                                "assumption: imitation within sector and "
                                                "region (the imitation term of Bass 1969 "
                                                "diffusion); set by estimation", ge=0, le=1)
+    informal: InformalSection = Field(default_factory=InformalSection)
     platform_marketing_quarterly: float = param(0.0, "share of its remaining gap to a full "
                                                 "footprint (1 − digital) a firm closes per "
                                                 "quarter when online platforms hold their "
