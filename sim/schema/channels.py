@@ -41,15 +41,16 @@ class ChannelsSection(Strict):
     crowd_growth_annual: float = param(0.25, "growth of crowdfunding investors' funds a "
                                        "year", "report F11: +25% a year, >5,000亿 by 2030",
                                        ge=-0.5, le=2)
-    equity_funds_yi: float = param(300.0, "亿元 per quarter VC, PE and angel investors put "
-                                   "into SMEs in the base year", "assumption: a part of "
-                                   "VC/PE investment in China (several thousand 亿 a year); "
-                                   "F1's 18% equity share of SME finance is not reached "
-                                   "(see calibration.md)", ge=0)
+    equity_funds_yi: float = param(875.0, "亿元 per quarter VC, PE and angel investors put "
+                                   "into SMEs in the base year", "assumption: about half of "
+                                   "equity investment in China (Zero2IPO: ~7,000亿 in "
+                                   "2023), 3,500亿 a year; F1's 18% equity share of SME "
+                                   "finance (~7万亿 a year here) is out of reach of these "
+                                   "funds (see calibration.md)", ge=0)
     equity_growth_annual: float = param(0.05, "growth of equity investors' funds a year",
                                         "assumption: with nominal GDP", ge=-0.5, le=2)
     # --- supply-chain finance (ODD 7.9): receivables from core firms
-    core_payables_yi: float = param(161000.0, "亿元: core firms' payables to the SMEs "
+    core_payables_yi: float = param(241500.0, "亿元: core firms' payables to the SMEs "
                                     "selling into their chains in the base year, the "
                                     "receivables anchored firms can finance",
                                     "assumption: gives receivables of 0.8 quarters of an "
