@@ -125,11 +125,12 @@ def test_larger_core_firm_payables_raise_supply_chain_finance(baseline):
 
 def test_more_anchored_firms_raise_supply_chain_finance(baseline):
     """The share of anchored firms scales the channel (payables scaled with it, so the
-    receivables per firm stay as they are). Supply-chain platforms' capacity (their
-    capital × platform_own_book_cap) nearly binds at the defaults, so the rise is less
-    than in proportion."""
-    more = _run(population={"anchor_share": 0.45},
-                channels={"core_payables_yi": 241_500.0 * 0.45 / 0.33})
+    receivables per firm stay as they are); less than in proportion, as supply-chain
+    platforms' capacity (capital × platform_own_book_cap) starts to bind."""
+    defaults = Scenario()
+    share = defaults.population.anchor_share
+    more = _run(population={"anchor_share": 1.5 * share},
+                channels={"core_payables_yi": 1.5 * defaults.channels.core_payables_yi})
     assert _year(more, "new_loans_supply_chain").sum() > \
         1.05 * _year(baseline, "new_loans_supply_chain").sum()
 

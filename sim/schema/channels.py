@@ -50,7 +50,7 @@ class ChannelsSection(Strict):
     equity_growth_annual: float = param(0.05, "growth of equity investors' funds a year",
                                         "assumption: with nominal GDP", ge=-0.5, le=2)
     # --- supply-chain finance (ODD 7.9): receivables from core firms
-    core_payables_yi: float = param(241500.0, "亿元: core firms' payables to the SMEs "
+    core_payables_yi: float = param(204900.0, "亿元: core firms' payables to the SMEs "
                                     "selling into their chains in the base year, the "
                                     "receivables anchored firms can finance",
                                     "assumption: gives receivables of 0.8 quarters of an "

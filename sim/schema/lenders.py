@@ -210,8 +210,11 @@ class PlatformsSection(Strict):
                                            data_level=0.8, per_firm_limit_quarters=0.8,
                                            securitised_share=0.2, raise_rate_quarterly=0.025)
     supply_chain: PlatformKind = _platform({"count": "assumption: core-firm and fintech "
-                                                     "supply-chain finance platforms"},
-                                           count=6, max_count=10, net_assets_yi=500.0,
+                                                     "supply-chain finance platforms",
+                                            "net_assets_yi": "assumption: capacity that "
+                                                             "does not bind the channel in "
+                                                             "2024 (calibration.md)"},
+                                           count=6, max_count=10, net_assets_yi=700.0,
                                            funding_cost_annual=0.04, op_cost_fixed_wan=0.1,
                                            op_cost_rate_annual=0.008, margin_annual=0.02,
                                            appetite_el_annual=0.04, precision_base=0.4,
