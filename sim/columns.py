@@ -154,7 +154,8 @@ LENDER_COLUMNS: dict[str, tuple[str, str]] = {
     "market_share_new": ("fraction", "share of its channel's new lending"),
     "funding_cost": ("fraction/yr", "marginal funding cost"),
     "appetite_el": ("fraction/yr", "highest expected annual loss rate (PD × LGD) it approves"),
-    "capacity": ("亿元", "new-lending capacity left at the end of the credit round"),
+    "capacity": ("亿元", "new-lending capacity left at the end of the credit round (a "
+                 "crowd/equity platform: equity and crowdfunding investors' funds left)"),
     "applications": ("firms", "applications it received this quarter, all rounds"),
     "approvals": ("firms", "applications it approved and funded this quarter"),
     "applications_no_collateral": ("firms", "of its applications, from firms without "

@@ -48,7 +48,11 @@ SECTION_NOTES = {
              "(type totals are split equally among its banks).",
     "platforms": "One table per platform kind; every platform of a kind shares its "
                  "parameters. Not every field matters for every kind (e.g. "
-                 "`investor_capacity_yi` and `fee_rate` only for crowd/equity platforms).",
+                 "`fee_rate` only for crowd/equity platforms).",
+    "channels": "What sizes the channels lenders' balance sheets do not: which firms seek "
+                "equity or crowdfunding, investors' funds behind each (split over the "
+                "crowd/equity platforms by count), and core firms' payables behind "
+                "supply-chain finance.",
     "policy": "The policy instruments, one table per policy body (central bank, banking "
               "regulator, courts, fiscal authority, data regulator). `[[change]]` entries "
               "address them without the `policy.` prefix, e.g. `central_bank.rrr`.",

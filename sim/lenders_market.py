@@ -69,10 +69,8 @@ class LenderMarket:
             else:
                 partners = []
             for k in range(max(pp.max_count, pp.count)):
-                platform = _PLATFORM_CLASS.get(kind, Platform)(
+                _PLATFORM_CLASS.get(kind, Platform)(
                     model, index, kind, pp, active=k < pp.count, partners=partners)
-                if kind == "crowd_equity":
-                    platform.capacity = pp.investor_capacity_yi
                 index += 1
         self.platforms: AgentSet = model.agents.select(agent_type=Platform)
         self.lenders: AgentSet = model.agents.select(agent_type=Lender)
@@ -326,9 +324,10 @@ class LenderMarket:
             if platform.active and platform.channel != CH_EQUITY and platform.lends():
                 platform.capacity += principal_by_lender[platform.index]
 
-    def take_capacity(self, capacity: np.ndarray) -> None:
+    def take_capacity(self, capacity: np.ndarray, crowd_capacity: np.ndarray) -> None:
         for lender in self.lenders:
             lender.capacity = float(capacity[lender.index])
+            lender.crowd_capacity = float(crowd_capacity[lender.index])
 
     # ------------------------------------------------------------------ phase 8
     def close_books(self, sums, owner_draws: np.ndarray) -> None:

@@ -211,7 +211,7 @@ class CreditMarket(mesa.Model):
         # 6. screening, pricing and rationing, in rounds
         table = lender_table(self.lenders, *tables)
         self.sme.credit_rounds(table, self._credit_params)
-        self.market.take_capacity(table.capacity)
+        self.market.take_capacity(table.capacity, table.crowd_capacity)
         self._lap(3)
         # 7. default, loss and exit, and the stock count of phase 8
         self.sme.default_and_count(fp)

@@ -223,7 +223,7 @@ class Recorder:
                                         each(lambda l: channel_new[l.channel])),
             "funding_cost": each(lambda l: l.funding_cost),
             "appetite_el": each(lambda l: l.appetite),
-            "capacity": each(lambda l: l.capacity),
+            "capacity": each(lambda l: l.capacity + l.crowd_capacity),
             "total_assets": total_assets,
             "applications": counts[:, L.LF_APPS],
             "approvals": counts[:, L.LF_APPROVALS],

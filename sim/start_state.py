@@ -380,8 +380,14 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
         _set(changed, out, f"population.revenue_median.{size}",
              getattr(out.population.revenue_median, size) * loan_ratio)
     # ... and so do the other per-firm sums in 万元, so that the money unit changes and
-    # nothing else: the fixed cost of a loan, the smallest loan, the online per-firm cap
+    # nothing else: the fixed cost of a loan, the smallest loan, the online per-firm cap,
+    # the smallest equity round
     _set(changed, out, "credit.min_loan_wan", out.credit.min_loan_wan * loan_ratio)
+    _set(changed, out, "channels.equity_min_wan", out.channels.equity_min_wan * loan_ratio)
+    # core firms' payables follow anchored firms' revenue, so receivables stay as many
+    # quarters of revenue
+    _set(changed, out, "channels.core_payables_yi",
+         out.channels.core_payables_yi * loan_ratio)
     _set(changed, out, "policy.banking.online_per_firm_cap_wan",
          out.policy.banking.online_per_firm_cap_wan * loan_ratio)
     for kind in BANK_TYPES:
@@ -401,10 +407,11 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
     # banks reached firms without loans far less before the 2019–2020 inclusive drives
     _set(changed, out, "credit.outreach.scale",
          out.credit.outreach.scale * out.credit.outreach.scale_before_2019_factor)
-    # platforms: capital (and crowd investors' money) in proportion to the bank book, so
-    # that the online channel is as large beside the banks as in the reference (the
-    # facts: banks ~80% of SME credit at end-2018 — 8.0万亿 beside P2P 0.79万亿 and
-    # small-loan companies 0.96万亿 — against 83% in the reference)
+    # platforms: capital in proportion to the bank book, so that the online channel is as
+    # large beside the banks as in the reference (the facts: banks ~80% of SME credit at
+    # end-2018 — 8.0万亿 beside P2P 0.79万亿 and small-loan companies 0.96万亿 — against
+    # 83% in the reference); crowd and equity investors' funds follow their own growth
+    # back from the base year (channels.pool_base_year)
     book_ratio = v["bank_sme_loans_yi"] / ref["loan_balance_bank_yi"]
     for kind in PLATFORM_KINDS:
         platform = getattr(out.platforms, kind)
@@ -413,9 +420,6 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
         if kind not in END_2018_KINDS:
             _set(changed, out, f"platforms.{kind}.net_assets_yi",
                  platform.net_assets_yi * book_ratio)
-        if platform.investor_capacity_yi > 0:
-            _set(changed, out, f"platforms.{kind}.investor_capacity_yi",
-                 platform.investor_capacity_yi * book_ratio)
     # prices: banks' margins carry the gap of the year's new-loan rate to the reference
     # that the funding cost (beta × policy rate) does not
     gap = (v["bank_rate_new"] - ref["avg_rate_new_bank"]) - beta * (v["policy_rate"] - lpr_ref)

@@ -19,6 +19,7 @@ from sim.categories import (
 from sim.diffusion import DiffusionSignals, no_signals
 from sim.expectations import lender_kinds
 from sim.kernels.params import CreditParams, FirmParams, LenderTable
+from sim.outside_funds import receivable_quarters
 from sim.schema import Scenario
 
 
@@ -175,7 +176,8 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         lgd_secured=credit.lgd_secured, lgd_unsecured=credit.lgd_unsecured,
         lgd_receivable=credit.lgd_receivable, lgd_verified=credit.lgd_verified,
         unsecured_limit_q=credit.unsecured_limit_quarters, collateral_ltv=credit.collateral_ltv,
-        receivable_q=credit.receivable_quarters, verified_advance=credit.verified_advance,
+        receivable_q=receivable_quarters(params, quarter),
+        verified_advance=credit.verified_advance,
         history_full=credit.history_full_quarters,
         platform_history_weight=credit.platform_history_weight,
         min_loan_wan=credit.min_loan_wan,
@@ -190,6 +192,7 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         verified_share=policy.data.verified_receivables,
         bank_loss_share=bank_loss_share(params),
         valuation_years=credit.equity_valuation_years,
+        **outside_stake_demand(params),
         maturity=np.array([credit.bank_maturity, credit.bank_term_maturity,
                            credit.online_maturity, credit.supply_chain_maturity],
                           dtype=np.int64),
@@ -198,6 +201,21 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         invest_size=params.firms.invest_size_quarters,
         yi_per_wan=yi_per_wan,
     )
+
+
+def outside_stake_demand(params: Scenario) -> dict:
+    """Who seeks equity or crowdfunding (ODD 7.8): the chance by stage (start-ups and
+    growth firms only) and the factor by sector (technology, services; others 1)."""
+    ch = params.channels
+    stage = np.zeros(len(STAGES))
+    stage[STAGES.index("startup")] = ch.seek_startup
+    stage[STAGES.index("growth")] = ch.seek_growth
+    sector = np.ones(len(SECTORS))
+    sector[SECTORS.index("technology")] = ch.technology_factor
+    sector[SECTORS.index("services")] = ch.services_factor
+    return dict(seek_stage=stage, seek_sector=sector,
+                seek_growth_sensitivity=ch.growth_sensitivity,
+                equity_min_wan=ch.equity_min_wan)
 
 
 def channel_weights(params: Scenario, expected_rate: np.ndarray) -> np.ndarray:
@@ -266,6 +284,7 @@ def lender_table(lenders, choice_lenders, choice_cum, choice_n) -> LenderTable:
         fee_rate=param("fee_rate"),
         capacity=col("capacity"),
         kind=lender_kinds(lenders),
+        crowd_capacity=col("crowd_capacity"),
         choice_lenders=choice_lenders, choice_cum=choice_cum, choice_n=choice_n,
     )
 
@@ -289,7 +308,7 @@ def choice_tables(lenders, n_regions: int = len(REGIONS)):
     for lender in lenders:
         if lender.active and lender.lends():
             weight = lender.reach()
-            if lender.capacity <= 0:
+            if lender.capacity + lender.crowd_capacity <= 0:
                 weight *= lender.model.params.credit.full_lender_reach
             active.append((lender.index, lender.channel, lender.lending_region(), weight))
     for c in range(n_channels):

@@ -53,8 +53,8 @@ def test_lender_types_cite_their_own_sources():
     assert "Ant" in source["platforms.big_tech.count"]
     for kind in ("online_micro", "supply_chain", "crowd_equity"):
         assert "Ant" not in source[f"platforms.{kind}.count"], kind
-    assert "1,700亿" in source["platforms.crowd_equity.investor_capacity_yi"]
-    assert "1,700亿" not in source["platforms.big_tech.investor_capacity_yi"]
+    assert "Tsinghua" in source["platforms.p2p.investor_funds_yi"]
+    assert "Tsinghua" not in source["platforms.big_tech.investor_funds_yi"]
     assert source["banks.large_state.count"] != source["banks.rural.count"]
 
 

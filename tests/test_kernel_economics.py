@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 from numba import njit
 
-from sim.categories import CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, LOAN_PERFORMING
+from sim.categories import (
+    CH_BANK, CH_CROWDFUNDING, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, LOAN_PERFORMING,
+)
 from sim.kernels import choice, debt as firm_kernels, ration as rationing, screening
 from sim.kernels.layout import (
     LF_GUARANTEE_FEE, LF_INTEREST, LF_N, LF_PRINCIPAL, LF_SUBSIDY, NEW_THIS_QUARTER,
@@ -165,9 +167,11 @@ def test_interest_subsidy_is_capped_at_the_interest():
 
 # --------------------------------------------------------------------------- rationing
 
-def _ration(lender, ok, pd, amount, size, uid, capacity, yi_per_wan):
-    """Run ``rationing.ration`` on applicants given as lists; returns (funded, amount after
-    rationing, capacity left)."""
+def _ration(lender, ok, pd, amount, size, uid, capacity, yi_per_wan, channel=None,
+            crowd_capacity=None):
+    """Run ``rationing.ration`` on applicants given as lists (all bank offers unless
+    ``channel`` is given; crowdfunding offers draw on ``crowd_capacity``); returns
+    (funded, amount after rationing, capacity left)."""
     n = len(lender)
     firms = np.zeros(n, dtype=FIRM_DTYPE)
     firms["serial"] = uid
@@ -176,30 +180,41 @@ def _ration(lender, ok, pd, amount, size, uid, capacity, yi_per_wan):
     seekers = np.arange(n, dtype=np.int32)
     app_amount = np.array(amount, dtype=np.float64)
     capacity = np.array(capacity, dtype=np.float64)
+    crowd = np.zeros(capacity.size) if crowd_capacity is None else \
+        np.array(crowd_capacity, dtype=np.float64)
     funded = np.zeros(n, dtype=np.uint8)
     apps = Applications(
         seeking=np.ones(n, dtype=np.uint8), lender=np.array(lender, dtype=np.int16),
-        channel=np.zeros(n, dtype=np.uint8), size=np.array(size, dtype=np.uint8),
+        channel=np.array(channel or [CH_BANK] * n, dtype=np.uint8),
+        size=np.array(size, dtype=np.uint8),
         pd=np.array(pd, dtype=np.float64), amount=app_amount,
         rate=np.zeros(n, dtype=np.float32), ok=np.array(ok, dtype=np.uint8),
         secured=np.zeros(n, dtype=np.uint8), funded=funded)
     rationing.ration(seekers, n, apps, firms, requests, np.array(yi_per_wan, dtype=np.float64),
-                     capacity, np.zeros(n, dtype=np.int32),
+                     capacity, crowd, np.zeros(n, dtype=np.int32),
                      np.zeros(capacity.size + 1, dtype=np.int64), MIN_LOAN_WAN)
+    if crowd_capacity is not None:
+        return (funded.astype(bool).tolist(), app_amount.tolist(), capacity.tolist(),
+                crowd.tolist())
     return funded.astype(bool).tolist(), app_amount.tolist(), capacity.tolist()
 
 
-def _reference_ration(lender, ok, pd, amount, size, uid, capacity, yi_per_wan):
+def _reference_ration(lender, ok, pd, amount, size, uid, capacity, yi_per_wan,
+                      channel=None, crowd_capacity=None):
     """The same with the reference engine's ``ration`` (an applicant without a lender,
     -1, makes no offer there)."""
     Firm = namedtuple("Firm", "uid size")
-    offers = [ref_credit.Offer(Firm(u, s), j, CH_BANK, p, a, 0.0, False, bool(o))
+    channel = channel or [CH_BANK] * len(lender)
+    offers = [ref_credit.Offer(Firm(u, s), j, c, p, a, 0.0, False, bool(o))
               if j >= 0 else None
-              for j, o, p, a, s, u in zip(lender, ok, pd, amount, size, uid)]
+              for j, o, p, a, s, u, c in zip(lender, ok, pd, amount, size, uid, channel)]
     capacity = list(capacity)
-    ref_credit.ration([o for o in offers if o is not None], capacity, yi_per_wan, MIN_LOAN_WAN)
-    return ([o is not None and o.funded for o in offers],
-            [o.amount if o is not None else a for o, a in zip(offers, amount)], capacity)
+    crowd = [0.0] * len(capacity) if crowd_capacity is None else list(crowd_capacity)
+    ref_credit.ration([o for o in offers if o is not None], capacity, crowd, yi_per_wan,
+                      MIN_LOAN_WAN)
+    result = ([o is not None and o.funded for o in offers],
+              [o.amount if o is not None else a for o, a in zip(offers, amount)], capacity)
+    return result + (crowd,) if crowd_capacity is not None else result
 
 
 # Lender 0 has 35 亿元 for six offers of 10 亿元 (yi_per_wan 1) by estimated PD
@@ -257,6 +272,21 @@ def test_ration_order_is_exact_among_close_pds():
     funded, _, _ = _ration(**case)
     assert funded == [False, True, True, False, False]
     assert funded == _reference_ration(**case)[0]
+
+
+def test_ration_places_crowdfunding_and_equity_from_their_own_funds():
+    """A crowd/equity platform with 10 亿元 of equity funds and 6 of crowdfunding funds:
+    two equity offers of 6 (the riskier gets the 4 left) and two crowdfunding offers of
+    4 (the riskier gets the 2 left); neither kind's funds serve the other."""
+    case = dict(lender=[0, 0, 0, 0], ok=[1] * 4, pd=[0.02, 0.01, 0.03, 0.01],
+                amount=[6.0, 6.0, 4.0, 4.0], size=[0] * 4, uid=[1, 2, 3, 4],
+                capacity=[10.0], yi_per_wan=[1.0, 1.0, 1.0],
+                channel=[CH_EQUITY, CH_EQUITY, CH_CROWDFUNDING, CH_CROWDFUNDING],
+                crowd_capacity=[6.0])
+    funded, amount, capacity, crowd = _ration(**case)
+    assert funded == [True] * 4 and amount == [4.0, 6.0, 2.0, 4.0]
+    assert capacity == [0.0] and crowd == [0.0]
+    assert (funded, amount, capacity, crowd) == _reference_ration(**case)
 
 
 # --------------------------------------------------------------------------- estimated PD

@@ -38,6 +38,9 @@ class Lender(mesa.Agent):
         self.capital_initial = 0.0
         self.provisions = 0.0
         self.capacity = 0.0
+        # crowdfunding investors' funds a crowd/equity platform can still place this
+        # quarter (亿元); its ``capacity`` is then equity investors' funds
+        self.crowd_capacity = 0.0
         self.funding_cost = 0.0
         self.margin = params.margin_annual
         self.appetite = params.appetite_el_annual

@@ -22,6 +22,7 @@ from sim.categories import (
     CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, KIND_CROWD, KIND_ONLINE, KIND_SUPPLY_CHAIN,
     PLATFORM_CHANNEL,
 )
+from sim.outside_funds import investor_pools
 
 
 class Platform(Lender):
@@ -117,9 +118,11 @@ class Platform(Lender):
         cb = policy.central_bank
         p = self.params
         if self.channel == CH_EQUITY:
-            growth = (1.0 + self.model.params.macro.gdp_growth_annual) ** (
-                self.model.years_elapsed())
-            self.capacity = p.investor_capacity_yi * growth
+            # investors' funds of each kind are shared equally by the platforms open to
+            # them: what firms raise is limited by the pool, however many platforms
+            equity, crowd = investor_pools(self.model.params, self.model.quarter)
+            self.capacity = equity / max(peers_active, 1)
+            self.crowd_capacity = crowd / max(peers_active, 1)
             self.funding_cost = 0.0
             self.rate_cap = 1.0
         else:
@@ -148,6 +151,7 @@ class Platform(Lender):
     def plan_idle(self) -> None:
         """An inactive platform (an entry slot, or resolved) lends nothing."""
         self.capacity = 0.0
+        self.crowd_capacity = 0.0
         self.capacity_planned = 0.0
 
     def finish_plan(self, peers_active: int, peers_initial: int) -> None:
@@ -159,6 +163,7 @@ class Platform(Lender):
         self.margin = self.homogenized_margin(p.margin_annual, peers_active, peers_initial)
         if not self.lends():
             self.capacity = 0.0   # the kind is closed to new lending
+            self.crowd_capacity = 0.0
         self.capacity_planned = self.capacity
 
     def _partner_rate_by_bank(self) -> np.ndarray:

@@ -112,7 +112,8 @@ class NumbaEngine:
             choose_and_screen(seekers, starts, cp, table, acc.lender, acc.group,
                               pop.firms, pop.loans, pop.requests, apps)
             ration(seekers, n_seekers, apps, pop.firms, pop.requests, self.model.yi_per_wan,
-                   table.capacity, spare, self.lender_starts, cp.min_loan_wan)
+                   table.capacity, table.crowd_capacity, spare, self.lender_starts,
+                   cp.min_loan_wan)
             book(seekers, starts, cp, table, acc.lender, acc.group, acc.band,
                  pop.firms, pop.loans, pop.requests, apps)
             if round_number < rounds - 1:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from sim import rng
 from sim.categories import (
-    CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, GROUP_SECTOR, LOAN_EMPTY,
-    LOAN_PERFORMING,
+    CH_BANK, CH_CROWDFUNDING, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, CHANNELS, GROUP_SECTOR,
+    KIND_CROWD, LOAN_EMPTY, LOAN_PERFORMING,
 )
+from sim.kernels.informal import REQ_INVEST, REQ_OFFERED
 from sim.kernels.records import flag
 from sim.kernels.screening import risk_band
 from sim.population import BUREAU, LOAN_POSITIONS
@@ -95,34 +97,60 @@ def channel_reach(c, f, rev, cp, unsecured_cap, receivable_cap):
 
 
 @njit(cache=True, inline="always")
-def channel_open(c, f, free_position, equity_ok, choice_n):
-    """Whether firm ``f`` can apply through channel ``c``: debt needs a free loan
-    position, supply-chain finance an anchor, equity and crowdfunding a project of a
-    young firm, and any channel a lender reachable from its region."""
-    if c <= CH_SUPPLY_CHAIN and not free_position:
+def nondebt_channel(f, request, cp, choice_n, kind_class, u):
+    """The outside stake firm ``f`` seeks before debt this round (``CH_EQUITY`` or
+    ``CH_CROWDFUNDING``), or -1 (ODD 7.8): a firm with a project seeks one with a chance
+    set by its stage, raised for technology and services and by recent growth (revenue
+    above its trend), drawn with ``u`` (one draw a quarter); equity if it needs at least
+    ``equity_min_wan``, else crowdfunding. A firm a crowd/equity platform has turned down
+    this quarter, or one with no such platform in reach, turns to debt."""
+    if (request.invest & REQ_INVEST) == 0:
+        return -1
+    base = cp.seek_stage[f.stage]
+    if base <= 0.0:
+        return -1
+    if request.rejected_by >= 0 and kind_class[request.rejected_by] == KIND_CROWD:
+        return -1
+    growth = np.float64(f.log_revenue) - np.float64(f.log_trend)
+    if u >= base * cp.seek_sector[f.sector] * math.exp(cp.seek_growth_sensitivity * growth):
+        return -1
+    c = CH_EQUITY if request.need >= cp.equity_min_wan else CH_CROWDFUNDING
+    if choice_n[c, f.region] == 0:
+        return -1
+    return c
+
+
+@njit(cache=True, inline="always")
+def channel_open(c, f, free_position, nondebt, choice_n):
+    """Whether firm ``f`` can apply through channel ``c``: a firm seeking an outside
+    stake (``nondebt`` ≥ 0) only through that channel, else through a debt channel,
+    which needs a free loan position (supply-chain finance also an anchor), and any
+    channel a lender reachable from its region."""
+    if nondebt >= 0:
+        return c == nondebt
+    if c >= CH_EQUITY or not free_position:
         return False
     if c == CH_SUPPLY_CHAIN and f.anchor < 0:
-        return False
-    if c >= CH_EQUITY and not equity_ok:
         return False
     return choice_n[c, f.region] != 0
 
 
 @njit(cache=True, inline="always")
 def channel_weights(f, request, cp, channel_weight, online_use, choice_n, relation,
-                    free_position, equity_ok, unsecured_cap, receivable_cap, weight):
+                    free_position, nondebt, unsecured_cap, receivable_cap, weight):
     """The multinomial-logit weights exp(utility) of the channels for firm ``f`` with
     credit request ``request``, into ``weight`` (float64 [N_CHANNELS], 0 for a closed
     channel); returns their sum. ``online_use`` (float64 [N_GROUPS]) is the share of each
-    group's firms with an online loan last quarter."""
+    group's firms with an online loan last quarter; ``nondebt`` is the outside stake
+    the firm seeks (:func:`nondebt_channel`), whose channel alone is then open."""
     band = risk_band(f.quality)
     rev = request.revenue
     total_weight = 0.0
     for c in range(N_CHANNELS):
         weight[c] = 0.0
-        if not channel_open(c, f, free_position, equity_ok, choice_n):
+        if not channel_open(c, f, free_position, nondebt, choice_n):
             continue
-        if c != CH_BANK and (request.invest & 4) == 4:
+        if c != CH_BANK and request.invest & REQ_OFFERED:
             continue  # it took a bank's offered line this quarter: it draws on a bank
         # exp(utility) as a product: the static part (constant, expected rate for the
         # band, time to cash) is tabulated once per round
@@ -141,7 +169,7 @@ def channel_weights(f, request, cp, channel_weight, online_use, choice_n, relati
                 w *= math.exp(cp.coverage_sensitivity
                               * math.log(max(reach, 1e-6) / request.need))
             # short online and receivable finance is a poor match for a project
-            if c != CH_BANK and (request.invest & 1) == 1:
+            if c != CH_BANK and request.invest & REQ_INVEST:
                 w *= cp.mismatch_factor
         weight[c] = w
         total_weight += w

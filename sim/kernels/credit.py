@@ -21,8 +21,9 @@ from numba import njit, prange
 from sim import rng
 from sim.kernels.choice import (
     N_CHANNELS, channel_weights, choose_lender, draw_channel, lending_relations, limits,
+    nondebt_channel,
 )
-from sim.kernels.groups import STAGE_GROWTH, STAGE_STARTUP, count_firm
+from sim.kernels.groups import count_firm
 from sim.kernels.layout import GM_APPS, LF_APPS, LF_APPS_NO_COLLATERAL
 from sim.kernels.records import flag, uid_of
 from sim.kernels.screening import (
@@ -41,12 +42,6 @@ def round_keys(cp):
             rng.stream_key(cp.seed, rng.S_SIGNAL, 0),
             rng.stream_key(cp.seed, rng.S_SIGNAL_REFRESH, cp.quarter),
             rng.stream_key(cp.seed, rng.S_VERIFIED, 0))
-
-
-@njit(cache=True, inline="always")
-def seeks_equity(f, request):
-    """Whether firm ``f`` may raise equity or crowdfunding: a project of a young firm."""
-    return (request.invest & 1) == 1 and (f.stage == STAGE_STARTUP or f.stage == STAGE_GROWTH)
 
 
 @njit(cache=True, inline="always")
@@ -102,18 +97,21 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             app_seeking[k] = 0 if flag(f, ALIVE) == 0 or request.need <= 0.0 else 1
             if app_seeking[k] == 0:
                 continue
-            equity_ok = seeks_equity(f, request)
+            u_id = uid_of(f)
+            # one draw a quarter (not per round) decides whether it seeks an outside stake
+            nondebt = nondebt_channel(f, request, cp, choice_n, kind_class,
+                                      rng.uniform(key_channel, u_id, 1, 0))
             free_position, has_npl = lending_relations(loans, i, relation)
-            if not (free_position or equity_ok):
-                # both loan positions taken and no project for equity: no channel is open
-                # (most of a second round's seekers, whose first loan filled a position)
+            if not (free_position or nondebt >= 0):
+                # both loan positions taken and no outside stake sought: no channel is
+                # open (most of a second round's seekers, whose first loan filled a
+                # position)
                 continue
             # --- where to apply
-            u_id = uid_of(f)
             rev = request.revenue
             unsecured_cap, verified, receivable_cap = limits(f, u_id, rev, cp, key_verified)
             total_weight = channel_weights(f, request, cp, channel_weight, online_use,
-                                           choice_n, relation, free_position, equity_ok,
+                                           choice_n, relation, free_position, nondebt,
                                            unsecured_cap, receivable_cap, weight)
             if total_weight <= 0.0:
                 continue

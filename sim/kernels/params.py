@@ -125,6 +125,10 @@ CreditParams = namedtuple("CreditParams", [
     "verified_share",
     "bank_loss_share",      # [3] by size: risk compensation + guarantee coverage
     "valuation_years",
+    "seek_stage",           # [4] chance a firm with a project seeks an outside stake, by stage
+    "seek_sector",          # [7] factor on that chance, by sector
+    "seek_growth_sensitivity",  # log factor per log point of revenue above its trend
+    "equity_min_wan",       # 万元 of need from which the stake sought is equity
     "maturity",             # int [4]: bank, bank term, online, supply chain
     "online_cap_wan",
     "invest_return",
@@ -150,6 +154,8 @@ LenderTable = namedtuple("LenderTable", [
     "fee_rate",             # [J] non-debt fee
     "capacity",             # [J] 亿元 still available this quarter (updated by rationing)
     "kind",                 # int [J] index of its kind in categories.ALL_KINDS
+    "crowd_capacity",       # [J] 亿元 of crowdfunding investors' funds still available
+                            # (crowd/equity platforms; their ``capacity`` is equity's)
     "choice_lenders",       # int [5, 3, J] lenders reachable by channel and region
     "choice_cum",           # [5, 3, J] cumulative choice weights
     "choice_n",             # int [5, 3]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sim.categories import CH_CROWDFUNDING
 from sim.kernels.records import uid_of
 from sim.kernels.seekers import slot_of
 
@@ -126,42 +127,58 @@ def _fund_marginal(marginal, used, cap, app_amount, app_size, yi_per_wan, app_fu
     return used
 
 
+@njit(cache=True, inline="always")
+def _ration_offers(offers, cap, app_pd, app_amount, app_size, yi_per_wan, app_funded,
+                   firms, requests, seekers, min_loan_wan):
+    """Fund ``offers`` (seeker positions, ascending) best estimated risk first from
+    ``cap`` (亿元); returns what is left of it."""
+    if offers.shape[0] == 0 or cap <= 0.0:
+        return cap
+    total = 0.0
+    for k in offers:
+        total += app_amount[k] * yi_per_wan[app_size[k]]
+    if total <= cap:
+        for k in offers:
+            app_funded[k] = 1
+        return cap - total
+    marginal, used = _fund_below_cut(offers, cap, app_pd, app_amount, app_size,
+                                     yi_per_wan, app_funded)
+    return cap - _fund_marginal(_sort_marginal(marginal, app_pd, firms, requests, seekers),
+                                used, cap, app_amount, app_size, yi_per_wan, app_funded,
+                                min_loan_wan)
+
+
 @njit(cache=True, parallel=True, nogil=True)
-def ration(seekers, n_seekers, apps, firms, requests, yi_per_wan, capacity, order, starts,
-           min_loan_wan):
+def ration(seekers, n_seekers, apps, firms, requests, yi_per_wan, capacity, crowd_capacity,
+           order, starts, min_loan_wan):
     """Each lender funds its offers best estimated risk first until its capacity is used.
 
     Reads the first ``n_seekers`` applicants of ``apps``
     (:class:`~sim.kernels.params.Applications`) and writes their ``funded`` and, for
     an offer cut to what was left, ``amount``. ``yi_per_wan`` (float64 [3]) converts an
     agent's 万元 to national 亿元 by size; ``capacity`` (float64 [J], 亿元) is reduced
-    by what is lent; a remainder below ``min_loan_wan`` (万元, ``credit.min_loan_wan``)
-    is not lent. ``order`` (int32 [n_seekers or more]) and ``starts`` (int64 [J + 1])
-    are caller-owned scratch arrays.
+    by what is lent, ``crowd_capacity`` (float64 [J], 亿元) by what is raised through
+    crowdfunding (a crowd/equity platform places equity and crowdfunding investors' funds
+    apart); a remainder below ``min_loan_wan`` (万元, ``credit.min_loan_wan``) is not
+    lent. ``order`` (int32 [n_seekers or more]) and ``starts`` (int64 [J + 1]) are
+    caller-owned scratch arrays.
     """
     app_lender, app_ok, app_size, app_pd, app_amount, app_funded = apps.lender, apps.ok, \
         apps.size, apps.pd, apps.amount, apps.funded
+    app_channel = apps.channel
     offers_by_lender(n_seekers, app_lender, app_ok, app_funded, order, starts)
     for j in prange(capacity.shape[0]):
         lo = starts[j]
         hi = starts[j + 1]
         if hi == lo:
             continue
-        cap = capacity[j]
-        if cap <= 0.0:
-            continue
         offers = order[lo:hi]
-        total = 0.0
-        for k in offers:
-            total += app_amount[k] * yi_per_wan[app_size[k]]
-        if total <= cap:
-            for k in offers:
-                app_funded[k] = 1
-            capacity[j] = cap - total
-            continue
-        marginal, used = _fund_below_cut(offers, cap, app_pd, app_amount, app_size,
-                                         yi_per_wan, app_funded)
-        capacity[j] = cap - _fund_marginal(_sort_marginal(marginal, app_pd, firms,
-                                                          requests, seekers),
-                                           used, cap, app_amount, app_size, yi_per_wan,
-                                           app_funded, min_loan_wan)
+        crowd = app_channel[offers] == CH_CROWDFUNDING
+        if crowd.any():
+            crowd_capacity[j] = _ration_offers(
+                offers[crowd], crowd_capacity[j], app_pd, app_amount, app_size,
+                yi_per_wan, app_funded, firms, requests, seekers, min_loan_wan)
+            offers = offers[~crowd]
+        capacity[j] = _ration_offers(offers, capacity[j], app_pd, app_amount, app_size,
+                                     yi_per_wan, app_funded, firms, requests, seekers,
+                                     min_loan_wan)

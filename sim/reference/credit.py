@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from sim import rng
 from sim.categories import (
-    CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, KIND_BANK, KIND_SUPPLY_CHAIN,
+    CH_BANK, CH_CROWDFUNDING, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, KIND_BANK, KIND_CROWD,
+    KIND_SUPPLY_CHAIN,
 )
 from sim.reference.draws import f32, key, norm_cdf, normal, uniform
 
@@ -150,10 +151,14 @@ def screen(firm, channel: int, lender: int, cp, table, limit: Limits) -> Offer:
                  reports_to_bureau=table.reports_to_bureau[lender] == 1)
 
 
-def ration(offers: list[Offer], capacity, yi_per_wan, min_loan_wan: float) -> None:
+def ration(offers: list[Offer], capacity, crowd_capacity, yi_per_wan,
+           min_loan_wan: float) -> None:
     """Each lender funds its offers lowest estimated PD first (ties by uid) until its
     capacity (national 亿元, reduced in place) is used; the first offer that does not fit
     gets what is left if that is still a loan worth writing. Marks ``offer.funded``.
+    Crowdfunding offers draw on ``crowd_capacity`` instead (a crowd/equity platform
+    places equity and crowdfunding investors' funds apart), after the lender's other
+    offers are set aside in the order they came.
 
     A lender goes through its offers in ``PD_BANDS`` bands of equal width up to the
     highest PD it was asked for: it funds whole bands, lowest first, while their total
@@ -167,54 +172,82 @@ def ration(offers: list[Offer], capacity, yi_per_wan, min_loan_wan: float) -> No
         if offer.ok:
             by_lender.setdefault(offer.lender, []).append(offer)
     for lender, made in by_lender.items():
-        cap = capacity[lender]
-        if cap <= 0.0:
-            continue
+        crowd = [offer for offer in made if offer.channel == CH_CROWDFUNDING]
+        if crowd:
+            crowd_capacity[lender] = _ration_lender(crowd, crowd_capacity[lender],
+                                                    yi_per_wan, min_loan_wan)
+            made = [offer for offer in made if offer.channel != CH_CROWDFUNDING]
+        capacity[lender] = _ration_lender(made, capacity[lender], yi_per_wan, min_loan_wan)
 
-        def cost(offer: Offer) -> float:      # national 亿元
-            return offer.amount * yi_per_wan[offer.firm.size]
 
-        total = 0.0
+def _ration_lender(made: list[Offer], cap: float, yi_per_wan, min_loan_wan: float) -> float:
+    """Fund one lender's offers ``made`` from ``cap`` (亿元); returns what is left."""
+    if not made or cap <= 0.0:
+        return cap
+
+    def cost(offer: Offer) -> float:      # national 亿元
+        return offer.amount * yi_per_wan[offer.firm.size]
+
+    total = 0.0
+    for offer in made:
+        total += cost(offer)
+    if total <= cap:
         for offer in made:
-            total += cost(offer)
-        if total <= cap:
-            for offer in made:
-                offer.funded = True
-            capacity[lender] = cap - total
-            continue
-        scale = PD_BANDS / max([1e-12] + [offer.pd for offer in made])
-
-        def band(offer: Offer) -> int:
-            return min(PD_BANDS - 1, int(offer.pd * scale))
-
-        band_total = [0.0] * PD_BANDS
-        for offer in made:           # each band's total in the order the offers came
-            band_total[band(offer)] += cost(offer)
-        used = 0.0
-        marginal = PD_BANDS
-        for b, amount in enumerate(band_total):
-            if used + amount > cap:
-                marginal = b
-                break
-            used += amount
-        for offer in made:
-            if band(offer) < marginal:
-                offer.funded = True
-        in_band = [offer for offer in made if band(offer) == marginal]
-        for offer in sorted(in_band, key=lambda o: (o.pd, o.firm.uid)):
-            amount = cost(offer)
-            if used + amount > cap:
-                # capacity is used up exactly, so how much goes unlent does not depend on
-                # how many agents stand for the population
-                rest = (cap - used) / yi_per_wan[offer.firm.size]
-                if rest >= min_loan_wan:
-                    offer.amount = rest
-                    offer.funded = True
-                    used = cap
-                break
-            used += amount
             offer.funded = True
-        capacity[lender] = cap - used
+        return cap - total
+    scale = PD_BANDS / max([1e-12] + [offer.pd for offer in made])
+
+    def band(offer: Offer) -> int:
+        return min(PD_BANDS - 1, int(offer.pd * scale))
+
+    band_total = [0.0] * PD_BANDS
+    for offer in made:           # each band's total in the order the offers came
+        band_total[band(offer)] += cost(offer)
+    used = 0.0
+    marginal = PD_BANDS
+    for b, amount in enumerate(band_total):
+        if used + amount > cap:
+            marginal = b
+            break
+        used += amount
+    for offer in made:
+        if band(offer) < marginal:
+            offer.funded = True
+    in_band = [offer for offer in made if band(offer) == marginal]
+    for offer in sorted(in_band, key=lambda o: (o.pd, o.firm.uid)):
+        amount = cost(offer)
+        if used + amount > cap:
+            # capacity is used up exactly, so how much goes unlent does not depend on
+            # how many agents stand for the population
+            rest = (cap - used) / yi_per_wan[offer.firm.size]
+            if rest >= min_loan_wan:
+                offer.amount = rest
+                offer.funded = True
+                used = cap
+            break
+        used += amount
+        offer.funded = True
+    return cap - used
+
+
+def nondebt_channel(firm, cp, table) -> int:
+    """The outside stake the firm seeks before debt this round, or -1 (as
+    :func:`sim.kernels.choice.nondebt_channel`)."""
+    if not firm.invest:
+        return -1
+    base = cp.seek_stage[firm.stage]
+    if base <= 0.0:
+        return -1
+    if firm.rejected_by >= 0 and table.kind_class[firm.rejected_by] == KIND_CROWD:
+        return -1
+    u = uniform(key(cp.seed, rng.S_CHANNEL, cp.quarter), firm.uid, 1, 0)
+    growth = firm.log_revenue - firm.log_trend
+    if u >= base * cp.seek_sector[firm.sector] * math.exp(cp.seek_growth_sensitivity * growth):
+        return -1
+    channel = CH_EQUITY if firm.need >= cp.equity_min_wan else CH_CROWDFUNDING
+    if table.choice_n[channel][firm.region] == 0:
+        return -1
+    return channel
 
 
 def pick(cumulative, u: float) -> int:

@@ -115,7 +115,8 @@ class ReferenceEngine:
                 cp = plain(params_of_round(round_number))
                 offers = [offer for offer in (firm.apply(cp, lenders) for firm in seekers)
                           if offer is not None]
-                ration(offers, table.capacity, yi_per_wan, cp.min_loan_wan)
+                ration(offers, table.capacity, table.crowd_capacity, yi_per_wan,
+                       cp.min_loan_wan)
                 for offer in offers:
                     if offer.funded:
                         offer.firm.accept(offer, cp, lenders)

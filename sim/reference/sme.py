@@ -25,7 +25,7 @@ from sim.categories import (
     GROUP_SIZE, GROUP_STAGE, LOAN_NONPERFORMING,
 )
 from sim.kernels import layout as L
-from sim.reference.credit import limits, pick_lender, screen
+from sim.reference.credit import limits, nondebt_channel, pick_lender, screen
 from sim.reference.draws import f32, key, normal, risk_band, uniform
 from sim.reference import informal
 from sim.reference.birth import draw_firm
@@ -333,15 +333,18 @@ class SME(mesa.Agent):
         """exp(utility) of each channel, 0 where it is out of reach; ``limit`` is what
         lenders would lend without collateral (:func:`sim.reference.credit.limits`)."""
         free_slot = None in self.loans
-        equity_ok = self.invest and self.stage in (STARTUP, GROWTH)
+        nondebt = nondebt_channel(self, cp, table)
         band = risk_band(self.quality)
         weights = []
         for c in range(len(CHANNELS)):
-            if ((c <= CH_SUPPLY_CHAIN and not free_slot)
-                    or (c == CH_SUPPLY_CHAIN and self.anchor < 0)
-                    or (c >= CH_EQUITY and not equity_ok)
-                    or table.choice_n[c][self.region] == 0
-                    or (self.offered and c != CH_BANK)):
+            if nondebt >= 0:
+                closed = c != nondebt   # an outside stake sought: only its channel
+            else:
+                closed = (c >= CH_EQUITY or not free_slot
+                          or (c == CH_SUPPLY_CHAIN and self.anchor < 0)
+                          or table.choice_n[c][self.region] == 0)
+            # a firm that took a bank's offered line this quarter draws on a bank
+            if closed or (self.offered and c != CH_BANK):
                 weights.append(0.0)
                 continue
             w = cp.channel_weight[c][band]

@@ -24,6 +24,9 @@ from sim.schema.firms import (
     DebtTargetBySize, FirmsSection, MacroSection, MarginBySize, SectorGrowth,
     StageDrift, StageExit, StageInvest, StageTransition, VolBySize,
 )
+from sim.schema.channels import (
+    ChannelsSection,
+)
 from sim.schema.credit import (
     ChannelConstants, CreditSection, StartingRates, TimeToCash,
 )
@@ -39,7 +42,7 @@ from sim.schema.scenario import (
 
 __all__ = [
     "BankType", "Banking", "BanksSection", "BorrowerBySize", "BureauBySize",
-    "CentralBank", "Change", "ChannelConstants", "CollateralShareBySize", "Courts",
+    "CentralBank", "Change", "ChannelConstants", "ChannelsSection", "CollateralShareBySize", "Courts",
     "CreditSection", "Data", "DebtTargetBySize", "DigitalBySize", "FIRST_YEAR",
     "FirmsSection", "Fiscal", "LAST_YEAR", "MacroSection", "MarginBySize", "Mix", "POS",
     "PlatformKind", "PlatformsSection", "PolicySection", "PopulationSection",

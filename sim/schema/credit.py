@@ -80,11 +80,10 @@ class CreditSection(Strict):
                                             "data.bank_big_data × its digital footprint)",
                                             "assumption", ge=0, le=10)
     collateral_ltv: float = param(0.6, "loan / collateral", "assumption", **SHARE)
-    receivable_quarters: float = param(0.8, "receivables from the anchor, × quarterly revenue",
-                                       "assumption", ge=0, le=10)
-    verified_advance: float = param(1.25, "× receivable_quarters financed on a verified "
-                                    "receivable", "assumption: factoring advances ~80% of "
-                                    "face value; receivables verified on the anchor's ledger "
+    verified_advance: float = param(1.25, "× the receivables financed (from "
+                                    "channels.core_payables_yi) on a verified receivable",
+                                    "assumption: factoring advances ~80% of face value; "
+                                    "receivables verified on the anchor's ledger "
                                     "(e-vouchers) up to ~100%", ge=1, le=5)
     lgd_receivable: float = param(0.5, "loss given default, unverified receivable",
                                   "assumption", **SHARE)

@@ -163,9 +163,6 @@ class PlatformKind(Strict):
     abs_spread_annual: float = param(0.015, "investors' yield over the 1y LPR on the "
                                      "platform's ABS", "assumption", ge=-0.1, le=0.3)
     fee_rate: float = param(0.0, "fee on funds raised (non-debt)", "assumption", **SHARE)
-    investor_capacity_yi: float = param(0.0, "亿元 per quarter from outside investors",
-                                        "only crowd/equity platforms raise investors' money",
-                                        ge=0)
     payout_ratio: float = param(0.3, "share of profit paid out", "assumption", **SHARE)
     entry_roe_threshold: float = param(0.18, "segment ROE that attracts an entrant",
                                        "assumption", ge=0, le=5)
@@ -249,8 +246,11 @@ class PlatformsSection(Strict):
                                            data_level=0.8, per_firm_limit_quarters=0.8,
                                            securitised_share=0.2, raise_rate_quarterly=0.025)
     supply_chain: PlatformKind = _platform({"count": "assumption: core-firm and fintech "
-                                                     "supply-chain finance platforms"},
-                                           count=6, max_count=10, net_assets_yi=500.0,
+                                                     "supply-chain finance platforms",
+                                            "net_assets_yi": "assumption: capacity that "
+                                                             "does not bind the channel in "
+                                                             "2024 (calibration.md)"},
+                                           count=6, max_count=10, net_assets_yi=700.0,
                                            funding_cost_annual=0.04, op_cost_fixed_wan=0.1,
                                            op_cost_rate_annual=0.008, margin_annual=0.02,
                                            appetite_el_annual=0.04, precision_base=0.4,
@@ -258,17 +258,13 @@ class PlatformsSection(Strict):
                                            securitised_share=0.3)
     crowd_equity: PlatformKind = _platform({"count": "assumption: few equity-crowdfunding "
                                                      "platforms remain after the 2016-2019 "
-                                                     "clean-up of online finance",
-                                            "investor_capacity_yi": "report F11: "
-                                                                    "crowdfunding 1,700亿 "
-                                                                    "(2022)"},
+                                                     "clean-up of online finance"},
                                            count=4, max_count=8, net_assets_yi=30.0,
                                            funding_cost_annual=0.0, op_cost_fixed_wan=0.5,
                                            op_cost_rate_annual=0.0, margin_annual=0.0,
                                            appetite_el_annual=0.09, precision_base=0.35,
                                            data_level=0.6, per_firm_limit_quarters=2.0,
-                                           securitised_share=0.0, fee_rate=0.05,
-                                           investor_capacity_yi=600.0)
+                                           securitised_share=0.0, fee_rate=0.05)
     # P2P lending and small-loan companies: none in the 2024 baseline. P2P lending was
     # wound down by November 2020; small-loan companies' 2024 presence is set when the
     # baseline is re-estimated (until then count 0). A scenario of the late 2010s sets

@@ -122,7 +122,11 @@ class PopulationSection(Strict):
     start_online_share: float = param(0.3, "chance that such a firm's starting loan is "
                                       "online", "assumption: online share of loans 30-45% "
                                       "(as channel_constant is calibrated to)", **SHARE)
-    anchor_share: float = param(0.22, "share in a core firm's supply chain", "assumption", **SHARE)
+    anchor_share: float = param(0.28, "share in a core firm's supply chain (× the sector's "
+                                "affinity, categories.ANCHOR_AFFINITY)", "assumption: raised "
+                                "from 0.22 towards F10's supply-chain finance (15.7万亿, "
+                                "2022) as far as the 2024 bands and the lever tests allow; see "
+                                "calibration.md", **SHARE)
     anchors: int = param(400, "core firms", "assumption", ge=1, le=30000)
     entry_rate_quarterly: float = param(0.034, "entrants / alive", "SAMR: ~17%/yr new market "
                                         "entities; net of quick failures", ge=0, le=0.5)

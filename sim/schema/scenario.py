@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.quarters import parse_quarter
 from sim.schema.base import Strict
+from sim.schema.channels import ChannelsSection
 from sim.schema.credit import CreditSection
 from sim.schema.firms import FirmsSection, MacroSection
 from sim.schema.lenders import BanksSection, PlatformsSection
@@ -76,6 +77,7 @@ class Scenario(Strict):
     credit: CreditSection = Field(default_factory=CreditSection)
     banks: BanksSection = Field(default_factory=BanksSection)
     platforms: PlatformsSection = Field(default_factory=PlatformsSection)
+    channels: ChannelsSection = Field(default_factory=ChannelsSection)
     policy: PolicySection = Field(default_factory=PolicySection)
     change: list[Change] = Field(default_factory=list)
     shock: list[Shock] = Field(default_factory=list)
