@@ -414,7 +414,8 @@ class LenderMarket:
         acquirer.capital += failed.capital
         acquirer.books.merger_capital += failed.capital
         if isinstance(failed, Bank):
-            for attr in ("rest_assets", "rest_loans", "deposits", "partner_stock"):
+            for attr in ("rest_assets", "rest_loans", "deposits", "partner_stock",
+                         "tech_stock"):
                 setattr(acquirer, attr, getattr(acquirer, attr) + getattr(failed, attr))
             for platform in self.platforms:
                 if failed in platform.partners:

@@ -247,6 +247,7 @@ def lender_table(lenders, choice_lenders, choice_cum, choice_n) -> LenderTable:
         op_fixed_wan=param("op_cost_fixed_wan"), op_rate=param("op_cost_rate_annual"),
         margin=col("margin"), appetite_el=col("appetite"), rate_cap=col("rate_cap"),
         precision_base=param("precision_base"), data_level=param("data_level"),
+        tech=np.array([l.tech_factor() for l in lenders]),
         per_firm_limit_q=param("per_firm_limit_quarters"),
         alpha=col("alpha"), pd_scale=col("pd_scale"),
         fee_rate=param("fee_rate"),

@@ -48,6 +48,9 @@ class Bank(Lender):
         # would have repaid, on deposit (亿元)
         self.deferred_held = 0.0
         self.deferred_repay_step = 0.0
+        # systems for digital inclusive lending (亿元, depreciated): what lets the bank see
+        # firms through alternative data
+        self.tech_stock = params.tech_stock_to_assets * per_bank_assets
 
     def lending_region(self) -> int:
         """The region a local bank is confined to while the regional limit holds."""
@@ -58,6 +61,15 @@ class Bank(Lender):
     def reach(self) -> float:
         """How likely a firm is to walk into this bank: its size."""
         return max(self.total_assets(), 0.0)
+
+    def tech_factor(self) -> float:
+        """How far the bank's own technology carries its big-data scoring, against a bank
+        at the reference intensity (1): 1 − w + w × (stock / assets) / reference."""
+        credit = self.model.params.credit
+        assets = self.total_assets()
+        intensity = self.tech_stock / assets if assets > 0 else 0.0
+        weight = credit.tech_precision_weight
+        return 1.0 - weight + weight * intensity / credit.tech_reference_intensity
 
     # ------------------------------------------------------------------ ratios
     def sme_holdings(self) -> float:
@@ -182,6 +194,12 @@ class Bank(Lender):
         income = (flows.interest + partner.interest + rest_income + incentive
                   + flows.deferral_support + flows.capitalised)
         net_income = income - funding - op_cost - provision_expense
+        # Part of a profit goes into the technology stock. The spending is inside the
+        # costs the bank's calibrated returns (rest_roa_annual, NFRA ROA) are already net
+        # of, so it moves no money here: it decides what the bank's systems can do.
+        technology = p.tech_investment_share * net_income if net_income > 0 else 0.0
+        self.tech_stock = self.tech_stock * (
+            1.0 - self.model.params.credit.tech_depreciation_quarterly) + technology
         car = self.capital_ratio()
         payout_ratio = min(1.0, max(0.0, p.payout_ratio + p.payout_capital_sensitivity
                                     * (car - self.car_target) / self.car_target))

@@ -135,6 +135,8 @@ LenderTable = namedtuple("LenderTable", [
     "rate_cap",             # [J] annual
     "precision_base",       # [J]
     "data_level",           # [J]
+    "tech",                 # [J] bank's technology factor on big-data precision and the
+                            # no-file unsecured limit (1 for other lenders)
     "per_firm_limit_q",     # [J] × quarterly revenue
     "alpha",                # [J] probit intercept of its PD mapping
     "pd_scale",             # [J] calibration factor on its PDs (yearly re-fit)

@@ -48,14 +48,14 @@ def estimated_pd(signal, sigma2, alpha, slope):
 
 
 @njit(cache=True, inline="always")
-def signal_precision(f, kind, base, data_level, verified, cp):
-    """How precisely a lender of class ``kind`` (``KIND_*``) with precision ``base`` and
-    data level ``data_level`` sees firm ``f``'s quality: 1 / noise variance, adding up
-    over the information its class can use."""
+def signal_precision(f, kind, base, data_level, tech, verified, cp):
+    """How precisely a lender of class ``kind`` (``KIND_*``) with precision ``base``,
+    data level ``data_level`` and (a bank) technology factor ``tech`` sees firm ``f``'s
+    quality: 1 / noise variance, adding up over the information its class can use."""
     if kind == KIND_BANK:
         tau = base + cp.precision_bureau * flag(f, BUREAU) \
             + cp.precision_history * min(f.history, cp.history_full) / cp.history_full \
-            + cp.precision_bank_big_data * cp.bank_big_data * f.digital
+            + cp.precision_bank_big_data * cp.bank_big_data * f.digital * tech
         if f.collateral > 0.0:
             tau += cp.precision_collateral
         if f.size > 0:
@@ -70,6 +70,16 @@ def signal_precision(f, kind, base, data_level, verified, cp):
             * (1.0 - cp.protection_loss) + cp.platform_history_weight \
             * cp.precision_history * min(f.history, cp.history_full) / cp.history_full
     return tau
+
+
+@njit(cache=True, inline="always")
+def bank_unsecured_cap(f, rev, unsecured_cap, tech, cp):
+    """What the chosen bank, with technology factor ``tech``, lends firm ``f`` without
+    collateral (万元): ``unsecured_cap`` (the market's limit) with a bureau file, else as
+    far as its own big-data scoring reaches."""
+    if flag(f, BUREAU) == 1:
+        return unsecured_cap
+    return cp.unsecured_limit_q * rev * min(1.0, cp.bank_big_data * f.digital * tech)
 
 
 @njit(cache=True, inline="always")

@@ -52,7 +52,8 @@ def precision(firm, lender: int, cp, table) -> float:
     if kind == KIND_BANK:
         tau = base + cp.precision_bureau * firm.bureau \
             + cp.precision_history * min(firm.history, cp.history_full) / cp.history_full \
-            + cp.precision_bank_big_data * cp.bank_big_data * firm.digital
+            + cp.precision_bank_big_data * cp.bank_big_data * firm.digital \
+            * table.tech[lender]
         if firm.collateral > 0.0:
             tau += cp.precision_collateral
         if firm.size > 0:
@@ -112,7 +113,9 @@ def screen(firm, channel: int, lender: int, cp, table, limit: Limits) -> Offer:
     need, revenue = firm.need, firm.revenue
     secured = False
     if channel == CH_BANK:
-        unsecured_cap = limit.unsecured
+        # the chosen bank's own big-data scoring sets its limit for a firm without a file
+        unsecured_cap = limit.unsecured if firm.bureau else cp.unsecured_limit_q \
+            * revenue * min(1.0, cp.bank_big_data * firm.digital * table.tech[lender])
         secured_cap = firm.collateral * cp.collateral_ltv
         if secured_cap >= min(need, unsecured_cap) and secured_cap > 0.0:
             secured = True
