@@ -44,6 +44,7 @@ HISTORY_KEYS: tuple[str, ...] = (
     "policy.fiscal.deferral_interest", "policy.fiscal.interest_subsidy_annual",
     # data rules
     "policy.data.protection", "policy.data.bureau_coverage",
+    "policy.data.tax_data_coverage",
     # the macro path
     "macro.gdp_growth_annual", "macro.rest_of_book_growth_annual", "macro.sector_growth.",
     # lender-kind schedules and their starting size

@@ -36,6 +36,7 @@ S_ENTRY = 13          # stochastic rounding of entrant counts (per stratum, quar
 S_BUREAU = 14         # fixed rank for credit-bureau coverage (per uid)
 S_VERIFIED = 15       # fixed rank for verified receivables (per uid)
 S_PARTNER = 16        # reserved: partner-bank choice
+S_TAX_FILE = 17       # fixed rank for banks' access to tax-payment records (per uid)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

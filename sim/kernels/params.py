@@ -57,6 +57,7 @@ FirmParams = namedtuple("FirmParams", [
     "owner_draw_share",
     "transitions",           # [6] see schema.StageTransition order
     "bureau_coverage",       # [3] after the policy multiplier
+    "tax_coverage",          # share of firms whose tax records banks read (fixed rank)
     "digital_drift",
     "digital_imitation",     # share of the gap to peers' mean digital closed per quarter
     "digital_marketing",     # share of (1 − digital) closed per quarter by platforms' marketing
@@ -113,6 +114,8 @@ CreditParams = namedtuple("CreditParams", [
     "precision_bank_big_data", "precision_digital", "precision_trade", "precision_verified",
     "protection_loss",      # protection_effect × data.protection
     "bank_big_data",
+    "precision_tax",        # 1/σ² added at banks by a tax file
+    "tax_limit_share",      # × unsecured_limit_q lent on a tax file without a bureau file
     "verified_share",
     "bank_loss_share",      # [3] by size: risk compensation + guarantee coverage
     "valuation_years",

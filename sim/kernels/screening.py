@@ -18,7 +18,7 @@ from sim.categories import (
     CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, KIND_BANK, KIND_SUPPLY_CHAIN,
 )
 from sim.kernels.records import flag
-from sim.population import BUREAU
+from sim.population import BUREAU, TAX_FILE
 
 # Quality deciles of N(0, 1): a firm's risk band is how many of these it exceeds.
 _BAND_EDGES = np.array([rng.norm_ppf.py_func(k / 10.0) for k in range(1, 10)])
@@ -55,7 +55,8 @@ def signal_precision(f, kind, base, data_level, tech, verified, cp):
     if kind == KIND_BANK:
         tau = base + cp.precision_bureau * flag(f, BUREAU) \
             + cp.precision_history * min(f.history, cp.history_full) / cp.history_full \
-            + cp.precision_bank_big_data * cp.bank_big_data * f.digital * tech
+            + cp.precision_bank_big_data * cp.bank_big_data * f.digital * tech \
+            + cp.precision_tax * flag(f, TAX_FILE)
         if f.collateral > 0.0:
             tau += cp.precision_collateral
         if f.size > 0:
@@ -76,10 +77,19 @@ def signal_precision(f, kind, base, data_level, tech, verified, cp):
 def bank_unsecured_cap(f, rev, unsecured_cap, tech, cp):
     """What the chosen bank, with technology factor ``tech``, lends firm ``f`` without
     collateral (万元): ``unsecured_cap`` (the market's limit) with a bureau file, else as
-    far as its own big-data scoring reaches."""
+    far as its tax file or its own big-data scoring reaches."""
     if flag(f, BUREAU) == 1:
         return unsecured_cap
-    return cp.unsecured_limit_q * rev * min(1.0, cp.bank_big_data * f.digital * tech)
+    return cp.unsecured_limit_q * rev * seen_without_file(f, tech, cp)
+
+
+@njit(cache=True, inline="always")
+def seen_without_file(f, tech, cp):
+    """How far a bank with technology factor ``tech`` sees firm ``f``, which has no
+    bureau file (share of the full unsecured limit): its tax file, or the bank's
+    big-data scoring of its digital footprint, whichever reaches further."""
+    tax = cp.tax_limit_share if flag(f, TAX_FILE) == 1 else 0.0
+    return max(tax, min(1.0, cp.bank_big_data * f.digital * tech))
 
 
 @njit(cache=True, inline="always")

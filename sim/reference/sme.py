@@ -146,6 +146,9 @@ class SME(mesa.Agent):
         else:
             rank = uniform(key(fp.seed, rng.S_BUREAU, 0), self.uid, 0, 0)
             self.bureau = rank < fp.bureau_coverage[self.size]
+        # banks read its tax records if tax-data coverage reaches its rank (fixed per firm)
+        self.tax_file = uniform(key(fp.seed, rng.S_TAX_FILE, 0), self.uid, 0, 0) \
+            < fp.tax_coverage
         self.digital = f32(min(1.0, self.digital + self._digital_step(fp)))
 
     def _earn(self, fp) -> float:

@@ -166,6 +166,11 @@ class Data(Strict):
     protection: float = param(0.5, "0 = none, 1 = strict", "PIPL 2021 in force", **SHARE)
     bureau_coverage: float = param(1.0, "× base coverage by size", "PBoC credit reference",
                                    ge=0, le=5)
+    tax_data_coverage: float = param(0.35, "share of firms whose tax-payment records banks "
+                                     "can read (a fixed rank per firm decides which)",
+                                     "银税互动, launched 2015 by the State Taxation "
+                                     "Administration and the CBRC (税总发〔2015〕96号); the "
+                                     "2024 level is an assumption", **SHARE)
     bank_big_data: float = param(0.3, "banks' use of alternative data", "report F18: >50% of "
                                  "institutions use big data", **SHARE)
     verified_receivables: float = param(0.15, "share of anchored firms with verified "
