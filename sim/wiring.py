@@ -25,6 +25,16 @@ def _values(section, names) -> np.ndarray:
     return np.array([float(getattr(section, n)) for n in names])
 
 
+def bureau_coverage(params: Scenario, quarter: int, start_year: int) -> np.ndarray:
+    """Share of firms of each size with a bureau file before any loan: the base coverage
+    by size × the policy multiplier, grown by the coverage trend since the run began."""
+    data = params.policy.data
+    years = max(0.0, quarter / 4.0 - start_year)
+    trend = (1.0 + data.bureau_coverage_growth_annual) ** years
+    return np.minimum(1.0, _values(params.population.bureau_coverage, SIZES)
+                      * data.bureau_coverage * trend)
+
+
 def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
                 shock_mult: np.ndarray, feedback_drag: float,
                 seen: DiffusionSignals) -> FirmParams:
@@ -78,8 +88,7 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         cash_buffer=firms.cash_buffer_quarters, owner_draw_share=firms.owner_draw_share,
         transitions=np.array([tr.startup_to_growth, tr.startup_to_stable, tr.growth_to_stable,
                               tr.stable_to_decline, tr.stable_to_growth, tr.decline_to_stable]),
-        bureau_coverage=np.minimum(1.0, _values(pop.bureau_coverage, SIZES)
-                                   * policy.data.bureau_coverage),
+        bureau_coverage=bureau_coverage(params, quarter, start_year),
         tax_coverage=policy.data.tax_data_coverage,
         digital_drift=firms.digital_drift_quarterly,
         digital_imitation=firms.digital_imitation_quarterly,

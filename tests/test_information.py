@@ -132,3 +132,14 @@ def test_investment_keeps_banks_technology_up():
     quarters = 16   # 2024Q1–2027Q4, no burn-in
     assert math.isclose(stock_without.sum(), start.sum() * (1 - depreciation) ** quarters,
                         rel_tol=1e-9)
+
+
+def test_bureau_coverage_grows_with_its_trend():
+    def bureau_share(growth: float) -> float:
+        model = CreditMarket(scenario(agents=20_000, end="2027Q4", policy={
+            "data": {"bureau_coverage_growth_annual": growth}}))
+        model.run_all()
+        alive = model.sme.pop.alive[:model.used_slots] == 1
+        return float(model.sme.pop.bureau[:model.used_slots][alive].mean())
+
+    assert bureau_share(0.10) > bureau_share(0.0) + 0.01

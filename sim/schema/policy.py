@@ -166,6 +166,11 @@ class Data(Strict):
     protection: float = param(0.5, "0 = none, 1 = strict", "PIPL 2021 in force", **SHARE)
     bureau_coverage: float = param(1.0, "× base coverage by size", "PBoC credit reference",
                                    ge=0, le=5)
+    bureau_coverage_growth_annual: float = param(
+        0.02, "yearly growth of bureau coverage (× the run's years elapsed, compounded, on "
+        "bureau_coverage), capped at full coverage", "assumption: the PBoC credit reference "
+        "center and the licensed bureaus (Baihang 2018, Pudao 2020) add files of firms "
+        "that never borrowed", ge=-0.5, le=1)
     tax_data_coverage: float = param(0.35, "share of firms whose tax-payment records banks "
                                      "can read (a fixed rank per firm decides which)",
                                      "银税互动, launched 2015 by the State Taxation "
