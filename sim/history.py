@@ -42,6 +42,7 @@ HISTORY_KEYS: tuple[str, ...] = (
     "policy.fiscal.risk_compensation_share", "policy.fiscal.guarantee_coverage",
     "policy.fiscal.guarantee_fee_annual", "policy.fiscal.deferral",
     "policy.fiscal.deferral_interest", "policy.fiscal.interest_subsidy_annual",
+    "policy.fiscal.vat_exemption",
     # data rules
     "policy.data.protection", "policy.data.bureau_coverage",
     "policy.data.tax_data_coverage",

@@ -330,6 +330,7 @@ class LenderMarket:
             compensation = fiscal.compensate(net_loss_by_size)
             fiscal.receive_guarantee_fees(flows.guarantee_fee)
             fiscal.pay_subsidy(flows.subsidy)
+            fiscal.record_vat(flows.interest, flows.interest_vat_exempt)
             growth = flows.perf_end + flows.npl_end - bank.book
             incentive = (incentive_rate * max(0.0, growth) if bank.kind in SMALL_BANK_TYPES
                          else 0.0)

@@ -379,10 +379,13 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
         _set(changed, out, f"population.revenue_median.{size}",
              getattr(out.population.revenue_median, size) * loan_ratio)
     # ... and so do the other per-firm sums in 万元, so that the money unit changes and
-    # nothing else: the fixed cost of a loan, the smallest loan, the online per-firm cap
+    # nothing else: the fixed cost of a loan, the smallest loan, the online per-firm cap,
+    # the largest VAT-exempt small loan
     _set(changed, out, "credit.min_loan_wan", out.credit.min_loan_wan * loan_ratio)
     _set(changed, out, "policy.banking.online_per_firm_cap_wan",
          out.policy.banking.online_per_firm_cap_wan * loan_ratio)
+    _set(changed, out, "policy.fiscal.vat_exempt_max_wan",
+         out.policy.fiscal.vat_exempt_max_wan * loan_ratio)
     for kind in BANK_TYPES:
         _set(changed, out, f"banks.{kind}.op_cost_fixed_wan",
              getattr(out.banks, kind).op_cost_fixed_wan * loan_ratio)

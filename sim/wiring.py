@@ -25,6 +25,15 @@ def _values(section, names) -> np.ndarray:
     return np.array([float(getattr(section, n)) for n in names])
 
 
+def vat_exempt_rate(policy) -> float:
+    """Highest annual rate of a bank loan whose interest is exempt from VAT; −1 (no loan
+    qualifies) without the exemption."""
+    fiscal = policy.fiscal
+    if not fiscal.vat_exemption:
+        return -1.0
+    return fiscal.vat_exempt_rate_multiple * policy.central_bank.lpr_1y_annual
+
+
 def bureau_coverage(params: Scenario, quarter: int, start_year: int) -> np.ndarray:
     """Share of firms of each size with a bureau file before any loan: the base coverage
     by size × the policy multiplier, grown by the coverage trend since the run began."""
@@ -101,6 +110,8 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         renewal_share=policy.banking.renewal_share,
         renewal_min_history=policy.banking.renewal_min_history_quarters,
         subsidy_annual=policy.fiscal.interest_subsidy_annual,
+        vat_exempt_rate=vat_exempt_rate(policy),
+        vat_exempt_max_wan=policy.fiscal.vat_exempt_max_wan,
         guarantee_fee_annual=policy.fiscal.guarantee_fee_annual,
         guarantee_on=int(policy.fiscal.guarantee_coverage > 0),
         invest_prob=invest_probability(params),
@@ -194,6 +205,8 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         invest_return=params.firms.invest_return,
         invest_size=params.firms.invest_size_quarters,
         yi_per_wan=yi_per_wan,
+        vat_rate=policy.fiscal.vat_rate, vat_exempt_rate=vat_exempt_rate(policy),
+        vat_exempt_max_wan=policy.fiscal.vat_exempt_max_wan,
     )
 
 

@@ -143,3 +143,17 @@ def test_bureau_coverage_grows_with_its_trend():
         return float(model.sme.pop.bureau[:model.used_slots][alive].mean())
 
     assert bureau_share(0.10) > bureau_share(0.0) + 0.01
+
+
+def test_the_vat_exemption_lowers_banks_prices_and_costs_the_government_the_tax():
+    def run(exemption: bool):
+        model = CreditMarket(scenario(agents=20_000, end="2025Q4", policy={
+            "fiscal": {"vat_exemption": exemption}}), check=True)
+        model.run_all()
+        return model.results().quarterly.iloc[-8:], model.government.account.total
+
+    with_exemption, ledger_with = run(True)
+    without, ledger_without = run(False)
+    assert with_exemption["avg_rate_new_bank"].mean() < without["avg_rate_new_bank"].mean()
+    assert ledger_with["vat_forgone"] > 0.0 and ledger_without["vat_forgone"] == 0.0
+    assert ledger_with["vat_received"] < ledger_without["vat_received"]

@@ -193,7 +193,10 @@ class Bank(Lender):
         # interest deferred loans added to principal is earned (accrued) though not paid
         income = (flows.interest + partner.interest + rest_income + incentive
                   + flows.deferral_support + flows.capitalised)
-        net_income = income - funding - op_cost - provision_expense
+        # VAT on the interest of its SME loans that do not qualify for the exemption
+        vat = self.model.params.policy.fiscal.vat_rate * (flows.interest
+                                                          - flows.interest_vat_exempt)
+        net_income = income - funding - op_cost - provision_expense - vat
         # Part of a profit goes into the technology stock. The spending is inside the
         # costs the bank's calibrated returns (rest_roa_annual, NFRA ROA) are already net
         # of, so it moves no money here: it decides what the bank's systems can do.
@@ -229,7 +232,7 @@ class Bank(Lender):
             rest_income=rest_income, incentive=incentive, funding=funding, op_cost=op_cost,
             provision_expense=provision_expense, payout=payout, net_income=net_income,
             compensation=compensation, deferral_support=flows.deferral_support,
-            capitalised=flows.capitalised))
+            capitalised=flows.capitalised, vat=vat))
         # underwriting experience: losses on what it originated, against that book
         self.remember(flows.new, flows.new_pd_amount, flows.new_npl,
                       direct_loss - compensation, net_income)

@@ -148,6 +148,6 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             app_secured[k] = secured
             rate, ok = price_offer(best, pd * lgd, amount, visible_default(f, has_npl),
                                    funding[j], op_fixed_wan[j], op_rate[j], margin[j],
-                                   rate_cap[j], appetite_el[j])
+                                   rate_cap[j], appetite_el[j], cp)
             app_rate[k] = rate
             app_ok[k] = 1 if (ok and amount >= cp.min_loan_wan) else 0

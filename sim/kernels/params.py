@@ -71,6 +71,8 @@ FirmParams = namedtuple("FirmParams", [
     "renewal_share",
     "renewal_min_history",   # int, quarters of repayments before a bank loan is renewed
     "subsidy_annual",        # interest subsidy on individual and micro firms' loans
+    "vat_exempt_rate",       # annual: bank loans priced at most this are VAT-exempt (−1: none)
+    "vat_exempt_max_wan",    # 万元: largest principal of a VAT-exempt loan
     "guarantee_fee_annual",  # paid on bank loans of individual and micro firms if covered
     "guarantee_on",          # int 0/1
     # demand
@@ -124,6 +126,9 @@ CreditParams = namedtuple("CreditParams", [
     "invest_return",
     "invest_size",          # × quarterly revenue spent on an investment
     "yi_per_wan",           # [3] national 亿元 per agent 万元, by size
+    "vat_rate",             # VAT on banks' interest income
+    "vat_exempt_rate",      # annual: bank loans priced at most this are VAT-exempt (−1: none)
+    "vat_exempt_max_wan",   # 万元: largest amount of a VAT-exempt loan
 ])
 
 LenderTable = namedtuple("LenderTable", [

@@ -137,14 +137,20 @@ def offer_terms(channel, f, need, rev, cp, unsecured_cap, receivable_cap, verifi
 
 @njit(cache=True, inline="always")
 def price_offer(channel, expected_loss, amount, visible_bad, funding, op_fixed_wan,
-                op_rate, margin, rate_cap, appetite_el):
+                op_rate, margin, rate_cap, appetite_el, cp):
     """The annual rate (0 for equity and crowdfunding) and whether the lender makes the
     offer, given the expected annual loss rate and its costs: funding, operating cost
     per loan (万元 a year) and per unit, margin, rate cap and risk appetite. A lender
-    turns away a firm whose bureau file shows a default (``visible_bad``)."""
+    turns away a firm whose bureau file shows a default (``visible_bad``). A bank pays
+    VAT on the interest of a loan that does not qualify for the exemption, so it prices
+    such a loan to keep its return net of the tax."""
     if channel >= CH_EQUITY:
         return 0.0, expected_loss <= appetite_el and not visible_bad
     required = funding + expected_loss + op_fixed_wan / max(amount, 1e-9) + op_rate
     rate = min(required + margin, rate_cap)
+    if channel == CH_BANK and not (rate <= cp.vat_exempt_rate
+                                   and amount <= cp.vat_exempt_max_wan):
+        required = required / (1.0 - cp.vat_rate)
+        rate = min(required + margin / (1.0 - cp.vat_rate), rate_cap)
     return rate, (expected_loss <= appetite_el and required <= rate_cap
                   and not visible_bad)

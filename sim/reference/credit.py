@@ -154,7 +154,14 @@ def screen(firm, channel: int, lender: int, cp, table, limit: Limits) -> Offer:
     else:
         required = table.funding[lender] + expected_loss \
             + table.op_fixed_wan[lender] / max(amount, 1e-9) + table.op_rate[lender]
-        rate = f32(min(required + table.margin[lender], table.rate_cap[lender]))
+        rate = min(required + table.margin[lender], table.rate_cap[lender])
+        if channel == CH_BANK and not (rate <= cp.vat_exempt_rate
+                                       and amount <= cp.vat_exempt_max_wan):
+            # the bank pays VAT on this loan's interest: it keeps its return net of it
+            required = required / (1.0 - cp.vat_rate)
+            rate = min(required + table.margin[lender] / (1.0 - cp.vat_rate),
+                       table.rate_cap[lender])
+        rate = f32(rate)
         ok = (expected_loss <= table.appetite_el[lender] and required <= table.rate_cap[lender]
               and not visible_bad)
     return Offer(firm, lender, channel, pd, amount, rate, secured,

@@ -157,6 +157,21 @@ class Fiscal(Strict):
                                          "a year after the deferral dates (CBIRC 2020-06 "
                                          "notice: 'reasonable repayment arrangements')",
                                          ge=1, le=40)
+    vat_exemption: bool = param(True, "switch: banks' interest on qualifying small loans "
+                                "(priced at most vat_exempt_rate_multiple × LPR, principal "
+                                "at most vat_exempt_max_wan) is exempt from VAT",
+                                "财税〔2018〕91号 from 2018-09-01, extended to 2027-12-31 "
+                                "by the MOF/STA announcements of 2023")
+    vat_rate: float = param(0.06, "VAT on banks' interest income", "VAT on financial "
+                            "services, 6% (营改增 2016)", **SHARE)
+    vat_exempt_rate_multiple: float = param(1.5, "× 1y LPR: highest rate of a qualifying "
+                                            "loan", "财税〔2018〕91号: rate at most 150% of "
+                                            "the benchmark rate (LPR since 2019-08)",
+                                            ge=0, le=10)
+    vat_exempt_max_wan: float = param(1000.0, "万元: largest qualifying credit line to one "
+                                      "firm", "财税〔2018〕91号: single credit line ≤ 10m "
+                                      "yuan to small and micro firms and individual "
+                                      "businesses", ge=0)
     interest_subsidy_annual: float = param(0.0, "government pays on loans to individual and "
                                            "micro firms",
                                            "assumption", ge=0, le=0.2)
