@@ -35,7 +35,7 @@ HISTORY_KEYS: tuple[str, ...] = (
     "policy.banking.joint_own_contribution", "policy.banking.partner_concentration_cap",
     "policy.banking.joint_total_cap", "policy.banking.online_per_firm_cap_wan",
     "policy.banking.platform_own_book_cap", "policy.banking.renewal_share",
-    "policy.banking.large_bank_growth_target",
+    "policy.banking.large_bank_growth_target", "policy.banking.cost_target_fall_annual",
     # rate caps
     "policy.courts.",
     # fiscal: risk compensation, guarantees, deferral windows, subsidies

@@ -13,6 +13,7 @@ from sim.agents.books import LenderFlows, PartnerLedger, QuarterBooks
 from sim.agents.lender import Lender
 from sim.agents.nonbank import P2PPlatform, SmallLoanCompany
 from sim.agents.platforms import Platform
+from sim.cost_guidance import CostGuidance
 from sim.categories import (
     BANK_TYPES, CH_EQUITY, KIND_BANK, NONBANK_KINDS, PLATFORM_KINDS, SMALL_BANK_TYPES,
 )
@@ -91,6 +92,7 @@ class LenderMarket:
         # start of the year, its share of new SME lending over its first year and the
         # share it has lost since, and the pooled run-off rate banks plan on
         self.year_start_book: dict[str, float] = {}
+        self.cost_guidance = CostGuidance(self)
         self.share_start: dict[str, float] | None = None
         self.share_lost: dict[str, float] = {}
         self.peer_runoff: dict[str, float] = {}
@@ -267,6 +269,7 @@ class LenderMarket:
         self._count_partnerships()
         self._peer_signals()
         self._guidance()
+        self.cost_guidance.apply(self.model.params.policy.banking)
         self.model.central_bank.allocate_relending(self.banks)
         counted = self.lenders.select(lambda l: l.active).groupby("kind").count()
         active = {kind: counted.get(kind, 0) for kind in self.initial_counts}
@@ -345,6 +348,7 @@ class LenderMarket:
                                                  deferral_support=support),
                              partner_out.share(bank.index))
         outside.add("dividends_from_stakes", float(owner_draws[1]))
+        self.cost_guidance.record(sums, model.quarter)
         self._raise_capital()
         if model.quarter % 4 == 3:
             self._competition()

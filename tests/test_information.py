@@ -157,3 +157,17 @@ def test_the_vat_exemption_lowers_banks_prices_and_costs_the_government_the_tax(
     assert with_exemption["avg_rate_new_bank"].mean() < without["avg_rate_new_bank"].mean()
     assert ledger_with["vat_forgone"] > 0.0 and ledger_without["vat_forgone"] == 0.0
     assert ledger_with["vat_received"] < ledger_without["vat_received"]
+
+
+def test_a_cost_target_lowers_banks_rates_through_their_margins():
+    def run(fall: float):
+        model = CreditMarket(scenario(agents=20_000, end="2025Q4", policy={
+            "banking": {"cost_target_fall_annual": fall}}))
+        model.run_all()
+        margins = np.mean([b.margin for b in model.banks if b.active])
+        return model.results().quarterly.iloc[-8:], margins
+
+    targeted, targeted_margin = run(0.01)
+    free, free_margin = run(0.0)
+    assert targeted["avg_rate_new_bank"].mean() < free["avg_rate_new_bank"].mean()
+    assert targeted_margin < free_margin

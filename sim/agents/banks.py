@@ -40,6 +40,9 @@ class Bank(Lender):
         self.pressure = 0.0  # "two increases" gap of the bank's type (LenderMarket sets it)
         # shortfall of the bank's type against a yearly growth target (LenderMarket sets it)
         self.target_shortfall = 0.0
+        # how far its type's rate on new SME loans is above the cost-of-financing target
+        # (LenderMarket's CostGuidance sets it)
+        self.cost_gap = 0.0
         # principal scheduled to fall due (repaid or deferred) and the performing book it
         # fell due on, by quarter over the last year: the run-off the bank plans on
         self.runoff_history: deque = deque(maxlen=4)
@@ -156,6 +159,9 @@ class Bank(Lender):
         # against its share at the start cuts its margin to win borrowers back
         lost = self.model.market.share_lost.get(self.kind, 0.0)
         margin /= 1.0 + banking.competition_margin_sensitivity * lost
+        # cost-of-financing guidance: pricing above the year's target costs the bank in
+        # its objective, so it gives up margin (not below zero) in proportion to the gap
+        margin -= min(max(margin, 0.0), banking.cost_target_pressure * self.cost_gap)
         self.margin = margin - self.params.inclusive_ftp_discount_annual
         self.rate_cap = 1.0  # banks price freely
 

@@ -62,6 +62,16 @@ class Banking(Strict):
                                   "responds to (growth gap plus borrower gap, fraction)",
                                   "assumption: a bank far behind its target does not chase "
                                   "it without limit", ge=0, le=5)
+    cost_target_fall_annual: float = param(0.0, "fall of banks' average rate on new "
+                                           "inclusive SME loans asked for against the "
+                                           "previous year's average (0 = no target)",
+                                           "Government Work Report 2019: small and micro "
+                                           "firms' all-in financing cost −1pp; 2020: over "
+                                           "1pp below 2019 (Xinhua 2020-03-01)", ge=0,
+                                           le=0.1)
+    cost_target_pressure: float = param(1.0, "margin a bank gives up per unit of its type's "
+                                        "rate on new loans above the cost target (not below "
+                                        "zero margin)", "assumption", ge=0, le=20)
     large_bank_growth_target: float = param(0.0, "yearly growth of the large state-owned "
                                             "banks' inclusive SME book the government asks "
                                             "for (0 = none); a shortfall against the straight "
