@@ -28,6 +28,7 @@ HISTORY_KEYS: tuple[str, ...] = (
     "policy.central_bank.relending_quota_yi", "policy.central_bank.relending_rate_annual",
     "policy.central_bank.inclusive_incentive_rate",
     "policy.central_bank.deferral_support_rate",
+    "policy.central_bank.unsecured_support_share", "policy.central_bank.unsecured_support_quota_yi",
     # banking rules: capital, targets, online-lending rules, renewal
     "policy.banking.min_car", "policy.banking.conservation_buffer",
     "policy.banking.sme_risk_weight", "policy.banking.two_increases",

@@ -14,6 +14,7 @@ from sim.agents.lender import Lender
 from sim.agents.nonbank import P2PPlatform, SmallLoanCompany
 from sim.agents.platforms import Platform
 from sim.cost_guidance import CostGuidance
+from sim.support_plan import UnsecuredSupport
 from sim.categories import (
     BANK_TYPES, CH_EQUITY, KIND_BANK, NONBANK_KINDS, PLATFORM_KINDS, SMALL_BANK_TYPES,
 )
@@ -93,6 +94,7 @@ class LenderMarket:
         # share it has lost since, and the pooled run-off rate banks plan on
         self.year_start_book: dict[str, float] = {}
         self.cost_guidance = CostGuidance(self)
+        self.unsecured_support = UnsecuredSupport(self)
         self.share_start: dict[str, float] | None = None
         self.share_lost: dict[str, float] = {}
         self.peer_runoff: dict[str, float] = {}
@@ -349,6 +351,7 @@ class LenderMarket:
                              partner_out.share(bank.index))
         outside.add("dividends_from_stakes", float(owner_draws[1]))
         self.cost_guidance.record(sums, model.quarter)
+        self.unsecured_support.record(sums)
         self._raise_capital()
         if model.quarter % 4 == 3:
             self._competition()

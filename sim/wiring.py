@@ -268,6 +268,7 @@ def lender_table(lenders, choice_lenders, choice_cum, choice_n) -> LenderTable:
         reports_to_bureau=np.array([int(l.reports_to_bureau) for l in lenders], dtype=np.int64),
         active=np.array([int(l.active) for l in lenders], dtype=np.int64),
         funding=col("funding_cost"),
+        unsecured_funding=np.array([l.unsecured_funding_cost() for l in lenders]),
         op_fixed_wan=param("op_cost_fixed_wan"), op_rate=param("op_cost_rate_annual"),
         margin=col("margin"), appetite_el=col("appetite"), rate_cap=col("rate_cap"),
         precision_base=param("precision_base"), data_level=param("data_level"),

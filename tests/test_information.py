@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from sim.categories import CH_BANK, KIND_BANK
+from sim.categories import CH_BANK, KIND_BANK, SMALL_BANK_TYPES
 from sim.model import CreditMarket
 from sim.reference.credit import limits, screen
 from sim.reference.draws import norm_cdf
@@ -171,3 +171,25 @@ def test_a_cost_target_lowers_banks_rates_through_their_margins():
     free, free_margin = run(0.0)
     assert targeted["avg_rate_new_bank"].mean() < free["avg_rate_new_bank"].mean()
     assert targeted_margin < free_margin
+
+
+def test_the_unsecured_loan_support_plan_funds_local_banks_unsecured_loans_cheaply():
+    def run(share: float, quota: float):
+        model = CreditMarket(scenario(agents=20_000, end="2025Q4", policy={
+            "central_bank": {"unsecured_support_share": share,
+                             "unsecured_support_quota_yi": quota}}), check=True)
+        model.run_all()
+        return model
+
+    supported, plain = run(0.4, 1e7), run(0.0, 1e7)
+    local = [b for b in supported.banks if b.kind in SMALL_BANK_TYPES and b.active]
+    assert all(b.unsecured_funding_cost() < b.funding_cost for b in local)
+    assert supported.market.unsecured_support.used > 0.0
+    assert plain.market.unsecured_support.used == 0.0
+    late = slice(-8, None)
+    assert supported.results().quarterly["avg_rate_new_bank"].iloc[late].mean() < \
+        plain.results().quarterly["avg_rate_new_bank"].iloc[late].mean()
+    # a quota used up closes the plan
+    capped = run(0.4, 100.0)
+    assert math.isclose(capped.market.unsecured_support.used, 100.0, rel_tol=1e-9)
+    assert all(b.support_discount == 0.0 for b in capped.banks)

@@ -43,6 +43,11 @@ class Bank(Lender):
         # how far its type's rate on new SME loans is above the cost-of-financing target
         # (LenderMarket's CostGuidance sets it)
         self.cost_gap = 0.0
+        # the unsecured-loan support plan's funding of its loans, by quarter held (亿元),
+        # and how much cheaper it makes the funding of a new unsecured loan (annual)
+        self.support_purchases: deque = deque(
+            maxlen=model.params.policy.central_bank.unsecured_support_quarters)
+        self.support_discount = 0.0
         # principal scheduled to fall due (repaid or deferred) and the performing book it
         # fell due on, by quarter over the last year: the run-off the bank plans on
         self.runoff_history: deque = deque(maxlen=4)
@@ -60,6 +65,13 @@ class Bank(Lender):
         if self.model.params.policy.banking.local_bank_regional_limit:
             return self.home_region
         return -1
+
+    def support_stock(self) -> float:
+        """Funding the central bank holds under the unsecured-loan support plan (亿元)."""
+        return sum(self.support_purchases)
+
+    def unsecured_funding_cost(self) -> float:
+        return self.funding_cost - self.support_discount
 
     def reach(self) -> float:
         """How likely a firm is to walk into this bank: its size."""
@@ -99,7 +111,8 @@ class Bank(Lender):
         rrr = self.model.params.policy.central_bank.rrr
         # a firm that defers keeps on deposit the cash it would have repaid
         deposits = self.deposits + self.deferred_held
-        lendable = deposits * (1.0 - rrr - self.params.liquidity_buffer) + self.relending
+        lendable = deposits * (1.0 - rrr - self.params.liquidity_buffer) + self.relending \
+            + self.support_stock()
         return lendable - self.total_loans()
 
     def capital_room(self) -> float:
@@ -116,9 +129,16 @@ class Bank(Lender):
         # lendable yuan; an RRR cut lowers it.
         deposit_funded = (base - cb.rrr * cb.reserve_remuneration_annual) / (1.0 - cb.rrr)
         holdings = self.sme_holdings()
-        relending_share = min(1.0, self.relending / holdings) if holdings > 0 else 0.0
+        central = self.relending + self.support_stock()
+        relending_share = min(1.0, central / holdings) if holdings > 0 else 0.0
         self.funding_cost = (1.0 - relending_share) * deposit_funded + \
             relending_share * cb.relending_rate_annual
+        # while the unsecured-loan support plan is open to it, the central bank funds a
+        # share of a new unsecured loan at the re-lending rate
+        self.support_discount = 0.0
+        if self.model.market.unsecured_support.open_to(self):
+            self.support_discount = cb.unsecured_support_share * max(
+                0.0, self.funding_cost - cb.relending_rate_annual)
         # The quarter's lending room, from the balance sheet: capital and liquidity room
         # now, plus the principal the bank plans to get back this quarter (its run-off
         # rate over the last year, pooled over its type). What is actually repaid in the

@@ -92,6 +92,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
         lt.per_firm_limit_q, lt.appetite_el
     funding, op_fixed_wan, op_rate, margin, rate_cap = lt.funding, lt.op_fixed_wan, \
         lt.op_rate, lt.margin, lt.rate_cap
+    unsecured_funding = lt.unsecured_funding
     for b in prange(block_starts.shape[0] - 1):
         relation = np.empty(N_CHANNELS, dtype=np.int64)
         weight = np.empty(N_CHANNELS)
@@ -146,8 +147,10 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
                                                bank_loss_share[f.size])
             app_amount[k] = amount
             app_secured[k] = secured
+            # an unsecured bank loan may be funded more cheaply (the support plan)
+            cost = unsecured_funding[j] if best == CH_BANK and secured == 0 else funding[j]
             rate, ok = price_offer(best, pd * lgd, amount, visible_default(f, has_npl),
-                                   funding[j], op_fixed_wan[j], op_rate[j], margin[j],
+                                   cost, op_fixed_wan[j], op_rate[j], margin[j],
                                    rate_cap[j], appetite_el[j], cp)
             app_rate[k] = rate
             app_ok[k] = 1 if (ok and amount >= cp.min_loan_wan) else 0

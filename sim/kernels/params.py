@@ -136,6 +136,7 @@ LenderTable = namedtuple("LenderTable", [
     "reports_to_bureau",    # int [J]: 1 if the lender's loans give a borrower a bureau file
     "active",               # int [J]
     "funding",              # [J] annual funding cost of new loans
+    "unsecured_funding",    # [J] annual funding cost of a new unsecured bank loan
     "op_fixed_wan",         # [J] 万元 per loan per year
     "op_rate",              # [J] annual
     "margin",               # [J] annual

@@ -152,7 +152,10 @@ def screen(firm, channel: int, lender: int, cp, table, limit: Limits) -> Offer:
         rate = 0.0
         ok = expected_loss <= table.appetite_el[lender] and not visible_bad
     else:
-        required = table.funding[lender] + expected_loss \
+        # an unsecured bank loan may be funded more cheaply (the support plan)
+        cost = table.unsecured_funding[lender] if channel == CH_BANK and not secured \
+            else table.funding[lender]
+        required = cost + expected_loss \
             + table.op_fixed_wan[lender] / max(amount, 1e-9) + table.op_rate[lender]
         rate = min(required + table.margin[lender], table.rate_cap[lender])
         if channel == CH_BANK and not (rate <= cp.vat_exempt_rate

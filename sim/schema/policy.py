@@ -22,6 +22,19 @@ class CentralBank(Strict):
                                       ge=0)
     relending_rate_annual: float = param(0.0175, "annual", "PBoC 1.75% until May 2025", ge=0,
                                          le=0.3)
+    unsecured_support_share: float = param(
+        0.0, "share of the principal of local banks' new unsecured SME loans the central "
+        "bank funds under the unsecured-loan support plan (0 = plan inactive); funded at "
+        "relending_rate_annual", "PBoC 普惠小微企业信用贷款支持计划, 2020-06 to end-2021: "
+        "40% of new unsecured inclusive loans of term ≥ 6 months by local banks (Caixin "
+        "2020-12-23); the rate is an assumption", **SHARE)
+    unsecured_support_quota_yi: float = param(4000.0, "亿元 the plan may fund in all",
+                                              "PBoC 2020-06: 4,000亿 of re-lending", ge=0)
+    unsecured_support_quarters: int = param(4, "quarters the central bank holds a purchase "
+                                            "before the bank takes it back",
+                                            "assumption: about a year, the term of most "
+                                            "supported loans", ge=1,
+                                            le=40)
     inclusive_incentive_rate: float = param(0.01, "share of local banks' inclusive-loan increase",
                                             "PBoC inclusive-loan support tool 2022-2024",
                                             **SHARE)
