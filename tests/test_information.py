@@ -193,3 +193,23 @@ def test_the_unsecured_loan_support_plan_funds_local_banks_unsecured_loans_cheap
     capped = run(0.4, 100.0)
     assert math.isclose(capped.market.unsecured_support.used, 100.0, rel_tol=1e-9)
     assert all(b.support_discount == 0.0 for b in capped.banks)
+
+
+def test_engines_agree_under_the_support_plan_without_the_vat_exemption():
+    """The levers off in the baseline: unsecured loans priced on the support plan's
+    cheaper funding, every bank loan's VAT priced in, a cost target and tax files for
+    more firms."""
+    from sim.config import scenario_from_dict
+    from sim.reference.parity import run_both
+    from tests.test_parity import assert_tables_agree
+
+    raw = {"run": {"agents": 2_000, "burn_in_quarters": 2, "start": "2024Q1",
+                   "end": "2024Q4"},
+           "policy": {"central_bank": {"unsecured_support_share": 0.4},
+                      "fiscal": {"vat_exemption": False},
+                      "banking": {"cost_target_fall_annual": 0.01},
+                      "data": {"tax_data_coverage": 0.6}}}
+    fast, reference, parting = run_both(scenario_from_dict(raw, "information"))
+    assert parting is None, str(parting)
+    assert any(b.support_discount > 0 for b in fast.banks)
+    assert_tables_agree("information", fast, reference)
