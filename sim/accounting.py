@@ -109,7 +109,7 @@ class StockFlowCheck:
             if isinstance(pnl, BankPnL):
                 income = (pnl.interest + pnl.partner_interest + pnl.rest_income
                           + pnl.incentive + pnl.deferral_support + pnl.capitalised
-                          - pnl.funding - pnl.op_cost - pnl.provision_expense)
+                          - pnl.funding - pnl.op_cost - pnl.provision_expense - pnl.vat)
             elif isinstance(pnl, EquityPnL):
                 income = pnl.fees - pnl.op_cost
             else:
@@ -130,12 +130,14 @@ class StockFlowCheck:
         received = 0.0
         compensation = 0.0
         support = 0.0
+        vat = 0.0
         for lender in model.lenders:
             pnl = lender.books.pnl if lender.books is not None else None
             if isinstance(pnl, BankPnL):
                 received += pnl.interest + money[lender.index, L.LF_PRINCIPAL]
                 compensation += pnl.compensation
                 support += pnl.deferral_support
+                vat += pnl.vat
             elif isinstance(pnl, PlatformPnL):
                 received += (pnl.interest_kept + pnl.partner_interest_paid + pnl.abs_interest
                              + pnl.principal_received + pnl.investor_interest)
@@ -150,6 +152,9 @@ class StockFlowCheck:
         if not _close(gov["deferral_support"], support, support):
             self._fail(quarter, f"the central bank paid {gov['deferral_support']:.6f} 亿元 of "
                        f"deferral support but banks received {support:.6f}")
+        if not _close(gov["vat_received"], vat, vat):
+            self._fail(quarter, f"banks paid {vat:.6f} 亿元 of VAT but the government "
+                       f"received {gov['vat_received']:.6f}")
         fees = money[:, L.LF_GUARANTEE_FEE].sum()
         if not _close(gov["guarantee_fees"], fees, fees):
             self._fail(quarter, f"firms paid {fees:.6f} 亿元 of guarantee fees but the guarantee "

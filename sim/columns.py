@@ -64,7 +64,8 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
                                          "without pledgeable assets"),
     "fiscal_cost": ("亿元", "government outlays this quarter net of guarantee fees received: "
                     "risk compensation, guarantee payouts, interest subsidies, inclusive-loan "
-                    "incentive and lender resolution shortfalls"),
+                    "incentive, lender resolution shortfalls and VAT forgone on banks' "
+                    "exempt small-loan interest"),
     "hhi_bank": ("index 0-1", "Herfindahl index of banks' shares of new bank lending"),
     "hhi_online": ("index 0-1", "Herfindahl index of platforms' shares of new online lending"),
     "lpr_1y": ("fraction/yr", "1-year loan prime rate in force"),

@@ -28,6 +28,7 @@ HISTORY_KEYS: tuple[str, ...] = (
     "policy.central_bank.relending_quota_yi", "policy.central_bank.relending_rate_annual",
     "policy.central_bank.inclusive_incentive_rate",
     "policy.central_bank.deferral_support_rate",
+    "policy.central_bank.unsecured_support_share", "policy.central_bank.unsecured_support_quota_yi",
     # banking rules: capital, targets, online-lending rules, renewal
     "policy.banking.min_car", "policy.banking.conservation_buffer",
     "policy.banking.sme_risk_weight", "policy.banking.two_increases",
@@ -35,15 +36,17 @@ HISTORY_KEYS: tuple[str, ...] = (
     "policy.banking.joint_own_contribution", "policy.banking.partner_concentration_cap",
     "policy.banking.joint_total_cap", "policy.banking.online_per_firm_cap_wan",
     "policy.banking.platform_own_book_cap", "policy.banking.renewal_share",
-    "policy.banking.large_bank_growth_target",
+    "policy.banking.large_bank_growth_target", "policy.banking.cost_target_fall_annual",
     # rate caps
     "policy.courts.",
     # fiscal: risk compensation, guarantees, deferral windows, subsidies
     "policy.fiscal.risk_compensation_share", "policy.fiscal.guarantee_coverage",
     "policy.fiscal.guarantee_fee_annual", "policy.fiscal.deferral",
     "policy.fiscal.deferral_interest", "policy.fiscal.interest_subsidy_annual",
+    "policy.fiscal.vat_exemption",
     # data rules
     "policy.data.protection", "policy.data.bureau_coverage",
+    "policy.data.tax_data_coverage",
     # the macro path
     "macro.gdp_growth_annual", "macro.rest_of_book_growth_annual", "macro.sector_growth.",
     # lender-kind schedules and their starting size

@@ -14,6 +14,8 @@ from sim.agents.digital import DigitalBank
 from sim.agents.lender import Lender
 from sim.agents.nonbank import P2PPlatform, SmallLoanCompany
 from sim.agents.platforms import Platform
+from sim.cost_guidance import CostGuidance
+from sim.support_plan import UnsecuredSupport
 from sim.categories import (
     BANK_TYPES, CH_EQUITY, DIGITAL_BANK_KINDS, NONBANK_KINDS, PLATFORM_KINDS, SMALL_BANK_TYPES,
 )
@@ -97,6 +99,8 @@ class LenderMarket:
         # start of the year, its share of new SME lending over its first year and the
         # share it has lost since, and the pooled run-off rate banks plan on
         self.year_start_book: dict[str, float] = {}
+        self.cost_guidance = CostGuidance(self)
+        self.unsecured_support = UnsecuredSupport(self)
         self.share_start: dict[str, float] | None = None
         self.share_lost: dict[str, float] = {}
         self.peer_runoff: dict[str, float] = {}
@@ -306,6 +310,7 @@ class LenderMarket:
         self._count_partnerships()
         self._peer_signals()
         self._guidance()
+        self.cost_guidance.apply(self.model.params.policy.banking)
         self.model.central_bank.allocate_relending(self.banks)
         counted = self.lenders.select(lambda l: l.active).groupby("kind").count()
         active = {kind: counted.get(kind, 0) for kind in self.initial_counts}
@@ -372,6 +377,7 @@ class LenderMarket:
             compensation = fiscal.compensate(net_loss_by_size)
             fiscal.receive_guarantee_fees(flows.guarantee_fee)
             fiscal.pay_subsidy(flows.subsidy)
+            fiscal.record_vat(flows.interest, flows.interest_vat_exempt)
             growth = flows.perf_end + flows.npl_end - bank.book
             incentive = (incentive_rate * max(0.0, growth) if bank.kind in SMALL_BANK_TYPES
                          else 0.0)
@@ -386,6 +392,8 @@ class LenderMarket:
                                                  deferral_support=support),
                              partner_out.share(bank.index))
         outside.add("dividends_from_stakes", float(owner_draws[1]))
+        self.cost_guidance.record(sums, model.quarter)
+        self.unsecured_support.record(sums)
         self._raise_capital()
         if model.quarter % 4 == 3:
             self._competition()
@@ -456,7 +464,8 @@ class LenderMarket:
         acquirer.capital += failed.capital
         acquirer.books.merger_capital += failed.capital
         if isinstance(failed, Bank):
-            for attr in ("rest_assets", "rest_loans", "deposits", "partner_stock"):
+            for attr in ("rest_assets", "rest_loans", "deposits", "partner_stock",
+                         "tech_stock"):
                 setattr(acquirer, attr, getattr(acquirer, attr) + getattr(failed, attr))
             for platform in self.platforms:
                 if failed in platform.partners:

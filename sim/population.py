@@ -74,9 +74,10 @@ FIRM_FLAGS: dict[str, tuple[int, str]] = {
     "bureau": (1, "has a credit-bureau file"),
     "defaulted_before": (2, "has defaulted at least once"),
     "distressed": (3, "could not meet debt service this quarter"),
+    "tax_file": (4, "banks can read its tax-payment records (银税互动)"),
 }
-ALIVE, BUREAU, DEFAULTED_BEFORE, DISTRESSED = (FIRM_FLAGS[name][0] for name in (
-    "alive", "bureau", "defaulted_before", "distressed"))
+ALIVE, BUREAU, DEFAULTED_BEFORE, DISTRESSED, TAX_FILE = (FIRM_FLAGS[name][0] for name in (
+    "alive", "bureau", "defaulted_before", "distressed", "tax_file"))
 # and of a loan, bits of its ``flags``
 LOAN_FLAGS: dict[str, tuple[int, str]] = {
     "secured": (0, "collateral or receivable behind the loan"),

@@ -38,6 +38,7 @@ S_VERIFIED = 15       # fixed rank for verified receivables (per uid)
 S_PARTNER = 16        # reserved: partner-bank choice
 S_OFFER = 17          # a bank's unsolicited credit line reaches the firm (per uid, quarter)
 S_OFFER_TARGET = 18   # debt target of a firm that takes an offered line (per uid)
+S_TAX_FILE = 19       # fixed rank for banks' access to tax-payment records (per uid)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

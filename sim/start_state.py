@@ -381,7 +381,7 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
              getattr(out.population.revenue_median, size) * loan_ratio)
     # ... and so do the other per-firm sums in 万元, so that the money unit changes and
     # nothing else: the fixed cost of a loan, the smallest loan, the online per-firm cap,
-    # the smallest equity round
+    # the smallest equity round and the largest VAT-exempt small loan
     _set(changed, out, "credit.min_loan_wan", out.credit.min_loan_wan * loan_ratio)
     _set(changed, out, "channels.equity_min_wan", out.channels.equity_min_wan * loan_ratio)
     # core firms' payables follow anchored firms' revenue, so receivables stay as many
@@ -390,6 +390,8 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
          out.channels.core_payables_yi * loan_ratio)
     _set(changed, out, "policy.banking.online_per_firm_cap_wan",
          out.policy.banking.online_per_firm_cap_wan * loan_ratio)
+    _set(changed, out, "policy.fiscal.vat_exempt_max_wan",
+         out.policy.fiscal.vat_exempt_max_wan * loan_ratio)
     for kind in BANK_TYPES:
         _set(changed, out, f"banks.{kind}.op_cost_fixed_wan",
              getattr(out.banks, kind).op_cost_fixed_wan * loan_ratio)

@@ -27,6 +27,25 @@ def _values(section, names) -> np.ndarray:
     return np.array([float(getattr(section, n)) for n in names])
 
 
+def vat_exempt_rate(policy) -> float:
+    """Highest annual rate of a bank loan whose interest is exempt from VAT; −1 (no loan
+    qualifies) without the exemption."""
+    fiscal = policy.fiscal
+    if not fiscal.vat_exemption:
+        return -1.0
+    return fiscal.vat_exempt_rate_multiple * policy.central_bank.lpr_1y_annual
+
+
+def bureau_coverage(params: Scenario, quarter: int, start_year: int) -> np.ndarray:
+    """Share of firms of each size with a bureau file before any loan: the base coverage
+    by size × the policy multiplier, grown by the coverage trend since the run began."""
+    data = params.policy.data
+    years = max(0.0, quarter / 4.0 - start_year)
+    trend = (1.0 + data.bureau_coverage_growth_annual) ** years
+    return np.minimum(1.0, _values(params.population.bureau_coverage, SIZES)
+                      * data.bureau_coverage * trend)
+
+
 def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
                 shock_mult: np.ndarray, feedback_drag: float,
                 seen: DiffusionSignals, outreach: float = 0.0,
@@ -84,8 +103,8 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         cash_buffer=firms.cash_buffer_quarters, owner_draw_share=firms.owner_draw_share,
         transitions=np.array([tr.startup_to_growth, tr.startup_to_stable, tr.growth_to_stable,
                               tr.stable_to_decline, tr.stable_to_growth, tr.decline_to_stable]),
-        bureau_coverage=np.minimum(1.0, _values(pop.bureau_coverage, SIZES)
-                                   * policy.data.bureau_coverage),
+        bureau_coverage=bureau_coverage(params, quarter, start_year),
+        tax_coverage=policy.data.tax_data_coverage,
         digital_drift=firms.digital_drift_quarterly,
         digital_imitation=firms.digital_imitation_quarterly,
         digital_marketing=firms.platform_marketing_quarterly * seen.platform_capital_index,
@@ -97,6 +116,8 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         renewal_share=policy.banking.renewal_share,
         renewal_min_history=policy.banking.renewal_min_history_quarters,
         subsidy_annual=policy.fiscal.interest_subsidy_annual,
+        vat_exempt_rate=vat_exempt_rate(policy),
+        vat_exempt_max_wan=policy.fiscal.vat_exempt_max_wan,
         guarantee_fee_annual=policy.fiscal.guarantee_fee_annual,
         guarantee_on=int(policy.fiscal.guarantee_coverage > 0),
         invest_prob=invest_probability(params),
@@ -189,6 +210,7 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         precision_verified=credit.precision_verified,
         protection_loss=DataRegulator.protection_loss_of(credit, policy.data),
         bank_big_data=policy.data.bank_big_data,
+        precision_tax=credit.precision_tax, tax_limit_share=credit.tax_limit_share,
         verified_share=policy.data.verified_receivables,
         bank_loss_share=bank_loss_share(params),
         valuation_years=credit.equity_valuation_years,
@@ -200,6 +222,8 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         invest_return=params.firms.invest_return,
         invest_size=params.firms.invest_size_quarters,
         yi_per_wan=yi_per_wan,
+        vat_rate=policy.fiscal.vat_rate, vat_exempt_rate=vat_exempt_rate(policy),
+        vat_exempt_max_wan=policy.fiscal.vat_exempt_max_wan,
     )
 
 
@@ -276,9 +300,11 @@ def lender_table(lenders, choice_lenders, choice_cum, choice_n) -> LenderTable:
         reports_to_bureau=np.array([int(l.reports_to_bureau) for l in lenders], dtype=np.int64),
         active=np.array([int(l.active) for l in lenders], dtype=np.int64),
         funding=col("funding_cost"),
+        unsecured_funding=np.array([l.unsecured_funding_cost() for l in lenders]),
         op_fixed_wan=param("op_cost_fixed_wan"), op_rate=param("op_cost_rate_annual"),
         margin=col("margin"), appetite_el=col("appetite"), rate_cap=col("rate_cap"),
         precision_base=param("precision_base"), data_level=param("data_level"),
+        tech=np.array([l.tech_factor() for l in lenders]),
         per_firm_limit_q=param("per_firm_limit_quarters"),
         alpha=col("alpha"), pd_scale=col("pd_scale"),
         fee_rate=param("fee_rate"),

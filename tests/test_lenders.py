@@ -110,8 +110,8 @@ def test_data_protection_weakens_platform_screening(model):
     from sim.wiring import choice_tables, credit_params, lender_table
 
     table = plain(lender_table(model.lenders, *choice_tables(model.lenders)))
-    firm = SimpleNamespace(digital=0.8, history=4, bureau=1, collateral=0.0, size=1,
-                           uid=1)
+    firm = SimpleNamespace(digital=0.8, history=4, bureau=1, tax_file=0, collateral=0.0,
+                           size=1, uid=1)
     platform = next(l.index for l in model.platforms if l.kind == "big_tech")
     bank = next(l.index for l in model.banks)
 

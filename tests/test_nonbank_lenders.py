@@ -145,7 +145,7 @@ def test_p2p_prices_above_banks_and_screens_worse(wind_down):
     assert rate(p2p) <= cap + 1e-9
     cp = model._credit_params(0)
     table = lender_table(model.lenders, *choice_tables(model.lenders))
-    firm = SimpleNamespace(bureau=1, history=8, digital=0.6, collateral=0.0, size=1)
+    firm = SimpleNamespace(bureau=1, tax_file=0, history=8, digital=0.6, collateral=0.0, size=1)
     p2p_precision = max(precision(firm, j, cp, table) for j in np.flatnonzero(p2p))
     bank_precision = min(precision(firm, j, cp, table) for j in np.flatnonzero(bank))
     assert p2p_precision < bank_precision

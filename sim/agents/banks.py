@@ -41,6 +41,14 @@ class Bank(Lender):
         self.pressure = 0.0  # "two increases" gap of the bank's type (LenderMarket sets it)
         # shortfall of the bank's type against a yearly growth target (LenderMarket sets it)
         self.target_shortfall = 0.0
+        # how far its type's rate on new SME loans is above the cost-of-financing target
+        # (LenderMarket's CostGuidance sets it)
+        self.cost_gap = 0.0
+        # the unsecured-loan support plan's funding of its loans, by quarter held (亿元),
+        # and how much cheaper it makes the funding of a new unsecured loan (annual)
+        self.support_purchases: deque = deque(
+            maxlen=model.params.policy.central_bank.unsecured_support_quarters)
+        self.support_discount = 0.0
         # principal scheduled to fall due (repaid or deferred) and the performing book it
         # fell due on, by quarter over the last year: the run-off the bank plans on
         self.runoff_history: deque = deque(maxlen=4)
@@ -49,6 +57,9 @@ class Bank(Lender):
         # would have repaid, on deposit (亿元)
         self.deferred_held = 0.0
         self.deferred_repay_step = 0.0
+        # systems for digital inclusive lending (亿元, depreciated): what lets the bank see
+        # firms through alternative data
+        self.tech_stock = params.tech_stock_to_assets * per_bank_assets
 
     def lending_region(self) -> int:
         """The region a local bank is confined to while the regional limit holds."""
@@ -56,9 +67,25 @@ class Bank(Lender):
             return self.home_region
         return -1
 
+    def support_stock(self) -> float:
+        """Funding the central bank holds under the unsecured-loan support plan (亿元)."""
+        return sum(self.support_purchases)
+
+    def unsecured_funding_cost(self) -> float:
+        return self.funding_cost - self.support_discount
+
     def reach(self) -> float:
         """How likely a firm is to walk into this bank: its size."""
         return max(self.total_assets(), 0.0)
+
+    def tech_factor(self) -> float:
+        """How far the bank's own technology carries its big-data scoring, against a bank
+        at the reference intensity (1): 1 − w + w × (stock / assets) / reference."""
+        credit = self.model.params.credit
+        assets = self.total_assets()
+        intensity = self.tech_stock / assets if assets > 0 else 0.0
+        weight = credit.tech_precision_weight
+        return 1.0 - weight + weight * intensity / credit.tech_reference_intensity
 
     # ------------------------------------------------------------------ ratios
     def sme_holdings(self) -> float:
@@ -85,7 +112,8 @@ class Bank(Lender):
         rrr = self.model.params.policy.central_bank.rrr
         # a firm that defers keeps on deposit the cash it would have repaid
         deposits = self.deposits + self.deferred_held
-        lendable = deposits * (1.0 - rrr - self.params.liquidity_buffer) + self.relending
+        lendable = deposits * (1.0 - rrr - self.params.liquidity_buffer) + self.relending \
+            + self.support_stock()
         return lendable - self.total_loans()
 
     def capital_room(self) -> float:
@@ -102,9 +130,16 @@ class Bank(Lender):
         # lendable yuan; an RRR cut lowers it.
         deposit_funded = (base - cb.rrr * cb.reserve_remuneration_annual) / (1.0 - cb.rrr)
         holdings = self.sme_holdings()
-        relending_share = min(1.0, self.relending / holdings) if holdings > 0 else 0.0
+        central = self.relending + self.support_stock()
+        relending_share = min(1.0, central / holdings) if holdings > 0 else 0.0
         self.funding_cost = (1.0 - relending_share) * deposit_funded + \
             relending_share * cb.relending_rate_annual
+        # while the unsecured-loan support plan is open to it, the central bank funds a
+        # share of a new unsecured loan at the re-lending rate
+        self.support_discount = 0.0
+        if self.model.market.unsecured_support.open_to(self):
+            self.support_discount = cb.unsecured_support_share * max(
+                0.0, self.funding_cost - cb.relending_rate_annual)
         # The quarter's lending room, from the balance sheet: capital and liquidity room
         # now, plus the principal the bank plans to get back this quarter (its run-off
         # rate over the last year, pooled over its type). What is actually repaid in the
@@ -145,6 +180,9 @@ class Bank(Lender):
         # against its share at the start cuts its margin to win borrowers back
         lost = self.model.market.share_lost.get(self.kind, 0.0)
         margin /= 1.0 + banking.competition_margin_sensitivity * lost
+        # cost-of-financing guidance: pricing above the year's target costs the bank in
+        # its objective, so it gives up margin (not below zero) in proportion to the gap
+        margin -= min(max(margin, 0.0), banking.cost_target_pressure * self.cost_gap)
         self.margin = margin - self.params.inclusive_ftp_discount_annual
         self.rate_cap = 1.0  # banks price freely
 
@@ -182,7 +220,16 @@ class Bank(Lender):
         # interest deferred loans added to principal is earned (accrued) though not paid
         income = (flows.interest + partner.interest + rest_income + incentive
                   + flows.deferral_support + flows.capitalised)
-        net_income = income - funding - op_cost - provision_expense
+        # VAT on the interest of its SME loans that do not qualify for the exemption
+        vat = self.model.params.policy.fiscal.vat_rate * (flows.interest
+                                                          - flows.interest_vat_exempt)
+        net_income = income - funding - op_cost - provision_expense - vat
+        # Part of a profit goes into the technology stock. The spending is inside the
+        # costs the bank's calibrated returns (rest_roa_annual, NFRA ROA) are already net
+        # of, so it moves no money here: it decides what the bank's systems can do.
+        technology = p.tech_investment_share * net_income if net_income > 0 else 0.0
+        self.tech_stock = self.tech_stock * (
+            1.0 - self.model.params.credit.tech_depreciation_quarterly) + technology
         car = self.capital_ratio()
         payout_ratio = min(1.0, max(0.0, p.payout_ratio + p.payout_capital_sensitivity
                                     * (car - self.car_target) / self.car_target))
@@ -212,7 +259,7 @@ class Bank(Lender):
             rest_income=rest_income, incentive=incentive, funding=funding, op_cost=op_cost,
             provision_expense=provision_expense, payout=payout, net_income=net_income,
             compensation=compensation, deferral_support=flows.deferral_support,
-            capitalised=flows.capitalised))
+            capitalised=flows.capitalised, vat=vat))
         # underwriting experience: losses on what it originated, against that book
         self.remember(flows.new, flows.new_pd_amount, flows.new_npl,
                       direct_loss - compensation, net_income)

@@ -38,6 +38,7 @@ class LenderFlows:
     guarantee_fee: float
     deferred: float           # principal entering deferral
     capitalised: float        # interest of deferred loans added to their principal
+    interest_vat_exempt: float  # of interest, on bank loans exempt from VAT
     loss_compensation: float = 0.0
     incentive: float = 0.0
     deferral_support: float = 0.0
@@ -54,7 +55,7 @@ class LenderFlows:
             new_pd_amount=m[L.LF_NEW_PD_AMT], fees=m[L.LF_FEES], nondebt=m[L.LF_NONDEBT_AMT],
             new_count_nondebt=c[L.LF_APPROVALS], subsidy=m[L.LF_SUBSIDY],
             guarantee_fee=m[L.LF_GUARANTEE_FEE], deferred=m[L.LF_DEFERRED],
-            capitalised=m[L.LF_CAPITALISED],
+            capitalised=m[L.LF_CAPITALISED], interest_vat_exempt=m[L.LF_INTEREST_VAT_EXEMPT],
         )
 
 
@@ -74,6 +75,7 @@ class BankPnL:
     compensation: float       # government's share of its loan losses
     deferral_support: float = 0.0  # the central bank's payment on principal it deferred
     capitalised: float = 0.0  # interest of deferred loans added to principal (accrued)
+    vat: float = 0.0          # VAT paid on the interest of loans not exempt
 
 
 @dataclass(frozen=True, slots=True)

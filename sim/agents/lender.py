@@ -67,6 +67,16 @@ class Lender(mesa.Agent):
         """Region the lender is confined to, or -1 for national lenders."""
         return -1
 
+    def unsecured_funding_cost(self) -> float:
+        """Annual funding cost the lender prices an unsecured loan on (a bank's is lower
+        under the unsecured-loan support plan)."""
+        return self.funding_cost
+
+    def tech_factor(self) -> float:
+        """How far the lender's own technology carries a bank's big-data scoring (1 for
+        lenders that do not score that way, see Bank.tech_factor)."""
+        return 1.0
+
     def lends(self) -> bool:
         """Whether the lender's kind is open to new lending."""
         return True

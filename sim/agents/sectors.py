@@ -2,7 +2,8 @@
 
 Every flow the market produces has a counterparty: what government pays (risk
 compensation, guarantee payouts net of fees, interest subsidies, the inclusive-loan
-incentive, the central bank's deferral support, resolution shortfalls) is its fiscal cost; what the outside sector provides
+incentive, the central bank's deferral support, resolution shortfalls, VAT forgone on
+exempt small loans) is its fiscal cost; what the outside sector provides
 (equity and crowdfunding money, ABS purchases, capital for entrant platforms) and
 receives (ABS interest and principal, dividends on equity stakes) closes the books.
 """
@@ -15,7 +16,7 @@ import mesa
 
 GOVERNMENT_ITEMS = ("risk_compensation", "guarantee_payouts", "guarantee_fees",
                     "interest_subsidy", "inclusive_incentive", "deferral_support",
-                    "resolution_shortfall")
+                    "resolution_shortfall", "vat_received", "vat_forgone")
 OUTSIDE_ITEMS = ("equity_raised", "crowdfunding_raised", "abs_bought", "abs_principal",
                  "abs_recovery", "abs_interest", "abs_loss", "dividends_from_stakes",
                  "platform_capital", "p2p_invested", "p2p_principal", "p2p_recovery",
@@ -53,7 +54,7 @@ class Government(mesa.Agent):
         q = self.account.quarter
         return (q["risk_compensation"] + q["guarantee_payouts"] - q["guarantee_fees"]
                 + q["interest_subsidy"] + q["inclusive_incentive"] + q["deferral_support"]
-                + q["resolution_shortfall"])
+                + q["resolution_shortfall"] + q["vat_forgone"])
 
 
 class OutsideSector(mesa.Agent):

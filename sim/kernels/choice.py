@@ -20,7 +20,7 @@ from sim.categories import (
 )
 from sim.kernels.informal import REQ_INVEST, REQ_OFFERED
 from sim.kernels.records import flag
-from sim.kernels.screening import risk_band
+from sim.kernels.screening import risk_band, seen_without_file
 from sim.population import BUREAU, LOAN_POSITIONS
 
 N_CHANNELS = len(CHANNELS)
@@ -76,8 +76,9 @@ def limits(f, u_id, rev, cp, key_verified):
     without collateral: returns the banks' unsecured cap (万元), whether its receivables
     are verified, and the receivable cap (万元)."""
     # Banks lend without collateral only as far as they can see the firm: in full with a
-    # credit-bureau file, otherwise as far as their big-data scoring reaches.
-    seen = 1.0 if flag(f, BUREAU) == 1 else cp.bank_big_data * f.digital
+    # credit-bureau file, otherwise as far as its tax file or their big-data scoring
+    # reaches (the market's, technology factor 1).
+    seen = 1.0 if flag(f, BUREAU) == 1 else seen_without_file(f, 1.0, cp)
     unsecured_cap = cp.unsecured_limit_q * rev * seen
     # a receivable verified on the anchor's ledger is financed closer to its face
     verified = f.anchor >= 0 and \

@@ -23,11 +23,13 @@ from sim.kernels.choice import (
     N_CHANNELS, channel_weights, choose_lender, draw_channel, lending_relations, limits,
     nondebt_channel,
 )
+from sim.categories import CH_BANK
 from sim.kernels.groups import count_firm
 from sim.kernels.layout import GM_APPS, LF_APPS, LF_APPS_NO_COLLATERAL
 from sim.kernels.records import flag, uid_of
 from sim.kernels.screening import (
-    estimated_pd, noisy_signal, offer_terms, price_offer, signal_precision,
+    bank_unsecured_cap, estimated_pd, noisy_signal, offer_terms, price_offer,
+    signal_precision,
 )
 from sim.kernels.seekers import visit_seeker
 from sim.population import ALIVE, BUREAU, DEFAULTED_BEFORE
@@ -79,12 +81,13 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
     channel_weight, bank_loss_share = cp.channel_weight, cp.bank_loss_share
     online_use = cp.online_use
     choice_n, choice_lenders, choice_cum = lt.choice_n, lt.choice_lenders, lt.choice_cum
-    active, kind_class, precision_base, data_level = lt.active, lt.kind_class, \
-        lt.precision_base, lt.data_level
+    active, kind_class, precision_base, data_level, tech = lt.active, lt.kind_class, \
+        lt.precision_base, lt.data_level, lt.tech
     pd_scale, alpha, per_firm_limit_q, appetite_el = lt.pd_scale, lt.alpha, \
         lt.per_firm_limit_q, lt.appetite_el
     funding, op_fixed_wan, op_rate, margin, rate_cap = lt.funding, lt.op_fixed_wan, \
         lt.op_rate, lt.margin, lt.rate_cap
+    unsecured_funding = lt.unsecured_funding
     for b in prange(block_starts.shape[0] - 1):
         relation = np.empty(N_CHANNELS, dtype=np.int64)
         weight = np.empty(N_CHANNELS)
@@ -128,20 +131,24 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             count_firm(lender_acc, group_acc, b, j, f, LF_APPS, LF_APPS_NO_COLLATERAL, GM_APPS)
             # --- screening: precision adds up over the information the lender sees
             sigma2 = 1.0 / signal_precision(f, kind_class[j], precision_base[j],
-                                            data_level[j], verified, cp)
+                                            data_level[j], tech[j], verified, cp)
             signal = noisy_signal(f.quality, sigma2, u_id, j, keep, rho, key_signal,
                                   key_refresh)
             pd = min(1.0, pd_scale[j] * estimated_pd(signal, sigma2, alpha[j],
                                                        cp.score_slope))
             app_pd[k] = pd
             # --- amount, security and loss given default by channel, then the price
+            if best == CH_BANK:
+                unsecured_cap = bank_unsecured_cap(f, rev, unsecured_cap, tech[j], cp)
             amount, secured, lgd = offer_terms(best, f, request.need, rev, cp, unsecured_cap,
                                                receivable_cap, verified, per_firm_limit_q[j],
                                                bank_loss_share[f.size])
             app_amount[k] = amount
             app_secured[k] = secured
+            # an unsecured bank loan may be funded more cheaply (the support plan)
+            cost = unsecured_funding[j] if best == CH_BANK and secured == 0 else funding[j]
             rate, ok = price_offer(best, pd * lgd, amount, visible_default(f, has_npl),
-                                   funding[j], op_fixed_wan[j], op_rate[j], margin[j],
-                                   rate_cap[j], appetite_el[j])
+                                   cost, op_fixed_wan[j], op_rate[j], margin[j],
+                                   rate_cap[j], appetite_el[j], cp)
             app_rate[k] = rate
             app_ok[k] = 1 if (ok and amount >= cp.min_loan_wan) else 0

@@ -12,8 +12,8 @@ from numba import njit
 
 from sim.categories import CH_BANK, LOAN_PERFORMING, SIZES
 from sim.kernels.layout import (
-    LF_CAPITALISED, LF_GUARANTEE_FEE, LF_INTEREST, LF_PRINCIPAL, LF_SUBSIDY,
-    NEW_THIS_QUARTER,
+    LF_CAPITALISED, LF_GUARANTEE_FEE, LF_INTEREST, LF_INTEREST_VAT_EXEMPT, LF_PRINCIPAL,
+    LF_SUBSIDY, NEW_THIS_QUARTER,
 )
 from sim.kernels.records import flag
 from sim.population import AMORTIZING, DEFERRED, LOAN_POSITIONS
@@ -118,6 +118,9 @@ def pay_debt(f, loans, i, s, fp, lender_acc_b):
         principal = scheduled_principal(loan)
         f.cash -= interest - subsidy + fee + principal
         lender_acc_b[j, s, LF_INTEREST] += interest
+        if loan.channel == CH_BANK and loan.rate <= fp.vat_exempt_rate \
+                and p <= fp.vat_exempt_max_wan:
+            lender_acc_b[j, s, LF_INTEREST_VAT_EXEMPT] += interest
         lender_acc_b[j, s, LF_SUBSIDY] += subsidy
         lender_acc_b[j, s, LF_GUARANTEE_FEE] += fee
         lender_acc_b[j, s, LF_PRINCIPAL] += principal

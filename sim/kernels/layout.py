@@ -46,7 +46,8 @@ LF_APPS_NO_COLLATERAL = 22       # applications from firms without pledgeable as
 LF_APPROVALS_NO_COLLATERAL = 23  # of which funded
 LF_DEFERRED = 24        # 万元 principal of bank loans entering deferral this quarter
 LF_CAPITALISED = 25     # 万元 interest of deferred loans added to their principal
-LF_N = 26
+LF_INTEREST_VAT_EXEMPT = 26  # 万元 of LF_INTEREST on bank loans exempt from VAT
+LF_N = 27
 
 # Per-group metrics: group_acc[block, group, size, GM_*]; groups are sectors, then
 # regions, then sizes, then stages (see GROUP_OFFSETS).

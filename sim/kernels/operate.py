@@ -34,6 +34,7 @@ from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_DEFERRED, LF_RENEWED
 from sim.kernels.records import flag, set_flag, uid_of
 from sim.population import (
     ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DEFERRED, DISTRESSED, LOAN_POSITIONS,
+    TAX_FILE,
 )
 
 
@@ -50,9 +51,10 @@ def digital_step(f, fp, peer_digital):
 
 
 @njit(cache=True, inline="always")
-def _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bureau):
+def _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bureau,
+             key_tax):
     """Phase 3, first part, for the live firm ``f`` (uid ``u_id``): ageing, stage
-    change, bureau file and digital diffusion."""
+    change, bureau and tax files and digital diffusion."""
     tr = transitions
     f.age += 1
     u = rng.uniform(key_stage, u_id, 0, 0)
@@ -79,6 +81,8 @@ def _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bu
     else:
         covered = rng.uniform(key_bureau, u_id, 0, 0) < coverage[f.size]
         set_flag(f, BUREAU, 1 if covered else 0)
+    # banks read its tax records if tax-data coverage reaches its rank (fixed per firm)
+    set_flag(f, TAX_FILE, 1 if rng.uniform(key_tax, u_id, 0, 0) < fp.tax_coverage else 0)
     f.digital = min(1.0, f.digital + digital_step(f, fp, peer_digital))
 
 
@@ -268,6 +272,7 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     key_margin = rng.stream_key(fp.seed, rng.S_MARGIN, fp.quarter)
     key_stage = rng.stream_key(fp.seed, rng.S_STAGE, fp.quarter)
     key_bureau = rng.stream_key(fp.seed, rng.S_BUREAU, 0)
+    key_tax = rng.stream_key(fp.seed, rng.S_TAX_FILE, 0)
     key_renew = rng.stream_key(fp.seed, rng.S_RENEW, fp.quarter)
     key_invest = rng.stream_key(fp.seed, rng.S_INVEST, fp.quarter)
     key_offer = rng.stream_key(fp.seed, rng.S_OFFER, fp.quarter)
@@ -294,7 +299,8 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
             if flag(f, ALIVE) == 0:
                 continue
             u_id = uid_of(f)
-            _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bureau)
+            _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bureau,
+                     key_tax)
             draw, due, rev = _earn(f, u_id, loans, i, fp, growth, drift, vol, shock,
                                    base_margin, key_rev, key_margin)
             if draw > 0.0:

@@ -57,6 +57,7 @@ FirmParams = namedtuple("FirmParams", [
     "owner_draw_share",
     "transitions",           # [6] see schema.StageTransition order
     "bureau_coverage",       # [3] after the policy multiplier
+    "tax_coverage",          # share of firms whose tax records banks read (fixed rank)
     "digital_drift",
     "digital_imitation",     # share of the gap to peers' mean digital closed per quarter
     "digital_marketing",     # share of (1 − digital) closed per quarter by platforms' marketing
@@ -70,6 +71,8 @@ FirmParams = namedtuple("FirmParams", [
     "renewal_share",
     "renewal_min_history",   # int, quarters of repayments before a bank loan is renewed
     "subsidy_annual",        # interest subsidy on individual and micro firms' loans
+    "vat_exempt_rate",       # annual: bank loans priced at most this are VAT-exempt (−1: none)
+    "vat_exempt_max_wan",    # 万元: largest principal of a VAT-exempt loan
     "guarantee_fee_annual",  # paid on bank loans of individual and micro firms if covered
     "guarantee_on",          # int 0/1
     # demand
@@ -122,6 +125,8 @@ CreditParams = namedtuple("CreditParams", [
     "precision_bank_big_data", "precision_digital", "precision_trade", "precision_verified",
     "protection_loss",      # protection_effect × data.protection
     "bank_big_data",
+    "precision_tax",        # 1/σ² added at banks by a tax file
+    "tax_limit_share",      # × unsecured_limit_q lent on a tax file without a bureau file
     "verified_share",
     "bank_loss_share",      # [3] by size: risk compensation + guarantee coverage
     "valuation_years",
@@ -134,6 +139,9 @@ CreditParams = namedtuple("CreditParams", [
     "invest_return",
     "invest_size",          # × quarterly revenue spent on an investment
     "yi_per_wan",           # [3] national 亿元 per agent 万元, by size
+    "vat_rate",             # VAT on banks' interest income
+    "vat_exempt_rate",      # annual: bank loans priced at most this are VAT-exempt (−1: none)
+    "vat_exempt_max_wan",   # 万元: largest amount of a VAT-exempt loan
 ])
 
 LenderTable = namedtuple("LenderTable", [
@@ -141,6 +149,7 @@ LenderTable = namedtuple("LenderTable", [
     "reports_to_bureau",    # int [J]: 1 if the lender's loans give a borrower a bureau file
     "active",               # int [J]
     "funding",              # [J] annual funding cost of new loans
+    "unsecured_funding",    # [J] annual funding cost of a new unsecured bank loan
     "op_fixed_wan",         # [J] 万元 per loan per year
     "op_rate",              # [J] annual
     "margin",               # [J] annual
@@ -148,6 +157,8 @@ LenderTable = namedtuple("LenderTable", [
     "rate_cap",             # [J] annual
     "precision_base",       # [J]
     "data_level",           # [J]
+    "tech",                 # [J] bank's technology factor on big-data precision and the
+                            # no-file unsecured limit (1 for other lenders)
     "per_firm_limit_q",     # [J] × quarterly revenue
     "alpha",                # [J] probit intercept of its PD mapping
     "pd_scale",             # [J] calibration factor on its PDs (yearly re-fit)

@@ -18,7 +18,7 @@ from sim.categories import (
     CH_BANK, CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, KIND_BANK, KIND_SUPPLY_CHAIN,
 )
 from sim.kernels.records import flag
-from sim.population import BUREAU
+from sim.population import BUREAU, TAX_FILE
 
 # Quality deciles of N(0, 1): a firm's risk band is how many of these it exceeds.
 _BAND_EDGES = np.array([rng.norm_ppf.py_func(k / 10.0) for k in range(1, 10)])
@@ -48,14 +48,15 @@ def estimated_pd(signal, sigma2, alpha, slope):
 
 
 @njit(cache=True, inline="always")
-def signal_precision(f, kind, base, data_level, verified, cp):
-    """How precisely a lender of class ``kind`` (``KIND_*``) with precision ``base`` and
-    data level ``data_level`` sees firm ``f``'s quality: 1 / noise variance, adding up
-    over the information its class can use."""
+def signal_precision(f, kind, base, data_level, tech, verified, cp):
+    """How precisely a lender of class ``kind`` (``KIND_*``) with precision ``base``,
+    data level ``data_level`` and (a bank) technology factor ``tech`` sees firm ``f``'s
+    quality: 1 / noise variance, adding up over the information its class can use."""
     if kind == KIND_BANK:
         tau = base + cp.precision_bureau * flag(f, BUREAU) \
             + cp.precision_history * min(f.history, cp.history_full) / cp.history_full \
-            + cp.precision_bank_big_data * cp.bank_big_data * f.digital
+            + cp.precision_bank_big_data * cp.bank_big_data * f.digital * tech \
+            + cp.precision_tax * flag(f, TAX_FILE)
         if f.collateral > 0.0:
             tau += cp.precision_collateral
         if f.size > 0:
@@ -70,6 +71,25 @@ def signal_precision(f, kind, base, data_level, verified, cp):
             * (1.0 - cp.protection_loss) + cp.platform_history_weight \
             * cp.precision_history * min(f.history, cp.history_full) / cp.history_full
     return tau
+
+
+@njit(cache=True, inline="always")
+def bank_unsecured_cap(f, rev, unsecured_cap, tech, cp):
+    """What the chosen bank, with technology factor ``tech``, lends firm ``f`` without
+    collateral (万元): ``unsecured_cap`` (the market's limit) with a bureau file, else as
+    far as its tax file or its own big-data scoring reaches."""
+    if flag(f, BUREAU) == 1:
+        return unsecured_cap
+    return cp.unsecured_limit_q * rev * seen_without_file(f, tech, cp)
+
+
+@njit(cache=True, inline="always")
+def seen_without_file(f, tech, cp):
+    """How far a bank with technology factor ``tech`` sees firm ``f``, which has no
+    bureau file (share of the full unsecured limit): its tax file, or the bank's
+    big-data scoring of its digital footprint, whichever reaches further."""
+    tax = cp.tax_limit_share if flag(f, TAX_FILE) == 1 else 0.0
+    return max(tax, min(1.0, cp.bank_big_data * f.digital * tech))
 
 
 @njit(cache=True, inline="always")
@@ -117,14 +137,20 @@ def offer_terms(channel, f, need, rev, cp, unsecured_cap, receivable_cap, verifi
 
 @njit(cache=True, inline="always")
 def price_offer(channel, expected_loss, amount, visible_bad, funding, op_fixed_wan,
-                op_rate, margin, rate_cap, appetite_el):
+                op_rate, margin, rate_cap, appetite_el, cp):
     """The annual rate (0 for equity and crowdfunding) and whether the lender makes the
     offer, given the expected annual loss rate and its costs: funding, operating cost
     per loan (万元 a year) and per unit, margin, rate cap and risk appetite. A lender
-    turns away a firm whose bureau file shows a default (``visible_bad``)."""
+    turns away a firm whose bureau file shows a default (``visible_bad``). A bank pays
+    VAT on the interest of a loan that does not qualify for the exemption, so it prices
+    such a loan to keep its return net of the tax."""
     if channel >= CH_EQUITY:
         return 0.0, expected_loss <= appetite_el and not visible_bad
     required = funding + expected_loss + op_fixed_wan / max(amount, 1e-9) + op_rate
     rate = min(required + margin, rate_cap)
+    if channel == CH_BANK and not (rate <= cp.vat_exempt_rate
+                                   and amount <= cp.vat_exempt_max_wan):
+        required = required / (1.0 - cp.vat_rate)
+        rate = min(required + margin / (1.0 - cp.vat_rate), rate_cap)
     return rate, (expected_loss <= appetite_el and required <= rate_cap
                   and not visible_bad)

@@ -79,6 +79,7 @@ def draw_firm(firm, fp, entrant: bool, table, starting_rates) -> None:
     else:
         firm.anchor = -1
     firm.bureau = False
+    firm.tax_file = False
     firm.history = 0
     firm.first_loan_quarter = -1
     firm.defaulted_before = False

@@ -53,7 +53,8 @@ def precision(firm, lender: int, cp, table) -> float:
     if kind == KIND_BANK:
         tau = base + cp.precision_bureau * firm.bureau \
             + cp.precision_history * min(firm.history, cp.history_full) / cp.history_full \
-            + cp.precision_bank_big_data * cp.bank_big_data * firm.digital
+            + cp.precision_bank_big_data * cp.bank_big_data * firm.digital \
+            * table.tech[lender] + cp.precision_tax * firm.tax_file
         if firm.collateral > 0.0:
             tau += cp.precision_collateral
         if firm.size > 0:
@@ -68,6 +69,14 @@ def precision(firm, lender: int, cp, table) -> float:
     return base + cp.precision_digital * firm.digital * table.data_level[lender] \
         * (1.0 - cp.protection_loss) + cp.platform_history_weight * cp.precision_history \
         * min(firm.history, cp.history_full) / cp.history_full
+
+
+def seen_without_file(firm, tech: float, cp) -> float:
+    """How far a bank with technology factor ``tech`` sees a firm without a bureau file
+    (share of the full unsecured limit): its tax file, or the bank's big-data scoring of
+    its digital footprint, whichever reaches further."""
+    tax = cp.tax_limit_share if firm.tax_file else 0.0
+    return max(tax, min(1.0, cp.bank_big_data * firm.digital * tech))
 
 
 def receivables_verified(firm, cp) -> bool:
@@ -88,8 +97,9 @@ class Limits:
 
 def limits(firm, cp) -> Limits:
     # Banks lend without collateral only as far as they can see the firm: in full with a
-    # credit-bureau file, otherwise as far as their big-data scoring reaches.
-    seen = 1.0 if firm.bureau else cp.bank_big_data * firm.digital
+    # credit-bureau file, otherwise as far as its tax file or their big-data scoring
+    # reaches (the market's, technology factor 1).
+    seen = 1.0 if firm.bureau else seen_without_file(firm, 1.0, cp)
     verified = receivables_verified(firm, cp)
     # a receivable verified on the anchor's ledger is financed closer to its face value
     advance = cp.verified_advance if verified else 1.0
@@ -113,7 +123,9 @@ def screen(firm, channel: int, lender: int, cp, table, limit: Limits) -> Offer:
     need, revenue = firm.need, firm.revenue
     secured = False
     if channel == CH_BANK:
-        unsecured_cap = limit.unsecured
+        # the chosen bank's own big-data scoring sets its limit for a firm without a file
+        unsecured_cap = limit.unsecured if firm.bureau else cp.unsecured_limit_q \
+            * revenue * seen_without_file(firm, table.tech[lender], cp)
         secured_cap = firm.collateral * cp.collateral_ltv
         if secured_cap >= min(need, unsecured_cap) and secured_cap > 0.0:
             secured = True
@@ -141,9 +153,19 @@ def screen(firm, channel: int, lender: int, cp, table, limit: Limits) -> Offer:
         rate = 0.0
         ok = expected_loss <= table.appetite_el[lender] and not visible_bad
     else:
-        required = table.funding[lender] + expected_loss \
+        # an unsecured bank loan may be funded more cheaply (the support plan)
+        cost = table.unsecured_funding[lender] if channel == CH_BANK and not secured \
+            else table.funding[lender]
+        required = cost + expected_loss \
             + table.op_fixed_wan[lender] / max(amount, 1e-9) + table.op_rate[lender]
-        rate = f32(min(required + table.margin[lender], table.rate_cap[lender]))
+        rate = min(required + table.margin[lender], table.rate_cap[lender])
+        if channel == CH_BANK and not (rate <= cp.vat_exempt_rate
+                                       and amount <= cp.vat_exempt_max_wan):
+            # the bank pays VAT on this loan's interest: it keeps its return net of it
+            required = required / (1.0 - cp.vat_rate)
+            rate = min(required + table.margin[lender] / (1.0 - cp.vat_rate),
+                       table.rate_cap[lender])
+        rate = f32(rate)
         ok = (expected_loss <= table.appetite_el[lender] and required <= table.rate_cap[lender]
               and not visible_bad)
     return Offer(firm, lender, channel, pd, amount, rate, secured,

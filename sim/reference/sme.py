@@ -153,6 +153,9 @@ class SME(mesa.Agent):
         else:
             rank = uniform(key(fp.seed, rng.S_BUREAU, 0), self.uid, 0, 0)
             self.bureau = rank < fp.bureau_coverage[self.size]
+        # banks read its tax records if tax-data coverage reaches its rank (fixed per firm)
+        self.tax_file = uniform(key(fp.seed, rng.S_TAX_FILE, 0), self.uid, 0, 0) \
+            < fp.tax_coverage
         self.digital = f32(min(1.0, self.digital + self._digital_step(fp)))
 
     def _earn(self, fp) -> float:
@@ -256,6 +259,9 @@ class SME(mesa.Agent):
                 fee = p * fp.guarantee_fee_annual * 0.25
             self.cash -= interest - subsidy + fee + principal
             self._to_lender(loan.lender, L.LF_INTEREST, interest)
+            if loan.channel == CH_BANK and loan.rate <= fp.vat_exempt_rate \
+                    and p <= fp.vat_exempt_max_wan:
+                self._to_lender(loan.lender, L.LF_INTEREST_VAT_EXEMPT, interest)
             self._to_lender(loan.lender, L.LF_SUBSIDY, subsidy)
             self._to_lender(loan.lender, L.LF_GUARANTEE_FEE, fee)
             self._to_lender(loan.lender, L.LF_PRINCIPAL, principal)

@@ -106,6 +106,26 @@ class CreditSection(Strict):
                                         "individual businesses)", "assumption", ge=0, le=100)
     precision_bank_big_data: float = param(1.5, "1/σ² at banks per unit big-data use × digital",
                                            "report: big-data scoring at banks", ge=0, le=100)
+    precision_tax: float = param(0.5, "1/σ² added at banks by the firm's tax-payment records "
+                                 "(银税互动)", "assumption: tax paid confirms revenue but "
+                                 "not debts", ge=0, le=100)
+    tax_limit_share: float = param(0.5, "share of unsecured_limit_quarters a bank lends "
+                                   "without collateral on a tax file alone (no bureau file)",
+                                   "assumption: 银税互动 credit lines are set at a multiple "
+                                   "of the tax paid", **SHARE)
+    tech_depreciation_quarterly: float = param(0.05, "share of a bank's technology stock "
+                                               "written off per quarter", "assumption: "
+                                               "software and systems last about five years",
+                                               **SHARE)
+    tech_precision_weight: float = param(0.5, "weight of a bank's own technology in its "
+                                         "big-data precision and no-file unsecured limit: "
+                                         "factor = 1 − w + w × intensity / "
+                                         "tech_reference_intensity", "assumption", ge=0,
+                                         le=1)
+    tech_reference_intensity: float = param(0.0025, "technology stock / total assets at "
+                                            "which a bank's technology factor is 1",
+                                            "assumption: about the asset-weighted mean of "
+                                            "banks' starting stocks", gt=0, le=1)
     precision_digital: float = param(2.2, "1/σ² at platforms per unit digital × data level",
                                      "report: alternative data", ge=0, le=100)
     protection_effect: float = param(0.7, "share of platform data precision lost at "

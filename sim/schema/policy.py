@@ -22,6 +22,19 @@ class CentralBank(Strict):
                                       ge=0)
     relending_rate_annual: float = param(0.0175, "annual", "PBoC 1.75% until May 2025", ge=0,
                                          le=0.3)
+    unsecured_support_share: float = param(
+        0.0, "share of the principal of local banks' new unsecured SME loans the central "
+        "bank funds under the unsecured-loan support plan (0 = plan inactive); funded at "
+        "relending_rate_annual", "PBoC 普惠小微企业信用贷款支持计划, 2020-06 to end-2021: "
+        "40% of new unsecured inclusive loans of term ≥ 6 months by local banks (Caixin "
+        "2020-12-23); the rate is an assumption", **SHARE)
+    unsecured_support_quota_yi: float = param(4000.0, "亿元 the plan may fund in all",
+                                              "PBoC 2020-06: 4,000亿 of re-lending", ge=0)
+    unsecured_support_quarters: int = param(4, "quarters the central bank holds a purchase "
+                                            "before the bank takes it back",
+                                            "assumption: about a year, the term of most "
+                                            "supported loans", ge=1,
+                                            le=40)
     inclusive_incentive_rate: float = param(0.01, "share of local banks' inclusive-loan increase",
                                             "PBoC inclusive-loan support tool 2022-2024",
                                             **SHARE)
@@ -62,6 +75,16 @@ class Banking(Strict):
                                   "responds to (growth gap plus borrower gap, fraction)",
                                   "assumption: a bank far behind its target does not chase "
                                   "it without limit", ge=0, le=5)
+    cost_target_fall_annual: float = param(0.0, "fall of banks' average rate on new "
+                                           "inclusive SME loans asked for against the "
+                                           "previous year's average (0 = no target)",
+                                           "Government Work Report 2019: small and micro "
+                                           "firms' all-in financing cost −1pp; 2020: over "
+                                           "1pp below 2019 (Xinhua 2020-03-01)", ge=0,
+                                           le=0.1)
+    cost_target_pressure: float = param(1.0, "margin a bank gives up per unit of its type's "
+                                        "rate on new loans above the cost target (not below "
+                                        "zero margin)", "assumption", ge=0, le=20)
     large_bank_growth_target: float = param(0.0, "yearly growth of the large state-owned "
                                             "banks' inclusive SME book the government asks "
                                             "for (0 = none); a shortfall against the straight "
@@ -157,6 +180,21 @@ class Fiscal(Strict):
                                          "a year after the deferral dates (CBIRC 2020-06 "
                                          "notice: 'reasonable repayment arrangements')",
                                          ge=1, le=40)
+    vat_exemption: bool = param(True, "switch: banks' interest on qualifying small loans "
+                                "(priced at most vat_exempt_rate_multiple × LPR, principal "
+                                "at most vat_exempt_max_wan) is exempt from VAT",
+                                "财税〔2018〕91号 from 2018-09-01, extended to 2027-12-31 "
+                                "by the MOF/STA announcements of 2023")
+    vat_rate: float = param(0.06, "VAT on banks' interest income", "VAT on financial "
+                            "services, 6% (营改增 2016)", **SHARE)
+    vat_exempt_rate_multiple: float = param(1.5, "× 1y LPR: highest rate of a qualifying "
+                                            "loan", "财税〔2018〕91号: rate at most 150% of "
+                                            "the benchmark rate (LPR since 2019-08)",
+                                            ge=0, le=10)
+    vat_exempt_max_wan: float = param(1000.0, "万元: largest qualifying credit line to one "
+                                      "firm", "财税〔2018〕91号: single credit line ≤ 10m "
+                                      "yuan to small and micro firms and individual "
+                                      "businesses", ge=0)
     interest_subsidy_annual: float = param(0.0, "government pays on loans to individual and "
                                            "micro firms",
                                            "assumption", ge=0, le=0.2)
@@ -166,6 +204,16 @@ class Data(Strict):
     protection: float = param(0.5, "0 = none, 1 = strict", "PIPL 2021 in force", **SHARE)
     bureau_coverage: float = param(1.0, "× base coverage by size", "PBoC credit reference",
                                    ge=0, le=5)
+    bureau_coverage_growth_annual: float = param(
+        0.02, "yearly growth of bureau coverage (× the run's years elapsed, compounded, on "
+        "bureau_coverage), capped at full coverage", "assumption: the PBoC credit reference "
+        "center and the licensed bureaus (Baihang 2018, Pudao 2020) add files of firms "
+        "that never borrowed", ge=-0.5, le=1)
+    tax_data_coverage: float = param(0.35, "share of firms whose tax-payment records banks "
+                                     "can read (a fixed rank per firm decides which)",
+                                     "银税互动, launched 2015 by the State Taxation "
+                                     "Administration and the CBRC (税总发〔2015〕96号); the "
+                                     "2024 level is an assumption", **SHARE)
     bank_big_data: float = param(0.3, "banks' use of alternative data", "report F18: >50% of "
                                  "institutions use big data", **SHARE)
     verified_receivables: float = param(0.15, "share of anchored firms with verified "
