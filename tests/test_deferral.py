@@ -145,10 +145,10 @@ def _run(name: str, seed: int):
     trace = _Trace()
     take, defer = SME._take_loan, SME._defer
 
-    def traced_take(self, offer, cp, spent):
+    def traced_take(self, offer, cp, spent, *rest):
         key = (cp.quarter, self.uid)
         trace.new[key] = trace.new.get(key, 0.0) + offer.amount
-        take(self, offer, cp, spent)
+        take(self, offer, cp, spent, *rest)
 
     def traced_defer(self, fp):
         before = [loan is not None and loan.deferred for loan in self.loans]
