@@ -48,8 +48,8 @@ def test_informal_debt_falls_as_formal_credit_replaces_it(baseline):
 def _offers_taken(firms, fp, group_acc, key_offer, key_target):
     taken = 0
     for i in range(firms.shape[0]):
-        if informal_kernels.take_offer(firms[i], np.int64(i), 0, fp, group_acc, key_offer,
-                                       key_target):
+        if informal_kernels.take_offer(firms[i], np.int64(i), 0, fp, fp.bank_rate_band,
+                                       fp.debt_target, group_acc, key_offer, key_target):
             taken += 1
     return taken
 

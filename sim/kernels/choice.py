@@ -98,22 +98,23 @@ def channel_reach(c, f, rev, cp, unsecured_cap, receivable_cap):
 
 
 @njit(cache=True, inline="always")
-def nondebt_channel(f, request, cp, choice_n, kind_class, u):
+def nondebt_channel(f, request, cp, seek_stage, seek_sector, choice_n, kind_class, u):
     """The outside stake firm ``f`` seeks before debt this round (``CH_EQUITY`` or
     ``CH_CROWDFUNDING``), or -1 (ODD 7.8): a firm with a project seeks one with a chance
     set by its stage, raised for technology and services and by recent growth (revenue
     above its trend), drawn with ``u`` (one draw a quarter); equity if it needs at least
     ``equity_min_wan``, else crowdfunding. A firm a crowd/equity platform has turned down
-    this quarter, or one with no such platform in reach, turns to debt."""
+    this quarter, or one with no such platform in reach, turns to debt. ``seek_stage``
+    and ``seek_sector`` are ``cp``'s arrays, taken out of the bundle before the loop."""
     if (request.invest & REQ_INVEST) == 0:
         return -1
-    base = cp.seek_stage[f.stage]
+    base = seek_stage[f.stage]
     if base <= 0.0:
         return -1
     if request.rejected_by >= 0 and kind_class[request.rejected_by] == KIND_CROWD:
         return -1
     growth = np.float64(f.log_revenue) - np.float64(f.log_trend)
-    if u >= base * cp.seek_sector[f.sector] * math.exp(cp.seek_growth_sensitivity * growth):
+    if u >= base * seek_sector[f.sector] * math.exp(cp.seek_growth_sensitivity * growth):
         return -1
     c = CH_EQUITY if request.need >= cp.equity_min_wan else CH_CROWDFUNDING
     if choice_n[c, f.region] == 0:

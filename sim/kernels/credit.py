@@ -80,6 +80,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
         apps.ok, apps.secured
     channel_weight, bank_loss_share = cp.channel_weight, cp.bank_loss_share
     online_use = cp.online_use
+    seek_stage, seek_sector = cp.seek_stage, cp.seek_sector
     choice_n, choice_lenders, choice_cum = lt.choice_n, lt.choice_lenders, lt.choice_cum
     active, kind_class, precision_base, data_level, tech = lt.active, lt.kind_class, \
         lt.precision_base, lt.data_level, lt.tech
@@ -102,8 +103,8 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
                 continue
             u_id = uid_of(f)
             # one draw a quarter (not per round) decides whether it seeks an outside stake
-            nondebt = nondebt_channel(f, request, cp, choice_n, kind_class,
-                                      rng.uniform(key_channel, u_id, 1, 0))
+            nondebt = nondebt_channel(f, request, cp, seek_stage, seek_sector, choice_n,
+                                      kind_class, rng.uniform(key_channel, u_id, 1, 0))
             free_position, has_npl = lending_relations(loans, i, relation)
             if not (free_position or nondebt >= 0):
                 # both loan positions taken and no outside stake sought: no channel is

@@ -44,11 +44,14 @@ def pay_informal_interest(f, fp):
 
 
 @njit(cache=True, inline="always")
-def take_offer(f, u_id, b, fp, group_acc, key_offer, key_target):
+def take_offer(f, u_id, b, fp, bank_rate_band, debt_targets, group_acc, key_offer,
+               key_target):
     """Phase 5, for a live firm that has never wanted debt (``debt_target`` = 0): banks
     that see it (a bureau file, repayment history, or a digital footprint of at least
     ``offer_min_digital``) offer it a credit line with chance ``offer_prob``; it takes
-    the line if the bank rate it expects for its risk band is below its reservation rate
+    the line if the bank rate it expects for its risk band (``bank_rate_band``, float64
+    [N_RISK_BANDS], ``fp.bank_rate_band`` taken out of the bundle before the loop) is
+    below its reservation rate
     (the informal rate if it owes informal debt), and from then on wants debt like a
     borrower drawn at birth. Returns whether it took one."""
     if fp.offer_prob <= 0.0:
@@ -57,11 +60,11 @@ def take_offer(f, u_id, b, fp, group_acc, key_offer, key_target):
     if not visible or rng.uniform(key_offer, u_id, 0, 0) >= fp.offer_prob:
         return False
     reservation = fp.informal_rate if f.informal_debt > 0.0 else fp.reservation_rate
-    if fp.bank_rate_band[risk_band(f.quality)] >= reservation:
+    if bank_rate_band[risk_band(f.quality)] >= reservation:
         return False
     s = f.size
     sd = fp.debt_target_sd
-    f.debt_target = fp.debt_target[s] * math.exp(
+    f.debt_target = debt_targets[s] * math.exp(
         sd * rng.normal(key_target, u_id, 0, 0) - 0.5 * sd * sd)
     for g in firm_groups(f):
         group_acc[b, g, s, GM_OFFERS] += 1.0
@@ -69,10 +72,10 @@ def take_offer(f, u_id, b, fp, group_acc, key_offer, key_target):
 
 
 @njit(cache=True, inline="always")
-def refinances(f, fp):
+def refinances(f, fp, bank_rate_band):
     """Phase 5: whether the firm seeks formal credit to repay its informal debt (it
     expects bank credit for its risk band to cost less)."""
-    return f.informal_debt > 0.0 and fp.bank_rate_band[risk_band(f.quality)] < fp.informal_rate
+    return f.informal_debt > 0.0 and bank_rate_band[risk_band(f.quality)] < fp.informal_rate
 
 
 @njit(cache=True, inline="always")

@@ -202,8 +202,8 @@ def _service(f, u_id, loans, i, rev, fp, acc_b, key_renew, due):
 
 
 @njit(cache=True, inline="always")
-def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, unpaid,
-            key_offer, key_target):
+def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, bank_rate_band, debt_targets,
+            key_invest, group_acc, unpaid, key_offer, key_target):
     """Phase 5 for the live firm ``f`` in slot ``i`` with revenue ``rev``: how much
     external finance it seeks (万元; 0 for none) and what it includes (bits: an
     investment ``REQ_INVEST``, refinancing of informal debt ``REQ_REFINANCE``), given the
@@ -235,8 +235,8 @@ def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, u
     if f.discouraged > 0:
         f.discouraged -= 1
     else:
-        if f.debt_target == 0.0 and take_offer(f, u_id, b, fp, group_acc, key_offer,
-                                               key_target):
+        if f.debt_target == 0.0 and take_offer(f, u_id, b, fp, bank_rate_band, debt_targets,
+                                               group_acc, key_offer, key_target):
             invest = REQ_OFFERED
         if f.debt_target > 0.0 and not has_npl:
             # a firm using both its credit lines waits for one to mature
@@ -247,7 +247,7 @@ def _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest, group_acc, u
                 total += fp.invest_size * rev
                 invest |= REQ_INVEST
             # refinancing comes last in the request: a loan's proceeds meet the rest first
-            if free_position and refinances(f, fp):
+            if free_position and refinances(f, fp, bank_rate_band):
                 total += f.informal_debt
                 invest |= REQ_REFINANCE
     # firms ask for what lenders could plausibly give, a multiple of revenue
@@ -289,6 +289,8 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     shock = fp.shock_mult
     base_margin = fp.margin_by_size
     invest_prob = fp.invest_prob
+    bank_rate_band = fp.bank_rate_band
+    debt_targets = fp.debt_target
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     for b in prange(n_blocks):
         acc_b = lender_acc[b]
@@ -308,8 +310,9 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
                 owner_draws[b, f.size, 1] += draw * f.outside_stake
             pay_informal_interest(f, fp)
             unpaid = _service(f, u_id, loans, i, rev, fp, acc_b, key_renew, due)
-            need, invest = _demand(f, u_id, loans, i, b, rev, fp, invest_prob, key_invest,
-                                   group_acc, unpaid, key_offer, key_target)
+            need, invest = _demand(f, u_id, loans, i, b, rev, fp, invest_prob, bank_rate_band,
+                                   debt_targets, key_invest, group_acc, unpaid, key_offer,
+                                   key_target)
             if need > 0.0:
                 request = requests[b * BLOCK_SIZE + seeking]
                 request.need = need
