@@ -98,12 +98,13 @@ def channel_reach(c, f, rev, cp, unsecured_cap, receivable_cap):
 
 
 @njit(cache=True, inline="always")
-def nondebt_channel(f, request, cp, seek_stage, seek_sector, choice_n, kind_class, u):
+def nondebt_channel(f, request, cp, seek_stage, seek_sector, choice_n, kind_class,
+                    key_channel, u_id):
     """The outside stake firm ``f`` seeks before debt this round (``CH_EQUITY`` or
     ``CH_CROWDFUNDING``), or -1 (ODD 7.8): a firm with a project seeks one with a chance
     set by its stage, raised for technology and services and by recent growth (revenue
-    above its trend), drawn with ``u`` (one draw a quarter); equity if it needs at least
-    ``equity_min_wan``, else crowdfunding. A firm a crowd/equity platform has turned down
+    above its trend), one draw a quarter (``key_channel``, uid ``u_id``); equity if it
+    needs at least ``equity_min_wan``, else crowdfunding. A firm a crowd/equity platform has turned down
     this quarter, or one with no such platform in reach, turns to debt. ``seek_stage``
     and ``seek_sector`` are ``cp``'s arrays, taken out of the bundle before the loop."""
     if (request.invest & REQ_INVEST) == 0:
@@ -113,6 +114,8 @@ def nondebt_channel(f, request, cp, seek_stage, seek_sector, choice_n, kind_clas
         return -1
     if request.rejected_by >= 0 and kind_class[request.rejected_by] == KIND_CROWD:
         return -1
+    # drawn only for a firm that may seek a stake: most seekers stop above
+    u = rng.uniform(key_channel, u_id, 1, 0)
     growth = np.float64(f.log_revenue) - np.float64(f.log_trend)
     if u >= base * seek_sector[f.sector] * math.exp(cp.seek_growth_sensitivity * growth):
         return -1

@@ -104,7 +104,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             u_id = uid_of(f)
             # one draw a quarter (not per round) decides whether it seeks an outside stake
             nondebt = nondebt_channel(f, request, cp, seek_stage, seek_sector, choice_n,
-                                      kind_class, rng.uniform(key_channel, u_id, 1, 0))
+                                      kind_class, key_channel, u_id)
             free_position, has_npl = lending_relations(loans, i, relation)
             if not (free_position or nondebt >= 0):
                 # both loan positions taken and no outside stake sought: no channel is
