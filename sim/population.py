@@ -40,7 +40,8 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "region": ("u1", "firm", "code", "index into categories.REGIONS"),
     "size": ("u1", "firm", "code", "index into categories.SIZES (sampling stratum)"),
     "stage": ("u1", "firm", "code", "index into categories.STAGES"),
-    "age": ("i2", "firm", "quarters", "age since entry"),
+    "age": ("u1", "firm", "quarters", "age since entry, saturating at 255 (nothing reads "
+            "an age past the start's quality tilt)"),
     "quality": ("f4", "firm", "sd units", "latent creditworthiness ~ N(0,1), never observed"),
     "log_trend": ("f4", "firm", "log 万元", "log of the revenue level the firm reverts to"),
     "log_revenue": ("f4", "firm", "log 万元", "log of quarterly revenue before shocks"),
@@ -49,8 +50,8 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "digital": ("f4", "firm", "0-1", "share of activity visible as digital data"),
     "debt_target": ("f4", "firm", "× quarterly revenue", "debt the firm wants; 0 = never borrows"),
     "anchor": ("i2", "firm", "id", "core firm whose supply chain it sells into, or -1"),
-    "history": ("i2", "firm", "quarters", "quarters of on-time repayment"),
-    "first_loan_quarter": ("i2", "firm", "quarter index", "quarter of first loan, -1 = never"),
+    "history": ("u1", "firm", "quarters", "quarters of on-time repayment, saturating at 255 "
+                "(every rule compares it with at most 80)"),
     "outside_stake": ("f4", "firm", "share", "share of owner draws due to outside investors"),
     "informal_debt": ("f4", "firm", "万元", "informal debt (private lenders, owners' "
                       "personal borrowing used in the business); outside lenders' books"),
@@ -75,9 +76,11 @@ FIRM_FLAGS: dict[str, tuple[int, str]] = {
     "defaulted_before": (2, "has defaulted at least once"),
     "distressed": (3, "could not meet debt service this quarter"),
     "tax_file": (4, "banks can read its tax-payment records (银税互动)"),
+    "reported_loan": (5, "has had a loan from a lender that reports to the credit bureau"),
 }
-ALIVE, BUREAU, DEFAULTED_BEFORE, DISTRESSED, TAX_FILE = (FIRM_FLAGS[name][0] for name in (
-    "alive", "bureau", "defaulted_before", "distressed", "tax_file"))
+ALIVE, BUREAU, DEFAULTED_BEFORE, DISTRESSED, TAX_FILE, REPORTED_LOAN = (
+    FIRM_FLAGS[name][0] for name in ("alive", "bureau", "defaulted_before", "distressed",
+                                     "tax_file", "reported_loan"))
 # and of a loan, bits of its ``flags``
 LOAN_FLAGS: dict[str, tuple[int, str]] = {
     "secured": (0, "collateral or receivable behind the loan"),

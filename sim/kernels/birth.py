@@ -20,9 +20,9 @@ from sim.kernels.choice import pick_lender
 from sim.kernels.debt import clear_loan
 from sim.kernels.groups import STAGE_STARTUP, group_rows
 from sim.kernels.prefetch import prefetch
-from sim.kernels.records import set_uid
+from sim.kernels.records import set_flag, set_uid
 from sim.kernels.seekers import PREFETCH_AHEAD
-from sim.population import ALIVE, AMORTIZING, LOAN_POSITIONS, SECURED
+from sim.population import ALIVE, AMORTIZING, LOAN_POSITIONS, REPORTED_LOAN, SECURED
 
 # Field numbers for the S_INIT stream: each attribute gets its own draw.
 _F_SECTOR, _F_REGION, _F_STAGE, _F_QUALITY, _F_TREND, _F_REV = 0, 1, 2, 3, 4, 5
@@ -55,13 +55,14 @@ def _draw_age_and_quality(f, u_id, entrant, fp, key):
     else:
         f.stage = _pick(fp.stage_cum, rng.uniform(key, u_id, _F_STAGE, 0))
         if f.stage == STAGE_STARTUP:
-            f.age = int(rng.uniform(key, u_id, _F_AGE, 0) * fp.startup_age)
+            age = int(rng.uniform(key, u_id, _F_AGE, 0) * fp.startup_age)
         else:
-            f.age = fp.startup_age + int(rng.uniform(key, u_id, _F_AGE, 0)
-                                         * fp.established_age_span)
+            age = fp.startup_age + int(rng.uniform(key, u_id, _F_AGE, 0)
+                                       * fp.established_age_span)
+        f.age = min(age, 255)
         # the starting population are survivors: weak firms have been weeded out, more
         # so among older firms
-        q += fp.initial_quality_tilt * min(f.age, fp.tilt_full_age) / fp.tilt_full_age
+        q += fp.initial_quality_tilt * min(age, fp.tilt_full_age) / fp.tilt_full_age
     f.quality = q
     return level, q
 
@@ -130,8 +131,8 @@ def _starting_loan(f, loan, u_id, q, rev, propensity, fp, choice_lenders, choice
     amortizing = 0 if channel == CH_BANK else 1
     loan.flags = (secured << SECURED) | (amortizing << AMORTIZING)
     loan.status = LOAN_PERFORMING
-    f.history = int(rng.uniform(key, u_id, _F_HIST, 0) * fp.start_history_max)
-    f.first_loan_quarter = fp.quarter - 4
+    f.history = min(int(rng.uniform(key, u_id, _F_HIST, 0) * fp.start_history_max), 255)
+    set_flag(f, REPORTED_LOAN, 1)
     f.cash += loan.principal  # borrowed working capital is held as cash
 
 
@@ -188,7 +189,6 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         groups_of[k, 2] = f.size
         groups_of[k, 3] = f.stage
         f.history = 0
-        f.first_loan_quarter = -1
         f.outside_stake = 0.0
         for pos in range(LOAN_POSITIONS):
             clear_loan(loans[i, pos])

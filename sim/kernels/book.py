@@ -19,9 +19,10 @@ from sim.kernels.layout import (
     LF_FEES, LF_NEW_AMT, LF_NEW_COUNT, LF_NEW_FIRST, LF_NEW_PD_AMT, LF_NEW_RATE_AMT,
     LF_NEW_SECURED, LF_NONDEBT_AMT, NEW_THIS_QUARTER,
 )
+from sim.kernels.records import flag, set_flag
 from sim.kernels.screening import risk_band
 from sim.kernels.seekers import visit_seeker
-from sim.population import AMORTIZING, SECURED
+from sim.population import AMORTIZING, REPORTED_LOAN, SECURED
 
 
 @njit(cache=True, inline="always")
@@ -91,9 +92,9 @@ def book_loan(f, loans, i, b, j, c, amount, rate, pd, secured, spent, cp, maturi
     band = risk_band(f.quality)
     band_acc[b, kind, band, BAND_AMT] += amount
     band_acc[b, kind, band, BAND_RATE_AMT] += rate * amount
-    first = f.first_loan_quarter < 0 and reports == 1
+    first = flag(f, REPORTED_LOAN) == 0 and reports == 1
     if first:
-        f.first_loan_quarter = cp.quarter
+        set_flag(f, REPORTED_LOAN, 1)
         lender_acc[b, j, s, LF_NEW_FIRST] += 1.0
     for g in firm_groups(f):
         group_acc[b, g, s, GM_NEW_DEBT] += amount

@@ -131,4 +131,5 @@ def pay_debt(f, loans, i, s, fp, lender_acc_b):
             clear_loan(loan)
         else:
             loan.principal = remaining_p
-    f.history += 1
+    if f.history < 255:
+        f.history += 1

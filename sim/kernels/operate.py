@@ -34,7 +34,7 @@ from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_DEFERRED, LF_RENEWED
 from sim.kernels.records import flag, set_flag, uid_of
 from sim.population import (
     ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DEFERRED, DISTRESSED, LOAN_POSITIONS,
-    TAX_FILE,
+    REPORTED_LOAN, TAX_FILE,
 )
 
 
@@ -56,7 +56,8 @@ def _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bu
     """Phase 3, first part, for the live firm ``f`` (uid ``u_id``): ageing, stage
     change, bureau and tax files and digital diffusion."""
     tr = transitions
-    f.age += 1
+    if f.age < 255:
+        f.age += 1
     u = rng.uniform(key_stage, u_id, 0, 0)
     st = f.stage
     if st == STAGE_STARTUP:
@@ -76,7 +77,7 @@ def _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bu
         if u < tr[5]:
             f.stage = STAGE_STABLE
     # a bureau file comes from a past loan or from coverage (a fixed rank per firm)
-    if f.first_loan_quarter >= 0:
+    if flag(f, REPORTED_LOAN) == 1:
         set_flag(f, BUREAU, 1)
     else:
         covered = rng.uniform(key_bureau, u_id, 0, 0) < coverage[f.size]

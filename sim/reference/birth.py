@@ -45,11 +45,12 @@ def draw_firm(firm, fp, entrant: bool, table, starting_rates) -> None:
     else:
         firm.stage = pick(fp.stage_cum, u(F_STAGE))
         if firm.stage == STARTUP:
-            firm.age = int(u(F_AGE) * fp.startup_age)
+            age = int(u(F_AGE) * fp.startup_age)
         else:
-            firm.age = fp.startup_age + int(u(F_AGE) * fp.established_age_span)
+            age = fp.startup_age + int(u(F_AGE) * fp.established_age_span)
+        firm.age = min(age, 255)   # stored in a byte, as the kernels store it
         # the starting population are survivors, the more so the older
-        quality += fp.initial_quality_tilt * min(firm.age, fp.tilt_full_age) / fp.tilt_full_age
+        quality += fp.initial_quality_tilt * min(age, fp.tilt_full_age) / fp.tilt_full_age
     firm.quality = f32(quality)
     firm.log_trend = f32(level)
     firm.log_revenue = f32(level + fp.start_revenue_noise_sd * n(F_REVENUE))
@@ -81,7 +82,7 @@ def draw_firm(firm, fp, entrant: bool, table, starting_rates) -> None:
     firm.bureau = False
     firm.tax_file = False
     firm.history = 0
-    firm.first_loan_quarter = -1
+    firm.reported_loan = False
     firm.defaulted_before = False
     firm.outside_stake = 0.0
     if entrant or firm.debt_target <= 0.0:
@@ -105,6 +106,6 @@ def draw_firm(firm, fp, entrant: bool, table, starting_rates) -> None:
                 secured=channel == CH_BANK and firm.collateral > 0.0,
                 amortizing=channel != CH_BANK)
     firm.loans[0] = loan
-    firm.history = int(u(F_HISTORY) * fp.start_history_max)
-    firm.first_loan_quarter = fp.quarter - 4
+    firm.history = min(int(u(F_HISTORY) * fp.start_history_max), 255)
+    firm.reported_loan = True
     firm.cash += loan.principal  # borrowed working capital is held as cash

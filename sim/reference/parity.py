@@ -24,7 +24,7 @@ NEW_MARK = L.NEW_THIS_QUARTER
 # are written off)
 FIRM_FIELDS = ("alive", "sector", "region", "size", "stage", "age", "quality", "log_trend",
                "log_revenue", "cash", "collateral", "digital", "debt_target",
-               "anchor", "bureau", "tax_file", "history", "first_loan_quarter",
+               "anchor", "bureau", "tax_file", "history", "reported_loan",
                "defaulted_before", "outside_stake", "discouraged", "informal_debt")
 # what a live firm did this quarter (the fast engine clears this in every slot, the
 # reference only in live firms; an entrant has not done anything yet)

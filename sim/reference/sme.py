@@ -128,7 +128,7 @@ class SME(mesa.Agent):
             + fp.digital_marketing * (1.0 - digital)
 
     def _advance(self, fp) -> None:
-        self.age += 1
+        self.age = min(self.age + 1, 255)
         u = uniform(key(fp.seed, rng.S_STAGE, fp.quarter), self.uid, 0, 0)
         tr = fp.transitions
         if self.stage == STARTUP:
@@ -148,7 +148,7 @@ class SME(mesa.Agent):
             if u < tr[5]:
                 self.stage = STABLE
         # a bureau file comes from a past loan or from coverage (a fixed rank per firm)
-        if self.first_loan_quarter >= 0:
+        if self.reported_loan:
             self.bureau = True
         else:
             rank = uniform(key(fp.seed, rng.S_BUREAU, 0), self.uid, 0, 0)
@@ -272,7 +272,7 @@ class SME(mesa.Agent):
                 self.loans[slot] = None
             else:
                 loan.principal = left
-        self.history += 1
+        self.history = min(self.history + 1, 255)
 
     # ------------------------------------------------------------------ phase 5
     def demand(self, fp) -> None:
@@ -462,9 +462,9 @@ class SME(mesa.Agent):
         band = risk_band(self.quality)
         self.model.acc.band[self.block, kind, band, L.BAND_AMT] += amount
         self.model.acc.band[self.block, kind, band, L.BAND_RATE_AMT] += rate * amount
-        first = self.first_loan_quarter < 0 and offer.reports_to_bureau
+        first = not self.reported_loan and offer.reports_to_bureau
         if first:
-            self.first_loan_quarter = cp.quarter
+            self.reported_loan = True
             self._to_lender(j, L.LF_NEW_FIRST, 1.0)
         acc = self.model.acc.group
         for g in self.groups:
