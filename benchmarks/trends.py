@@ -7,10 +7,10 @@ Usage (from the repository root)::
     python benchmarks/trends.py scenarios/rate_cut.toml
 
 Prints, averaged over the seeds: the 2024 means of the calibration bands
-(``tests/test_baseline.py``), and from 2024Q4 to 2030Q4 the average yearly growth of
+(``sim.bands``), and from 2024Q4 to 2030Q4 the average yearly growth of
 ``loan_balance``, ``loan_balance_bank`` and ``borrowers_bank`` (Q4 over Q4) with the
-online share of new lending in 2024 and 2030. Issue-level bound: loan balances grow 6–12%
-a year.
+online share of new lending in 2024 and 2030; loan balances must grow within
+``sim.bands.BASELINE_LOAN_GROWTH_BAND``.
 """
 
 from __future__ import annotations
@@ -22,15 +22,6 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-BANDS = {
-    "online_share_new": (0.30, 0.45),
-    "avg_rate_new": (0.07, 0.12),
-    "avg_rate_new_bank": (0.035, 0.06),
-    "avg_rate_new_online": (0.12, 0.20),
-    "npl_ratio": (0.02, 0.05),
-    "unmet_demand_share": (0.10, 0.30),
-    "bank_car_mean": (0.11, 0.16),
-}
 GROWTH_COLUMNS = ("loan_balance", "loan_balance_bank", "loan_balance_online",
                   "borrowers_bank", "sme_alive")
 
@@ -44,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
+    from sim.bands import BASELINE_2024_BANDS, BASELINE_LOAN_GROWTH_BAND
     from sim.config import load_scenario
     from sim.model import run
 
@@ -56,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     first_year = q.index[:4]
     print(f"{args.scenario}: {args.agents:,} SMEs, {args.seeds} seed(s)")
     print(f"{first_year[0][:4]} means:")
-    for column, (low, high) in BANDS.items():
+    for column, (low, high) in BASELINE_2024_BANDS.items():
         value = q.loc[first_year, column].mean()
         mark = "ok" if low <= value <= high else "OUTSIDE"
         print(f"  {column:22s} {value:8.4f}  band [{low}, {high}]  {mark}")
@@ -66,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"growth a year, {start} to {end}:")
     for column in GROWTH_COLUMNS:
         growth = (q.loc[end, column] / q.loc[start, column]) ** (1 / years) - 1
-        print(f"  {column:22s} {growth:8.2%}")
+        mark = ""
+        if column in ("loan_balance", "loan_balance_bank"):
+            low, high = BASELINE_LOAN_GROWTH_BAND
+            mark = f"  band [{low:.0%}, {high:.0%}]  " + ("ok" if low <= growth <= high
+                                                          else "OUTSIDE")
+        print(f"  {column:22s} {growth:8.2%}{mark}")
     print(f"online share of new lending: {q.loc[q4[0], 'online_share_new']:.3f} ({start})"
           f" -> {q.loc[end, 'online_share_new']:.3f} ({end})")
     return 0

@@ -7,20 +7,13 @@ baseline produces at full size are recorded there.
 import numpy as np
 import pytest
 
+from sim.bands import BASELINE_2024_BANDS
 from sim.categories import LENDER_KINDS
 from sim.config import load_scenario
 from sim.model import run
 from tests.helpers import scenario
 
-BOUNDS = {
-    "online_share_new": (0.30, 0.45),
-    "avg_rate_new": (0.07, 0.12),
-    "avg_rate_new_bank": (0.035, 0.06),
-    "avg_rate_new_online": (0.12, 0.20),
-    "npl_ratio": (0.02, 0.05),
-    "unmet_demand_share": (0.10, 0.30),
-    "bank_car_mean": (0.11, 0.16),
-}
+BOUNDS = BASELINE_2024_BANDS
 
 
 @pytest.fixture(scope="module")
