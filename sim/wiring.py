@@ -13,8 +13,8 @@ import numpy as np
 
 from sim.agents.regulators import DataRegulator, FiscalAuthority
 from sim.categories import (
-    ANCHOR_AFFINITY, CH_CROWDFUNDING, CH_EQUITY, CHANNELS, N_RISK_BANDS, REGIONS, SECTORS,
-    SIZES, STAGES,
+    ANCHOR_AFFINITY, CH_CROWDFUNDING, CH_EQUITY, CHANNELS, DEBT_CHANNELS, N_RISK_BANDS, REGIONS,
+    SECTORS, SIZES, STAGES,
 )
 from sim.diffusion import DiffusionSignals, no_signals
 from sim.expectations import lender_kinds
@@ -243,27 +243,31 @@ def outside_stake_demand(params: Scenario) -> dict:
 
 
 def channel_weights(params: Scenario, expected_rate: np.ndarray) -> np.ndarray:
-    """exp of the static part of each channel's utility, by channel and risk band."""
+    """exp of the static part of each debt channel's utility, by channel and risk band.
+    A firm seeking an outside stake applies through that channel alone (ODD 7.8), so the
+    equity and crowdfunding rows are 1: any positive weight picks it."""
     credit = params.credit
-    utility = (_values(credit.channel_constant, CHANNELS)[:, None]
-               - credit.rate_sensitivity * expected_rate
-               - credit.time_sensitivity * _values(credit.time_to_cash, CHANNELS)[:, None])
-    return np.exp(np.minimum(utility, 50.0))
+    debt = list(DEBT_CHANNELS)
+    names = [CHANNELS[c] for c in debt]
+    weights = np.ones((len(CHANNELS), N_RISK_BANDS))
+    utility = (_values(credit.channel_constant, names)[:, None]
+               - credit.rate_sensitivity * expected_rate[debt]
+               - credit.time_sensitivity * _values(credit.time_to_cash, names)[:, None])
+    weights[debt] = np.exp(np.minimum(utility, 50.0))
+    return weights
 
 
 def initial_expected_rates(params: Scenario) -> np.ndarray:
     """Firms' expectations by channel and risk band before any loan is priced: the
-    starting debt rates, a little higher for riskier bands; the perceived cost of
-    equity and crowdfunding, which firms always use for those channels."""
+    starting debt rates, a little higher for riskier bands (equity and crowdfunding
+    rows 0: no rate enters the choice of an outside stake)."""
     credit = params.credit
     bands = np.linspace(credit.starting_spread_riskiest_annual,
                         credit.starting_spread_safest_annual, N_RISK_BANDS)
-    table = np.empty((len(CHANNELS), N_RISK_BANDS))
+    table = np.zeros((len(CHANNELS), N_RISK_BANDS))
     starting = credit.starting_rate
     table[:3] = np.array([starting.bank, starting.online, starting.supply_chain])[:, None] \
         + bands[None, :]
-    table[CH_EQUITY] = params.credit.equity_cost_annual
-    table[CH_CROWDFUNDING] = params.credit.crowdfunding_cost_annual
     return table
 
 

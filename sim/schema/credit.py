@@ -13,16 +13,12 @@ class ChannelConstants(Strict):
     bank: float = param(0.0, "logit utility", "calibrated to online share 30-45%", ge=-20, le=20)
     online: float = param(1.5, "logit utility", "calibrated", ge=-20, le=20)
     supply_chain: float = param(0.4, "logit utility", "calibrated", ge=-20, le=20)
-    equity: float = param(-1.0, "logit utility", "calibrated", ge=-20, le=20)
-    crowdfunding: float = param(-1.6, "logit utility", "calibrated", ge=-20, le=20)
 
 
 class TimeToCash(Strict):
     bank: float = param(3.0, "weeks", "report: automated approval cuts time", ge=0, le=52)
     online: float = param(0.1, "weeks", "report: minutes for big-tech loans", ge=0, le=52)
     supply_chain: float = param(1.0, "weeks", "assumption", ge=0, le=52)
-    equity: float = param(10.0, "weeks", "assumption", ge=0, le=52)
-    crowdfunding: float = param(6.0, "weeks", "assumption", ge=0, le=52)
 
 
 class StartingRates(Strict):
@@ -165,10 +161,6 @@ class CreditSection(Strict):
     pd_scale_max: float = param(10.0, "highest calibration factor on a lender's PDs",
                                 "assumption: a re-fit cannot scale PDs beyond tenfold",
                                 ge=1, le=1000)
-    equity_cost_annual: float = param(0.16, "firms' perceived cost of equity", "assumption",
-                                      ge=0, le=2)
-    crowdfunding_cost_annual: float = param(0.12, "firms' perceived cost of crowdfunding",
-                                            "assumption", ge=0, le=2)
     equity_valuation_years: float = param(2.0, "pre-money value, × annual revenue",
                                           "assumption", gt=0, le=100)
     supply_chain_maturity: int = param(2, "quarters", "tied to the receivable", ge=1, le=12)
