@@ -75,6 +75,7 @@ class CreditMarket(mesa.Model):
         self.quarter = self.start_quarter - run.burn_in_quarters
         self.resolved_this_quarter = 0
         self.last_default_rate = 0.0
+        self._tax_coverage_drawn: float | None = None  # coverage the tax files follow
         # -- population and weights
         shares = np.array([getattr(self.params.population.agent_share, s) for s in SIZES])
         self.agents_by_size = np.floor(shares * run.agents).astype(np.int64)
@@ -148,12 +149,13 @@ class CreditMarket(mesa.Model):
         return (self.quarter - self.start_quarter) / 4.0
 
     # ------------------------------------------------------------------ set-up
-    def _firm_params(self):
+    def _firm_params(self, tax_redraw: bool = True):
         drag = self.params.macro.feedback_coefficient * self.last_default_rate \
             if self.params.run.macro_feedback else 0.0
         return firm_params(self.params, self.quarter, self.start_quarter // 4, self.seed,
                            self.schedule.revenue_multipliers(self.quarter), drag / 4.0,
-                           self.seen, self.market.outreach, self.expected_rate[CH_BANK].copy())
+                           self.seen, self.market.outreach, self.expected_rate[CH_BANK].copy(),
+                           tax_redraw)
 
     def _credit_params(self, round_number: int):
         return credit_params(self.params, self.quarter, self.seed, round_number,
@@ -203,7 +205,11 @@ class CreditMarket(mesa.Model):
         tables = choice_tables(self.lenders)
         self._lap(1)
         # 3.–5. firms operate, service their debt and decide what to borrow
-        fp = self._firm_params()
+        # a firm's tax file follows from its fixed rank and the coverage: drawn again for
+        # every firm only when the coverage moves (new firms draw theirs in any quarter)
+        coverage = self.params.policy.data.tax_data_coverage
+        fp = self._firm_params(tax_redraw=coverage != self._tax_coverage_drawn)
+        self._tax_coverage_drawn = coverage
         self.sme.operate_service_demand(fp)
         # repaid principal can be lent again this quarter
         self.market.add_repayments(self.lender_money(L.LF_PRINCIPAL))

@@ -49,10 +49,11 @@ def bureau_coverage(params: Scenario, quarter: int, start_year: int) -> np.ndarr
 def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
                 shock_mult: np.ndarray, feedback_drag: float,
                 seen: DiffusionSignals, outreach: float = 0.0,
-                bank_rates: np.ndarray | None = None) -> FirmParams:
+                bank_rates: np.ndarray | None = None, tax_redraw: bool = True) -> FirmParams:
     """The quarter's firm parameters; ``outreach`` is the chance a visible non-borrower
     gets an unsolicited bank credit line (``LenderMarket.outreach``), ``bank_rates`` the
-    bank rate firms expect by risk band (none before any is known: no offer is taken)."""
+    bank rate firms expect by risk band (none before any is known: no offer is taken);
+    ``tax_redraw`` whether every firm's tax file is drawn again (the coverage changed)."""
     pop, firms, macro, policy, credit = (params.population, params.firms, params.macro,
                                          params.policy, params.credit)
     growth = np.array([math.log1p(macro.gdp_growth_annual + getattr(macro.sector_growth, s))
@@ -104,7 +105,7 @@ def firm_params(params: Scenario, quarter: int, start_year: int, seed: int,
         transitions=np.array([tr.startup_to_growth, tr.startup_to_stable, tr.growth_to_stable,
                               tr.stable_to_decline, tr.stable_to_growth, tr.decline_to_stable]),
         bureau_coverage=bureau_coverage(params, quarter, start_year),
-        tax_coverage=policy.data.tax_data_coverage,
+        tax_coverage=policy.data.tax_data_coverage, tax_redraw=int(tax_redraw),
         digital_drift=firms.digital_drift_quarterly,
         digital_imitation=firms.digital_imitation_quarterly,
         digital_marketing=firms.platform_marketing_quarterly * seen.platform_capital_index,

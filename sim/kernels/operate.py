@@ -82,8 +82,11 @@ def _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bu
     else:
         covered = rng.uniform(key_bureau, u_id, 0, 0) < coverage[f.size]
         set_flag(f, BUREAU, 1 if covered else 0)
-    # banks read its tax records if tax-data coverage reaches its rank (fixed per firm)
-    set_flag(f, TAX_FILE, 1 if rng.uniform(key_tax, u_id, 0, 0) < fp.tax_coverage else 0)
+    # banks read its tax records if tax-data coverage reaches its rank (fixed per firm):
+    # it changes only with the coverage, so it is drawn when that moves, and by a firm in
+    # its first quarter (age 1)
+    if fp.tax_redraw == 1 or f.age == 1:
+        set_flag(f, TAX_FILE, 1 if rng.uniform(key_tax, u_id, 0, 0) < fp.tax_coverage else 0)
     f.digital = min(1.0, f.digital + digital_step(f, fp, peer_digital))
 
 

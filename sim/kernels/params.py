@@ -58,6 +58,8 @@ FirmParams = namedtuple("FirmParams", [
     "transitions",           # [6] see schema.StageTransition order
     "bureau_coverage",       # [3] after the policy multiplier
     "tax_coverage",          # share of firms whose tax records banks read (fixed rank)
+    "tax_redraw",            # 1: every firm's tax file is redrawn this quarter (first
+                             # quarter, or the coverage changed); else only new firms'
     "digital_drift",
     "digital_imitation",     # share of the gap to peers' mean digital closed per quarter
     "digital_marketing",     # share of (1 − digital) closed per quarter by platforms' marketing
