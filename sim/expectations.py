@@ -82,4 +82,4 @@ def channel_rates(expected_rate: np.ndarray, kind_rates: np.ndarray, shares: np.
 
 def lender_kinds(lenders) -> np.ndarray:
     """The index in ``ALL_KINDS`` of each lender's kind."""
-    return np.array([ALL_KINDS.index(lender.kind) for lender in lenders], dtype=np.int64)
+    return np.array([lender.kind_index for lender in lenders], dtype=np.int64)

@@ -14,6 +14,7 @@ import mesa
 import numpy as np
 
 from sim.agents.books import QuarterBooks
+from sim.categories import ALL_KINDS
 
 
 class Lender(mesa.Agent):
@@ -31,6 +32,7 @@ class Lender(mesa.Agent):
         super().__init__(model)
         self.index = index
         self.kind = kind
+        self.kind_index = ALL_KINDS.index(kind)  # its row in per-kind tables
         self.params = params
         self.name = f"{kind}_{index:03d}"
         self.active = active
