@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import load_scenario
+from sim.config import ScenarioError, load_scenario
 from sim.model import CreditMarket
 from tests.helpers import extreme_quarters
 
@@ -27,8 +27,8 @@ def test_no_extreme_quarter_without_a_declared_reason(path):
         assert extreme == [], f"{path.name}: {extreme}"
 
 
-def test_a_declared_reason_is_text(tmp_path):
+def test_a_declared_reason_shorter_than_ten_characters_is_refused(tmp_path):
     crafted = tmp_path / "crafted.toml"
     crafted.write_text('[run]\nextreme_shock_reason = "a war"\n')
-    with pytest.raises(Exception, match="extreme_shock_reason"):
+    with pytest.raises(ScenarioError, match="extreme_shock_reason.*at least 10 characters"):
         load_scenario(crafted)
