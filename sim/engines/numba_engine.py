@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numba
@@ -21,6 +22,20 @@ from sim.kernels.ration import ration
 from sim.kernels.seekers import keep_seeking
 from sim.population import FREE_LINE, Population, check_slot_count, slot_capacity, \
     staggered_zeros
+
+
+def _dynamic_schedule(method):
+    """Run ``method``'s parallel kernels with their loop handed out one iteration (a
+    block of slots, a lender) at a time to whichever thread is free, not split into one
+    equal share per thread up front: blocks differ in work (firms alive, loans held,
+    credit seekers), so equal shares leave one thread waiting for the other. Results
+    do not change: every kernel's sums are per block and reduced in block order."""
+    @functools.wraps(method)
+    def scheduled(*args, **kwargs):
+        # the setting is the calling thread's, like numba's thread count
+        with numba.parallel_chunksize(1):
+            return method(*args, **kwargs)
+    return scheduled
 
 
 class NumbaEngine:
@@ -76,6 +91,7 @@ class NumbaEngine:
                    groups_of, self.pop.firms, self.pop.loans)
         return groups_of
 
+    @_dynamic_schedule
     def populate(self, fp, tables) -> None:
         total = int(self.model.agents_by_size.sum())
         slots = np.arange(total, dtype=np.int64)
@@ -84,18 +100,21 @@ class NumbaEngine:
         self.fill(slots, slots.copy(), sizes, False, fp, tables)
         self.count_stocks()
 
+    @_dynamic_schedule
     def count_stocks(self) -> None:
         self.acc.zero_stocks(self.used_blocks)  # the rest are never written
         count_stocks(self.used_slots, self.acc.lender, self.acc.group, self.pop.firms,
                      self.pop.loans)
 
     # ------------------------------------------------------------------ phases
+    @_dynamic_schedule
     def operate_service_demand(self, fp) -> None:
         firms_quarter(self.used_slots, fp, self.acc.lender, self.acc.group,
                       self.acc.owner_draws, self.seekers_per_block, self.pop.firms,
                       self.pop.loans, self.pop.requests)
         self.pop.release_stale_requests(self.seekers_per_block[:self.used_blocks])
 
+    @_dynamic_schedule
     def credit_rounds(self, table, params_of_round: Callable[[int], object]) -> None:
         acc, pop = self.acc, self.pop
         blocks = self.used_blocks
@@ -122,6 +141,7 @@ class NumbaEngine:
                 seekers, spare = spare, seekers
                 starts, spare_starts = spare_starts, starts
 
+    @_dynamic_schedule
     def default_and_count(self, fp) -> None:
         defaults_and_count(self.used_slots, fp, self.acc.lender, self.acc.group,
                            self.free_bits, self.pop.firms, self.pop.loans)
@@ -131,6 +151,7 @@ class NumbaEngine:
         return block_sum(self.acc.group[:, SIZE_GROUPS, :, L.GM_ALIVE],
                          self.used_blocks).sum(axis=1)
 
+    @_dynamic_schedule
     def enter(self, counts: list[int], tables, fp) -> None:
         total = sum(counts)
         if total == 0:

@@ -164,11 +164,13 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
     borrower = 0.0
     online = 0.0
     bank_borrower = 0.0
+    has_loan = False
     for pos in range(LOAN_POSITIONS):
         loan = loans[i, pos]
         status = loan.status
         if status == LOAN_EMPTY:
             continue
+        has_loan = True
         j = loan.lender
         p = loan.principal
         debt += p
@@ -185,15 +187,20 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
             npl += p
     if flag(f, ALIVE) == 0:
         return
+    # most firms hold no loan and no informal debt: their zeros are not added (adding
+    # 0.0 leaves a sum as it is, so the sums are the same)
+    informal = f.informal_debt
     for g in firm_groups(f):
         group_acc[b, g, s, GM_ALIVE] += 1.0
-        group_acc[b, g, s, GM_BALANCE] += debt
-        group_acc[b, g, s, GM_NPL] += npl
-        group_acc[b, g, s, GM_BORROWERS] += borrower
         group_acc[b, g, s, GM_DIGITAL] += f.digital
-        group_acc[b, g, s, GM_ONLINE_USERS] += online
-        group_acc[b, g, s, GM_BORROWERS_BANK] += bank_borrower
-        group_acc[b, g, s, GM_INFORMAL] += f.informal_debt
+        if has_loan:
+            group_acc[b, g, s, GM_BALANCE] += debt
+            group_acc[b, g, s, GM_NPL] += npl
+            group_acc[b, g, s, GM_BORROWERS] += borrower
+            group_acc[b, g, s, GM_ONLINE_USERS] += online
+            group_acc[b, g, s, GM_BORROWERS_BANK] += bank_borrower
+        if informal != 0.0:
+            group_acc[b, g, s, GM_INFORMAL] += informal
 
 
 @njit(cache=True, parallel=True, nogil=True)
