@@ -29,7 +29,9 @@ def _dynamic_schedule(method):
     block of slots, a lender) at a time to whichever thread is free, not split into one
     equal share per thread up front: blocks differ in work (firms alive, loans held,
     credit seekers), so equal shares leave one thread waiting for the other. Results
-    do not change: every kernel's sums are per block and reduced in block order."""
+    do not change: every kernel's sums are per block and reduced in block order. Only
+    for loops over blocks or lenders: handing out a loop over single firms (birth) one
+    at a time would cost more than it balances."""
     @functools.wraps(method)
     def scheduled(*args, **kwargs):
         # the setting is the calling thread's, like numba's thread count
@@ -91,7 +93,6 @@ class NumbaEngine:
                    groups_of, self.pop.firms, self.pop.loans)
         return groups_of
 
-    @_dynamic_schedule
     def populate(self, fp, tables) -> None:
         total = int(self.model.agents_by_size.sum())
         slots = np.arange(total, dtype=np.int64)
@@ -151,7 +152,6 @@ class NumbaEngine:
         return block_sum(self.acc.group[:, SIZE_GROUPS, :, L.GM_ALIVE],
                          self.used_blocks).sum(axis=1)
 
-    @_dynamic_schedule
     def enter(self, counts: list[int], tables, fp) -> None:
         total = sum(counts)
         if total == 0:
