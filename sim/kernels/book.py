@@ -135,12 +135,12 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
     for b in prange(block_starts.shape[0] - 1):
         end = block_starts[b + 1]
         for k in range(block_starts[b], end):
+            j = app_lender[k]
+            if j < 0:
+                continue  # it applied nowhere: its records are not needed
             request = requests[seekers[k]]
             i = visit_seeker(seekers, k, end, requests, firms, loans)
             f = firms[i]
-            j = app_lender[k]
-            if j < 0:
-                continue
             if app_funded[k] == 0:
                 request.rejected_by = j
                 if cp.last_round == 1:
