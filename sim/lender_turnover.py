@@ -6,12 +6,26 @@ closed to new lending runs its book off. :class:`LenderTurnover` is a part of
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from sim.agents.banks import Bank
 from sim.agents.books import QuarterBooks
 from sim.agents.nonbank import P2PPlatform
 from sim.categories import CH_EQUITY, NONBANK_KINDS, PLATFORM_KINDS
+
+
+def _merge_support(acquirer, failed) -> None:
+    """The central bank's funding under the unsecured-loan support plan moves with the
+    loans it funds: each quarter's purchase the failed bank holds is added to the
+    acquirer's of the same quarter (the newest last), and runs off on the same date."""
+    theirs, ours = list(failed.support_purchases), list(acquirer.support_purchases)
+    n = max(len(theirs), len(ours))
+    theirs, ours = [0.0] * (n - len(theirs)) + theirs, [0.0] * (n - len(ours)) + ours
+    acquirer.support_purchases = deque((a + b for a, b in zip(ours, theirs)),
+                                       maxlen=acquirer.support_purchases.maxlen)
+    failed.support_purchases.clear()
 
 
 class LenderTurnover:
@@ -81,6 +95,7 @@ class LenderTurnover:
             for attr in ("rest_assets", "rest_loans", "deposits", "partner_stock",
                          "tech_stock"):
                 setattr(acquirer, attr, getattr(acquirer, attr) + getattr(failed, attr))
+            _merge_support(acquirer, failed)
             for platform in self.platforms:
                 if failed in platform.partners:
                     k = platform.partners.index(failed)
