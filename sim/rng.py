@@ -39,6 +39,7 @@ S_PARTNER = 16        # reserved: partner-bank choice
 S_OFFER = 17          # a bank's unsolicited credit line reaches the firm (per uid, quarter)
 S_OFFER_TARGET = 18   # debt target of a firm that takes an offered line (per uid)
 S_TAX_FILE = 19       # fixed rank for banks' access to tax-payment records (per uid)
+S_WRITEOFF = 20       # a bad loan written off a quarter later (per uid, quarter, position)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -25,7 +25,8 @@ DEFAULT_SEED = 20240101
 
 def _first_quarter(agents: int, seed: int, propensity_factor: float = 1.0):
     """The model after the default scenario's first reported quarter, with banks'
-    outreach as before 2019 and the borrowing propensity times ``propensity_factor``."""
+    outreach and write-off pace as before 2019 and the borrowing propensity times
+    ``propensity_factor``."""
     from sim.model import CreditMarket
     from sim.schema import Scenario
 
@@ -36,6 +37,8 @@ def _first_quarter(agents: int, seed: int, propensity_factor: float = 1.0):
     # borrowers that no borrowing propensity accounts for)
     outreach = scenario.credit.outreach
     outreach.scale = outreach.scale * outreach.scale_before_2019_factor
+    # ... and their pre-2019 write-off pace, which keeps bad loans in the bank book
+    scenario.credit.writeoff_quarters = scenario.credit.writeoff_quarters_before_2019
     scenario.firms.borrowing_propensity *= propensity_factor
     model = CreditMarket(scenario)
     model.run_all()

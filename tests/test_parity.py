@@ -131,6 +131,26 @@ def test_engines_agree_with_informal_debt_and_offered_credit_lines():
     assert_tables_agree("informal", fast, reference)
 
 
+def test_engines_agree_when_bad_loans_stay_a_fraction_of_a_quarter_longer():
+    """A mean write-off period of 2.5 quarters: half the bad loans are written off after
+    two quarters, the others a quarter later, by the same draw in both engines."""
+    raw = {"run": {"agents": 2_000, "burn_in_quarters": 2, "start": "2024Q1",
+                   "end": "2024Q4"},
+           "credit": {"writeoff_quarters": 2.5}}
+    fast, reference, parting = run_both(scenario_from_dict(raw, "writeoff"))
+    assert parting is None, str(parting)
+    assert_tables_agree("writeoff", fast, reference)
+    # the draw is taken: bad loans stay between two and three quarters
+    npl = {}
+    for mean in (2.0, 3.0):
+        other = CreditMarket(scenario_from_dict({**raw, "credit": {"writeoff_quarters": mean}},
+                                                "writeoff"))
+        other.run_all()
+        npl[mean] = other.results().quarterly["npl_ratio_bank"].mean()
+    ours = fast.results().quarterly["npl_ratio_bank"].mean()
+    assert npl[2.0] < ours < npl[3.0]
+
+
 def test_engines_agree_when_the_population_outgrows_its_slots():
     raw = {"run": {"agents": 2_000, "burn_in_quarters": 2, "start": "2024Q1",
                    "end": "2024Q2"},

@@ -48,13 +48,17 @@ def _write_off(f, loan, s, fp, acc_b, key_verified):
 @njit(cache=True, inline="always")
 def _age_bad_loans(f, loans, i, s, fp, acc_b, key_verified):
     """Non-performing loans of the firm in slot ``i`` age and are written off after
-    ``writeoff_quarters``, also those a closed firm left behind (its slot stays reserved
-    until they are)."""
+    ``writeoff_quarters`` (whole quarters), or with chance ``writeoff_extra`` a quarter
+    later, so that they stay ``writeoff_quarters + writeoff_extra`` quarters on average;
+    also those a closed firm left behind (its slot stays reserved until they are)."""
     for pos in range(LOAN_POSITIONS):
         loan = loans[i, pos]
         if loan.status == LOAN_NONPERFORMING:
             loan.npl_age += 1
-            if loan.npl_age >= fp.writeoff_quarters:
+            if loan.npl_age >= fp.writeoff_quarters and (
+                    loan.npl_age > fp.writeoff_quarters or fp.writeoff_extra <= 0.0
+                    or rng.uniform(rng.stream_key(fp.seed, rng.S_WRITEOFF, fp.quarter),
+                                   uid_of(f), pos, 0) >= fp.writeoff_extra):
                 _write_off(f, loan, s, fp, acc_b, key_verified)
                 clear_loan(loan)
 

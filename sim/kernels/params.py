@@ -95,7 +95,8 @@ FirmParams = namedtuple("FirmParams", [
     # default and exit
     "exit_after_default",
     "exit_hazard",           # [4]
-    "writeoff_quarters",     # int
+    "writeoff_quarters",     # int: whole quarters a bad loan stays before write-off
+    "writeoff_extra",        # chance it stays one quarter more (the fraction of the mean)
     "lgd_by_channel_secured",    # [3] debt channels
     "lgd_by_channel_unsecured",  # [3]
     "lgd_verified",          # supply-chain loans on verified receivables

@@ -316,7 +316,11 @@ class SME(SMECredit, mesa.Agent):
         for slot, loan in enumerate(self.loans):
             if loan is not None and loan.status == LOAN_NONPERFORMING:
                 loan.npl_age += 1
-                if loan.npl_age >= fp.writeoff_quarters:
+                if loan.npl_age >= fp.writeoff_quarters and (
+                        loan.npl_age > fp.writeoff_quarters or fp.writeoff_extra <= 0.0
+                        or uniform(key(fp.seed, rng.S_WRITEOFF, fp.quarter), self.uid, slot,
+                                   0) >= fp.writeoff_extra):
+                    # a loan stays writeoff_quarters + writeoff_extra quarters on average
                     self._write_off(loan, fp)
                     self.loans[slot] = None
         if not self.alive:
