@@ -17,7 +17,8 @@ Each revision runs from a copy of its files in the user's cache
 (``~/.cache/xiaowei/revisions/<commit>``, kept, so its kernels compile only the first
 time; the working tree runs as it is, with uncommitted changes). A run builds the
 baseline scenario of that revision at ``--agents``, without burn-in, steps
-``--warm-quarters`` untimed and then ``--quarters`` timed, and hashes its result tables:
+``--warm-quarters`` untimed and then ``--quarters`` timed (with ``--full-run``: its
+burn-in untimed, then its reported quarters), and hashes its result tables:
 an optimisation meant to change nothing is checked to change nothing. Results go to
 ``benchmarks/results/revisions-<stamp>.csv`` (one row per run, with the machine).
 Revisions need ``sim.config.load_scenario`` and ``sim.model.CreditMarket`` as they are
@@ -42,8 +43,8 @@ from scale import (  # noqa: E402 - machine description and CSV writing shared w
 
 RESULT_MARKER = "REVISION_RESULT "
 WORKING_TREE = "working tree"
-RUN_COLUMNS = ("revision", "commit", "order", "agents", "threads", "warm_quarters",
-               "quarters", "wall_s", "cpu_s", "ns_per_sme_quarter", "cpu_ns_per_sme_quarter",
+RUN_COLUMNS = ("revision", "commit", "order", "agents", "threads", "full_run",
+               "warm_quarters", "quarters", "wall_s", "cpu_s", "ns_per_sme_quarter", "cpu_ns_per_sme_quarter",
                "results_sha256")
 
 
@@ -161,8 +162,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--full-run", action="store_true",
                         help="time each revision's baseline run as `sim run` makes it: "
                              "the burn-in untimed, then the reported quarters (what the "
-                             "1M x 28-quarter target measures), instead of --quarters "
-                             "after --warm-quarters without burn-in")
+                             "1M x 28-quarter target measures); --quarters and "
+                             "--warm-quarters do not apply")
     parser.add_argument("--pairs", type=int, default=4, metavar="P",
                         help="runs of each revision (default 4)")
     parser.add_argument("--child", metavar="JSON", help=argparse.SUPPRESS)

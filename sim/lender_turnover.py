@@ -6,8 +6,6 @@ closed to new lending runs its book off. :class:`LenderTurnover` is a part of
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from sim.agents.banks import Bank
@@ -19,19 +17,18 @@ from sim.categories import CH_EQUITY, NONBANK_KINDS, PLATFORM_KINDS
 def _merge_support(acquirer, failed) -> None:
     """The central bank's funding under the unsecured-loan support plan moves with the
     loans it funds: each quarter's purchase the failed bank holds is added to the
-    acquirer's of the same quarter (the newest last), and runs off on the same date."""
-    theirs, ours = list(failed.support_purchases), list(acquirer.support_purchases)
-    n = max(len(theirs), len(ours))
-    theirs, ours = [0.0] * (n - len(theirs)) + theirs, [0.0] * (n - len(ours)) + ours
-    acquirer.support_purchases = deque((a + b for a, b in zip(ours, theirs)),
-                                       maxlen=acquirer.support_purchases.maxlen)
+    acquirer's of the same quarter, and runs off on the same date (every bank's record
+    gets one entry a quarter, so the two line up)."""
+    for k, amount in enumerate(failed.support_purchases):
+        acquirer.support_purchases[k] += amount
     failed.support_purchases.clear()
 
 
 class LenderTurnover:
     """Capital raising, resolution, entry, scheduled counts and wind-down of the lenders
     of a :class:`~sim.lenders_market.LenderMarket` (which provides ``model``,
-    ``lenders``, ``platforms`` and ``of_kind``)."""
+    ``lenders``, ``platforms``, ``of_kind``, ``_scheduled_count``, ``transfers``,
+    ``counts_applied`` and ``closed_since``)."""
 
     # ------------------------------------------------------------------ capital raising
     def _raise_capital(self) -> None:

@@ -29,16 +29,14 @@ def _first_quarter(agents: int, seed: int, propensity_factor: float = 1.0):
     ``propensity_factor``."""
     from sim.model import CreditMarket
     from sim.schema import Scenario
+    from sim.start_state import set_pre_2019_practice
 
     scenario = Scenario.model_validate({"run": {"agents": agents, "seed": seed}})
     scenario.run.end = scenario.run.start
-    # measured with the banks' outreach a start before 2019 has, so that the ratios the
+    # measured with the banks' practice a start before 2019 has, so that the ratios the
     # start state takes compare like with like (credit lines offered unasked add bank
     # borrowers that no borrowing propensity accounts for)
-    outreach = scenario.credit.outreach
-    outreach.scale = outreach.scale * outreach.scale_before_2019_factor
-    # ... and their pre-2019 write-off pace, which keeps bad loans in the bank book
-    scenario.credit.writeoff_quarters = scenario.credit.writeoff_quarters_before_2019
+    set_pre_2019_practice(scenario, [])
     scenario.firms.borrowing_propensity *= propensity_factor
     model = CreditMarket(scenario)
     model.run_all()

@@ -309,6 +309,18 @@ def _set(record: list, scenario, path: str, value: Any) -> None:
     record.append({"parameter": path, "default": before, "value": getattr(target, name)})
 
 
+def set_pre_2019_practice(scenario, record: list) -> None:
+    """Set ``scenario`` to banks' practice before the 2019–2020 inclusive drives, noting
+    each change in ``record``: they reached firms without loans far less, and kept bad
+    loans on their books longer before writing them off or selling them. Used by
+    :func:`apply` and by the reference it scales from (:mod:`sim.start_reference`), so
+    both compare like with like."""
+    credit = scenario.credit
+    _set(record, scenario, "credit.outreach.scale",
+         credit.outreach.scale * credit.outreach.scale_before_2019_factor)
+    _set(record, scenario, "credit.writeoff_quarters", credit.writeoff_quarters_before_2019)
+
+
 def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
     """A copy of ``scenario`` set to the market at the end of the year before its start,
     and the record of what was used (for run.json). ``scenario`` must start in
@@ -416,11 +428,7 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
         for size in ("individual", "micro", "small"):
             _set(changed, out, f"firms.informal.revenue_multiple.{size}",
                  getattr(informal.revenue_multiple, size) * informal.stock_2018_yi / stock_hat)
-    # banks reached firms without loans far less before the 2019–2020 inclusive drives,
-    # and kept bad loans on their books longer before writing them off or selling them
-    _set(changed, out, "credit.outreach.scale",
-         out.credit.outreach.scale * out.credit.outreach.scale_before_2019_factor)
-    _set(changed, out, "credit.writeoff_quarters", out.credit.writeoff_quarters_before_2019)
+    set_pre_2019_practice(out, changed)
     # platforms: capital in proportion to the bank book, so that the online channel is as
     # large beside the banks as in the reference (the facts: banks ~80% of SME credit at
     # end-2018 — 8.0万亿 beside P2P 0.79万亿 and small-loan companies 0.96万亿 — against

@@ -38,7 +38,8 @@ def vat_exempt_rate(policy) -> float:
 
 def bureau_coverage(params: Scenario, quarter: int, start_year: int) -> np.ndarray:
     """Share of firms of each size with a bureau file before any loan: the base coverage
-    by size × the policy multiplier, grown by the coverage trend since the run began."""
+    by size × the policy multiplier, grown by the coverage trend since 1 January of the
+    reported start year (none during the burn-in)."""
     data = params.policy.data
     years = max(0.0, quarter / 4.0 - start_year)
     trend = (1.0 + data.bureau_coverage_growth_annual) ** years

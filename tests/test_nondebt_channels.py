@@ -22,6 +22,7 @@ from sim.outside_funds import investor_pools, receivable_quarters
 from sim.quarters import parse_quarter
 from sim.reference.credit import nondebt_channel
 from sim.reference.parity import run_both
+from tests.test_parity import assert_tables_agree
 from sim.schema import Scenario
 from sim.wiring import outside_stake_demand
 from tests.helpers import scenario
@@ -110,7 +111,8 @@ def test_investors_pools_bound_what_is_raised_and_a_larger_pool_raises_more(base
 
 
 def test_default_crowdfunding_is_near_the_report(baseline):
-    """F11: 1,700亿 (2022), +25% a year."""
+    """The pool's 2024 default (530亿 a quarter, F11's 1,700亿 of 2022 grown one year, a
+    cautious figure) is nearly all placed."""
     assert 1_500 < _year(baseline, "new_crowdfunding").sum() < 2_600
 
 
@@ -131,8 +133,9 @@ def test_more_anchored_firms_raise_supply_chain_finance(baseline):
     share = defaults.population.anchor_share
     more = _run(population={"anchor_share": 1.5 * share},
                 channels={"core_payables_yi": 1.5 * defaults.channels.core_payables_yi})
-    assert _year(more, "new_loans_supply_chain").sum() > \
-        1.05 * _year(baseline, "new_loans_supply_chain").sum()
+    ratio = _year(more, "new_loans_supply_chain").sum() / \
+        _year(baseline, "new_loans_supply_chain").sum()
+    assert 1.05 < ratio < 1.5
 
 
 # ------------------------------------------------------------------ engines agree
@@ -146,3 +149,4 @@ def test_engines_agree_with_binding_pools_and_large_payables():
     assert parting is None, str(parting)
     q = fast.results().quarterly
     assert (q["new_equity"] > 0).all() and (q["new_crowdfunding"] > 0).all()
+    assert_tables_agree("nondebt", fast, reference)

@@ -25,6 +25,8 @@ def test_no_extreme_quarter_without_a_declared_reason(path):
     extreme = extreme_quarters(model.results().quarterly)
     if scenario.run.extreme_shock_reason is None:
         assert extreme == [], f"{path.name}: {extreme}"
+    else:
+        assert extreme, f"{path.name} declares an extreme shock but has no extreme quarter"
 
 
 def test_a_declared_reason_shorter_than_ten_characters_is_refused(tmp_path):

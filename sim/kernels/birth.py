@@ -178,7 +178,7 @@ def init_firms(slots, uids, sizes, entrant, fp, choice_lenders, choice_cum, choi
         f = firms[i]
         u_id = uids[k]
         set_uid(f, u_id)
-        f.flags = 1 << ALIVE  # alive; no bureau file, default or distress yet
+        f.flags = 1 << ALIVE  # alive; no files, reported loan, default or distress yet
         f.size = sizes[k]
         f.sector = _pick(fp.sector_cum, rng.uniform(key, u_id, _F_SECTOR, 0))
         f.region = _pick(fp.region_cum, rng.uniform(key, u_id, _F_REGION, 0))

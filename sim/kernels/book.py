@@ -71,12 +71,12 @@ def write_loan(loan, amount, rate, term, j, c, secured, amortizing):
 
 
 @njit(cache=True, inline="always")
-def book_loan(f, loans, i, b, j, c, amount, rate, pd, secured, spent, cp, maturity,
-              reports, kind, lender_acc, group_acc, band_acc):
+def book_loan(f, loans, i, b, j, c, amount, rate, pd, secured, spent, maturity, reports,
+              kind, lender_acc, group_acc, band_acc):
     """Firm ``f`` in slot ``i`` borrows ``amount`` 万元 from lender ``j`` through debt
     channel ``c`` at ``rate`` (float32), priced at estimated PD ``pd``; ``spent`` of it
     goes to its project, the rest is held as cash. A first loan from a lender that
-    ``reports`` to the credit bureau dates the firm's file; its rate goes to the
+    ``reports`` to the credit bureau gives the firm a file; its rate goes to the
     expectations of lenders of its ``kind`` (index into ``categories.ALL_KINDS``)."""
     s = f.size
     term, amortizing = loan_term(c, spent > 0.0, maturity)
@@ -157,7 +157,7 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
                              group_acc)
             else:
                 book_loan(f, loans, i, b, j, c, amount, app_rate[k], app_pd[k],
-                          app_secured[k], spent, cp, maturity, reports_to_bureau[j],
+                          app_secured[k], spent, maturity, reports_to_bureau[j],
                           kind[j], lender_acc, group_acc, band_acc)
                 if request.invest & REQ_REFINANCE:
                     repay_from_loan(f, b, request.need, amount, group_acc)

@@ -19,9 +19,8 @@ from sim.categories import (
     KIND_CROWD, LOAN_EMPTY, LOAN_PERFORMING,
 )
 from sim.kernels.informal import REQ_INVEST, REQ_OFFERED
-from sim.kernels.records import flag
-from sim.kernels.screening import risk_band, seen_without_file
-from sim.population import BUREAU, LOAN_POSITIONS
+from sim.kernels.screening import risk_band, unsecured_cap
+from sim.population import LOAN_POSITIONS
 
 N_CHANNELS = len(CHANNELS)
 
@@ -75,16 +74,13 @@ def limits(f, u_id, rev, cp, key_verified):
     """What lenders would lend firm ``f`` (uid ``u_id``, quarterly revenue ``rev`` 万元)
     without collateral: returns the banks' unsecured cap (万元), whether its receivables
     are verified, and the receivable cap (万元)."""
-    # Banks lend without collateral only as far as they can see the firm: in full with a
-    # credit-bureau file, otherwise as far as its tax file or their big-data scoring
-    # reaches (the market's, technology factor 1).
-    seen = 1.0 if flag(f, BUREAU) == 1 else seen_without_file(f, 1.0, cp)
-    unsecured_cap = cp.unsecured_limit_q * rev * seen
+    # the market's big-data scoring: technology factor 1
+    bank_cap = unsecured_cap(f, rev, 1.0, cp)
     # a receivable verified on the anchor's ledger is financed closer to its face
     verified = f.anchor >= 0 and \
         rng.uniform(key_verified, u_id, 0, 0) < cp.verified_share
     receivable_cap = cp.receivable_q * rev * (cp.verified_advance if verified else 1.0)
-    return unsecured_cap, verified, receivable_cap
+    return bank_cap, verified, receivable_cap
 
 
 @njit(cache=True, inline="always")
@@ -104,9 +100,10 @@ def nondebt_channel(f, request, cp, seek_stage, seek_sector, choice_n, kind_clas
     ``CH_CROWDFUNDING``), or -1 (ODD 7.8): a firm with a project seeks one with a chance
     set by its stage, raised for technology and services and by recent growth (revenue
     above its trend), one draw a quarter (``key_channel``, uid ``u_id``); equity if it
-    needs at least ``equity_min_wan``, else crowdfunding. A firm a crowd/equity platform has turned down
-    this quarter, or one with no such platform in reach, turns to debt. ``seek_stage``
-    and ``seek_sector`` are ``cp``'s arrays, taken out of the bundle before the loop."""
+    needs at least ``equity_min_wan``, else crowdfunding. A firm whose last refusal came
+    from a crowd/equity platform (``rejected_by``), or one with no such platform in reach,
+    turns to debt. ``seek_stage`` and ``seek_sector`` are ``cp``'s arrays, taken out of
+    the bundle before the loop."""
     if (request.invest & REQ_INVEST) == 0:
         return -1
     base = seek_stage[f.stage]

@@ -28,8 +28,7 @@ from sim.kernels.groups import count_firm
 from sim.kernels.layout import GM_APPS, LF_APPS, LF_APPS_NO_COLLATERAL
 from sim.kernels.records import flag, uid_of
 from sim.kernels.screening import (
-    bank_unsecured_cap, estimated_pd, noisy_signal, offer_terms, price_offer,
-    signal_precision,
+    estimated_pd, noisy_signal, offer_terms, price_offer, signal_precision, unsecured_cap,
 )
 from sim.kernels.seekers import visit_seeker
 from sim.population import ALIVE, BUREAU, DEFAULTED_BEFORE
@@ -113,10 +112,10 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
                 continue
             # --- where to apply
             rev = request.revenue
-            unsecured_cap, verified, receivable_cap = limits(f, u_id, rev, cp, key_verified)
+            bank_cap, verified, receivable_cap = limits(f, u_id, rev, cp, key_verified)
             total_weight = channel_weights(f, request, cp, channel_weight, online_use,
                                            choice_n, relation, free_position, nondebt,
-                                           unsecured_cap, receivable_cap, weight)
+                                           bank_cap, receivable_cap, weight)
             if total_weight <= 0.0:
                 continue
             # multinomial logit: one uniform picks a channel with probability ∝ exp(v)
@@ -140,8 +139,9 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
             app_pd[k] = pd
             # --- amount, security and loss given default by channel, then the price
             if best == CH_BANK:
-                unsecured_cap = bank_unsecured_cap(f, rev, unsecured_cap, tech[j], cp)
-            amount, secured, lgd = offer_terms(best, f, request.need, rev, cp, unsecured_cap,
+                # the chosen bank's own big-data scoring sets its limit
+                bank_cap = unsecured_cap(f, rev, tech[j], cp)
+            amount, secured, lgd = offer_terms(best, f, request.need, rev, cp, bank_cap,
                                                receivable_cap, verified, per_firm_limit_q[j],
                                                bank_loss_share[f.size])
             app_amount[k] = amount

@@ -121,15 +121,9 @@ def pay_debt(f, loans, i, s, fp, lender_acc_b):
         if loan.channel == CH_BANK and loan.rate <= fp.vat_exempt_rate \
                 and p <= fp.vat_exempt_max_wan:
             lender_acc_b[j, s, LF_INTEREST_VAT_EXEMPT] += interest
-        # most loans get no subsidy or guarantee and repay no principal this quarter:
-        # zeros are not added (a sum is the same without them, and the firm pass runs
-        # measurably faster without the stores)
-        if subsidy != 0.0:
-            lender_acc_b[j, s, LF_SUBSIDY] += subsidy
-        if fee != 0.0:
-            lender_acc_b[j, s, LF_GUARANTEE_FEE] += fee
-        if principal != 0.0:
-            lender_acc_b[j, s, LF_PRINCIPAL] += principal
+        lender_acc_b[j, s, LF_SUBSIDY] += subsidy
+        lender_acc_b[j, s, LF_GUARANTEE_FEE] += fee
+        lender_acc_b[j, s, LF_PRINCIPAL] += principal
         if deferred == 0:
             loan.remaining -= 1
         remaining_p = p - principal

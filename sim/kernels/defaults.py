@@ -2,7 +2,7 @@
 
 Defaults are not drawn: a firm defaults when, after the credit round, its cash still
 does not cover what it owes. Its loans turn non-performing and are written off after
-``writeoff_quarters``, net of collateral recovery. Closure follows with a probability,
+``writeoff_quarters`` on average, net of collateral recovery. Closure follows with a probability,
 and firms also close at a stage-dependent hazard; a closing firm repays what its cash
 allows and the rest is written off.
 """
@@ -46,7 +46,7 @@ def _write_off(f, loan, s, fp, acc_b, key_verified):
 
 
 @njit(cache=True, inline="always")
-def _age_bad_loans(f, loans, i, s, fp, acc_b, key_verified):
+def _age_bad_loans(f, loans, i, s, fp, acc_b, key_verified, key_writeoff):
     """Non-performing loans of the firm in slot ``i`` age and are written off after
     ``writeoff_quarters`` (whole quarters), or with chance ``writeoff_extra`` a quarter
     later, so that they stay ``writeoff_quarters + writeoff_extra`` quarters on average;
@@ -57,8 +57,7 @@ def _age_bad_loans(f, loans, i, s, fp, acc_b, key_verified):
             loan.npl_age += 1
             if loan.npl_age >= fp.writeoff_quarters and (
                     loan.npl_age > fp.writeoff_quarters or fp.writeoff_extra <= 0.0
-                    or rng.uniform(rng.stream_key(fp.seed, rng.S_WRITEOFF, fp.quarter),
-                                   uid_of(f), pos, 0) >= fp.writeoff_extra):
+                    or rng.uniform(key_writeoff, uid_of(f), pos, 0) >= fp.writeoff_extra):
                 _write_off(f, loan, s, fp, acc_b, key_verified)
                 clear_loan(loan)
 
@@ -123,10 +122,10 @@ def _close(f, loans, i, b, s, acc_b, group_acc):
 
 @njit(cache=True, inline="always")
 def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_exit,
-                     key_default_exit, key_verified):
+                     key_default_exit, key_verified, key_writeoff):
     """Phase 7 for the firm record ``f`` in slot ``i`` (live or closed)."""
     # 1. non-performing loans age and are written off
-    _age_bad_loans(f, loans, i, s, fp, acc_b, key_verified)
+    _age_bad_loans(f, loans, i, s, fp, acc_b, key_verified, key_writeoff)
     if flag(f, ALIVE) == 0:
         return
     closing = False
@@ -168,13 +167,11 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
     borrower = 0.0
     online = 0.0
     bank_borrower = 0.0
-    has_loan = False
     for pos in range(LOAN_POSITIONS):
         loan = loans[i, pos]
         status = loan.status
         if status == LOAN_EMPTY:
             continue
-        has_loan = True
         j = loan.lender
         p = loan.principal
         debt += p
@@ -191,20 +188,15 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
             npl += p
     if flag(f, ALIVE) == 0:
         return
-    # most firms hold no loan and no informal debt: their zeros are not added (adding
-    # 0.0 leaves a sum as it is, so the sums are the same)
-    informal = f.informal_debt
     for g in firm_groups(f):
         group_acc[b, g, s, GM_ALIVE] += 1.0
+        group_acc[b, g, s, GM_BALANCE] += debt
+        group_acc[b, g, s, GM_NPL] += npl
+        group_acc[b, g, s, GM_BORROWERS] += borrower
         group_acc[b, g, s, GM_DIGITAL] += f.digital
-        if has_loan:
-            group_acc[b, g, s, GM_BALANCE] += debt
-            group_acc[b, g, s, GM_NPL] += npl
-            group_acc[b, g, s, GM_BORROWERS] += borrower
-            group_acc[b, g, s, GM_ONLINE_USERS] += online
-            group_acc[b, g, s, GM_BORROWERS_BANK] += bank_borrower
-        if informal != 0.0:
-            group_acc[b, g, s, GM_INFORMAL] += informal
+        group_acc[b, g, s, GM_ONLINE_USERS] += online
+        group_acc[b, g, s, GM_BORROWERS_BANK] += bank_borrower
+        group_acc[b, g, s, GM_INFORMAL] += f.informal_debt
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -217,6 +209,7 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, free_bits, firms, loa
     key_exit = rng.stream_key(fp.seed, rng.S_EXIT, fp.quarter)
     key_default_exit = rng.stream_key(fp.seed, rng.S_DEFAULT_EXIT, fp.quarter)
     key_verified = rng.stream_key(fp.seed, rng.S_VERIFIED, 0)
+    key_writeoff = rng.stream_key(fp.seed, rng.S_WRITEOFF, fp.quarter)
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     exit_hazard = fp.exit_hazard  # out of the bundle once, before the threads
     for b in prange(n_blocks):
@@ -227,7 +220,7 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, free_bits, firms, loa
             f = firms[i]
             s = f.size
             _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc,
-                             key_exit, key_default_exit, key_verified)
+                             key_exit, key_default_exit, key_verified, key_writeoff)
             _count(f, loans, i, b, s, acc_b, group_acc)
             if flag(f, ALIVE) == 0:
                 free = True

@@ -74,13 +74,13 @@ def signal_precision(f, kind, base, data_level, tech, verified, cp):
 
 
 @njit(cache=True, inline="always")
-def bank_unsecured_cap(f, rev, unsecured_cap, tech, cp):
-    """What the chosen bank, with technology factor ``tech``, lends firm ``f`` without
-    collateral (万元): ``unsecured_cap`` (the market's limit) with a bureau file, else as
-    far as its tax file or its own big-data scoring reaches."""
-    if flag(f, BUREAU) == 1:
-        return unsecured_cap
-    return cp.unsecured_limit_q * rev * seen_without_file(f, tech, cp)
+def unsecured_cap(f, rev, tech, cp):
+    """What a bank with technology factor ``tech`` lends firm ``f`` (quarterly revenue
+    ``rev`` 万元) without collateral (万元): banks lend only as far as they can see the
+    firm, in full with a credit-bureau file, otherwise as far as its tax file or the
+    bank's big-data scoring reaches."""
+    seen = 1.0 if flag(f, BUREAU) == 1 else seen_without_file(f, tech, cp)
+    return cp.unsecured_limit_q * rev * seen
 
 
 @njit(cache=True, inline="always")

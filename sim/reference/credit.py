@@ -34,7 +34,7 @@ class Offer:
     secured: bool
     ok: bool              # an offer is made, before capacity limits
     funded: bool = False
-    reports_to_bureau: bool = True  # a first loan from this lender dates the firm's file
+    reports_to_bureau: bool = True  # a first loan from this lender gives the firm a file
 
 
 def estimated_pd(signal: float, sigma2: float, alpha: float, slope: float) -> float:
@@ -79,6 +79,14 @@ def seen_without_file(firm, tech: float, cp) -> float:
     return max(tax, min(1.0, cp.bank_big_data * firm.digital * tech))
 
 
+def unsecured_cap(firm, tech: float, cp) -> float:
+    """What a bank with technology factor ``tech`` lends the firm without collateral
+    (万元): banks lend only as far as they can see the firm, in full with a credit-bureau
+    file, otherwise as far as its tax file or the bank's big-data scoring reaches."""
+    seen = 1.0 if firm.bureau else seen_without_file(firm, tech, cp)
+    return cp.unsecured_limit_q * firm.revenue * seen
+
+
 def receivables_verified(firm, cp) -> bool:
     """Whether the firm sells into a supply chain whose ledger verifies its receivables
     (a fixed rank per firm)."""
@@ -96,14 +104,11 @@ class Limits:
 
 
 def limits(firm, cp) -> Limits:
-    # Banks lend without collateral only as far as they can see the firm: in full with a
-    # credit-bureau file, otherwise as far as its tax file or their big-data scoring
-    # reaches (the market's, technology factor 1).
-    seen = 1.0 if firm.bureau else seen_without_file(firm, 1.0, cp)
     verified = receivables_verified(firm, cp)
     # a receivable verified on the anchor's ledger is financed closer to its face value
     advance = cp.verified_advance if verified else 1.0
-    return Limits(unsecured=cp.unsecured_limit_q * firm.revenue * seen,
+    # the market's big-data scoring: technology factor 1
+    return Limits(unsecured=unsecured_cap(firm, 1.0, cp),
                   receivable=cp.receivable_q * firm.revenue * advance, verified=verified)
 
 
@@ -123,16 +128,15 @@ def screen(firm, channel: int, lender: int, cp, table, limit: Limits) -> Offer:
     need, revenue = firm.need, firm.revenue
     secured = False
     if channel == CH_BANK:
-        # the chosen bank's own big-data scoring sets its limit for a firm without a file
-        unsecured_cap = limit.unsecured if firm.bureau else cp.unsecured_limit_q \
-            * revenue * seen_without_file(firm, table.tech[lender], cp)
+        # the chosen bank's own big-data scoring sets its limit
+        bank_cap = unsecured_cap(firm, table.tech[lender], cp)
         secured_cap = firm.collateral * cp.collateral_ltv
-        if secured_cap >= min(need, unsecured_cap) and secured_cap > 0.0:
+        if secured_cap >= min(need, bank_cap) and secured_cap > 0.0:
             secured = True
-            amount = min(need, max(secured_cap, unsecured_cap))
+            amount = min(need, max(secured_cap, bank_cap))
             lgd = cp.lgd_secured
         else:
-            amount = min(need, unsecured_cap)
+            amount = min(need, bank_cap)
             lgd = cp.lgd_unsecured
         lgd *= 1.0 - cp.bank_loss_share[firm.size]   # the government's share of the loss
     elif channel == CH_ONLINE:

@@ -5,7 +5,8 @@ two loans. Each quarter the model calls, for every firm in slot order:
 :meth:`SME.operate` (phase 3), :meth:`SME.service_debt` (4), :meth:`SME.demand` (5);
 in each credit round :meth:`SME.apply`, then :meth:`SME.accept` or
 :meth:`SME.turned_down` (6, in :mod:`sim.reference.sme_credit`);
-:meth:`SME.default_or_exit` and :meth:`SME.count` (7 and the stock count of 8). New firms draw their attributes in :meth:`SME.draw`.
+:meth:`SME.default_or_exit` and :meth:`SME.count` (7 and the stock count of 8). New
+firms draw their attributes in :meth:`SME.draw`.
 
 Firm-level money is in 万元. What a firm pays, borrows or owes is added to the model's
 accumulators (``model.acc``: ``lender``, ``group``, ``band``, ``owner_draws``) in the row
