@@ -4,9 +4,11 @@ banks charge on new inclusive loans.
 The government asked banks to cut small firms' financing cost by a stated amount against
 the year before (−1pp in 2019, over 1pp more in 2020). The target is a penalty in a
 bank's objective, never a rate set for it: a bank type whose average rate on new SME
-loans last quarter is above last year's average less the target cuts its margin
-(Bank.plan). Rates are pooled over the bank type, as the other guidance signals are (see
-LenderMarket), so that the signal is not sampling noise of a few borrowers.
+loans last quarter is above last year's average less the target deepens the cut it makes
+in its margin (Bank.plan), and one below it eases the cut, so the cut settles where the
+target is met rather than switching on and off quarter by quarter. Once no target is
+set, the cut relaxes. Rates are pooled over the bank type, as the other guidance signals
+are (see LenderMarket), so that the signal is not sampling noise of a few borrowers.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from sim.kernels import layout as L
 
 class CostGuidance:
     """Each bank type's average rate on new SME loans over the last year and the last
-    quarter, and the gap to the year's target that it sets on the type's banks."""
+    quarter, and the margin cut (annual rate) it sets on the type's banks."""
 
     def __init__(self, market):
         self.market = market
         self.year_rate: dict[str, float] = {}      # last full year's average, by type
         self.last_rate: dict[str, float] = {}      # last quarter's average, by type
         self._year_sums: dict[str, list[float]] = {}
+        self.cut: dict[str, float] = {}            # margin cut, by type
 
     def record(self, sums, quarter: int) -> None:
         """Phase 8: add the quarter's new bank lending (Σ rate × amount, amount) by type;
@@ -43,11 +46,18 @@ class CostGuidance:
                 year[0] = year[1] = 0.0
 
     def apply(self, banking) -> None:
-        """Phase 2: how far (annual rate) each bank type's rate last quarter is above last
-        year's average less ``banking.cost_target_fall_annual``; 0 without a target."""
+        """Phase 2: each bank type's margin cut (annual rate). Under a target
+        (``banking.cost_target_fall_annual``) it moves by ``cost_target_pressure`` × how
+        far the type's rate last quarter is above last year's average less the target
+        (negative below it), never below 0; without one it relaxes by
+        ``cost_cut_relax_quarterly``."""
         fall = banking.cost_target_fall_annual
         for kind in self.market.bank_type_assets:
-            gap = 0.0
+            cut = self.cut.get(kind, 0.0)
             if fall > 0 and kind in self.year_rate and kind in self.last_rate:
-                gap = max(0.0, self.last_rate[kind] - (self.year_rate[kind] - fall))
-            self.market.of_kind(kind).set("cost_gap", gap)
+                gap = self.last_rate[kind] - (self.year_rate[kind] - fall)
+                cut = max(0.0, cut + banking.cost_target_pressure * gap)
+            else:
+                cut *= 1.0 - banking.cost_cut_relax_quarterly
+            self.cut[kind] = cut
+            self.market.of_kind(kind).set("cost_cut", cut)

@@ -40,8 +40,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sim.categories import BANK_TYPES, PLATFORM_KINDS
+from sim.categories import (
+    BANK_TYPES, CH_ONLINE, DIGITAL_BANK_KINDS, NONBANK_KINDS, PLATFORM_CHANNEL, PLATFORM_KINDS,
+)
 from sim.quarters import parse_quarter
+from sim.start_market import set_parameter as _set
+from sim.start_market import set_pre_2019_practice, set_year_end_market
 
 FACTS_PATH = Path(__file__).resolve().parent / "data" / "year_end_facts.toml"
 FIRST_START, LAST_START = "2016Q1", "2019Q1"
@@ -50,25 +54,22 @@ REFUSED_FROM, REFUSED_TO = "2019Q2", "2023Q4"
 # The default scenario (2024Q1 start, 16 burn-in quarters) in its first reported quarter,
 # measured with ``python -m sim.start_reference`` (100,000 agents, seed 20240101): the
 # calibration point the start-year state is scaled from, with banks' outreach and write-off
-# pace as a start before 2019 has them (the reference is not the baseline's own 2024Q1).
+# pace, the online rules and the non-bank lenders (in proportion to the bank book) as a
+# start before 2019 has them (sim/start_market.py; the reference is not the baseline's own
+# 2024Q1).
 # Re-measure when the calibration changes.
 # Per size (individual, micro, small), per firm represented at the start of the burn-in.
 REFERENCE = {
-    "sme_alive_per_represented": 1.16216,  # firms alive in 2024Q1 ÷ firms represented
-    "borrowers_bank_per_represented": (0.12385, 0.2144, 0.58324),  # bank borrowers, 2024Q1
-    "loan_balance_bank_per_represented_yi": (1.1965e-4, 1.8558e-3, 4.8078e-2),  # 亿元
-    "borrowers_bank": 18.365e6,            # firms with a performing bank loan, 2024Q1
-    "loan_balance_bank_yi": 312042.8,      # 亿元, bank SME loans, 2024Q1
-    "avg_rate_new_bank": 0.0449,           # annual rate on banks' new SME loans, 2024Q1
-    "borrowers_propensity_elasticity": 0.6693,  # d log bank borrowers / d log propensity
-    "loans_propensity_elasticity": 0.7396,      # d log bank loans / d log propensity
+    "sme_alive_per_represented": 1.17698,  # firms alive in 2024Q1 ÷ firms represented
+    "borrowers_bank_per_represented": (0.23472, 0.36409, 0.6308),  # bank borrowers, 2024Q1
+    "loan_balance_bank_per_represented_yi": (0.00022838, 0.0026166, 0.048768),  # 亿元
+    "borrowers_bank": 31.293e6,            # firms with a performing bank loan, 2024Q1
+    "loan_balance_bank_yi": 344412.4,      # 亿元, bank SME loans, 2024Q1
+    "avg_rate_new_bank": 0.0469,           # annual rate on banks' new SME loans, 2024Q1
+    "borrowers_propensity_elasticity": 0.7188,  # d log bank borrowers / d log propensity
+    "loans_propensity_elasticity": 0.7968,      # d log bank loans / d log propensity
     "burn_in_quarters": 16,
 }
-
-
-# Platform kinds whose capital defaults already describe the end of 2018 in 亿元 (P2P
-# platforms, small-loan companies; sim/schema/): not rescaled to the bank book.
-END_2018_KINDS = ("p2p", "small_loan")
 
 
 class StartStateError(ValueError):
@@ -283,8 +284,8 @@ def year_end_state(year: int, facts: Facts | None = None) -> dict[str, dict]:
     for q in ("p2p_outstanding", "small_loan_company_loans"):
         if f.series(q):
             v = f.at_year_end(q, year)
-            derived(q + "_yi", v["value"], "recorded only: the model has no lender kind "
-                    "for it", [v])
+            derived(q + "_yi", v["value"], "as recorded: sets the non-bank lenders "
+                    "(sim/start_market.py)", [v])
     return s
 
 
@@ -296,29 +297,6 @@ def _enterprises_on(f: Facts, day: dt.date) -> float:
     (d0, v0), (d1, v1) = (before[-1], after[0]) if before and after else \
         (series[-2], series[-1])
     return v0 * (v1 / v0) ** ((day - d0).days / (d1 - d0).days)
-
-
-def _set(record: list, scenario, path: str, value: Any) -> None:
-    """Set a dotted parameter of ``scenario`` and note the change."""
-    *parents, name = path.split(".")
-    target = scenario
-    for part in parents:
-        target = getattr(target, part)
-    before = getattr(target, name)
-    setattr(target, name, value)
-    record.append({"parameter": path, "default": before, "value": getattr(target, name)})
-
-
-def set_pre_2019_practice(scenario, record: list) -> None:
-    """Set ``scenario`` to banks' practice before the 2019–2020 inclusive drives, noting
-    each change in ``record``: they reached firms without loans far less, and kept bad
-    loans on their books longer before writing them off or selling them. Used by
-    :func:`apply` and by the reference it scales from (:mod:`sim.start_reference`), so
-    both compare like with like."""
-    credit = scenario.credit
-    _set(record, scenario, "credit.outreach.scale",
-         credit.outreach.scale * credit.outreach.scale_before_2019_factor)
-    _set(record, scenario, "credit.writeoff_quarters", credit.writeoff_quarters_before_2019)
 
 
 def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
@@ -402,7 +380,8 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
         _set(changed, out, f"population.revenue_median.{size}",
              getattr(out.population.revenue_median, size) * loan_ratio)
     # ... and so do the other per-firm sums in 万元, so that the money unit changes and
-    # nothing else: the fixed cost of a loan, the smallest loan, the online per-firm cap,
+    # nothing else: the fixed cost of a loan, the smallest loan, the online per-firm cap
+    # and the online lenders' product ceilings,
     # the smallest equity round and the largest VAT-exempt small loan
     _set(changed, out, "credit.min_loan_wan", out.credit.min_loan_wan * loan_ratio)
     _set(changed, out, "channels.equity_min_wan", out.channels.equity_min_wan * loan_ratio)
@@ -414,9 +393,15 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
          out.policy.banking.online_per_firm_cap_wan * loan_ratio)
     _set(changed, out, "policy.fiscal.vat_exempt_max_wan",
          out.policy.fiscal.vat_exempt_max_wan * loan_ratio)
-    for kind in BANK_TYPES:
-        _set(changed, out, f"banks.{kind}.op_cost_fixed_wan",
-             getattr(out.banks, kind).op_cost_fixed_wan * loan_ratio)
+    for section, kinds in (("banks", BANK_TYPES + DIGITAL_BANK_KINDS),
+                           ("platforms", PLATFORM_KINDS + NONBANK_KINDS)):
+        for kind in kinds:
+            table = getattr(getattr(out, section), kind)
+            _set(changed, out, f"{section}.{kind}.op_cost_fixed_wan",
+                 table.op_cost_fixed_wan * loan_ratio)
+            if kind in DIGITAL_BANK_KINDS or PLATFORM_CHANNEL.get(kind) == CH_ONLINE:
+                _set(changed, out, f"{section}.{kind}.max_loan_wan",
+                     table.max_loan_wan * loan_ratio)
     # informal debt: the reference's stock (firms.informal.stock_2024_yi) scales with the
     # firms represented and their revenue; the per-firm multiple carries the rest of the
     # gap to the end-2018 stock (firms.informal.stock_2018_yi)
@@ -429,19 +414,19 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
             _set(changed, out, f"firms.informal.revenue_multiple.{size}",
                  getattr(informal.revenue_multiple, size) * informal.stock_2018_yi / stock_hat)
     set_pre_2019_practice(out, changed)
+    # the online rules before 2020 and the year's P2P platforms and small-loan companies,
+    # at their size in the facts (the reference has them in the same proportion to its
+    # bank book)
+    set_year_end_market(out, changed, v["p2p_outstanding_yi"],
+                        v["small_loan_company_loans_yi"])
     # platforms: capital in proportion to the bank book, so that the online channel is as
-    # large beside the banks as in the reference (the facts: banks ~80% of SME credit at
-    # end-2018 — 8.0万亿 beside P2P 0.79万亿 and small-loan companies 0.96万亿 — against
-    # 83% in the reference); crowd and equity investors' funds follow their own growth
-    # back from the base year (channels.pool_base_year)
+    # large beside the banks as in the reference; crowd and equity investors' funds follow
+    # their own growth back from the base year (channels.pool_base_year)
     book_ratio = v["bank_sme_loans_yi"] / ref["loan_balance_bank_yi"]
     for kind in PLATFORM_KINDS:
         platform = getattr(out.platforms, kind)
-        _set(changed, out, f"platforms.{kind}.op_cost_fixed_wan",
-             platform.op_cost_fixed_wan * loan_ratio)
-        if kind not in END_2018_KINDS:
-            _set(changed, out, f"platforms.{kind}.net_assets_yi",
-                 platform.net_assets_yi * book_ratio)
+        _set(changed, out, f"platforms.{kind}.net_assets_yi",
+             platform.net_assets_yi * book_ratio)
     # prices: banks' margins carry the gap of the year's new-loan rate to the reference
     # that the funding cost (beta × policy rate) does not
     gap = (v["bank_rate_new"] - ref["avg_rate_new_bank"]) - beta * (v["policy_rate"] - lpr_ref)

@@ -13,8 +13,8 @@ import numpy as np
 
 from sim.agents.regulators import DataRegulator, FiscalAuthority
 from sim.categories import (
-    ANCHOR_AFFINITY, CH_CROWDFUNDING, CH_EQUITY, CHANNELS, DEBT_CHANNELS, N_RISK_BANDS, REGIONS,
-    SECTORS, SIZES, STAGES,
+    ANCHOR_AFFINITY, CH_CROWDFUNDING, CH_EQUITY, CH_ONLINE, CHANNELS, DEBT_CHANNELS,
+    N_RISK_BANDS, REGIONS, SECTORS, SIZES, STAGES,
 )
 from sim.diffusion import DiffusionSignals, no_signals
 from sim.expectations import lender_kinds
@@ -221,7 +221,7 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         maturity=np.array([credit.bank_maturity, credit.bank_term_maturity,
                            credit.online_maturity, credit.supply_chain_maturity],
                           dtype=np.int64),
-        online_cap_wan=policy.banking.online_per_firm_cap_wan,
+        online_cap_wan=online_cap_wan(params),
         invest_return=params.firms.invest_return,
         invest_size=params.firms.invest_size_quarters,
         yi_per_wan=yi_per_wan,
@@ -258,6 +258,23 @@ def channel_weights(params: Scenario, expected_rate: np.ndarray) -> np.ndarray:
                - credit.time_sensitivity * _values(credit.time_to_cash, names)[:, None])
     weights[debt] = np.exp(np.minimum(utility, 50.0))
     return weights
+
+
+def online_cap_wan(params: Scenario) -> float:
+    """The most the online channel lends one firm, as firms reckon it (万元): the online
+    per-firm cap, or the big-tech and online micro-lenders' product ceiling if lower."""
+    platforms = params.platforms
+    return min(params.policy.banking.online_per_firm_cap_wan,
+               max(platforms.big_tech.max_loan_wan, platforms.online_micro.max_loan_wan))
+
+
+def _max_online_loan(lender) -> float:
+    """The largest online loan ``lender`` makes one firm (万元): its kind's product
+    ceiling within the online per-firm cap; no ceiling off the online channel."""
+    if lender.channel != CH_ONLINE:
+        return math.inf
+    cap = lender.model.params.policy.banking.online_per_firm_cap_wan
+    return min(cap, lender.params.max_loan_wan)
 
 
 def initial_expected_rates(params: Scenario) -> np.ndarray:
@@ -313,6 +330,7 @@ def lender_table(lenders, choice_lenders, choice_cum, choice_n) -> LenderTable:
         precision_base=param("precision_base"), data_level=param("data_level"),
         tech=np.array([l.tech_factor() for l in lenders]),
         per_firm_limit_q=param("per_firm_limit_quarters"),
+        max_loan_wan=np.array([_max_online_loan(l) for l in lenders]),
         alpha=col("alpha"), pd_scale=col("pd_scale"),
         fee_rate=param("fee_rate"),
         capacity=col("capacity"),

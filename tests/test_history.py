@@ -77,7 +77,13 @@ def test_per_firm_cap_is_in_the_run_money_unit():
     scenario = load_scenario(HISTORY)
     base = load_scenario(SCENARIOS / "baseline.toml", start="2019Q1", end="2019Q1")
     built, record = start_state.apply(base)
-    scaled = built.policy.banking.online_per_firm_cap_wan
+    # the money unit's scaling, before the start state lifts the cap to the pre-2020 rules
+    scaled = next(p["value"] for p in record["parameters"]
+                  if p["parameter"] == "policy.banking.online_per_firm_cap_wan")
+    assert scaled == pytest.approx(base.policy.banking.online_per_firm_cap_wan
+                                   * built.population.revenue_median.micro
+                                   / base.population.revenue_median.micro)
+    assert built.policy.banking.online_per_firm_cap_wan >= 1e5   # no cap before 2020-11
     values = [c.set["banking.online_per_firm_cap_wan"] for c in scenario.change
               if c.set and c.set.get("banking.online_per_firm_cap_wan", 1e9) < 1e5]
     assert values and values[0] == pytest.approx(scaled, rel=1e-4)
@@ -95,7 +101,9 @@ def test_history_run_starts_from_the_2018_facts():
     # the P2P agents lend investors' money at its end-2018 size (not rescaled)
     p2p = [p for p in model.platforms if p.kind == "p2p"]
     assert len(p2p) == 6 and sum(p.active for p in p2p) == 4  # 2019Q2 schedule
-    assert model.params.platforms.small_loan.net_assets_yi == pytest.approx(1390.0)
+    # small-loan companies: the capital behind their end-2018 loans (9,550亿 × 8,360 ÷
+    # 9,550 over 6 agents)
+    assert model.params.platforms.small_loan.net_assets_yi == pytest.approx(8360.0 / 6)
 
 
 @pytest.fixture(scope="module")

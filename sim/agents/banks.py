@@ -43,7 +43,7 @@ class Bank(Lender):
         self.target_shortfall = 0.0
         # how far its type's rate on new SME loans is above the cost-of-financing target
         # (LenderMarket's CostGuidance sets it)
-        self.cost_gap = 0.0
+        self.cost_cut = 0.0
         # the unsecured-loan support plan's funding of its loans, by quarter held (亿元),
         # and how much cheaper it makes the funding of a new unsecured loan (annual)
         self.support_purchases: deque = deque(
@@ -181,8 +181,8 @@ class Bank(Lender):
         lost = self.model.market.share_lost.get(self.kind, 0.0)
         margin /= 1.0 + banking.competition_margin_sensitivity * lost
         # cost-of-financing guidance: pricing above the year's target costs the bank in
-        # its objective, so it gives up margin (not below zero) in proportion to the gap
-        margin -= min(max(margin, 0.0), banking.cost_target_pressure * self.cost_gap)
+        # its objective, so it gives up margin (not below zero) until its type meets it
+        margin -= min(max(margin, 0.0), self.cost_cut)
         self.margin = margin - self.params.inclusive_ftp_discount_annual
         self.rate_cap = 1.0  # banks price freely
 

@@ -85,6 +85,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
         lt.precision_base, lt.data_level, lt.tech
     pd_scale, alpha, per_firm_limit_q, appetite_el = lt.pd_scale, lt.alpha, \
         lt.per_firm_limit_q, lt.appetite_el
+    max_loan_wan = lt.max_loan_wan
     funding, op_fixed_wan, op_rate, margin, rate_cap = lt.funding, lt.op_fixed_wan, \
         lt.op_rate, lt.margin, lt.rate_cap
     unsecured_funding = lt.unsecured_funding
@@ -143,6 +144,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
                 bank_cap = unsecured_cap(f, rev, tech[j], cp)
             amount, secured, lgd = offer_terms(best, f, request.need, rev, cp, bank_cap,
                                                receivable_cap, verified, per_firm_limit_q[j],
+                                               max_loan_wan[j],
                                                bank_loss_share[f.size])
             app_amount[k] = amount
             app_secured[k] = secured

@@ -163,6 +163,8 @@ LenderTable = namedtuple("LenderTable", [
     "tech",                 # [J] bank's technology factor on big-data precision and the
                             # no-file unsecured limit (1 for other lenders)
     "per_firm_limit_q",     # [J] × quarterly revenue
+    "max_loan_wan",         # [J] 万元, largest online loan to one firm: the kind's product
+                            # ceiling and the online per-firm cap (inf off the online channel)
     "alpha",                # [J] probit intercept of its PD mapping
     "pd_scale",             # [J] calibration factor on its PDs (yearly re-fit)
     "fee_rate",             # [J] non-debt fee

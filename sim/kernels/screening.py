@@ -103,11 +103,12 @@ def noisy_signal(quality, sigma2, u_id, j, keep, rho, key_signal, key_refresh):
 
 @njit(cache=True, inline="always")
 def offer_terms(channel, f, need, rev, cp, unsecured_cap, receivable_cap, verified,
-                limit_q, loss_share):
+                limit_q, max_loan, loss_share):
     """Amount (万元), security (1 secured, 0 not) and loss given default of an offer
     through ``channel`` to firm ``f`` needing ``need`` 万元 on quarterly revenue ``rev``;
-    ``limit_q`` is the lender's per-firm limit (× quarterly revenue), ``loss_share`` the
-    share of a bank's loss on a firm of its size borne by others."""
+    ``limit_q`` is the lender's per-firm limit (× quarterly revenue), ``max_loan`` its
+    largest online loan (万元), ``loss_share`` the share of a bank's loss on a firm of its
+    size borne by others."""
     secured = 0
     if channel == CH_BANK:
         secured_cap = f.collateral * cp.collateral_ltv
@@ -120,7 +121,7 @@ def offer_terms(channel, f, need, rev, cp, unsecured_cap, receivable_cap, verifi
             lgd = cp.lgd_unsecured
         lgd *= 1.0 - loss_share
     elif channel == CH_ONLINE:
-        amount = min(need, limit_q * rev, cp.online_cap_wan)
+        amount = min(need, limit_q * rev, max_loan)
         lgd = cp.lgd_unsecured
     elif channel == CH_SUPPLY_CHAIN:
         amount = min(need, receivable_cap)

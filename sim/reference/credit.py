@@ -140,7 +140,8 @@ def screen(firm, channel: int, lender: int, cp, table, limit: Limits) -> Offer:
             lgd = cp.lgd_unsecured
         lgd *= 1.0 - cp.bank_loss_share[firm.size]   # the government's share of the loss
     elif channel == CH_ONLINE:
-        amount = min(need, table.per_firm_limit_q[lender] * revenue, cp.online_cap_wan)
+        amount = min(need, table.per_firm_limit_q[lender] * revenue,
+                     table.max_loan_wan[lender])
         lgd = cp.lgd_unsecured
     elif channel == CH_SUPPLY_CHAIN:
         amount = min(need, limit.receivable)

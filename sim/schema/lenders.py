@@ -77,6 +77,9 @@ class DigitalBankType(BankType):
                                            "loans (MYbank's average loan ~31,000 yuan in "
                                            "2019, ~72,000 in 2023; policy inputs)", ge=0,
                                            le=20)
+    max_loan_wan: float = param(300.0, "万元 per firm: the largest loan its products make",
+                                "WeBank's 微业贷 lends up to 3m yuan a firm (product terms); "
+                                "the online per-firm cap applies too", gt=0)
     max_count: int = param(0, "banks", "slots a scheduled count can activate (each with "
                            "total_assets_yi ÷ slots of the balance sheet); at least count",
                            ge=0, le=50)
@@ -186,6 +189,9 @@ class PlatformKind(Strict):
     data_level: float = param(1.0, "alternative data depth", "assumption", ge=0, le=10)
     per_firm_limit_quarters: float = param(0.8, "× quarterly revenue", "assumption", ge=0,
                                            le=20)
+    max_loan_wan: float = param(1.0e6, "万元 per firm: the largest online loan its products "
+                                "make, whatever the rules allow", "no product ceiling "
+                                "(kinds outside the online channel)", gt=0)
     securitised_share: float = param(0.3, "share of own part sold as ABS", "assumption",
                                      **SHARE)
     abs_spread_annual: float = param(0.015, "investors' yield over the 1y LPR on the "
@@ -253,26 +259,32 @@ class PlatformsSection(Strict):
     big_tech: PlatformKind = _platform({"count": "report names Ant, Tencent, JD, Baidu",
                                         "raise_rate_quarterly": _RAISE_SOURCE,
                                         "op_cost_fixed_wan": "report: automated approval",
-                                        "data_level": "report: big-data scoring"},
+                                        "data_level": "report: big-data scoring",
+                                        "max_loan_wan": "MYbank's 网商贷 business loans up to "
+                                                        "1m yuan a firm before the 2020-11 "
+                                                        "rules (product terms)"},
                                        count=4, max_count=6, net_assets_yi=900.0,
                                        funding_cost_annual=0.06, op_cost_fixed_wan=0.02,
                                        op_cost_rate_annual=0.015, margin_annual=0.06,
                                        appetite_el_annual=0.075,
                                        precision_base=0.3, data_level=1.6,
                                        per_firm_limit_quarters=1.0, securitised_share=0.4,
-                                       raise_rate_quarterly=0.025)
+                                       raise_rate_quarterly=0.025, max_loan_wan=100.0)
     online_micro: PlatformKind = _platform({"count": "assumption: a few large licensed "
                                                      "online micro-lenders stand for the "
                                                      "rest",
                                             "op_cost_fixed_wan": "report: automated "
                                                                  "approval",
-                                            "raise_rate_quarterly": _RAISE_SOURCE},
+                                            "raise_rate_quarterly": _RAISE_SOURCE,
+                                            "max_loan_wan": "assumption: as big-tech "
+                                                            "lenders' products"},
                                            count=8, max_count=16, net_assets_yi=60.0,
                                            funding_cost_annual=0.075, op_cost_fixed_wan=0.05,
                                            op_cost_rate_annual=0.025, margin_annual=0.085,
                                            appetite_el_annual=0.12, precision_base=0.3,
                                            data_level=0.8, per_firm_limit_quarters=0.8,
-                                           securitised_share=0.2, raise_rate_quarterly=0.025)
+                                           securitised_share=0.2, raise_rate_quarterly=0.025,
+                                           max_loan_wan=100.0)
     supply_chain: PlatformKind = _platform({"count": "assumption: core-firm and fintech "
                                                      "supply-chain finance platforms",
                                             "net_assets_yi": "assumption: capacity that "
@@ -318,6 +330,9 @@ class PlatformsSection(Strict):
         "data_level": "assumption: weak screening, little data",
         "appetite_el_annual": "assumption: high-risk lending",
         "entry_roe_threshold": "assumption: no entry by return; counts change by schedule",
+        "max_loan_wan": "CBRC et al. 2016 interim measures on online lending intermediaries "
+                        "(网络借贷信息中介机构业务活动管理暂行办法, art. 17): a firm's balance "
+                        "on one platform at most 1m yuan",
         "wind_down_recovery": "assumption: of about 8,000亿 owed to P2P investors in Aug 2020 "
                               "little was repaid (CBIRC 2020-11-27; PBoC Financial "
                               "Stability Report 2020)"},
@@ -325,7 +340,8 @@ class PlatformsSection(Strict):
         op_cost_fixed_wan=0.05, op_cost_rate_annual=0.03, margin_annual=0.10,
         appetite_el_annual=0.15, precision_base=0.1, data_level=0.3,
         per_firm_limit_quarters=0.6, securitised_share=0.0, investor_funds_yi=2200.0,
-        investor_rate_annual=0.10, entry_roe_threshold=5.0, reports_to_bureau=False)
+        investor_rate_annual=0.10, entry_roe_threshold=5.0, reports_to_bureau=False,
+        max_loan_wan=100.0)
     small_loan: PlatformKind = _platform({
         "count": "2024 baseline: 0 until the baseline is re-estimated with small-loan "
                  "companies; a 2018 scenario sets 6, each agent standing for ~1,350 of "
@@ -341,11 +357,14 @@ class PlatformsSection(Strict):
         "precision_base": "assumption: weak screening, little data",
         "data_level": "assumption: weak screening, little data",
         "appetite_el_annual": "assumption: high-risk lending",
-        "entry_roe_threshold": "assumption: no entry by return; counts change by schedule"},
+        "entry_roe_threshold": "assumption: no entry by return; counts change by schedule",
+        "max_loan_wan": "CBRC/PBoC 2008 guidance (银监发〔2008〕23号): one borrower's balance "
+                        "at most 5% of the company's net capital; ~1.03亿 a company at "
+                        "end-2018 (8,360亿 paid-in over 8,133 companies, PBoC statistics)"},
         count=0, max_count=0, net_assets_yi=1390.0, funding_cost_annual=0.08,
         op_cost_fixed_wan=0.3, op_cost_rate_annual=0.03, margin_annual=0.08,
         appetite_el_annual=0.12, precision_base=0.2, data_level=0.3,
         per_firm_limit_quarters=1.0, securitised_share=0.0, borrowing_cap=0.5,
-        entry_roe_threshold=5.0)
+        entry_roe_threshold=5.0, max_loan_wan=514.0)
 
 

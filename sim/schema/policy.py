@@ -82,9 +82,16 @@ class Banking(Strict):
                                            "firms' all-in financing cost −1pp; 2020: over "
                                            "1pp below 2019 (Xinhua 2020-03-01)", ge=0,
                                            le=0.1)
-    cost_target_pressure: float = param(1.0, "margin a bank gives up per unit of its type's "
-                                        "rate on new loans above the cost target (not below "
-                                        "zero margin)", "assumption", ge=0, le=20)
+    cost_target_pressure: float = param(0.5, "margin cut a bank type adds in a quarter per "
+                                        "unit of its rate on new loans above the cost target "
+                                        "(eases by as much below it; the margin never below "
+                                        "zero)", "assumption: half the gap closed a quarter, "
+                                        "so a yearly target is met within the year", ge=0,
+                                        le=2)
+    cost_cut_relax_quarterly: float = param(0.1, "share of the margin cut given back each "
+                                            "quarter without a cost target",
+                                            "assumption: margins recover over a few years "
+                                            "once guidance ends", ge=0, le=1)
     large_bank_growth_target: float = param(0.0, "yearly growth of the large state-owned "
                                             "banks' inclusive SME book the government asks "
                                             "for (0 = none); a shortfall against the straight "
