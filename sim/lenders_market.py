@@ -379,7 +379,7 @@ class LenderMarket(LenderTurnover):
             compensation = fiscal.compensate(net_loss_by_size)
             fiscal.receive_guarantee_fees(flows.guarantee_fee)
             fiscal.pay_subsidy(flows.subsidy)
-            fiscal.record_vat(flows.interest, flows.interest_vat_exempt)
+            vat = fiscal.record_vat(flows.interest, flows.interest_vat_exempt)
             growth = flows.perf_end + flows.npl_end - bank.book
             incentive = (incentive_rate * max(0.0, growth) if bank.kind in SMALL_BANK_TYPES
                          else 0.0)
@@ -391,7 +391,7 @@ class LenderMarket(LenderTurnover):
             model.government.account.add("deferral_support", support)
             bank.close_books(dataclasses.replace(flows, loss_compensation=compensation,
                                                  incentive=incentive,
-                                                 deferral_support=support),
+                                                 deferral_support=support, vat=vat),
                              partner_out.share(bank.index))
         outside.add("dividends_from_stakes", float(owner_draws[1]))
         self.cost_guidance.record(sums, model.quarter)

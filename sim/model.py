@@ -21,6 +21,7 @@ from sim.expectations import channel_rates, draw_shares, initial_kind_rates, len
     update_kind_rates
 from sim.kernels import layout as L
 from sim.lenders_market import LenderMarket
+from sim.outside_funds import NominalGdp
 from sim.policy import PolicySchedule
 from sim.quarters import parse_quarter, quarter_label
 from sim.recorder import Recorder
@@ -73,6 +74,7 @@ class CreditMarket(mesa.Model):
         self.start_quarter = parse_quarter(run.start)
         self.end_quarter = parse_quarter(run.end)
         self.quarter = self.start_quarter - run.burn_in_quarters
+        self.gdp = NominalGdp(self.params, self.quarter)
         self.resolved_this_quarter = 0
         self.last_default_rate = 0.0
         self._tax_coverage_drawn: float | None = None  # coverage the tax files follow
@@ -159,7 +161,7 @@ class CreditMarket(mesa.Model):
 
     def _credit_params(self, round_number: int):
         return credit_params(self.params, self.quarter, self.seed, round_number,
-                             self.expected_rate, self.yi_per_wan, self.seen)
+                             self.expected_rate, self.yi_per_wan, self.seen, self.gdp.level)
 
     def _init_population(self) -> None:
         self.sme.populate(self._firm_params(), choice_tables(self.lenders))
@@ -197,6 +199,7 @@ class CreditMarket(mesa.Model):
         self.outside.account.reset()
         # 1. policy
         self.schedule.apply(self.params, q)
+        self.gdp.advance(self.params, q)
         for regulator in self.regulators:
             regulator.step()
         self._lap(0)

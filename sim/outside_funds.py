@@ -1,8 +1,8 @@
 """Money from outside the lenders' balance sheets that sizes three channels (``[channels]``,
 ODD 7.8, 7.9 and 7.16): investors' funds behind equity and crowdfunding, and core firms'
 payables behind supply-chain finance. Each is a national figure in the base year
-(``channels.pool_base_year``) that grows at its own rate, by calendar year, so a run
-that starts earlier starts with less.
+(``channels.pool_base_year``) that grows at its own rate, by calendar year, or with
+nominal GDP (:class:`NominalGdp`), so a run that starts earlier starts with less.
 """
 
 from __future__ import annotations
@@ -19,12 +19,33 @@ def _years_from_base(params, quarter: int) -> float:
     return (quarter - 4 * params.channels.pool_base_year) / 4.0
 
 
-def investor_pools(params, quarter: int) -> tuple[float, float]:
+class NominalGdp:
+    """Nominal GDP against the base year's (``channels.pool_base_year``): at the run's
+    first quarter (1 + ``macro.gdp_growth_annual``)^years from the base year, then
+    compounded quarter by quarter at the growth rate in force, so that a dated change of
+    the growth rate bends the path instead of moving its level."""
+
+    def __init__(self, params, quarter: int):
+        self.quarter = quarter
+        self.level = (1.0 + params.macro.gdp_growth_annual) ** _years_from_base(params,
+                                                                                  quarter)
+
+    def advance(self, params, quarter: int) -> None:
+        """Grow to ``quarter`` at the growth rate in force now."""
+        if quarter > self.quarter:
+            self.level *= (1.0 + params.macro.gdp_growth_annual) ** (
+                (quarter - self.quarter) / 4.0)
+            self.quarter = quarter
+
+
+def investor_pools(params, quarter: int, gdp_level: float) -> tuple[float, float]:
     """Equity (VC, PE, angel) and crowdfunding investors' funds for SMEs this quarter
-    (national 亿元): what all crowd/equity platforms together can raise in each."""
+    (national 亿元): what all crowd/equity platforms together can raise in each. Equity
+    funds move with nominal GDP (``gdp_level``, :class:`NominalGdp`), crowdfunding at
+    its own growth rate."""
     ch = params.channels
     years = _years_from_base(params, quarter)
-    return (ch.equity_funds_yi * (1.0 + ch.equity_growth_annual) ** years,
+    return (ch.equity_funds_yi * gdp_level,
             ch.crowd_funds_yi * (1.0 + ch.crowd_growth_annual) ** years)
 
 
@@ -41,12 +62,12 @@ def anchored_revenue_yi(params) -> float:
     return float(firms @ mean_q) * anchored / 1e4
 
 
-def receivable_quarters(params, quarter: int) -> float:
+def receivable_quarters(params, quarter: int, gdp_level: float) -> float:
     """Receivables an anchored firm can finance, × its quarterly revenue: core firms'
     payables to SMEs (growing at ``payables_growth_annual``) over anchored firms'
-    revenue (growing with nominal GDP), both from the base year."""
+    revenue (moving with nominal GDP, ``gdp_level``), both from the base year."""
     ch = params.channels
     years = _years_from_base(params, quarter)
     payables = ch.core_payables_yi * (1.0 + ch.payables_growth_annual) ** years
-    revenue = anchored_revenue_yi(params) * (1.0 + params.macro.gdp_growth_annual) ** years
+    revenue = anchored_revenue_yi(params) * gdp_level
     return payables / revenue if revenue > 0 else 0.0

@@ -87,9 +87,12 @@ LOAN_FLAGS: dict[str, tuple[int, str]] = {
     "amortizing": (1, "principal falls due in equal parts"),
     "deferred": (2, "principal (and in an interest window, interest) deferred under "
                  "policy.fiscal.deferral: its maturity waits and it is not classed bad"),
+    "vat_eligible": (3, "a bank loan whose terms when made (rate at most the exempt "
+                     "multiple of the LPR, amount at most vat_exempt_max_wan) qualify its "
+                     "interest for the VAT exemption while the exemption is in force"),
 }
-SECURED, AMORTIZING, DEFERRED = (LOAN_FLAGS[name][0] for name in (
-    "secured", "amortizing", "deferred"))
+SECURED, AMORTIZING, DEFERRED, VAT_ELIGIBLE = (LOAN_FLAGS[name][0] for name in (
+    "secured", "amortizing", "deferred", "vat_eligible"))
 
 # What a firm seeking credit brings to this quarter's credit rounds: one record per
 # seeker, written by the firm pass (phase 5) and used up by the rounds (phase 6). Only a

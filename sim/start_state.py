@@ -60,14 +60,14 @@ REFUSED_FROM, REFUSED_TO = "2019Q2", "2023Q4"
 # Re-measure when the calibration changes.
 # Per size (individual, micro, small), per firm represented at the start of the burn-in.
 REFERENCE = {
-    "sme_alive_per_represented": 1.17698,  # firms alive in 2024Q1 ÷ firms represented
-    "borrowers_bank_per_represented": (0.23472, 0.36409, 0.6308),  # bank borrowers, 2024Q1
-    "loan_balance_bank_per_represented_yi": (0.00022838, 0.0026166, 0.048768),  # 亿元
-    "borrowers_bank": 31.293e6,            # firms with a performing bank loan, 2024Q1
-    "loan_balance_bank_yi": 344412.4,      # 亿元, bank SME loans, 2024Q1
+    "sme_alive_per_represented": 1.17697,  # firms alive in 2024Q1 ÷ firms represented
+    "borrowers_bank_per_represented": (0.23463, 0.364, 0.63084),  # bank borrowers, 2024Q1
+    "loan_balance_bank_per_represented_yi": (0.00022835, 0.0026168, 0.0487),  # 亿元
+    "borrowers_bank": 31.283e6,            # firms with a performing bank loan, 2024Q1
+    "loan_balance_bank_yi": 344136.8,      # 亿元, bank SME loans, 2024Q1
     "avg_rate_new_bank": 0.0469,           # annual rate on banks' new SME loans, 2024Q1
-    "borrowers_propensity_elasticity": 0.7188,  # d log bank borrowers / d log propensity
-    "loans_propensity_elasticity": 0.7968,      # d log bank loans / d log propensity
+    "borrowers_propensity_elasticity": 0.7146,  # d log bank borrowers / d log propensity
+    "loans_propensity_elasticity": 0.7942,      # d log bank loans / d log propensity
     "burn_in_quarters": 16,
 }
 

@@ -19,7 +19,7 @@ from sim.categories import (
 from sim.diffusion import DiffusionSignals, no_signals
 from sim.expectations import lender_kinds
 from sim.kernels.params import CreditParams, FirmParams, LenderTable
-from sim.outside_funds import receivable_quarters
+from sim.outside_funds import NominalGdp, receivable_quarters
 from sim.schema import Scenario
 
 
@@ -178,9 +178,14 @@ def bank_loss_share(params: Scenario) -> np.ndarray:
 
 def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
                   expected_rate: np.ndarray, yi_per_wan: np.ndarray,
-                  seen: DiffusionSignals | None = None) -> CreditParams:
+                  seen: DiffusionSignals | None = None,
+                  gdp_level: float | None = None) -> CreditParams:
+    """The credit round's parameters; ``gdp_level`` is nominal GDP against the base year
+    (:class:`~sim.outside_funds.NominalGdp`; by default as at the run's first quarter)."""
     if seen is None:
         seen = no_signals()
+    if gdp_level is None:
+        gdp_level = NominalGdp(params, quarter).level
     credit, policy = params.credit, params.policy
     return CreditParams(
         seed=seed, quarter=quarter, round=round_number,
@@ -200,7 +205,7 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
         lgd_secured=credit.lgd_secured, lgd_unsecured=credit.lgd_unsecured,
         lgd_receivable=credit.lgd_receivable, lgd_verified=credit.lgd_verified,
         unsecured_limit_q=credit.unsecured_limit_quarters, collateral_ltv=credit.collateral_ltv,
-        receivable_q=receivable_quarters(params, quarter),
+        receivable_q=receivable_quarters(params, quarter, gdp_level),
         verified_advance=credit.verified_advance,
         history_full=credit.history_full_quarters,
         platform_history_weight=credit.platform_history_weight,

@@ -89,7 +89,7 @@ def test_debt_due_agrees_with_the_reference_loan(rate, remaining, amortizing, de
     loans = _loans((87.5, rate, remaining, amortizing, CH_BANK, LOAN_PERFORMING, 0))
     loans[0, 0]["flags"] |= deferral << DEFERRED
     ref = RefLoan(87.5, rate, term=8, remaining=remaining, lender=3, channel=CH_BANK,
-                  secured=True, amortizing=bool(amortizing))
+                  secured=True, amortizing=bool(amortizing), vat_terms=(-1.0, 0.0))
     ref.deferred = bool(deferral)
     interest, principal = ref.due(False)
     # rates are float32 in both engines: 4.35 % is 0.043499999... there

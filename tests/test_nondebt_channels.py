@@ -18,7 +18,7 @@ import pytest
 from sim.categories import CH_CROWDFUNDING, CH_EQUITY, SECTORS, STAGES
 from sim.config import scenario_from_dict
 from sim.model import CreditMarket
-from sim.outside_funds import investor_pools, receivable_quarters
+from sim.outside_funds import NominalGdp, investor_pools, receivable_quarters
 from sim.quarters import parse_quarter
 from sim.reference.credit import nondebt_channel
 from sim.reference.parity import run_both
@@ -60,8 +60,8 @@ def _share_seeking(sector="wholesale_retail", stage="startup", growth=0.0, need=
     table = SimpleNamespace(kind_class=[0], choice_n=[[1, 1, 1]] * 5)
     with np.errstate(over="ignore"):   # the hash wraps around, as in the engines
         channels = [nondebt_channel(SimpleNamespace(
-            invest=True, stage=STAGES.index(stage), sector=SECTORS.index(sector),
-            region=0, rejected_by=-1, log_revenue=3.0 + growth, log_trend=3.0, need=need,
+            invest=True, offered=False, stage=STAGES.index(stage),
+            sector=SECTORS.index(sector), region=0, rejected_by=-1, log_revenue=3.0 + growth, log_trend=3.0, need=need,
             uid=uid), cp, table) for uid in range(n)]
     return np.mean([c >= 0 for c in channels]), set(channels) - {-1}
 
@@ -100,7 +100,8 @@ def test_investors_pools_bound_what_is_raised_and_a_larger_pool_raises_more(base
     large = _run(channels={"equity_funds_yi": 3000.0, "crowd_funds_yi": 2000.0})
     params = Scenario(channels={"equity_funds_yi": 100.0, "crowd_funds_yi": 100.0})
     quarters = [parse_quarter(f"{YEAR}Q{k}") for k in range(1, 5)]
-    pools = np.array([investor_pools(params, q) for q in quarters])
+    pools = np.array([investor_pools(params, q, NominalGdp(params, q).level)
+                      for q in quarters])
     for column, k in (("new_equity", 0), ("new_crowdfunding", 1)):
         raised = _year(small, column)
         # raised ≤ the pool, and the small pool binds: nearly all of it is placed
@@ -118,24 +119,35 @@ def test_default_crowdfunding_is_near_the_report(baseline):
 
 # ------------------------------------------------------------------ supply-chain finance
 def test_larger_core_firm_payables_raise_supply_chain_finance(baseline):
-    assert receivable_quarters(Scenario(channels={"core_payables_yi": 60_000.0}),
-                               parse_quarter("2024Q1")) < 0.25
+    low_payables = Scenario(channels={"core_payables_yi": 60_000.0})
+    q = parse_quarter("2024Q1")
+    assert receivable_quarters(low_payables, q, NominalGdp(low_payables, q).level) < 0.25
     low = _run(channels={"core_payables_yi": 60_000.0})
     assert _year(baseline, "new_loans_supply_chain").sum() > \
         1.5 * _year(low, "new_loans_supply_chain").sum()
 
 
 def test_more_anchored_firms_raise_supply_chain_finance(baseline):
-    """The share of anchored firms scales the channel (payables scaled with it, so the
-    receivables per firm stay as they are); less than in proportion, as supply-chain
-    platforms' capacity (capital × platform_own_book_cap) starts to bind."""
+    """The share of anchored firms raises the channel (payables scaled with it, so the
+    receivables per firm stay as they are). Supply-chain platforms' capacity (capital ×
+    platform_own_book_cap) binds in the baseline, so the rise comes through platforms
+    that enter when the segment's return draws them (measured: 1.0× with entry held, 2.0×
+    with it within the year, entry being lumpy); the held case is the bound's other
+    side."""
     defaults = Scenario()
     share = defaults.population.anchor_share
     more = _run(population={"anchor_share": 1.5 * share},
                 channels={"core_payables_yi": 1.5 * defaults.channels.core_payables_yi})
     ratio = _year(more, "new_loans_supply_chain").sum() / \
         _year(baseline, "new_loans_supply_chain").sum()
-    assert 1.05 < ratio < 1.5
+    assert ratio > 1.05
+    # with entry held, binding capacity keeps the channel where it was
+    hold = {"supply_chain": {"max_count": defaults.platforms.supply_chain.count}}
+    held = [_year(_run(platforms=hold, **kw), "new_loans_supply_chain").sum()
+            for kw in ({}, {"population": {"anchor_share": 1.5 * share},
+                            "channels": {"core_payables_yi":
+                                         1.5 * defaults.channels.core_payables_yi}})]
+    assert held[1] < 1.05 * held[0]
 
 
 # ------------------------------------------------------------------ engines agree

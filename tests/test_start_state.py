@@ -144,8 +144,8 @@ def _history_first_quarter(agents: int):
 def test_history_run_reports_the_end_2018_facts():
     """The starting state carries the end-2018 online rules and non-bank lenders (P2P
     platforms, small-loan companies), so the history run starts where the facts are, as
-    the baseline's 2019Q1 start does. Measured at 200,000 SMEs: bank loans 8.12万亿,
-    17.0m bank borrowers, 7.27%; before the non-banks and rules entered the reference and
+    the baseline's 2019Q1 start does. Measured at 200,000 SMEs: bank loans 8.11万亿,
+    16.95m bank borrowers, 7.25%; before the non-banks and rules entered the reference and
     lenders' product ceilings the online per-firm limit, 6.65万亿, 25.1m and 53% of new
     lending online."""
     run = _history_first_quarter(100_000)
@@ -159,7 +159,7 @@ def test_history_run_reports_the_end_2018_facts():
 @pytest.mark.parametrize("which", ["baseline", "history"])
 def test_2019q1_npl_within_ten_percent_at_200000_agents(which):
     """The issue's scale: at 30,000 agents the first quarter's bank NPL ratio is sampling
-    noise of the few defaults behind it. Measured: 3.93% (baseline) and 3.87% (history)
+    noise of the few defaults behind it. Measured: 3.87% (baseline) and 3.81% (history)
     against 4.2% (banks' pre-2019 write-off pace, credit.writeoff_quarters_before_2019)."""
     if which == "history":
         run = _history_first_quarter(200_000)

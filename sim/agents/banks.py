@@ -221,8 +221,7 @@ class Bank(Lender):
         income = (flows.interest + partner.interest + rest_income + incentive
                   + flows.deferral_support + flows.capitalised)
         # VAT on the interest of its SME loans that do not qualify for the exemption
-        vat = self.model.params.policy.fiscal.vat_rate * (flows.interest
-                                                          - flows.interest_vat_exempt)
+        vat = flows.vat
         net_income = income - funding - op_cost - provision_expense - vat
         # Part of a profit goes into the technology stock. The spending is inside the
         # costs the bank's calibrated returns (rest_roa_annual, NFRA ROA) are already net

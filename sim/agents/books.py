@@ -19,7 +19,7 @@ from sim.kernels import layout as L
 class LenderFlows:
     """One lender's quarter as the kernels summed it, plus what government adds to a
     bank's close (loss compensation, the inclusive-loan incentive, the central bank's
-    deferral support)."""
+    deferral support) and what it takes (VAT on its interest)."""
 
     new: float
     interest: float
@@ -42,6 +42,7 @@ class LenderFlows:
     loss_compensation: float = 0.0
     incentive: float = 0.0
     deferral_support: float = 0.0
+    vat: float = 0.0          # VAT on the interest not exempt, as the government records it
 
     @classmethod
     def of(cls, sums, index: int) -> LenderFlows:

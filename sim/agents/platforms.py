@@ -120,7 +120,8 @@ class Platform(Lender):
         if self.channel == CH_EQUITY:
             # investors' funds of each kind are shared equally by the platforms open to
             # them: what firms raise is limited by the pool, however many platforms
-            equity, crowd = investor_pools(self.model.params, self.model.quarter)
+            equity, crowd = investor_pools(self.model.params, self.model.quarter,
+                                           self.model.gdp.level)
             self.capacity = equity / max(peers_active, 1)
             self.crowd_capacity = crowd / max(peers_active, 1)
             self.funding_cost = 0.0

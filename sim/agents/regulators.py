@@ -118,13 +118,15 @@ class FiscalAuthority(Regulator):
         """Fees firms paid to the guarantee fund on a bank's loans."""
         self.model.government.account.add("guarantee_fees", amount)
 
-    def record_vat(self, interest: float, exempt: float) -> None:
+    def record_vat(self, interest: float, exempt: float) -> float:
         """VAT on a bank's interest (亿元): received on the interest not exempt, forgone
-        on the exempt part."""
+        on the exempt part. Returns what the bank pays."""
         rate = self.instruments.vat_rate
         account = self.model.government.account
-        account.add("vat_received", rate * (interest - exempt))
+        paid = rate * (interest - exempt)
+        account.add("vat_received", paid)
         account.add("vat_forgone", rate * exempt)
+        return paid
 
     def pay_subsidy(self, amount: float) -> None:
         """The interest subsidy paid on a lender's loans to individual and micro firms."""

@@ -16,13 +16,16 @@ from numba import njit, prange
 
 from sim import rng
 from sim.categories import CH_BANK, CH_ONLINE, LOAN_PERFORMING
+from sim.kernels.book import vat_eligible
 from sim.kernels.choice import pick_lender
 from sim.kernels.debt import clear_loan
 from sim.kernels.groups import STAGE_STARTUP, group_rows
 from sim.kernels.prefetch import prefetch
 from sim.kernels.records import set_flag, set_uid
 from sim.kernels.seekers import PREFETCH_AHEAD
-from sim.population import ALIVE, AMORTIZING, LOAN_POSITIONS, REPORTED_LOAN, SECURED
+from sim.population import (
+    ALIVE, AMORTIZING, LOAN_POSITIONS, REPORTED_LOAN, SECURED, VAT_ELIGIBLE,
+)
 
 # Field numbers for the S_INIT stream: each attribute gets its own draw.
 _F_SECTOR, _F_REGION, _F_STAGE, _F_QUALITY, _F_TREND, _F_REV = 0, 1, 2, 3, 4, 5
@@ -129,7 +132,9 @@ def _starting_loan(f, loan, u_id, q, rev, propensity, fp, choice_lenders, choice
     loan.channel = channel
     secured = 1 if (channel == CH_BANK and f.collateral > 0.0) else 0
     amortizing = 0 if channel == CH_BANK else 1
-    loan.flags = (secured << SECURED) | (amortizing << AMORTIZING)
+    loan.flags = (secured << SECURED) | (amortizing << AMORTIZING) \
+        | (vat_eligible(channel, loan.principal, loan.rate, fp.vat_exempt_rate,
+                        fp.vat_exempt_max_wan) << VAT_ELIGIBLE)
     loan.status = LOAN_PERFORMING
     f.history = min(int(rng.uniform(key, u_id, _F_HIST, 0) * fp.start_history_max), 255)
     set_flag(f, REPORTED_LOAN, 1)

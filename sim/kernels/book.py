@@ -22,7 +22,7 @@ from sim.kernels.layout import (
 from sim.kernels.records import flag, set_flag
 from sim.kernels.screening import risk_band
 from sim.kernels.seekers import visit_seeker
-from sim.population import AMORTIZING, REPORTED_LOAN, SECURED
+from sim.population import AMORTIZING, REPORTED_LOAN, SECURED, VAT_ELIGIBLE
 
 
 @njit(cache=True, inline="always")
@@ -57,22 +57,33 @@ def book_nondebt(f, request, b, j, c, amount, fee, spent, cp, lender_acc, group_
 
 
 @njit(cache=True, inline="always")
-def write_loan(loan, amount, rate, term, j, c, secured, amortizing):
-    """Write a new performing loan into the empty loan record ``loan``."""
+def vat_eligible(c, amount, rate, vat_exempt_rate, vat_exempt_max_wan):
+    """1 if a loan through channel ``c`` of ``amount`` 万元 at ``rate`` (as stored,
+    float32) qualifies for the VAT exemption on small loans' interest (a bank loan at
+    most ``vat_exempt_rate`` and ``vat_exempt_max_wan``; −1 when the exemption is off)."""
+    return np.int64(1) if (c == CH_BANK and rate <= vat_exempt_rate
+                           and amount <= vat_exempt_max_wan) else np.int64(0)
+
+
+@njit(cache=True, inline="always")
+def write_loan(loan, amount, rate, term, j, c, secured, amortizing, eligible):
+    """Write a new performing loan into the empty loan record ``loan``; ``eligible`` is
+    its VAT eligibility (:func:`vat_eligible`)."""
     loan.principal = amount
     loan.rate = rate
     loan.remaining = term
     loan.term = term
     loan.lender = j
     loan.channel = c
-    loan.flags = (np.int64(secured) << SECURED) | (amortizing << AMORTIZING)
+    loan.flags = (np.int64(secured) << SECURED) | (amortizing << AMORTIZING) \
+        | (eligible << VAT_ELIGIBLE)
     loan.status = LOAN_PERFORMING
     loan.npl_age = NEW_THIS_QUARTER
 
 
 @njit(cache=True, inline="always")
 def book_loan(f, loans, i, b, j, c, amount, rate, pd, secured, spent, maturity, reports,
-              kind, lender_acc, group_acc, band_acc):
+              kind, cp, lender_acc, group_acc, band_acc):
     """Firm ``f`` in slot ``i`` borrows ``amount`` 万元 from lender ``j`` through debt
     channel ``c`` at ``rate`` (float32), priced at estimated PD ``pd``; ``spent`` of it
     goes to its project, the rest is held as cash. A first loan from a lender that
@@ -81,7 +92,8 @@ def book_loan(f, loans, i, b, j, c, amount, rate, pd, secured, spent, maturity, 
     s = f.size
     term, amortizing = loan_term(c, spent > 0.0, maturity)
     pos = 0 if loans[i, 0].status == LOAN_EMPTY else 1
-    write_loan(loans[i, pos], amount, rate, term, j, c, secured, amortizing)
+    write_loan(loans[i, pos], amount, rate, term, j, c, secured, amortizing,
+               vat_eligible(c, amount, rate, cp.vat_exempt_rate, cp.vat_exempt_max_wan))
     f.cash += amount - spent
     lender_acc[b, j, s, LF_NEW_AMT] += amount
     lender_acc[b, j, s, LF_NEW_COUNT] += 1.0
@@ -158,7 +170,7 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
             else:
                 book_loan(f, loans, i, b, j, c, amount, app_rate[k], app_pd[k],
                           app_secured[k], spent, maturity, reports_to_bureau[j],
-                          kind[j], lender_acc, group_acc, band_acc)
+                          kind[j], cp, lender_acc, group_acc, band_acc)
                 if request.invest & REQ_REFINANCE:
                     repay_from_loan(f, b, request.need, amount, group_acc)
             request.need = max(0.0, request.need - amount)

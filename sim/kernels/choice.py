@@ -102,9 +102,10 @@ def nondebt_channel(f, request, cp, seek_stage, seek_sector, choice_n, kind_clas
     above its trend), one draw a quarter (``key_channel``, uid ``u_id``); equity if it
     needs at least ``equity_min_wan``, else crowdfunding. A firm whose last refusal came
     from a crowd/equity platform (``rejected_by``), or one with no such platform in reach,
-    turns to debt. ``seek_stage`` and ``seek_sector`` are ``cp``'s arrays, taken out of
-    the bundle before the loop."""
-    if (request.invest & REQ_INVEST) == 0:
+    turns to debt, and one that took a bank's offered line this quarter draws on it.
+    ``seek_stage`` and ``seek_sector`` are ``cp``'s arrays, taken out of the bundle before
+    the loop."""
+    if (request.invest & REQ_INVEST) == 0 or (request.invest & REQ_OFFERED) != 0:
         return -1
     base = seek_stage[f.stage]
     if base <= 0.0:

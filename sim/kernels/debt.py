@@ -16,7 +16,7 @@ from sim.kernels.layout import (
     LF_SUBSIDY, NEW_THIS_QUARTER,
 )
 from sim.kernels.records import flag
-from sim.population import AMORTIZING, DEFERRED, LOAN_POSITIONS
+from sim.population import AMORTIZING, DEFERRED, LOAN_POSITIONS, VAT_ELIGIBLE
 
 SIZE_MICRO = SIZES.index("micro")
 
@@ -118,8 +118,8 @@ def pay_debt(f, loans, i, s, fp, lender_acc_b):
         principal = scheduled_principal(loan)
         f.cash -= interest - subsidy + fee + principal
         lender_acc_b[j, s, LF_INTEREST] += interest
-        if loan.channel == CH_BANK and loan.rate <= fp.vat_exempt_rate \
-                and p <= fp.vat_exempt_max_wan:
+        # exempt while the exemption is in force (rate −1 when it is not)
+        if flag(loan, VAT_ELIGIBLE) == 1 and fp.vat_exempt_rate >= 0.0:
             lender_acc_b[j, s, LF_INTEREST_VAT_EXEMPT] += interest
         lender_acc_b[j, s, LF_SUBSIDY] += subsidy
         lender_acc_b[j, s, LF_GUARANTEE_FEE] += fee

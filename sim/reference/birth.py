@@ -104,7 +104,8 @@ def draw_firm(firm, fp, entrant: bool, table, starting_rates) -> None:
     loan = Loan(f32(firm.debt_target * revenue), starting_rates[channel], term,
                 1 + int(u(F_REMAINING) * term), lender, channel,
                 secured=channel == CH_BANK and firm.collateral > 0.0,
-                amortizing=channel != CH_BANK)
+                amortizing=channel != CH_BANK,
+                vat_terms=(fp.vat_exempt_rate, fp.vat_exempt_max_wan))
     firm.loans[0] = loan
     firm.history = min(int(u(F_HISTORY) * fp.start_history_max), 255)
     firm.reported_loan = True

@@ -260,7 +260,7 @@ def _ration_lender(made: list[Offer], cap: float, yi_per_wan, min_loan_wan: floa
 def nondebt_channel(firm, cp, table) -> int:
     """The outside stake the firm seeks before debt this round, or -1 (as
     :func:`sim.kernels.choice.nondebt_channel`)."""
-    if not firm.invest:
+    if not firm.invest or firm.offered:
         return -1
     base = cp.seek_stage[firm.stage]
     if base <= 0.0:

@@ -35,7 +35,7 @@ QUARTER_FIELDS = ("distressed",)
 REQUEST_FIELDS = ("need", "invest", "rejected_by")
 NO_REQUEST = {"need": 0.0, "invest": 0.0, "rejected_by": -1.0}
 LOAN_FIELDS = ("principal", "rate", "remaining", "term", "lender", "channel", "secured",
-               "amortizing", "deferred", "status", "npl_age")
+               "amortizing", "deferred", "vat_eligible", "status", "npl_age")
 
 
 def _acted(model, uid: int) -> bool:

@@ -260,8 +260,8 @@ class SME(SMECredit, mesa.Agent):
                 fee = p * fp.guarantee_fee_annual * 0.25
             self.cash -= interest - subsidy + fee + principal
             self._to_lender(loan.lender, L.LF_INTEREST, interest)
-            if loan.channel == CH_BANK and loan.rate <= fp.vat_exempt_rate \
-                    and p <= fp.vat_exempt_max_wan:
+            # exempt while the exemption is in force (rate −1 when it is not)
+            if loan.vat_eligible and fp.vat_exempt_rate >= 0.0:
                 self._to_lender(loan.lender, L.LF_INTEREST_VAT_EXEMPT, interest)
             self._to_lender(loan.lender, L.LF_SUBSIDY, subsidy)
             self._to_lender(loan.lender, L.LF_GUARANTEE_FEE, fee)

@@ -161,7 +161,8 @@ class SMECredit:
             term, amortizing = cp.maturity[2], True
         else:
             term, amortizing = cp.maturity[3], False
-        loan = Loan(amount, offer.rate, term, term, j, c, offer.secured, amortizing, new=True)
+        loan = Loan(amount, offer.rate, term, term, j, c, offer.secured, amortizing,
+                    (cp.vat_exempt_rate, cp.vat_exempt_max_wan), new=True)
         pos = 0 if self.loans[0] is None else 1
         self.loans[pos] = loan
         self.cash += amount - spent

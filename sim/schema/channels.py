@@ -47,8 +47,6 @@ class ChannelsSection(Strict):
                                    "2023), 3,500亿 a year; F1's 18% equity share of SME "
                                    "finance (~7万亿 a year here) is out of reach of these "
                                    "funds (see calibration.md)", ge=0)
-    equity_growth_annual: float = param(0.05, "growth of equity investors' funds a year",
-                                        "assumption: with nominal GDP", ge=-0.5, le=2)
     # --- supply-chain finance (ODD 7.9): receivables from core firms
     core_payables_yi: float = param(204900.0, "亿元: core firms' payables to the SMEs "
                                     "selling into their chains in the base year, the "
