@@ -187,8 +187,8 @@ def test_earlier_starts_run(start):
     year = int(start[:4]) - 1
     assert run.meta["start_state"]["facts_year"] == year
     target = run.meta["start_state"]["targets_first_quarter"]
-    # measured at 20,000 agents: loans 4–6% and borrowers 4–11% below the facts (2016Q1
-    # the furthest)
+    # measured at 20,000 agents: loans 6–13% and borrowers 11–12% below the facts (2017Q1
+    # the furthest; docs/ODD.md, Initialisation)
     assert _first(run, "loan_balance_bank") == pytest.approx(target["loan_balance_bank"],
                                                              rel=0.2)
     assert _first(run, "borrowers_bank") == pytest.approx(target["borrowers_bank"], rel=0.15)
