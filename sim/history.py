@@ -49,6 +49,7 @@ HISTORY_KEYS: tuple[str, ...] = (
     "policy.data.tax_data_coverage",
     # the macro path
     "macro.gdp_growth_annual", "macro.rest_of_book_growth_annual", "macro.sector_growth.",
+    "macro.firm_entry_yearly",
     # lender-kind schedules and their starting size
     *(f"platforms.{kind}.{field}"
       for kind in ("big_tech", "online_micro", "supply_chain", "crowd_equity", "p2p",

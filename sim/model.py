@@ -250,10 +250,16 @@ class CreditMarket(mesa.Model):
 
     def _entrant_counts(self) -> list[int]:
         """Phase 9: entrants of each size stratum, a share of its live firms; the
-        fraction left over enters with that probability."""
+        fraction left over enters with that probability. The share is
+        ``population.entry_rate_quarterly``, or, when ``macro.firm_entry_yearly`` gives a
+        national count, a quarter of it over the national live firms."""
         rate = self.params.population.entry_rate_quarterly
         key = np.uint64(rng.stream_key(self.seed, rng.S_ENTRY, self.quarter))
         alive_by_size = self.sme.alive_by_size()
+        entry_yearly = self.params.macro.firm_entry_yearly
+        if entry_yearly > 0:
+            national_alive = float(self.weights @ alive_by_size)
+            rate = entry_yearly / 4.0 / national_alive if national_alive > 0 else 0.0
         counts = []
         for s in range(len(SIZES)):
             expected = rate * alive_by_size[s]

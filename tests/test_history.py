@@ -125,3 +125,26 @@ def test_p2p_gone_by_2020q4(history_runs):
     q = history_runs["history_2019_2025"].set_index("quarter")
     assert q.loc["2019Q1", "loan_balance_p2p"] > 0
     assert q.loc["2020Q4":, "loan_balance_p2p"].abs().max() == 0.0
+
+
+def test_firm_entry_follows_a_national_yearly_count():
+    """``macro.firm_entry_yearly`` (the history run's SAMR counts) sets the entrants of each
+    quarter to a quarter of the national count, whatever the live firms; back at 0 the
+    rate ``population.entry_rate_quarterly`` applies again."""
+    from sim.config import scenario_from_dict
+
+    raw = {"run": {"agents": 10_000, "burn_in_quarters": 2, "start": "2024Q1",
+                   "end": "2025Q4"},
+           "change": [{"at": "2024Q3", "set": {"macro.firm_entry_yearly": 30.0e6}},
+                      {"at": "2025Q3", "set": {"macro.firm_entry_yearly": 0.0}}]}
+    model = CreditMarket(scenario_from_dict(raw, "entry"))
+    model.run_all()
+    q = model.results().quarterly.set_index("quarter")
+    counted = q.loc["2024Q3":"2025Q2", "sme_entries"]
+    assert counted.to_numpy() == pytest.approx(30.0e6 / 4, rel=0.02)
+    rate = model.params.population.entry_rate_quarterly
+    # after the count ends: the rate on the live firms of the quarter before entry
+    alive_before = q["sme_alive"].shift(1)
+    by_rate = q.loc["2025Q3":, "sme_entries"] / alive_before.loc["2025Q3":]
+    assert by_rate.to_numpy() == pytest.approx(rate, rel=0.1)
+    assert counted.mean() > 1.2 * q.loc["2024Q1":"2024Q2", "sme_entries"].mean()

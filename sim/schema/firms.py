@@ -27,6 +27,11 @@ class MacroSection(Strict):
                                               ge=-0.2, le=0.5)
     feedback_coefficient: float = param(0.0, "revenue log-points per unit SME default rate",
                                         "partial equilibrium by default (docs/ODD.md)", ge=0, le=20)
+    firm_entry_yearly: float = param(0.0, "firms entering a year, national (individual "
+                                     "businesses and enterprises); 0: "
+                                     "population.entry_rate_quarterly applies instead",
+                                     "instrument of a history run: the yearly count of new "
+                                     "market entities (SAMR)", ge=0, le=1e9)
 
 
 # ---------------------------------------------------------------- [firms]
