@@ -1,0 +1,17 @@
+"""Calibration against targets files (``experiments/targets/*.toml``).
+
+Define → simulate → compare: :func:`load_targets` reads and checks a targets file,
+:func:`simulated_moments` reduces a run to the statistics its targets name, and
+:func:`distance` and :func:`fit_table` compare the two::
+
+    from sim.calibration import load_targets, simulated_moments, fit_table
+    targets = load_targets("experiments/targets/report_2024_2030.toml")
+    result = sim.run(scenario)
+    fit_table(targets, simulated_moments(targets, result.quarterly, result.groups))
+"""
+
+from sim.calibration.moments import distance, fit_table, gaps, simulated_moments
+from sim.calibration.targets import Moment, Target, TargetsError, TargetsFile, load_targets
+
+__all__ = ["Moment", "Target", "TargetsError", "TargetsFile", "distance", "fit_table",
+           "gaps", "load_targets", "simulated_moments"]
