@@ -8,6 +8,11 @@ Define → simulate → compare: :func:`load_targets` reads and checks a targets
     targets = load_targets("experiments/targets/report_2024_2030.toml")
     result = sim.run(scenario)
     fit_table(targets, simulated_moments(targets, result.quarterly, result.groups))
+
+:class:`~sim.calibration.simulate.Simulator` turns parameter values and a seed into those
+moments, and :mod:`sim.calibration.inference` gives what an estimate is worth: the moment
+covariance, the Jacobian by central differences on common random numbers, sandwich
+standard errors and identification.
 """
 
 from sim.calibration.moments import distance, fit_table, gaps, simulated_moments
