@@ -49,7 +49,9 @@ class CostGuidance:
         """Phase 2: each bank type's margin cut (annual rate). Under a target
         (``banking.cost_target_fall_annual``) it moves by ``cost_target_pressure`` × how
         far the type's rate last quarter is above last year's average less the target
-        (negative below it), never below 0; without one it relaxes by
+        (negative below it), never below 0 nor above the type's widest margin before the
+        cut last quarter (a cut that already takes the whole margin stops growing, so it
+        eases as soon as the target is met); without one it relaxes by
         ``cost_cut_relax_quarterly``."""
         fall = banking.cost_target_fall_annual
         for kind in self.market.bank_type_assets:
@@ -57,6 +59,9 @@ class CostGuidance:
             if fall > 0 and kind in self.year_rate and kind in self.last_rate:
                 gap = self.last_rate[kind] - (self.year_rate[kind] - fall)
                 cut = max(0.0, cut + banking.cost_target_pressure * gap)
+                widest = max((bank.margin_before_cut for bank in self.market.of_kind(kind)
+                              if bank.active), default=cut)
+                cut = min(cut, max(widest, 0.0))
             else:
                 cut *= 1.0 - banking.cost_cut_relax_quarterly
             self.cut[kind] = cut

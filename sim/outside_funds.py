@@ -20,15 +20,22 @@ def _years_from_base(params, quarter: int) -> float:
 
 
 class NominalGdp:
-    """Nominal GDP against the base year's (``channels.pool_base_year``): at the run's
-    first quarter (1 + ``macro.gdp_growth_annual``)^years from the base year, then
-    compounded quarter by quarter at the growth rate in force, so that a dated change of
-    the growth rate bends the path instead of moving its level."""
+    """Nominal GDP against the base year's (``channels.pool_base_year``), compounded
+    quarter by quarter at the growth rate in force (``macro.gdp_growth_annual``, which
+    dated changes may move), so that a change of the rate bends the path instead of
+    moving its level. It starts at the run's first quarter where the scenario's own
+    growth path, discounted back from the base year, puts it: 1 at the start of the base
+    year whatever the path before it (with one rate throughout, (1 + rate)^years)."""
 
     def __init__(self, params, quarter: int):
         self.quarter = quarter
-        self.level = (1.0 + params.macro.gdp_growth_annual) ** _years_from_base(params,
-                                                                                  quarter)
+        rate = params.macro.gdp_growth_annual
+        path = _growth_path(params, quarter)
+        if all(g == rate for g in path):
+            self.level = (1.0 + rate) ** _years_from_base(params, quarter)
+        else:
+            sign = -1.0 if quarter < 4 * params.channels.pool_base_year else 1.0
+            self.level = math.exp(sign * sum(math.log1p(g) for g in path) / 4.0)
 
     def advance(self, params, quarter: int) -> None:
         """Grow to ``quarter`` at the growth rate in force now."""
@@ -36,6 +43,25 @@ class NominalGdp:
             self.level *= (1.0 + params.macro.gdp_growth_annual) ** (
                 (quarter - self.quarter) / 4.0)
             self.quarter = quarter
+
+
+def _growth_path(params, quarter: int) -> list[float]:
+    """The growth rate in force in each quarter between ``quarter`` (excluded) and the
+    start of the base year (included), as the scenario's dated changes will set it; the
+    rate of ``quarter`` itself when it is at or after the base year."""
+    from sim.policy import PolicySchedule
+
+    base = 4 * params.channels.pool_base_year
+    if quarter >= base:
+        return [params.macro.gdp_growth_annual] * (quarter - base)
+    probe = params.model_copy(deep=True)
+    schedule = PolicySchedule(probe)
+    path = []
+    for q in range(quarter, base + 1):
+        schedule.apply(probe, q)
+        if q > quarter:
+            path.append(probe.macro.gdp_growth_annual)
+    return path
 
 
 def investor_pools(params, quarter: int, gdp_level: float) -> tuple[float, float]:

@@ -18,8 +18,10 @@ How the state is built (documented in docs/ODD.md, Initialisation and Input data
        ratio, bank assets by type, represented firms).
     3. Stocks that emerge in the model — the bank SME loan book and the number of firms
        with a bank loan — are set through the parameters that drive them, by ratio to the
-       2024 calibration (:data:`REFERENCE`, measured on the default scenario with banks'
-       pre-2019 outreach and write-off pace by ``python -m sim.start_reference``):
+       2024 calibration (:data:`REFERENCE`, measured by ``python -m sim.start_reference``
+       on the default scenario with the market a start before 2019 has: banks' pre-2019
+       outreach and write-off pace, the online rules before 2020, and P2P platforms and
+       small-loan companies in proportion to the bank book, :mod:`sim.start_market`):
        borrowing propensity × ((bank borrowers, year X) ÷ (what the reference makes of the
        year's firms, size by size)) ^ (1 ÷ the elasticity of bank borrowers to the
        propensity, measured on the reference); firms' revenue (median by size) × (bank
@@ -29,6 +31,9 @@ How the state is built (documented in docs/ODD.md, Initialisation and Input data
        change. Nothing is rescaled
        after the burn-in: the reported first quarter is what the model makes of these
        parameters.
+    4. The online rules in force before 2020 and the year's P2P platforms and small-loan
+       companies (from the facts) are set as the reference has them
+       (:func:`sim.start_market.set_year_end_market`).
 """
 
 from __future__ import annotations
@@ -60,14 +65,14 @@ REFUSED_FROM, REFUSED_TO = "2019Q2", "2023Q4"
 # Re-measure when the calibration changes.
 # Per size (individual, micro, small), per firm represented at the start of the burn-in.
 REFERENCE = {
-    "sme_alive_per_represented": 1.17697,  # firms alive in 2024Q1 ÷ firms represented
-    "borrowers_bank_per_represented": (0.23463, 0.364, 0.63084),  # bank borrowers, 2024Q1
-    "loan_balance_bank_per_represented_yi": (0.00022835, 0.0026168, 0.0487),  # 亿元
-    "borrowers_bank": 31.283e6,            # firms with a performing bank loan, 2024Q1
-    "loan_balance_bank_yi": 344136.8,      # 亿元, bank SME loans, 2024Q1
+    "sme_alive_per_represented": 1.1769,  # firms alive in 2024Q1 ÷ firms represented
+    "borrowers_bank_per_represented": (0.2334, 0.36263, 0.63012),  # bank borrowers, 2024Q1
+    "loan_balance_bank_per_represented_yi": (0.00022746, 0.0026081, 0.048706),  # 亿元
+    "borrowers_bank": 31.147e6,            # firms with a performing bank loan, 2024Q1
+    "loan_balance_bank_yi": 345475.2,      # 亿元, bank SME loans, 2024Q1
     "avg_rate_new_bank": 0.0469,           # annual rate on banks' new SME loans, 2024Q1
-    "borrowers_propensity_elasticity": 0.7146,  # d log bank borrowers / d log propensity
-    "loans_propensity_elasticity": 0.7942,      # d log bank loans / d log propensity
+    "borrowers_propensity_elasticity": 0.7022,  # d log bank borrowers / d log propensity
+    "loans_propensity_elasticity": 0.8,      # d log bank loans / d log propensity
     "burn_in_quarters": 16,
 }
 
@@ -421,7 +426,7 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
                         v["small_loan_company_loans_yi"])
     # platforms: capital in proportion to the bank book, so that the online channel is as
     # large beside the banks as in the reference; crowd and equity investors' funds follow
-    # their own growth back from the base year (channels.pool_base_year)
+    # nominal GDP or their own growth back from the base year (channels.pool_base_year)
     book_ratio = v["bank_sme_loans_yi"] / ref["loan_balance_bank_yi"]
     for kind in PLATFORM_KINDS:
         platform = getattr(out.platforms, kind)

@@ -181,7 +181,8 @@ def credit_params(params: Scenario, quarter: int, seed: int, round_number: int,
                   seen: DiffusionSignals | None = None,
                   gdp_level: float | None = None) -> CreditParams:
     """The credit round's parameters; ``gdp_level`` is nominal GDP against the base year
-    (:class:`~sim.outside_funds.NominalGdp`; by default as at the run's first quarter)."""
+    (:class:`~sim.outside_funds.NominalGdp`; by default its level had the run started at
+    ``quarter``)."""
     if seen is None:
         seen = no_signals()
     if gdp_level is None:

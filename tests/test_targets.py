@@ -103,6 +103,22 @@ def test_statistics_follow_their_definitions():
     assert m["path:slope"] == pytest.approx(0.04)
 
 
+def test_a_group_target_is_a_share_of_its_dimension_or_a_sum():
+    q = _quarterly()
+    rows = [{"quarter": label, "dimension": "stage", "group": group, "metric":
+             "credit_demand", "value": value}
+            for label in q["quarter"] for group, value in
+            (("startup", 1.0), ("growth", 3.0), ("stable", 4.0), ("decline", 2.0))]
+    groups = pd.DataFrame(rows)
+    share = {"table": "groups", "dimension": "stage", "metric": "credit_demand",
+             "measure": "flow", "period": "annual_sum", "years": [2025], "value": 0.1}
+    targets = _targets({"id": "share", "groups": ["startup", "growth"], **share},
+                       {"id": "sum", "groups": ["stable"], "as_share": False, **share})
+    m = simulated_moments(targets, q, groups)
+    assert m["share"] == pytest.approx(0.4)          # (1 + 3) / 10
+    assert m["sum"] == pytest.approx(16.0)           # 4 a quarter over the year
+
+
 def test_a_floor_counts_only_when_missed():
     targets = _targets(
         {"id": "floor", "column": "loan_balance", "years": [2024], "value": 50.0,
@@ -116,6 +132,10 @@ def test_a_floor_counts_only_when_missed():
     z = gaps(targets.moments(), m)
     assert z["floor"] == 0.0 and z["missed"] < 0 and z["two-sided"] > 0
     assert distance(targets, m) == pytest.approx(z["missed"] ** 2 + z["two-sided"] ** 2)
+    # an undefined moment is never a good fit
+    undefined = m.copy()
+    undefined["two-sided"] = math.nan
+    assert distance(targets, undefined) == math.inf
     table = fit_table(targets, m)
     assert list(table["moment"]) == ["floor", "missed", "two-sided"]
 

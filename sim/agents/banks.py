@@ -41,9 +41,10 @@ class Bank(Lender):
         self.pressure = 0.0  # "two increases" gap of the bank's type (LenderMarket sets it)
         # shortfall of the bank's type against a yearly growth target (LenderMarket sets it)
         self.target_shortfall = 0.0
-        # how far its type's rate on new SME loans is above the cost-of-financing target
-        # (LenderMarket's CostGuidance sets it)
+        # the margin its type gives up under a cost-of-financing target (annual rate;
+        # LenderMarket's CostGuidance sets it), and its margin before that cut
         self.cost_cut = 0.0
+        self.margin_before_cut = 0.0
         # the unsecured-loan support plan's funding of its loans, by quarter held (亿元),
         # and how much cheaper it makes the funding of a new unsecured loan (annual)
         self.support_purchases: deque = deque(
@@ -182,6 +183,7 @@ class Bank(Lender):
         margin /= 1.0 + banking.competition_margin_sensitivity * lost
         # cost-of-financing guidance: pricing above the year's target costs the bank in
         # its objective, so it gives up margin (not below zero) until its type meets it
+        self.margin_before_cut = margin
         margin -= min(max(margin, 0.0), self.cost_cut)
         self.margin = margin - self.params.inclusive_ftp_discount_annual
         self.rate_cap = 1.0  # banks price freely

@@ -90,10 +90,14 @@ def gaps(moments: list[Moment], simulated: pd.Series) -> pd.Series:
 
 
 def distance(targets: TargetsFile, simulated: pd.Series, holdout: bool = False) -> float:
-    """Σ gap² over the moments fitted (``holdout`` True: over the held-out ones)."""
+    """Σ gap² over the moments fitted (``holdout`` True: over the held-out ones); infinite
+    when a moment is undefined (a growth rate of a stock that fell to zero), so that a
+    search never prefers such a run."""
     chosen = [m for m in targets.moments() if m.holdout == holdout]
-    z = gaps(chosen, simulated)
-    return float((z ** 2).sum())
+    z = gaps(chosen, simulated).to_numpy()
+    if not np.isfinite(z).all():
+        return math.inf
+    return float(np.sum(z ** 2))
 
 
 def fit_table(targets: TargetsFile, simulated: pd.Series) -> pd.DataFrame:

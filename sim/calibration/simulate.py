@@ -31,12 +31,18 @@ class Simulator:
         run["agents"] = agents
         run["threads"] = threads
 
-    def __call__(self, values: dict[str, float], seed: int) -> pd.Series:
+    def scenario_for(self, values: dict[str, float], seed: int):
+        """The validated scenario of one point and seed (raises ScenarioError)."""
         from sim.config import scenario_from_dict
         from sim.experiment.spec import apply_point
-        from sim.model import run
 
         raw = apply_point(self.base, values, {})
         raw["run"]["seed"] = int(seed)
-        result = run(scenario_from_dict(raw, str(self.scenario)))
+        where = ", ".join(f"{k} = {v!r}" for k, v in values.items()) or str(self.scenario)
+        return scenario_from_dict(raw, where)
+
+    def __call__(self, values: dict[str, float], seed: int) -> pd.Series:
+        from sim.model import run
+
+        result = run(self.scenario_for(values, seed))
         return simulated_moments(self.targets, result.quarterly, result.groups)

@@ -110,9 +110,11 @@ class Target(_Strict):
                                  "3 'years'")
             if self.value is not None or self.bound is not None:
                 raise ValueError(f"{where}: a path has 'values', no 'value' or 'bound'")
-            if self.tolerance is None or self.slope_tolerance is None:
+            if self.tolerance is None or self.slope_tolerance is None \
+                    or self.standard_error is not None:
                 raise ValueError(f"{where}: a path needs 'tolerance' (its level) and "
-                                 "'slope_tolerance' (its slope a year)")
+                                 "'slope_tolerance' (its slope a year), no "
+                                 "'standard_error'")
         else:
             if self.value is None or self.values is not None:
                 raise ValueError(f"{where}: statistic '{self.statistic}' takes one 'value'")

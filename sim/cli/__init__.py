@@ -1,4 +1,4 @@
-"""The ``sim`` command: run, validate, plot, compare, sweep and analyze.
+"""The ``sim`` command: run, validate, plot, compare, sweep, analyze and calibrate.
 
 Each command lives in its own module here and registers itself on the parser. Heavy
 libraries (numba, pandas, matplotlib, the model) are imported inside the handlers so
@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from sim.cli import analyze, compare, plot, run, sweep
+from sim.cli import analyze, calibrate, compare, plot, run, sweep
 from sim.cli.exits import EXIT_INTERRUPTED, EXIT_USER_ERROR
 
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_command(commands)
     analyze.add_command(commands)
     compare.add_command(commands)
+    calibrate.add_command(commands)
     return parser
 
 

@@ -1,0 +1,304 @@
+"""``sim calibrate``: search the parameters of a calibration file for the smallest
+simulated-moments distance to its targets, resumably.
+
+The search asks Optuna's sampler (CMA-ES or TPE, seeded) for a batch of points, runs each
+point's replicates — the same seeds at every point, common random numbers — in parallel
+on the project's Dask machinery (or serially), averages their moments and tells the
+sampler each point's distance (:func:`sim.calibration.moments.distance`: the gaps in the
+targets' standard errors, floors counting only when missed, held-out targets left out).
+
+Every run's moments are written to the store as one small JSON file, atomically, the
+moment it is known. A calibration started again with the same file and folder replays the
+sampler from the stored runs — the seeded sampler asks for the same points given the same
+answers — and runs only what is missing, so an interrupted calibration ends where an
+uninterrupted one would. At the end the folder holds ``trials.csv`` (every point and its
+distance), ``fit.csv`` (the best point's moments beside the targets, on the search's
+seeds) and ``estimate.toml`` (a scenario that ``extends`` the calibrated one with the
+estimate).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.calibration.moments import distance, fit_table, gaps
+from sim.calibration.simulate import Simulator
+from sim.calibration.spec import Calibration, CalibrationError
+from sim.experiment.seeds import replicate_seed
+from sim.experiment.store import write_text_atomic
+
+MANIFEST = "calibration.json"
+RUNS = "runs"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One run of one point: what the worker sends back."""
+
+    trial: int
+    replicate: int
+    seed: int
+    values: dict[str, float]
+    moments: dict[str, float] | None
+    error: str = ""
+    seconds: float = 0.0
+
+
+def evaluate(simulator: Simulator, trial: int, replicate: int, seed: int,
+             values: dict[str, float]) -> Evaluation:
+    """Run one point and seed (on a worker); a failed run comes back with its error."""
+    started = time.perf_counter()
+    try:
+        moments = simulator(values, seed)
+        return Evaluation(trial, replicate, seed, values,
+                          {k: float(v) for k, v in moments.items()},
+                          seconds=time.perf_counter() - started)
+    except Exception as exc:  # noqa: BLE001 - a failed run is recorded, the search goes on
+        return Evaluation(trial, replicate, seed, values, None, error=repr(exc),
+                          seconds=time.perf_counter() - started)
+
+
+class Store:
+    """A calibration folder: its manifest and one JSON file per run."""
+
+    def __init__(self, calibration: Calibration, out: Path):
+        self.out = out
+        self.runs = out / RUNS
+        manifest = {"name": calibration.spec.name, "digest": calibration.digest(),
+                    "source": str(calibration.source),
+                    "spec": calibration.spec.model_dump(mode="json")}
+        path = out / MANIFEST
+        if path.exists():
+            try:
+                stored = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise CalibrationError(f"{path}: not a calibration manifest ({exc})") from None
+            if stored.get("digest") != manifest["digest"]:
+                raise CalibrationError(
+                    f"{out} holds a calibration of another file or version "
+                    f"(digest {stored.get('digest')} against {manifest['digest']}); give "
+                    "another --out, or remove the folder to start again")
+        else:
+            if out.exists() and any(out.iterdir()):
+                raise CalibrationError(f"{out} is not empty and holds no calibration; give "
+                                       "another --out")
+            out.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(path, json.dumps(manifest, indent=2, ensure_ascii=False))
+        self.runs.mkdir(exist_ok=True)
+
+    def _path(self, trial: int, replicate: int) -> Path:
+        return self.runs / f"t{trial:06d}-r{replicate:03d}.json"
+
+    def load(self, trial: int, replicate: int, values: dict[str, float]) -> Evaluation | None:
+        """The stored run, if any; one stored for other values means the sampler did not
+        replay as recorded (refused)."""
+        path = self._path(trial, replicate)
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)    # a broken file is run again
+            return None
+        if data["values"] != values:
+            raise CalibrationError(f"{path}: stored for {data['values']}, but the search now "
+                                   f"asks {values}: the store was made by another search")
+        if data["moments"] is None:
+            return None                       # a failed run is tried again
+        return Evaluation(**data)
+
+    def save(self, evaluation: Evaluation) -> None:
+        write_text_atomic(self._path(evaluation.trial, evaluation.replicate),
+                          json.dumps(evaluation.__dict__, ensure_ascii=False))
+
+
+def _sampler(calibration: Calibration):
+    import optuna
+
+    seed = calibration.spec.seed
+    if calibration.spec.sampler == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+@dataclass
+class SearchResult:
+    trials: pd.DataFrame
+    best_values: dict[str, float]
+    best_distance: float
+    fit: pd.DataFrame
+    executed: int
+    reused: int
+    seconds: float
+
+
+def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
+              scheduler: str | None = None, progress: bool = False) -> SearchResult:
+    """Run (or resume) the search of ``calibration`` into the folder ``out``."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    spec = calibration.spec
+    out = Path(out)
+    store = Store(calibration, out)
+    simulator = Simulator(calibration.scenario_path, calibration.targets, agents=spec.agents,
+                          run_overrides={"end": spec.end} if spec.end else None)
+    seeds = [replicate_seed(spec.seed, r) for r in range(spec.replicates)]
+    distributions = {key: optuna.distributions.FloatDistribution(low, high)
+                     for key, (low, high) in calibration.ranges.items()}
+    study = optuna.create_study(direction="minimize", sampler=_sampler(calibration))
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    executed = reused = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=spec.trials, unit="point", desc="calibrating", leave=False,
+                   disable=None)
+
+    def run_batch(jobs: list[tuple[int, int, int, dict[str, float]]]) -> list[Evaluation]:
+        if not jobs:
+            return []
+        if workers <= 1 and scheduler is None:
+            return [evaluate(simulator, *job) for job in jobs]
+        return pool.map(jobs)
+
+    with _Pool(simulator, workers, scheduler) as pool:
+        trial_number = 0
+        while trial_number < spec.trials:
+            size = min(spec.batch, spec.trials - trial_number)
+            asked = [study.ask(distributions) for _ in range(size)]
+            batch: dict[int, dict[int, Evaluation]] = {}
+            jobs = []
+            for k, trial in enumerate(asked):
+                number = trial_number + k
+                values = {key: float(trial.params[key]) for key in distributions}
+                batch[number] = {}
+                for r, seed in enumerate(seeds):
+                    stored = store.load(number, r, values)
+                    if stored is not None:
+                        batch[number][r] = stored
+                        reused += 1
+                    else:
+                        jobs.append((number, r, seed, values))
+            for evaluation in run_batch(jobs):
+                store.save(evaluation)
+                executed += 1
+                batch[evaluation.trial][evaluation.replicate] = evaluation
+            for k, trial in enumerate(asked):
+                number = trial_number + k
+                runs = [batch[number][r] for r in range(len(seeds))]
+                failed = [e.error for e in runs if e.moments is None]
+                values = runs[0].values
+                if failed:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    rows.append({"trial": number, **values, "distance": math.nan,
+                                 "state": "failed: " + failed[0][:200]})
+                    continue
+                mean = pd.DataFrame([e.moments for e in runs]).mean()
+                value = distance(calibration.targets, mean)
+                if not math.isfinite(value):
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    rows.append({"trial": number, **values, "distance": math.inf,
+                                 "state": "failed: a moment is undefined"})
+                    continue
+                study.tell(trial, value)
+                rows.append({"trial": number, **values, "distance": value, "state": "ok"})
+            trial_number += size
+            if bar is not None:
+                bar.update(size)
+                bar.set_postfix_str(_progress_note(calibration, rows, batch, seeds))
+    if bar is not None:
+        bar.close()
+    trials = pd.DataFrame(rows)
+    finished = trials[trials["state"] == "ok"]
+    if finished.empty:
+        raise CalibrationError("every point of the search failed; see trials.csv")
+    best = finished.loc[finished["distance"].idxmin()]
+    best_values = {key: float(best[key]) for key in distributions}
+    best_runs = pd.DataFrame([store.load(int(best["trial"]), r, best_values).moments
+                              for r in range(len(seeds))])
+    fit = fit_table(calibration.targets, best_runs.mean())
+    fit["model_sd"] = best_runs.std(ddof=1).reindex(fit["moment"]).to_numpy() \
+        if len(best_runs) > 1 else math.nan
+    result = SearchResult(trials=trials, best_values=best_values,
+                          best_distance=float(best["distance"]), fit=fit,
+                          executed=executed, reused=reused,
+                          seconds=time.perf_counter() - started)
+    _write_outputs(calibration, out, result)
+    return result
+
+
+def _progress_note(calibration: Calibration, rows, batch, seeds) -> str:
+    done = [r for r in rows if r["state"] == "ok"]
+    if not done:
+        return "no point finished"
+    best = min(done, key=lambda r: r["distance"])
+    runs = batch.get(best["trial"])
+    if not runs:
+        return f"best {best['distance']:.2f}"
+    mean = pd.DataFrame([runs[r].moments for r in range(len(seeds))]).mean()
+    z = gaps([m for m in calibration.targets.moments() if not m.holdout], mean)
+    worst = z.abs().sort_values(ascending=False).index[:3]
+    return f"best {best['distance']:.2f}; worst: {', '.join(worst)}"
+
+
+class _Pool:
+    """Dask workers for the runs (none for a serial search)."""
+
+    def __init__(self, simulator: Simulator, workers: int, scheduler: str | None):
+        self.simulator = simulator
+        self.workers = workers
+        self.scheduler = scheduler
+        self._context = None
+        self.client = None
+
+    def __enter__(self) -> "_Pool":
+        if self.workers > 1 or self.scheduler is not None:
+            from sim.experiment.clusters import connect
+
+            self._context = connect(workers=self.workers if self.scheduler is None else None,
+                                    scheduler=self.scheduler)
+            self.client, _, _ = self._context.__enter__()
+            self._remote = self.client.scatter(self.simulator, broadcast=True)
+        return self
+
+    def map(self, jobs) -> list[Evaluation]:
+        futures = [self.client.submit(evaluate, self._remote, *job, pure=False)
+                   for job in jobs]
+        return self.client.gather(futures)
+
+    def __exit__(self, *exc) -> None:
+        if self._context is not None:
+            self._context.__exit__(*exc)
+
+
+def _write_outputs(calibration: Calibration, out: Path, result: SearchResult) -> None:
+    spec = calibration.spec
+    write_text_atomic(out / "trials.csv", result.trials.to_csv(index=False))
+    write_text_atomic(out / "fit.csv", result.fit.to_csv(index=False))
+    scenario = os.path.relpath(calibration.scenario_path, out.resolve())
+    lines = [
+        f"# Estimated by `sim calibrate {calibration.source}`: {len(result.trials)} points "
+        f"({spec.sampler}, seed {spec.seed}), {spec.replicates} replicates of "
+        f"{spec.agents:,} SMEs each;",
+        f"# best distance {result.best_distance:.4g} against {spec.targets} "
+        f"(calibration digest {calibration.digest()}).",
+        f'extends = "{scenario}"',
+        f'name = "{spec.name}_estimate"',
+    ]
+    lines += [f"{key} = {value!r}" for key, value in result.best_values.items()]
+    write_text_atomic(out / "estimate.toml", "\n".join(lines) + "\n")
+    summary = {"best_distance": result.best_distance, "estimate": result.best_values,
+               "points": len(result.trials), "runs_executed": result.executed,
+               "runs_reused": result.reused, "seconds": round(result.seconds, 1)}
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2))

@@ -1,0 +1,135 @@
+"""Calibration files: which scenario, which targets, which parameters in which ranges, and
+what the search may spend.
+
+```toml
+name = "baseline_online"
+scenario = "../scenarios/baseline.toml"      # relative to this file
+targets = "targets/report_2024_2030.toml"
+agents = 20000          # SMEs per run
+replicates = 2          # seeds per point, the same at every point (common random numbers)
+trials = 40             # points the search evaluates
+batch = 4               # points asked at once and evaluated in parallel
+sampler = "cmaes"       # cmaes or tpe
+seed = 20240101         # the sampler's seed and the root of the runs' seeds
+
+[parameters."credit.channel_constant.online"]
+range = [0.5, 3.0]
+```
+
+Every problem raises :class:`CalibrationError` naming the file and the key, before any
+run: a parameter the scenario does not have, a range outside its bounds, a targets file
+that does not load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.calibration.targets import TargetsError, TargetsFile, load_targets
+from sim.config import ScenarioError, format_validation_error, read_toml
+from sim.errors import SimError
+
+SAMPLERS = ("cmaes", "tpe")
+
+
+class CalibrationError(SimError):
+    """A calibration file, store or option that cannot be used."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParameterRange(_Strict):
+    range: list[float] = Field(..., min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ParameterRange":
+        if not self.range[0] < self.range[1]:
+            raise ValueError(f"range {self.range}: the first value must be below the second")
+        return self
+
+
+class CalibrationSpec(_Strict):
+    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    scenario: str
+    targets: str
+    agents: int = Field(20_000, ge=1_000, le=10_000_000)
+    replicates: int = Field(2, ge=1, le=64)
+    trials: int = Field(..., ge=2, le=100_000)
+    batch: int = Field(4, ge=1, le=1_000)
+    sampler: Literal["cmaes", "tpe"] = "cmaes"
+    seed: int = Field(20240101, ge=0, le=2**31 - 1)
+    end: str | None = None              # the run's last quarter, if not the scenario's
+    parameters: dict[str, ParameterRange] = Field(..., min_length=1)
+
+
+@dataclass
+class Calibration:
+    """A validated calibration file, its targets and its base scenario."""
+
+    spec: CalibrationSpec
+    source: Path
+    scenario_path: Path
+    targets: TargetsFile
+
+    @property
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        return {key: (p.range[0], p.range[1]) for key, p in self.spec.parameters.items()}
+
+    def digest(self) -> str:
+        """What determines the search's results: the spec, the targets and the scenario
+        file's contents (a store made under another is refused)."""
+        data = {"spec": self.spec.model_dump(mode="json"),
+                "targets": self.targets.model_dump(mode="json"),
+                "scenario": self.scenario_path.read_text(encoding="utf-8")}
+        text = json.dumps(data, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    """Read and check a calibration file (see the module's docstring)."""
+    from sim.calibration.simulate import Simulator
+    from sim.experiment.spec import ExperimentError, _check_key, _flatten_parameters
+
+    path = Path(path)
+    where = str(path)
+    raw = read_toml(path, "calibration", CalibrationError)
+    raw.setdefault("name", path.stem)
+    try:
+        if "parameters" in raw:
+            raw["parameters"] = _flatten_parameters(raw["parameters"], where)
+        spec = CalibrationSpec.model_validate(raw)
+        for key in spec.parameters:
+            if _check_key(key, where) is not float:
+                raise CalibrationError(f"{where}: 'parameters.{key}' is not a number the "
+                                       "search can move (a switch or a count)")
+    except ValidationError as exc:
+        raise CalibrationError(format_validation_error(exc, where, CalibrationSpec,
+                                                       "calibration")) from None
+    except ExperimentError as exc:
+        raise CalibrationError(str(exc)) from None
+    scenario_path = (path.parent / spec.scenario).resolve()
+    try:
+        targets = load_targets(path.parent / spec.targets)
+    except TargetsError as exc:
+        raise CalibrationError(f"{where}: 'targets': {exc}") from None
+    calibration = Calibration(spec=spec, source=path, scenario_path=scenario_path,
+                              targets=targets)
+    # both ends of every range must make a valid scenario, one parameter at a time
+    try:
+        simulator = Simulator(scenario_path, targets, agents=spec.agents,
+                              run_overrides={"end": spec.end} if spec.end else None)
+        for key, (low, high) in calibration.ranges.items():
+            for value in (low, high):
+                simulator.scenario_for({key: value}, spec.seed)
+    except ScenarioError as exc:
+        raise CalibrationError(f"{where}: {exc}") from None
+    return calibration

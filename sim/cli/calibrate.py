@@ -1,0 +1,53 @@
+"""``sim calibrate``: estimate a scenario's parameters against a targets file.
+
+Only argparse is imported here: optuna, dask and pandas load inside the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DEFAULT_ROOT = Path("results") / "calibrations"
+
+
+def add_command(subparsers) -> None:
+    """Register ``calibrate`` on the ``sim`` command's subparsers."""
+    command = subparsers.add_parser(
+        "calibrate", help="estimate parameters against a targets file (Optuna search)",
+        description="Search the parameters of a calibration file for the smallest "
+                    "simulated-moments distance to its targets. Re-running the same command "
+                    "resumes an interrupted search and ends where it would have.")
+    command.add_argument("calibration", metavar="CALIBRATION", help="calibration .toml file")
+    command.add_argument("--out", metavar="DIR",
+                         help="calibration folder (default: results/calibrations/<name>)")
+    command.add_argument("--workers", type=int, metavar="N",
+                         help="local worker processes (default 1: serial, in this process)")
+    command.add_argument("--scheduler", metavar="ADDRESS",
+                         help="use an existing Dask scheduler, e.g. tcp://host:8786")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    command.set_defaults(handler=cmd_calibrate)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim.calibration.search import calibrate
+    from sim.calibration.spec import CalibrationError, load_calibration
+
+    if args.workers is not None and args.workers < 1:
+        raise CalibrationError(f"--workers must be at least 1, got {args.workers}")
+    if args.workers is not None and args.scheduler is not None:
+        raise CalibrationError("--workers and --scheduler exclude each other; choose one")
+    calibration = load_calibration(args.calibration)
+    out = Path(args.out) if args.out else DEFAULT_ROOT / calibration.spec.name
+    result = calibrate(calibration, out, workers=args.workers or 1,
+                       scheduler=args.scheduler, progress=not args.quiet)
+    fitted = result.fit[~result.fit["holdout"]]
+    worst = fitted.reindex(fitted["gap_se"].abs().sort_values(ascending=False).index)
+    print(f"{len(result.trials)} points, {result.executed} runs made and {result.reused} "
+          f"reused, in {result.seconds:.0f} s; best distance {result.best_distance:.4g}")
+    for key, value in result.best_values.items():
+        print(f"  {key} = {value:.6g}")
+    print("worst-fitting targets: " + ", ".join(
+        f"{row.moment} ({row.gap_se:+.1f} se)" for row in worst.head(3).itertuples()))
+    print(f"wrote {out}/estimate.toml, fit.csv, trials.csv")
+    return 0

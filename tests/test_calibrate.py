@@ -1,0 +1,181 @@
+"""``sim calibrate`` (sim/calibration/search.py, spec.py).
+
+* a known parameter is recovered: targets made by the model itself at a known value, a
+  search from elsewhere in the range lands within 3 standard errors of it (sandwich
+  standard errors from the Jacobian on common random numbers);
+* an interrupted search, resumed, gives the same points and the same estimate as an
+  uninterrupted one, running only what was missing;
+* the estimate is a scenario file that extends the calibrated one and validates;
+* a malformed calibration file, an unknown parameter, a range outside the schema's
+  bounds or a target naming an unknown column exits 2 naming it, before any run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.calibration.inference import jacobian, sandwich
+from sim.calibration.search import calibrate
+from sim.calibration.simulate import Simulator
+from sim.calibration.spec import load_calibration
+from sim.calibration.targets import load_targets
+from sim.experiment.seeds import replicate_seed
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BASELINE = REPO_ROOT / "scenarios" / "baseline.toml"
+KEY = "credit.channel_constant.online"
+TRUE_VALUE = 1.5
+RANGE = (0.5, 2.5)
+
+TARGET = """
+[[target]]
+id = "{id}"
+figure = "synthetic"
+column = "{column}"
+measure = "share"
+period = "annual_mean"
+channel = "all"
+years = [2025]
+value = {value!r}
+standard_error = {se!r}
+source = "the model at {key} = {true}"
+definition = "annual mean of {column} in 2025"
+"""
+COLUMNS = ("online_share_new", "avg_rate_new")
+
+
+def _calibration_file(tmp_path: Path, *, trials: int = 8, extra: str = "",
+                      name: str = "calibration.toml") -> Path:
+    return _write(tmp_path / name, f"""
+name = "recovery"
+scenario = "{BASELINE.as_posix()}"
+targets = "targets.toml"
+agents = 2000
+replicates = 2
+trials = {trials}
+batch = 4
+sampler = "cmaes"
+seed = 7
+end = "2025Q4"
+{extra}
+[parameters."{KEY}"]
+range = [{RANGE[0]}, {RANGE[1]}]
+""")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """Targets the model makes at the true value on the search's own seeds, with
+    standard errors of the size of the seed noise."""
+    folder = tmp_path_factory.mktemp("recovery")
+    _write(folder / "targets.toml", 'name = "probe"\n' + "".join(
+        TARGET.format(id=c, column=c, value=0.1, se=0.01, key=KEY, true=TRUE_VALUE)
+        for c in COLUMNS))
+    path = _calibration_file(folder)
+    calibration = load_calibration(path)
+    simulate = Simulator(calibration.scenario_path, calibration.targets, agents=2000,
+                         run_overrides={"end": "2025Q4"})
+    seeds = [replicate_seed(7, r) for r in range(2)]
+    runs = pd.DataFrame([simulate({KEY: TRUE_VALUE}, s) for s in seeds])
+    mean, spread = runs.mean(), runs.std(ddof=1)
+    _write(folder / "targets.toml", 'name = "synthetic"\n' + "".join(
+        TARGET.format(id=c, column=c, value=float(mean[c]),
+                      se=float(max(spread[c], 0.05 * abs(mean[c]))), key=KEY,
+                      true=TRUE_VALUE) for c in COLUMNS))
+    return folder, path, simulate, seeds
+
+
+def test_a_known_parameter_is_recovered_within_three_standard_errors(synthetic):
+    folder, path, simulate, seeds = synthetic
+    calibration = load_calibration(path)
+    result = calibrate(calibration, folder / "out", workers=1)
+    estimate = result.best_values[KEY]
+    j = jacobian(simulate, {KEY: estimate}, {KEY: RANGE}, seeds=seeds + [11, 12])
+    moments = calibration.targets.moments()
+    omega = pd.DataFrame(np.diag([m.standard_error ** 2 for m in moments]),
+                         index=[m.id for m in moments], columns=[m.id for m in moments])
+    se = float(np.sqrt(sandwich(j.derivative, omega).loc[KEY, KEY]))
+    assert abs(estimate - TRUE_VALUE) < 3 * se, (estimate, se)
+    assert se < 0.25 * (RANGE[1] - RANGE[0])      # identified by these two moments
+
+
+def test_a_resumed_search_ends_where_an_uninterrupted_one_does(synthetic, tmp_path):
+    folder, path, _, _ = synthetic
+    calibration = load_calibration(path)
+    whole = calibrate(calibration, tmp_path / "whole", workers=1)
+    part_folder = tmp_path / "part"
+    calibrate(calibration, part_folder, workers=1)
+    runs = sorted((part_folder / "runs").glob("*.json"))
+    for stale in runs[len(runs) // 2:]:                # as if killed halfway
+        stale.unlink()
+    resumed = calibrate(calibration, part_folder, workers=1)
+    assert resumed.executed == len(runs) - len(runs) // 2
+    assert resumed.reused == len(runs) // 2
+    pd.testing.assert_frame_equal(resumed.trials, whole.trials)
+    assert resumed.best_values == whole.best_values
+    estimate = (part_folder / "estimate.toml").read_text(encoding="utf-8")
+    assert "extends = " in estimate and KEY in estimate
+    done = subprocess.run([sys.executable, "-m", "sim", "validate",
+                           str(part_folder / "estimate.toml")],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_store_of_another_calibration_is_refused(synthetic, tmp_path):
+    folder, path, _, _ = synthetic
+    calibrate(load_calibration(path), tmp_path / "store", workers=1)
+    other = _calibration_file(folder, trials=4, name="other.toml")
+    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(other), "--out",
+                           str(tmp_path / "store"), "--quiet"],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode == 2 and "another file" in done.stderr
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("trials = 8", "trials = 8\ntrails = 3"), "unknown key 'trails'"),
+    ((f'"{KEY}"', '"credit.channel_constant.onlien"'), "channel_constant.onlien"),
+    ((f"range = [{RANGE[0]}, {RANGE[1]}]", "range = [0.5, 50.0]"), "online"),
+    (('sampler = "cmaes"', 'sampler = "gp-bo"'), "'sampler'"),
+    (("replicates = 2", "replicates = 0"), "'replicates'"),
+])
+def test_a_bad_calibration_file_exits_2_naming_the_key(synthetic, tmp_path, edit, message):
+    folder, path, _, _ = synthetic
+    old, new = edit
+    bad = _write(folder / "bad.toml", path.read_text(encoding="utf-8").replace(old, new))
+    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(bad), "--out",
+                           str(tmp_path / "never"), "--quiet"],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_target_naming_an_unknown_column_is_refused_before_any_run(synthetic, tmp_path):
+    folder, path, _, _ = synthetic
+    _write(folder / "broken_targets.toml", 'name = "broken"\n' + TARGET.format(
+        id="x", column="online_share_neww", value=0.3, se=0.01, key=KEY, true=1))
+    bad = _write(folder / "bad_targets.toml", path.read_text(encoding="utf-8").replace(
+        'targets = "targets.toml"', 'targets = "broken_targets.toml"'))
+    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(bad), "--out",
+                           str(tmp_path / "never"), "--quiet"],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode == 2
+    assert "unknown column 'online_share_neww'" in done.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_the_report_targets_load_for_the_shipped_calibration():
+    calibration = load_calibration(REPO_ROOT / "experiments" / "calibrate_online.toml")
+    assert calibration.targets.name == load_targets(
+        REPO_ROOT / "experiments" / "targets" / "report_2024_2030.toml").name
