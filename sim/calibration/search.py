@@ -12,9 +12,11 @@ moment it is known. A calibration started again with the same file and folder re
 sampler from the stored runs — the seeded sampler asks for the same points given the same
 answers — and runs only what is missing, so an interrupted calibration ends where an
 uninterrupted one would. At the end the folder holds ``trials.csv`` (every point and its
-distance), ``fit.csv`` (the best point's moments beside the targets, on the search's
-seeds) and ``estimate.toml`` (a scenario that ``extends`` the calibrated one with the
-estimate).
+distance), ``fit_search.csv`` (the best point's moments beside the targets, on the
+search's seeds), ``estimate.toml`` (a scenario that ``extends`` the calibrated one with
+the estimate) and what the estimate is worth, on fresh seeds (:mod:`sim.calibration.report`:
+the fit with replicate bands, Ω, the Jacobian, standard errors, identification,
+profiles).
 """
 
 from __future__ import annotations
@@ -138,11 +140,14 @@ class SearchResult:
     executed: int
     reused: int
     seconds: float
+    report: dict | None = None      # identification.json's summary, when reported
 
 
 def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
-              scheduler: str | None = None, progress: bool = False) -> SearchResult:
-    """Run (or resume) the search of ``calibration`` into the folder ``out``."""
+              scheduler: str | None = None, progress: bool = False,
+              report: bool = True) -> SearchResult:
+    """Run (or resume) the search of ``calibration`` into the folder ``out``; then, with
+    ``report``, what the estimate is worth (:mod:`sim.calibration.report`)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -217,14 +222,26 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
             if bar is not None:
                 bar.update(size)
                 bar.set_postfix_str(_progress_note(calibration, rows, batch, seeds))
-    if bar is not None:
-        bar.close()
-    trials = pd.DataFrame(rows)
+        if bar is not None:
+            bar.close()
+        trials = pd.DataFrame(rows)
+        write_text_atomic(out / "trials.csv", trials.to_csv(index=False))
+        best_values = _best_values(trials, distributions)
+        summary = None
+        if report:
+            from sim.calibration.report import write_report
+
+            def run_jobs(pairs):
+                jobs = [(-1, k, seed, values) for k, (values, seed) in enumerate(pairs)]
+                done = run_batch(jobs)
+                failed = [e.error for e in done if e.moments is None]
+                if failed:
+                    raise CalibrationError(f"a run at the estimate failed: {failed[0]}")
+                return [e.moments for e in done]
+
+            summary = write_report(calibration, out, best_values, run_jobs)
     finished = trials[trials["state"] == "ok"]
-    if finished.empty:
-        raise CalibrationError("every point of the search failed; see trials.csv")
     best = finished.loc[finished["distance"].idxmin()]
-    best_values = {key: float(best[key]) for key in distributions}
     best_runs = pd.DataFrame([store.load(int(best["trial"]), r, best_values).moments
                               for r in range(len(seeds))])
     fit = fit_table(calibration.targets, best_runs.mean())
@@ -233,9 +250,17 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
     result = SearchResult(trials=trials, best_values=best_values,
                           best_distance=float(best["distance"]), fit=fit,
                           executed=executed, reused=reused,
-                          seconds=time.perf_counter() - started)
+                          seconds=time.perf_counter() - started, report=summary)
     _write_outputs(calibration, out, result)
     return result
+
+
+def _best_values(trials: pd.DataFrame, distributions) -> dict[str, float]:
+    finished = trials[trials["state"] == "ok"]
+    if finished.empty:
+        raise CalibrationError("every point of the search failed; see trials.csv")
+    best = finished.loc[finished["distance"].idxmin()]
+    return {key: float(best[key]) for key in distributions}
 
 
 def _progress_note(calibration: Calibration, rows, batch, seeds) -> str:
@@ -285,7 +310,7 @@ class _Pool:
 def _write_outputs(calibration: Calibration, out: Path, result: SearchResult) -> None:
     spec = calibration.spec
     write_text_atomic(out / "trials.csv", result.trials.to_csv(index=False))
-    write_text_atomic(out / "fit.csv", result.fit.to_csv(index=False))
+    write_text_atomic(out / "fit_search.csv", result.fit.to_csv(index=False))
     scenario = os.path.relpath(calibration.scenario_path, out.resolve())
     lines = [
         f"# Estimated by `sim calibrate {calibration.source}`: {len(result.trials)} points "

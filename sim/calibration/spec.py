@@ -11,6 +11,11 @@ trials = 40             # points the search evaluates
 batch = 4               # points asked at once and evaluated in parallel
 sampler = "cmaes"       # cmaes or tpe
 seed = 20240101         # the sampler's seed and the root of the runs' seeds
+# after the search, at the estimate, on seeds the search did not use:
+fresh_replicates = 44   # runs for the fit and Ω (default: 2 × the moments)
+jacobian_replicates = 4 # seeds of the central differences
+jacobian_step = 0.075   # step, share of each parameter's range
+profile_points = 5      # points of the objective's profile along each parameter
 
 [parameters."credit.channel_constant.online"]
 range = [0.5, 3.0]
@@ -69,6 +74,11 @@ class CalibrationSpec(_Strict):
     seed: int = Field(20240101, ge=0, le=2**31 - 1)
     end: str | None = None              # the run's last quarter, if not the scenario's
     parameters: dict[str, ParameterRange] = Field(..., min_length=1)
+    # --- what the estimate is worth (the report after the search)
+    fresh_replicates: int | None = Field(None, ge=2, le=10_000)   # default 2 × moments
+    jacobian_replicates: int = Field(4, ge=2, le=64)
+    jacobian_step: float = Field(0.075, gt=0, le=0.25)   # share of each parameter's range
+    profile_points: int = Field(5, ge=0, le=50)          # 0: no profiles
 
 
 @dataclass

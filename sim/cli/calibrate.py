@@ -25,11 +25,16 @@ def add_command(subparsers) -> None:
                          help="local worker processes (default 1: serial, in this process)")
     command.add_argument("--scheduler", metavar="ADDRESS",
                          help="use an existing Dask scheduler, e.g. tcp://host:8786")
+    command.add_argument("--no-report", action="store_true",
+                         help="stop after the search: no fresh-seed fit, standard errors "
+                              "or identification")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
     command.set_defaults(handler=cmd_calibrate)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from sim.calibration.search import calibrate
     from sim.calibration.spec import CalibrationError, load_calibration
 
@@ -40,7 +45,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     calibration = load_calibration(args.calibration)
     out = Path(args.out) if args.out else DEFAULT_ROOT / calibration.spec.name
     result = calibrate(calibration, out, workers=args.workers or 1,
-                       scheduler=args.scheduler, progress=not args.quiet)
+                       scheduler=args.scheduler, progress=not args.quiet,
+                       report=not args.no_report)
     fitted = result.fit[~result.fit["holdout"]]
     worst = fitted.reindex(fitted["gap_se"].abs().sort_values(ascending=False).index)
     print(f"{len(result.trials)} points, {result.executed} runs made and {result.reused} "
@@ -49,5 +55,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"  {key} = {value:.6g}")
     print("worst-fitting targets: " + ", ".join(
         f"{row.moment} ({row.gap_se:+.1f} se)" for row in worst.head(3).itertuples()))
-    print(f"wrote {out}/estimate.toml, fit.csv, trials.csv")
+    if result.report is not None:
+        errors = pd.read_csv(out / "estimates.csv").set_index("parameter")["standard_error"]
+        for key, value in result.best_values.items():
+            print(f"  {key}: standard error {errors[key]:.3g}")
+        for key, why in result.report["not_identified"].items():
+            print(f"  not identified: {key} ({why})")
+        print(f"fresh seeds: distance {result.report['distance_fresh']:.4g}, held out "
+              f"{result.report['distance_holdout_fresh']:.4g}")
+    print(f"wrote {out}/ (estimate.toml, trials.csv"
+          + (", fit.csv, fit.png, estimates.csv, identification.json)" if result.report
+             else ")"))
     return 0

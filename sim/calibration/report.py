@@ -1,0 +1,159 @@
+"""What the estimate is worth, written into the calibration folder after the search.
+
+On seeds the search never used (fresh seeds):
+
+* ``fit.csv``: every target against the model at the estimate, the model's mean over the
+  fresh runs with its 5–95% replicate band;
+* ``omega.csv``: Ω = the targets' stated variances + (1/R) × the covariance of the
+  simulated moments over the fresh runs (R the search's replicates per point);
+* ``jacobian.csv`` and ``jacobian_t.csv``: the moments' central differences at
+  ``jacobian_step`` of each parameter's range over ``jacobian_replicates`` seeds (common
+  random numbers), with each derivative's t;
+* ``estimates.csv``: each parameter's estimate, its sandwich standard error (the search's
+  weight, the targets' variances, against Ω) and whether it is identified;
+  ``correlations.csv``; ``identification.json``: the singular values of the scaled
+  Jacobian, the parameters not identified and why, and the over-identification statistic
+  gᵀ Ω⁻¹ g (descriptive: the targets' errors are judgements, so no p-value);
+* ``profiles.csv``: the objective along each parameter, the others at the estimate, on
+  the search's seeds;
+* ``fit.png``: the fit table as a figure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.calibration.inference import identification, jacobian, moment_covariance, sandwich
+from sim.calibration.moments import distance, fit_table, gaps
+from sim.calibration.spec import Calibration
+from sim.experiment.seeds import replicate_seed
+from sim.experiment.store import write_text_atomic
+
+# Fresh seeds are replicates numbered from here on, past any search's replicates.
+FRESH_OFFSET = 10_000
+
+
+def fresh_seeds(calibration: Calibration, count: int) -> list[int]:
+    return [replicate_seed(calibration.spec.seed, FRESH_OFFSET + r) for r in range(count)]
+
+
+def write_report(calibration: Calibration, out: Path, estimate: dict[str, float],
+                 run_jobs) -> dict:
+    """Compute and write the report's files for ``estimate``; ``run_jobs`` runs a list of
+    (values, seed) pairs and returns their moments in order (serially or on workers).
+    Returns the summary written to ``identification.json``."""
+    spec = calibration.spec
+    targets = calibration.targets
+    moments = [m for m in targets.moments()]
+    fitted = [m for m in moments if not m.holdout]
+    ids = [m.id for m in fitted]
+    count = spec.fresh_replicates or max(2 * len(moments), 2)
+    seeds = fresh_seeds(calibration, count)
+
+    # fit and Ω on fresh seeds
+    fresh = pd.DataFrame(run_jobs([(estimate, s) for s in seeds]))
+    fit = fit_table(targets, fresh.mean())
+    fit["model_p05"] = fresh.quantile(0.05).reindex(fit["moment"]).to_numpy()
+    fit["model_p95"] = fresh.quantile(0.95).reindex(fit["moment"]).to_numpy()
+    fit["model_sd"] = fresh.std(ddof=1).reindex(fit["moment"]).to_numpy()
+    write_text_atomic(out / "fit.csv", fit.to_csv(index=False))
+    standard_errors = pd.Series({m.id: m.standard_error for m in fitted})
+    omega = moment_covariance(standard_errors, fresh, spec.replicates)
+    write_text_atomic(out / "omega.csv", omega.to_csv())
+
+    # Jacobian, standard errors, identification
+    ranges = calibration.ranges
+    jac_seeds = seeds[:spec.jacobian_replicates]
+    cache: dict[tuple, pd.Series] = {}
+
+    def simulate_batched(values: dict[str, float], seed: int) -> pd.Series:
+        return cache[(tuple(sorted(values.items())), seed)]
+
+    jobs = []
+    for name, value in estimate.items():
+        low, high = ranges[name]
+        h = spec.jacobian_step * (high - low)
+        for point in ({**estimate, name: min(value + h, high)},
+                      {**estimate, name: max(value - h, low)}):
+            jobs += [(point, s) for s in jac_seeds]
+    for (values, seed), result in zip(jobs, run_jobs(jobs)):
+        cache[(tuple(sorted(values.items())), seed)] = pd.Series(result)
+    jac = jacobian(simulate_batched, estimate, ranges, jac_seeds, spec.jacobian_step)
+    derivative = jac.derivative.loc[ids]
+    write_text_atomic(out / "jacobian.csv", derivative.to_csv())
+    write_text_atomic(out / "jacobian_t.csv", jac.t.loc[ids].to_csv())
+    weight = pd.DataFrame(np.diag(1.0 / standard_errors.to_numpy() ** 2), index=ids,
+                          columns=ids)
+    covariance = sandwich(derivative, omega, weight=weight)
+    ident = identification(derivative, standard_errors, covariance, estimate, ranges)
+    estimates = pd.DataFrame({
+        "parameter": list(estimate), "estimate": list(estimate.values()),
+        "low": [ranges[k][0] for k in estimate], "high": [ranges[k][1] for k in estimate],
+        "standard_error": [ident.standard_errors[k] for k in estimate],
+        "identified": [k not in ident.not_identified for k in estimate],
+        "why_not": [ident.not_identified.get(k, "") for k in estimate]})
+    write_text_atomic(out / "estimates.csv", estimates.to_csv(index=False))
+    write_text_atomic(out / "correlations.csv", ident.correlations.to_csv())
+    gap = gaps(fitted, fresh.mean()) * standard_errors   # back in the moments' units
+    over = float(gap.to_numpy() @ np.linalg.pinv(omega.to_numpy()) @ gap.to_numpy())
+    summary = {"fresh_runs": count, "jacobian_seeds": len(jac_seeds),
+               "singular_values": [float(v) for v in ident.singular_values],
+               "not_identified": ident.not_identified,
+               "over_identification": over,
+               "moments_fitted": len(fitted), "parameters": len(estimate),
+               "distance_fresh": distance(targets, fresh.mean()),
+               "distance_holdout_fresh": distance(targets, fresh.mean(), holdout=True)}
+    write_text_atomic(out / "identification.json", json.dumps(summary, indent=2))
+
+    # profiles of the objective, on the search's seeds
+    if spec.profile_points:
+        search_seeds = [replicate_seed(spec.seed, r) for r in range(spec.replicates)]
+        points = []
+        for name in estimate:
+            low, high = ranges[name]
+            for x in np.linspace(low, high, spec.profile_points):
+                points.append((name, float(x)))
+        jobs = [({**estimate, name: x}, s) for name, x in points for s in search_seeds]
+        results = run_jobs(jobs)
+        rows = []
+        per_point = len(search_seeds)
+        for k, (name, x) in enumerate(points):
+            runs = pd.DataFrame(results[k * per_point:(k + 1) * per_point])
+            rows.append({"parameter": name, "value": x,
+                         "distance": distance(targets, runs.mean())})
+        write_text_atomic(out / "profiles.csv", pd.DataFrame(rows).to_csv(index=False))
+    _figure(fit, out / "fit.png")
+    return summary
+
+
+def _figure(fit: pd.DataFrame, path: Path) -> None:
+    """Each moment's model value against its target, relative to the target, with the
+    fresh runs' 5–95% band; floors and held-out targets marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = fit.iloc[::-1]
+    scale = rows["target"].abs().replace(0.0, np.nan)
+    ratio = rows["model"] / scale
+    low, high = rows["model_p05"] / scale, rows["model_p95"] / scale
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
+    y = np.arange(len(rows))
+    ax.axvspan(0.9, 1.1, color="0.9", label="±10% of the target")
+    ax.axvline(1.0, color="0.4", lw=0.8)
+    ax.hlines(y, low, high, color="tab:blue", lw=2, label="model, 5–95% of fresh runs")
+    ax.plot(ratio, y, "o", color="tab:blue", ms=4)
+    labels = [f"{m}{' (floor)' if b else ''}{' [held out]' if h else ''}"
+              for m, b, h in zip(rows["moment"], rows["bound"], rows["holdout"])]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("model ÷ target")
+    ax.set_title("Fit at the estimate (fresh seeds)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=8,
+              frameon=False)
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(fig)
