@@ -12,11 +12,19 @@ Define → simulate → compare: :func:`load_targets` reads and checks a targets
 :class:`~sim.calibration.simulate.Simulator` turns parameter values and a seed into those
 moments, and :mod:`sim.calibration.inference` gives what an estimate is worth: the moment
 covariance, the Jacobian by central differences on common random numbers, sandwich
-standard errors and identification.
+standard errors and identification. ``sim calibrate`` (:mod:`sim.calibration.search`)
+searches and reports; :func:`load_result` reads its folder back.
 """
 
 from sim.calibration.moments import distance, fit_table, gaps, simulated_moments
 from sim.calibration.targets import Moment, Target, TargetsError, TargetsFile, load_targets
 
 __all__ = ["Moment", "Target", "TargetsError", "TargetsFile", "distance", "fit_table",
-           "gaps", "load_targets", "simulated_moments"]
+           "gaps", "load_result", "load_targets", "simulated_moments"]
+
+
+def load_result(folder):
+    """A calibration folder as a :class:`~sim.calibration.result.CalibrationResult`."""
+    from sim.calibration.result import load_result as load
+
+    return load(folder)

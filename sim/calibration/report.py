@@ -16,7 +16,8 @@ On seeds the search never used (fresh seeds):
   gᵀ Ω⁻¹ g (descriptive: the targets' errors are judgements, so no p-value);
 * ``profiles.csv``: the objective along each parameter, the others at the estimate, on
   the search's seeds;
-* ``fit.png``: the fit table as a figure.
+* ``fit.png`` and ``profiles.png``: the fit table and the profiles as figures
+  (:mod:`sim.plot_calibration`).
 """
 
 from __future__ import annotations
@@ -126,34 +127,9 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
             rows.append({"parameter": name, "value": x,
                          "distance": distance(targets, runs.mean())})
         write_text_atomic(out / "profiles.csv", pd.DataFrame(rows).to_csv(index=False))
-    _figure(fit, out / "fit.png")
+    from sim.plot_calibration import fit_figure, profile_figure
+
+    fit_figure(fit, out / "fit.png")
+    if spec.profile_points:
+        profile_figure(pd.read_csv(out / "profiles.csv"), estimates, out / "profiles.png")
     return summary
-
-
-def _figure(fit: pd.DataFrame, path: Path) -> None:
-    """Each moment's model value against its target, relative to the target, with the
-    fresh runs' 5–95% band; floors and held-out targets marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = fit.iloc[::-1]
-    scale = rows["target"].abs().replace(0.0, np.nan)
-    ratio = rows["model"] / scale
-    low, high = rows["model_p05"] / scale, rows["model_p95"] / scale
-    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
-    y = np.arange(len(rows))
-    ax.axvspan(0.9, 1.1, color="0.9", label="±10% of the target")
-    ax.axvline(1.0, color="0.4", lw=0.8)
-    ax.hlines(y, low, high, color="tab:blue", lw=2, label="model, 5–95% of fresh runs")
-    ax.plot(ratio, y, "o", color="tab:blue", ms=4)
-    labels = [f"{m}{' (floor)' if b else ''}{' [held out]' if h else ''}"
-              for m, b, h in zip(rows["moment"], rows["bound"], rows["holdout"])]
-    ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlabel("model ÷ target")
-    ax.set_title("Fit at the estimate (fresh seeds)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=8,
-              frameon=False)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)

@@ -144,7 +144,7 @@ class SearchResult:
 
 
 def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
-              scheduler: str | None = None, progress: bool = False,
+              scheduler: str | None = None, slurm=None, progress: bool = False,
               report: bool = True) -> SearchResult:
     """Run (or resume) the search of ``calibration`` into the folder ``out``; then, with
     ``report``, what the estimate is worth (:mod:`sim.calibration.report`)."""
@@ -173,11 +173,11 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
     def run_batch(jobs: list[tuple[int, int, int, dict[str, float]]]) -> list[Evaluation]:
         if not jobs:
             return []
-        if workers <= 1 and scheduler is None:
+        if pool.client is None:
             return [evaluate(simulator, *job) for job in jobs]
         return pool.map(jobs)
 
-    with _Pool(simulator, workers, scheduler) as pool:
+    with _Pool(simulator, workers, scheduler, slurm) as pool:
         trial_number = 0
         while trial_number < spec.trials:
             size = min(spec.batch, spec.trials - trial_number)
@@ -217,7 +217,8 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
                                  "state": "failed: a moment is undefined"})
                     continue
                 study.tell(trial, value)
-                rows.append({"trial": number, **values, "distance": value, "state": "ok"})
+                rows.append({"trial": number, **values, "distance": value, "state": "ok",
+                             "elapsed_seconds": round(time.perf_counter() - started, 3)})
             trial_number += size
             if bar is not None:
                 bar.update(size)
@@ -280,19 +281,22 @@ def _progress_note(calibration: Calibration, rows, batch, seeds) -> str:
 class _Pool:
     """Dask workers for the runs (none for a serial search)."""
 
-    def __init__(self, simulator: Simulator, workers: int, scheduler: str | None):
+    def __init__(self, simulator: Simulator, workers: int, scheduler: str | None,
+                 slurm=None):
         self.simulator = simulator
         self.workers = workers
         self.scheduler = scheduler
+        self.slurm = slurm
         self._context = None
         self.client = None
 
     def __enter__(self) -> "_Pool":
-        if self.workers > 1 or self.scheduler is not None:
+        if self.workers > 1 or self.scheduler is not None or self.slurm is not None:
             from sim.experiment.clusters import connect
 
-            self._context = connect(workers=self.workers if self.scheduler is None else None,
-                                    scheduler=self.scheduler)
+            local = self.scheduler is None and self.slurm is None
+            self._context = connect(workers=self.workers if local else None,
+                                    scheduler=self.scheduler, slurm=self.slurm)
             self.client, _, _ = self._context.__enter__()
             self._remote = self.client.scatter(self.simulator, broadcast=True)
         return self

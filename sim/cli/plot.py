@@ -1,4 +1,5 @@
-"""``sim plot``: the standard figures of one or more run folders."""
+"""``sim plot``: the standard figures of one or more run folders, or the fit and profile
+figures of a calibration folder."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 
 def add_command(commands) -> None:
     """Register ``plot`` on the ``sim`` command's subparsers."""
-    plot = commands.add_parser("plot", help="write the standard figures of one or more runs")
-    plot.add_argument("run_dirs", metavar="RUN_DIR", nargs="+", help="run folder(s)")
+    plot = commands.add_parser("plot", help="write the standard figures of one or more runs "
+                                            "(or of a calibration folder)")
+    plot.add_argument("run_dirs", metavar="RUN_DIR", nargs="+",
+                      help="run folder(s), or one calibration folder")
     plot.add_argument("--out", metavar="DIR",
                       help="figure folder (default: RUN_DIR/figures for one run, "
                            "./comparison-figures for several)")
@@ -33,6 +36,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from sim.results import load_run
 
     run_dirs = [Path(path) for path in args.run_dirs]
+    from sim.calibration.result import is_calibration
+
+    if any(is_calibration(d) for d in run_dirs):
+        if len(run_dirs) != 1:
+            from sim.calibration.spec import CalibrationError
+
+            raise CalibrationError("sim plot takes one calibration folder at a time")
+        from sim.calibration.result import load_result
+
+        for path in load_result(run_dirs[0]).plot(args.out):
+            print(path)
+        return 0
     runs = {label: load_run(run_dir) for label, run_dir in zip(run_labels(run_dirs), run_dirs)}
     if args.out:
         out_dir = Path(args.out)

@@ -1,0 +1,77 @@
+"""A calibration folder read back from Python (``sim.calibration.load_result``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim.calibration.search import MANIFEST
+from sim.calibration.spec import CalibrationError
+
+
+@dataclass
+class CalibrationResult:
+    """What ``sim calibrate`` wrote: the search's points, the estimate and, when the
+    report ran, the fit on fresh seeds, standard errors, Ω, the Jacobian, identification
+    and profiles (None where absent)."""
+
+    folder: Path
+    manifest: dict
+    trials: pd.DataFrame
+    estimate: dict[str, float]
+    fit: pd.DataFrame | None
+    estimates: pd.DataFrame | None
+    omega: pd.DataFrame | None
+    jacobian: pd.DataFrame | None
+    identification: dict | None
+    profiles: pd.DataFrame | None
+
+    def __repr__(self) -> str:
+        best = self.trials["distance"].min()
+        return (f"CalibrationResult({self.manifest.get('name')!r}: {len(self.trials)} points, "
+                f"best distance {best:.4g}, estimate {self.estimate})")
+
+    def plot(self, out: str | Path | None = None) -> list[Path]:
+        """Write the fit and profile figures (default: the folder's ``figures/``)."""
+        from sim.plot_calibration import fit_figure, profile_figure
+
+        out = Path(out) if out is not None else self.folder / "figures"
+        paths = []
+        if self.fit is not None:
+            paths.append(fit_figure(self.fit, out / "fit.png"))
+        if self.profiles is not None and self.estimates is not None:
+            paths.append(profile_figure(self.profiles, self.estimates, out / "profiles.png"))
+        return paths
+
+
+def is_calibration(folder: str | Path) -> bool:
+    return (Path(folder) / MANIFEST).is_file()
+
+
+def load_result(folder: str | Path) -> CalibrationResult:
+    """Read a calibration folder; one without a finished search is refused."""
+    folder = Path(folder)
+    if not is_calibration(folder):
+        raise CalibrationError(f"{folder} is not a calibration folder (no {MANIFEST})")
+    if not (folder / "trials.csv").is_file():
+        raise CalibrationError(f"{folder}: the search has not finished (no trials.csv); "
+                               "run the same sim calibrate command again to resume it")
+
+    def table(name: str, **kw) -> pd.DataFrame | None:
+        path = folder / name
+        return pd.read_csv(path, **kw) if path.is_file() else None
+
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8")) \
+        if (folder / "summary.json").is_file() else {}
+    identification = json.loads((folder / "identification.json").read_text(
+        encoding="utf-8")) if (folder / "identification.json").is_file() else None
+    return CalibrationResult(
+        folder=folder, manifest=manifest, trials=table("trials.csv"),
+        estimate=summary.get("estimate", {}), fit=table("fit.csv"),
+        estimates=table("estimates.csv"), omega=table("omega.csv", index_col=0),
+        jacobian=table("jacobian.csv", index_col=0), identification=identification,
+        profiles=table("profiles.csv"))

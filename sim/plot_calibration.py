@@ -1,0 +1,74 @@
+"""Figures of a calibration: the fit at the estimate and the objective's profiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def fit_figure(fit: pd.DataFrame, path: Path) -> Path:
+    """Each moment's model value against its target, as model ÷ target, with the fresh
+    runs' 5–95% band (``fit.csv`` of a calibration); floors and held-out targets
+    marked."""
+    plt = _pyplot()
+    rows = fit.iloc[::-1]
+    scale = rows["target"].abs().replace(0.0, np.nan)
+    ratio = rows["model"] / scale
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
+    y = np.arange(len(rows))
+    ax.axvspan(0.9, 1.1, color="0.9", label="±10% of the target")
+    ax.axvline(1.0, color="0.4", lw=0.8)
+    if {"model_p05", "model_p95"} <= set(rows.columns):
+        ax.hlines(y, rows["model_p05"] / scale, rows["model_p95"] / scale, color="tab:blue",
+                  lw=2, label="model, 5–95% of fresh runs")
+    ax.plot(ratio, y, "o", color="tab:blue", ms=4, label="model, mean")
+    labels = [f"{m}{' (floor)' if isinstance(b, str) and b else ''}"
+              f"{' [held out]' if h else ''}"
+              for m, b, h in zip(rows["moment"], rows["bound"].fillna(""), rows["holdout"])]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("model ÷ target")
+    ax.set_title("Fit at the estimate (fresh seeds)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=3, fontsize=8,
+              frameon=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def profile_figure(profiles: pd.DataFrame, estimates: pd.DataFrame, path: Path) -> Path:
+    """The objective along each parameter, the others at the estimate (``profiles.csv``),
+    with the estimate and its ±2 standard errors (``estimates.csv``)."""
+    plt = _pyplot()
+    names = list(dict.fromkeys(profiles["parameter"]))
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.0), squeeze=False)
+    by_name = estimates.set_index("parameter")
+    for ax, name in zip(axes[0], names):
+        rows = profiles[profiles["parameter"] == name]
+        ax.plot(rows["value"], rows["distance"], "o-", color="tab:blue", ms=3)
+        if name in by_name.index:
+            value, se = by_name.loc[name, "estimate"], by_name.loc[name, "standard_error"]
+            ax.axvline(value, color="tab:red", lw=1, label="estimate")
+            if np.isfinite(se):
+                ax.axvspan(value - 2 * se, value + 2 * se, color="tab:red", alpha=0.1,
+                           label="± 2 standard errors")
+        ax.set_title(name, fontsize=8)
+        ax.set_xlabel("value", fontsize=8)
+        ax.set_ylabel("distance (Σ gap² in standard errors)", fontsize=8)
+    axes[0][0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return path
