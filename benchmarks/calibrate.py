@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         result = calibrate(calibration, Path(folder) / "out", workers=args.workers,
                            report=False)
         seconds = time.perf_counter() - started
+        # the search's runs and those at the centre of the ranges that set its weight
+        runs = len(list((Path(folder) / "out" / "runs").glob("*.json")))
     trials = result.trials[result.trials["state"] == "ok"].sort_values("trial")
     reference = result.best_distance
     if args.reference:
@@ -58,13 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     to_five = float(reached.iloc[0]) if len(reached) else float("nan")
     spec = calibration.spec
     row = {"calibration": spec.name, "agents": spec.agents, "replicates": spec.replicates,
-           "points": len(result.trials), "runs": result.executed, "workers": args.workers,
-           "seconds": seconds, "runs_per_minute": 60.0 * result.executed / seconds,
+           "points": len(result.trials), "runs": runs, "workers": args.workers,
+           "seconds": seconds, "runs_per_minute": 60.0 * runs / seconds,
            "best_distance": result.best_distance, "reference_distance": reference,
            "seconds_to_5_percent": to_five}
     for key in ("cpu_model", "cores_usable", "ram_gb", "load_avg_1m", "git_revision"):
         print(f"  {key:18s} {machine[key]}")
-    print(f"{spec.name}: {row['points']} points, {row['runs']} runs of {spec.agents:,} SMEs "
+    print(f"{spec.name}: {row['points']} points, {row['runs']} runs (the weight's included) "
+          f"of {spec.agents:,} SMEs "
           f"on {args.workers} worker(s) in {seconds:.1f} s: "
           f"{row['runs_per_minute']:.1f} runs a minute")
     print(f"best distance {result.best_distance:.4g}; within 5% of "

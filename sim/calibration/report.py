@@ -10,7 +10,7 @@ On seeds the search never used (fresh seeds):
   ``jacobian_step`` of each parameter's range over ``jacobian_replicates`` seeds (common
   random numbers), with each derivative's t;
 * ``estimates.csv``: each parameter's estimate, its sandwich standard error (the search's
-  weight, the targets' variances, against Ω) and whether it is identified;
+  weight W against Ω) and whether it is identified;
   ``correlations.csv``; ``identification.json``: the singular values of the scaled
   Jacobian, the parameters not identified and why, and the over-identification statistic
   gᵀ Ω⁻¹ g (descriptive: the targets' errors are judgements, so no p-value);
@@ -43,10 +43,13 @@ def fresh_seeds(calibration: Calibration, count: int) -> list[int]:
 
 
 def write_report(calibration: Calibration, out: Path, estimate: dict[str, float],
-                 run_jobs) -> dict:
+                 run_jobs, weight: pd.DataFrame) -> dict:
     """Compute and write the report's files for ``estimate``; ``run_jobs`` runs a list of
-    (values, seed) pairs and returns their moments in order (serially or on workers).
+    (values, seed) pairs and returns their moments in order (serially or on workers);
+    ``weight`` is the search's weight matrix (the sandwich's W, the profiles' distance).
     Returns the summary written to ``identification.json``."""
+    from sim.calibration.search import weighted
+
     spec = calibration.spec
     targets = calibration.targets
     moments = [m for m in targets.moments()]
@@ -87,9 +90,7 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
     derivative = jac.derivative.loc[ids]
     write_text_atomic(out / "jacobian.csv", derivative.to_csv())
     write_text_atomic(out / "jacobian_t.csv", jac.t.loc[ids].to_csv())
-    weight = pd.DataFrame(np.diag(1.0 / standard_errors.to_numpy() ** 2), index=ids,
-                          columns=ids)
-    covariance = sandwich(derivative, omega, weight=weight)
+    covariance = sandwich(derivative, omega, weight=weight.loc[ids, ids])
     ident = identification(derivative, standard_errors, covariance, estimate, ranges)
     estimates = pd.DataFrame({
         "parameter": list(estimate), "estimate": list(estimate.values()),
@@ -106,7 +107,7 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
                "not_identified": ident.not_identified,
                "over_identification": over,
                "moments_fitted": len(fitted), "parameters": len(estimate),
-               "distance_fresh": distance(targets, fresh.mean()),
+               "distance_fresh": weighted(calibration, weight, fresh.mean()),
                "distance_holdout_fresh": distance(targets, fresh.mean(), holdout=True)}
     write_text_atomic(out / "identification.json", json.dumps(summary, indent=2))
 
@@ -125,7 +126,7 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
         for k, (name, x) in enumerate(points):
             runs = pd.DataFrame(results[k * per_point:(k + 1) * per_point])
             rows.append({"parameter": name, "value": x,
-                         "distance": distance(targets, runs.mean())})
+                         "distance": weighted(calibration, weight, runs.mean())})
         write_text_atomic(out / "profiles.csv", pd.DataFrame(rows).to_csv(index=False))
     from sim.plot_calibration import fit_figure, profile_figure
 

@@ -4,8 +4,10 @@ simulated-moments distance to its targets, resumably.
 The search asks Optuna's sampler (CMA-ES or TPE, seeded) for a batch of points, runs each
 point's replicates — the same seeds at every point, common random numbers — in parallel
 on the project's Dask machinery (or serially), averages their moments and tells the
-sampler each point's distance (:func:`sim.calibration.moments.distance`: the gaps in the
-targets' standard errors, floors counting only when missed, held-out targets left out).
+sampler each point's distance gᵀ W g: g the gaps to the targets (floors counting only
+when missed, held-out targets left out), W the inverse of the diagonal of Ω, the targets'
+variances plus the simulated moments' covariance over the replicates, measured once at
+the centre of the ranges before the search (``omega_search.csv``).
 
 Every run's moments are written to the store as one small JSON file, atomically, the
 moment it is known. A calibration started again with the same file and folder replays the
@@ -29,9 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from sim.calibration.moments import distance, fit_table, gaps
+from sim.calibration.moments import fit_table, gaps
 from sim.calibration.simulate import Simulator
 from sim.calibration.spec import Calibration, CalibrationError
 from sim.experiment.seeds import replicate_seed
@@ -39,6 +42,10 @@ from sim.experiment.store import write_text_atomic
 
 MANIFEST = "calibration.json"
 RUNS = "runs"
+# The runs at the centre of the ranges that set the search's weight are stored as this
+# trial; their seeds are replicates numbered from NOISE_OFFSET.
+NOISE_TRIAL = -2
+NOISE_OFFSET = 20_000
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,8 @@ class Store:
         self.runs.mkdir(exist_ok=True)
 
     def _path(self, trial: int, replicate: int) -> Path:
+        if trial == NOISE_TRIAL:
+            return self.runs / f"noise-r{replicate:04d}.json"
         return self.runs / f"t{trial:06d}-r{replicate:03d}.json"
 
     def load(self, trial: int, replicate: int, values: dict[str, float]) -> Evaluation | None:
@@ -178,6 +187,7 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
         return pool.map(jobs)
 
     with _Pool(simulator, workers, scheduler, slurm) as pool:
+        weight = _search_weight(calibration, store, out, run_batch)
         trial_number = 0
         while trial_number < spec.trials:
             size = min(spec.batch, spec.trials - trial_number)
@@ -210,7 +220,7 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
                                  "state": "failed: " + failed[0][:200]})
                     continue
                 mean = pd.DataFrame([e.moments for e in runs]).mean()
-                value = distance(calibration.targets, mean)
+                value = weighted(calibration, weight, mean)
                 if not math.isfinite(value):
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     rows.append({"trial": number, **values, "distance": math.inf,
@@ -240,7 +250,7 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
                     raise CalibrationError(f"a run at the estimate failed: {failed[0]}")
                 return [e.moments for e in done]
 
-            summary = write_report(calibration, out, best_values, run_jobs)
+            summary = write_report(calibration, out, best_values, run_jobs, weight)
     finished = trials[trials["state"] == "ok"]
     best = finished.loc[finished["distance"].idxmin()]
     best_runs = pd.DataFrame([store.load(int(best["trial"]), r, best_values).moments
@@ -254,6 +264,60 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
                           seconds=time.perf_counter() - started, report=summary)
     _write_outputs(calibration, out, result)
     return result
+
+
+def _search_weight(calibration: Calibration, store: "Store", out: Path,
+                   run_batch) -> pd.DataFrame:
+    """The search's weight matrix over the fitted moments: the inverse of Ω's diagonal, Ω =
+    the targets' variances + (1/R) × the covariance of the moments over
+    ``noise_replicates`` runs at the centre of the ranges (stored and reused like the
+    search's runs; Ω written to ``omega_search.csv``). The diagonal, not the full inverse:
+    a covariance of ~20 moments from a few dozen runs is too noisy to invert (with the full
+    inverse the example search ran to a bound of its range)."""
+    from sim.calibration.inference import moment_covariance
+
+    spec = calibration.spec
+    fitted = [m for m in calibration.targets.moments() if not m.holdout]
+    standard_errors = pd.Series({m.id: m.standard_error for m in fitted})
+    count = spec.noise_replicates
+    if count is None:
+        count = 2 * len(fitted)
+    centre = {key: (low + high) / 2.0 for key, (low, high) in calibration.ranges.items()}
+    if count >= 2:
+        runs = {}
+        jobs = []
+        for r in range(count):
+            stored = store.load(NOISE_TRIAL, r, centre)
+            if stored is not None:
+                runs[r] = stored
+            else:
+                jobs.append((NOISE_TRIAL, r, replicate_seed(spec.seed, NOISE_OFFSET + r),
+                             centre))
+        for evaluation in run_batch(jobs):
+            if evaluation.moments is None:
+                raise CalibrationError(f"a run at the centre of the ranges failed: "
+                                       f"{evaluation.error}")
+            store.save(evaluation)
+            runs[evaluation.replicate] = evaluation
+        draws = pd.DataFrame([runs[r].moments for r in range(count)])
+        omega = moment_covariance(standard_errors, draws, spec.replicates)
+    else:
+        omega = pd.DataFrame(np.diag(standard_errors.to_numpy() ** 2),
+                             index=standard_errors.index, columns=standard_errors.index)
+    write_text_atomic(out / "omega_search.csv", omega.to_csv())
+    return pd.DataFrame(np.diag(1.0 / np.diag(omega.to_numpy())), index=omega.index,
+                        columns=omega.columns)
+
+
+def weighted(calibration: Calibration, weight: pd.DataFrame, simulated: pd.Series) -> float:
+    """gᵀ W g over the fitted moments, g the gaps in the moments' units (0 for a floor or
+    ceiling met); infinite when a moment is undefined."""
+    fitted = [m for m in calibration.targets.moments() if not m.holdout]
+    z = gaps(fitted, simulated)
+    g = (z * pd.Series({m.id: m.standard_error for m in fitted}))[weight.index].to_numpy()
+    if not np.isfinite(g).all():
+        return math.inf
+    return float(g @ weight.to_numpy() @ g)
 
 
 def _best_values(trials: pd.DataFrame, distributions) -> dict[str, float]:

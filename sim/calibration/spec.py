@@ -11,6 +11,7 @@ trials = 40             # points the search evaluates
 batch = 4               # points asked at once and evaluated in parallel
 sampler = "cmaes"       # cmaes or tpe
 seed = 20240101         # the sampler's seed and the root of the runs' seeds
+noise_replicates = 36   # runs at the ranges' centre for the search's weight Ω (0: none)
 # after the search, at the estimate, on seeds the search did not use:
 fresh_replicates = 44   # runs for the fit and Ω (default: 2 × the moments)
 jacobian_replicates = 4 # seeds of the central differences
@@ -74,6 +75,9 @@ class CalibrationSpec(_Strict):
     seed: int = Field(20240101, ge=0, le=2**31 - 1)
     end: str | None = None              # the run's last quarter, if not the scenario's
     parameters: dict[str, ParameterRange] = Field(..., min_length=1)
+    # --- the search's weight: Ω from runs at the centre of the ranges (0: the targets'
+    # variances alone); default 2 × the moments fitted
+    noise_replicates: int | None = Field(None, ge=0, le=10_000)
     # --- what the estimate is worth (the report after the search)
     fresh_replicates: int | None = Field(None, ge=2, le=10_000)   # default 2 × moments
     jacobian_replicates: int = Field(4, ge=2, le=64)
