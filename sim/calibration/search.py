@@ -85,6 +85,15 @@ class Store:
                     "source": str(calibration.source),
                     "spec": calibration.spec.model_dump(mode="json")}
         path = out / MANIFEST
+        if out.exists() and not out.is_dir():
+            raise CalibrationError(f"--out {out} is a file, not a folder")
+        try:
+            self._open(out, path, manifest)
+        except OSError as exc:
+            raise CalibrationError(f"cannot write the calibration folder {out}: "
+                                   f"{exc.strerror or exc}") from None
+
+    def _open(self, out: Path, path: Path, manifest: dict) -> None:
         if path.exists():
             try:
                 stored = json.loads(path.read_text(encoding="utf-8"))
