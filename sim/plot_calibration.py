@@ -33,7 +33,7 @@ def fit_figure(fit: pd.DataFrame, path: Path) -> Path:
         ax.hlines(y, rows["model_p05"] / scale, rows["model_p95"] / scale, color="tab:blue",
                   lw=2, label="model, 5–95% of fresh runs")
     ax.plot(ratio, y, "o", color="tab:blue", ms=4, label="model, mean")
-    labels = [f"{m}{' (floor)' if isinstance(b, str) and b else ''}"
+    labels = [f"{m}{f' ({b})' if isinstance(b, str) and b else ''}"
               f"{' [held out]' if h else ''}"
               for m, b, h in zip(rows["moment"], rows["bound"].fillna(""), rows["holdout"])]
     ax.set_yticks(y, labels, fontsize=8)
@@ -41,8 +41,7 @@ def fit_figure(fit: pd.DataFrame, path: Path) -> Path:
     ax.set_title("Fit at the estimate (fresh seeds)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=3, fontsize=8,
               frameon=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
+    _save(fig, path, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -65,10 +64,23 @@ def profile_figure(profiles: pd.DataFrame, estimates: pd.DataFrame, path: Path) 
                            label="± 2 standard errors")
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("value", fontsize=8)
-        ax.set_ylabel("distance (Σ gap² in standard errors)", fontsize=8)
+        ax.set_ylabel("distance (weighted Σ gap²)", fontsize=8)
     axes[0][0].legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150)
+    _save(fig, path)
     plt.close(fig)
     return path
+
+
+def _save(fig, path: Path, **kw) -> None:
+    """Write the figure under a temporary name and rename it: never half a file."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        fig.savefig(temp, dpi=150, **kw)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise

@@ -51,7 +51,7 @@ COLUMNS = ("avg_rate_new_online", "online_share_new")
 
 
 def _calibration_file(tmp_path: Path, *, trials: int = 8, extra: str = "",
-                      name: str = "calibration.toml") -> Path:
+                      name: str = "calibration.toml", seed: int = 7) -> Path:
     return _write(tmp_path / name, f"""
 name = "recovery"
 scenario = "{BASELINE.as_posix()}"
@@ -61,7 +61,7 @@ replicates = 2
 trials = {trials}
 batch = 4
 sampler = "cmaes"
-seed = 7
+seed = {seed}
 end = "2025Q4"
 {extra}
 [parameters."{KEY}"]
@@ -76,7 +76,7 @@ def _write(path: Path, text: str) -> Path:
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    """Targets the model makes at the true value on the search's own seeds, with
+    """Targets the model makes at the true value on seeds the search does not use, with
     standard errors of the size of the seed noise."""
     folder = tmp_path_factory.mktemp("recovery")
     _write(folder / "targets.toml", 'name = "probe"\n' + "".join(
@@ -87,7 +87,7 @@ def synthetic(tmp_path_factory):
     simulate = Simulator(calibration.scenario_path, calibration.targets, agents=2000,
                          run_overrides={"end": "2025Q4"})
     seeds = [replicate_seed(7, r) for r in range(2)]
-    runs = pd.DataFrame([simulate({KEY: TRUE_VALUE}, s) for s in seeds])
+    runs = pd.DataFrame([simulate({KEY: TRUE_VALUE}, s) for s in (101, 102, 103, 104)])
     mean, spread = runs.mean(), runs.std(ddof=1)
     _write(folder / "targets.toml", 'name = "synthetic"\n' + "".join(
         TARGET.format(id=c, column=c, value=float(mean[c]),
@@ -158,10 +158,39 @@ def test_a_resumed_search_ends_where_an_uninterrupted_one_does(synthetic, tmp_pa
     assert done.returncode == 0, done.stderr
 
 
+def test_a_search_with_more_points_reuses_the_runs_of_the_first(synthetic, tmp_path):
+    folder, path, _, _ = synthetic
+    first = calibrate(load_calibration(path), tmp_path / "grow", workers=1, report=False)
+    longer = load_calibration(_calibration_file(folder, trials=12, name="longer.toml"))
+    grown = calibrate(longer, tmp_path / "grow", workers=1, report=False)
+    assert grown.reused == first.executed and len(grown.trials) == 12
+    pd.testing.assert_frame_equal(grown.trials.iloc[:8].drop(columns="elapsed_seconds"),
+                                  first.trials.drop(columns="elapsed_seconds"))
+
+
+def test_a_failed_run_is_replayed_as_failed(synthetic, tmp_path):
+    """A stored failure stays a failure on resume, so the sampler asks what it asked."""
+    import json
+
+    folder, path, _, _ = synthetic
+    calibration = load_calibration(path)
+    whole = calibrate(calibration, tmp_path / "f", workers=1, report=False)
+    run = tmp_path / "f" / "runs" / "t000002-r000.json"
+    data = json.loads(run.read_text(encoding="utf-8"))
+    run.write_text(json.dumps({**data, "moments": None, "error": "killed"}),
+                   encoding="utf-8")
+    for later in sorted((tmp_path / "f" / "runs").glob("t00000[4-7]*.json")):
+        later.unlink()
+    resumed = calibrate(calibration, tmp_path / "f", workers=1, report=False)
+    assert resumed.trials.loc[2, "state"].startswith("failed: killed")
+    assert resumed.executed == 8 and not (resumed.trials["state"] != "ok").iloc[3:].any()
+    assert len(resumed.trials) == len(whole.trials)
+
+
 def test_a_store_of_another_calibration_is_refused(synthetic, tmp_path):
     folder, path, _, _ = synthetic
     calibrate(load_calibration(path), tmp_path / "store", workers=1, report=False)
-    other = _calibration_file(folder, trials=4, name="other.toml")
+    other = _calibration_file(folder, name="other.toml", seed=8)
     done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(other), "--out",
                            str(tmp_path / "store"), "--quiet"],
                           capture_output=True, text=True, cwd=REPO_ROOT)
@@ -174,6 +203,8 @@ def test_a_store_of_another_calibration_is_refused(synthetic, tmp_path):
     ((f"range = [{RANGE[0]}, {RANGE[1]}]", "range = [0.02, 5.0]"), "margin_annual"),
     (('sampler = "cmaes"', 'sampler = "gp-bo"'), "'sampler'"),
     (("replicates = 2", "replicates = 0"), "'replicates'"),
+    (('end = "2025Q4"', 'end = "2024Q4"'), "needs 2025"),
+    (("trials = 8", "trials = 8\nnoise_replicates = 1"), "noise_replicates"),
 ])
 def test_a_bad_calibration_file_exits_2_naming_the_key(synthetic, tmp_path, edit, message):
     folder, path, _, _ = synthetic
@@ -201,7 +232,18 @@ def test_a_target_naming_an_unknown_column_is_refused_before_any_run(synthetic, 
     assert not (tmp_path / "never").exists()
 
 
-def test_the_report_targets_load_for_the_shipped_calibration():
+def test_the_shipped_calibration_loads_with_the_report_targets():
     calibration = load_calibration(REPO_ROOT / "experiments" / "calibrate_online.toml")
-    assert calibration.targets.name == load_targets(
-        REPO_ROOT / "experiments" / "targets" / "report_2024_2030.toml").name
+    report = load_targets(REPO_ROOT / "experiments" / "targets" / "report_2024_2030.toml")
+    assert [m.id for m in calibration.targets.moments()] == [m.id for m in report.moments()]
+    assert set(calibration.ranges) == {"credit.channel_constant.online",
+                                       "platforms.big_tech.margin_annual"}
+
+
+def test_an_out_that_is_a_file_exits_2(synthetic, tmp_path):
+    _, path, _, _ = synthetic
+    (tmp_path / "a_file").write_text("x", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(path), "--out",
+                           str(tmp_path / "a_file"), "--quiet"],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode == 2 and "is a file, not a folder" in done.stderr

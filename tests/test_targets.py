@@ -198,6 +198,10 @@ def test_unknown_groups_and_files_are_refused(tmp_path):
                           'metric = "credit_demand"')
     with pytest.raises(TargetsError, match="unknown stage group 'startups'"):
         load_targets(_write(tmp_path, groups))
+    ratio = groups.replace('"startups"', '"startup"').replace('"credit_demand"',
+                                                              '"approval_rate"')
+    with pytest.raises(TargetsError, match="'approval_rate' is a ratio"):
+        load_targets(_write(tmp_path, ratio))
     with pytest.raises(TargetsError, match="not found"):
         load_targets(tmp_path / "missing.toml")
     with pytest.raises(TargetsError, match="not valid TOML"):

@@ -62,8 +62,8 @@ def jacobian(simulate: Simulate, estimate: dict[str, float],
              ranges: dict[str, tuple[float, float]], seeds: Sequence[int],
              step_share: float = 0.075) -> Jacobian:
     """Central differences of the moments at ``estimate``: each parameter moved by
-    ``step_share`` × its range up and down (kept inside the range, the step halved on the
-    side that would leave it), each seed of ``seeds`` run at both points (common random
+    ``step_share`` × its range up and down (a step that would leave the range stops at
+    its end), each seed of ``seeds`` run at both points (common random
     numbers); the derivative is the mean over seeds and its t the mean ÷ (sd / √n)."""
     if len(seeds) < 2:
         raise ValueError("the Jacobian's t needs at least 2 seeds")

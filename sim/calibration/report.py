@@ -10,10 +10,14 @@ On seeds the search never used (fresh seeds):
   ``jacobian_step`` of each parameter's range over ``jacobian_replicates`` seeds (common
   random numbers), with each derivative's t;
 * ``estimates.csv``: each parameter's estimate, its sandwich standard error (the search's
-  weight W against Ω) and whether it is identified;
+  weight W against Ω, over the moments that bind at the estimate: a floor or ceiling met
+  adds nothing near it) and whether it is identified;
   ``correlations.csv``; ``identification.json``: the singular values of the scaled
-  Jacobian, the parameters not identified and why, and the over-identification statistic
-  gᵀ Ω⁻¹ g (descriptive: the targets' errors are judgements, so no p-value);
+  Jacobian (scaled by W^½ and the ranges), the parameters not identified and why (at a
+  bound, a standard error above a quarter of the range, or no derivative with |t| > 2),
+  and the over-identification statistic Σ gap² ÷ (target variance + simulated variance
+  over the fresh runs) over the binding moments, with its degrees of freedom
+  (descriptive: the targets' errors are judgements, so no p-value);
 * ``profiles.csv``: the objective along each parameter, the others at the estimate, on
   the search's seeds;
 * ``fit.png`` and ``profiles.png``: the fit table and the profiles as figures
@@ -30,12 +34,26 @@ import pandas as pd
 
 from sim.calibration.inference import identification, jacobian, moment_covariance, sandwich
 from sim.calibration.moments import distance, fit_table, gaps
-from sim.calibration.spec import Calibration
+from sim.calibration.spec import Calibration, CalibrationError
 from sim.experiment.seeds import replicate_seed
 from sim.experiment.store import write_text_atomic
 
 # Fresh seeds are replicates numbered from here on, past any search's replicates.
 FRESH_OFFSET = 10_000
+
+
+def _complete(results: list, what: str) -> pd.DataFrame:
+    """The moments of runs that must all succeed, with finite values."""
+    failed = [k for k, r in enumerate(results) if r is None]
+    if failed:
+        raise CalibrationError(f"{what} failed ({len(failed)} of {len(results)}); the "
+                               "search's results are written, the report is not")
+    frame = pd.DataFrame(results)
+    undefined = [c for c in frame.columns if not np.isfinite(frame[c]).all()]
+    if undefined:
+        raise CalibrationError(f"{what}: moments undefined at the estimate: "
+                               f"{', '.join(undefined)}")
+    return frame
 
 
 def fresh_seeds(calibration: Calibration, count: int) -> list[int]:
@@ -59,7 +77,7 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
     seeds = fresh_seeds(calibration, count)
 
     # fit and Ω on fresh seeds
-    fresh = pd.DataFrame(run_jobs([(estimate, s) for s in seeds]))
+    fresh = _complete(run_jobs([(estimate, s) for s in seeds]), "a fresh run at the estimate")
     fit = fit_table(targets, fresh.mean())
     fit["model_p05"] = fresh.quantile(0.05).reindex(fit["moment"]).to_numpy()
     fit["model_p95"] = fresh.quantile(0.95).reindex(fit["moment"]).to_numpy()
@@ -84,14 +102,26 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
         for point in ({**estimate, name: min(value + h, high)},
                       {**estimate, name: max(value - h, low)}):
             jobs += [(point, s) for s in jac_seeds]
-    for (values, seed), result in zip(jobs, run_jobs(jobs)):
-        cache[(tuple(sorted(values.items())), seed)] = pd.Series(result)
+    results = _complete(run_jobs(jobs), "a run of the Jacobian's central differences")
+    for (values, seed), (_, result) in zip(jobs, results.iterrows()):
+        cache[(tuple(sorted(values.items())), seed)] = result
     jac = jacobian(simulate_batched, estimate, ranges, jac_seeds, spec.jacobian_step)
-    derivative = jac.derivative.loc[ids]
-    write_text_atomic(out / "jacobian.csv", derivative.to_csv())
+    write_text_atomic(out / "jacobian.csv", jac.derivative.loc[ids].to_csv())
     write_text_atomic(out / "jacobian_t.csv", jac.t.loc[ids].to_csv())
-    covariance = sandwich(derivative, omega, weight=weight.loc[ids, ids])
-    ident = identification(derivative, standard_errors, covariance, estimate, ranges)
+    # only the moments that bind at the estimate inform it: a floor or ceiling met adds
+    # nothing to the objective near it
+    binding = [m.id for m in fitted
+               if not (m.bound and gaps([m], fresh.mean())[m.id] == 0.0)]
+    derivative = jac.derivative.loc[binding]
+    covariance = sandwich(derivative, omega.loc[binding, binding],
+                          weight=weight.loc[binding, binding])
+    root_w = np.sqrt(np.diag(weight.loc[binding, binding].to_numpy()))
+    ident = identification(derivative, pd.Series(1.0 / root_w, index=binding), covariance,
+                           estimate, ranges)
+    for name in estimate:
+        if name not in ident.not_identified and \
+                not (jac.t.loc[binding, name].abs() > 2.0).any():
+            ident.not_identified[name] = "no moment moves with it beyond noise (|t| ≤ 2)"
     estimates = pd.DataFrame({
         "parameter": list(estimate), "estimate": list(estimate.values()),
         "low": [ranges[k][0] for k in estimate], "high": [ranges[k][1] for k in estimate],
@@ -100,13 +130,18 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
         "why_not": [ident.not_identified.get(k, "") for k in estimate]})
     write_text_atomic(out / "estimates.csv", estimates.to_csv(index=False))
     write_text_atomic(out / "correlations.csv", ident.correlations.to_csv())
-    gap = gaps(fitted, fresh.mean()) * standard_errors   # back in the moments' units
-    over = float(gap.to_numpy() @ np.linalg.pinv(omega.to_numpy()) @ gap.to_numpy())
-    summary = {"fresh_runs": count, "jacobian_seeds": len(jac_seeds),
+    # the over-identification statistic, descriptive: each binding gap of the fresh mean
+    # (N runs) against the targets' variance plus the simulated variance over N
+    gap = (gaps(fitted, fresh.mean()) * standard_errors)[binding]
+    variance = standard_errors[binding] ** 2 + fresh[binding].var(ddof=1) / len(fresh)
+    over = float((gap ** 2 / variance).sum())
+    summary = {"fresh_runs": len(fresh), "jacobian_seeds": len(jac_seeds),
                "singular_values": [float(v) for v in ident.singular_values],
                "not_identified": ident.not_identified,
                "over_identification": over,
-               "moments_fitted": len(fitted), "parameters": len(estimate),
+               "over_identification_degrees_of_freedom": len(binding) - len(estimate),
+               "moments_fitted": len(fitted), "moments_binding": len(binding),
+               "parameters": len(estimate),
                "distance_fresh": weighted(calibration, weight, fresh.mean()),
                "distance_holdout_fresh": distance(targets, fresh.mean(), holdout=True)}
     write_text_atomic(out / "identification.json", json.dumps(summary, indent=2))
@@ -124,9 +159,10 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
         rows = []
         per_point = len(search_seeds)
         for k, (name, x) in enumerate(points):
-            runs = pd.DataFrame(results[k * per_point:(k + 1) * per_point])
-            rows.append({"parameter": name, "value": x,
-                         "distance": weighted(calibration, weight, runs.mean())})
+            runs = results[k * per_point:(k + 1) * per_point]
+            value = np.nan if any(r is None for r in runs) else \
+                weighted(calibration, weight, pd.DataFrame(runs).mean())
+            rows.append({"parameter": name, "value": x, "distance": value})
         write_text_atomic(out / "profiles.csv", pd.DataFrame(rows).to_csv(index=False))
     from sim.plot_calibration import fit_figure, profile_figure
 

@@ -99,6 +99,8 @@ class Store:
                 stored = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise CalibrationError(f"{path}: not a calibration manifest ({exc})") from None
+            if not isinstance(stored, dict):
+                raise CalibrationError(f"{path}: not a calibration manifest")
             if stored.get("digest") != manifest["digest"]:
                 raise CalibrationError(
                     f"{out} holds a calibration of another file or version "
@@ -125,15 +127,16 @@ class Store:
             return None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            evaluation = Evaluation(**data)
+        except (OSError, ValueError, TypeError):
             path.unlink(missing_ok=True)    # a broken file is run again
             return None
-        if data["values"] != values:
-            raise CalibrationError(f"{path}: stored for {data['values']}, but the search now "
-                                   f"asks {values}: the store was made by another search")
-        if data["moments"] is None:
-            return None                       # a failed run is tried again
-        return Evaluation(**data)
+        if evaluation.values != values:
+            raise CalibrationError(f"{path}: stored for {evaluation.values}, but the search "
+                                   f"now asks {values}: the store was made by another "
+                                   "search")
+        # a failed run is replayed as failed, so that the sampler asks what it asked
+        return evaluation
 
     def save(self, evaluation: Evaluation) -> None:
         write_text_atomic(self._path(evaluation.trial, evaluation.replicate),
@@ -188,12 +191,17 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
         bar = tqdm(total=spec.trials, unit="point", desc="calibrating", leave=False,
                    disable=None)
 
-    def run_batch(jobs: list[tuple[int, int, int, dict[str, float]]]) -> list[Evaluation]:
+    def run_batch(jobs: list[tuple[int, int, int, dict[str, float]]],
+                  keep: bool = True) -> list[Evaluation]:
+        """Run ``jobs``; with ``keep``, store each run the moment it finishes."""
         if not jobs:
             return []
-        if pool.client is None:
-            return [evaluate(simulator, *job) for job in jobs]
-        return pool.map(jobs)
+        done = []
+        for evaluation in pool.each(jobs):
+            if keep:
+                store.save(evaluation)
+            done.append(evaluation)
+        return sorted(done, key=lambda e: (e.trial, e.replicate))
 
     with _Pool(simulator, workers, scheduler, slurm) as pool:
         weight = _search_weight(calibration, store, out, run_batch)
@@ -215,7 +223,6 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
                     else:
                         jobs.append((number, r, seed, values))
             for evaluation in run_batch(jobs):
-                store.save(evaluation)
                 executed += 1
                 batch[evaluation.trial][evaluation.replicate] = evaluation
             for k, trial in enumerate(asked):
@@ -247,19 +254,26 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
         trials = pd.DataFrame(rows)
         write_text_atomic(out / "trials.csv", trials.to_csv(index=False))
         best_values = _best_values(trials, distributions)
+        result = _search_result(calibration, store, trials, best_values, seeds, executed,
+                                reused, started)
+        _write_outputs(calibration, out, result)
         summary = None
         if report:
             from sim.calibration.report import write_report
 
             def run_jobs(pairs):
+                """Moments of each (values, seed), None for a failed run (not stored:
+                the report is computed again on a resumed calibration)."""
                 jobs = [(-1, k, seed, values) for k, (values, seed) in enumerate(pairs)]
-                done = run_batch(jobs)
-                failed = [e.error for e in done if e.moments is None]
-                if failed:
-                    raise CalibrationError(f"a run at the estimate failed: {failed[0]}")
-                return [e.moments for e in done]
+                return [e.moments for e in run_batch(jobs, keep=False)]
 
             summary = write_report(calibration, out, best_values, run_jobs, weight)
+    result.report = summary
+    return result
+
+
+def _search_result(calibration, store, trials, best_values, seeds, executed, reused,
+                   started) -> "SearchResult":
     finished = trials[trials["state"] == "ok"]
     best = finished.loc[finished["distance"].idxmin()]
     best_runs = pd.DataFrame([store.load(int(best["trial"]), r, best_values).moments
@@ -267,12 +281,10 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
     fit = fit_table(calibration.targets, best_runs.mean())
     fit["model_sd"] = best_runs.std(ddof=1).reindex(fit["moment"]).to_numpy() \
         if len(best_runs) > 1 else math.nan
-    result = SearchResult(trials=trials, best_values=best_values,
-                          best_distance=float(best["distance"]), fit=fit,
-                          executed=executed, reused=reused,
-                          seconds=time.perf_counter() - started, report=summary)
-    _write_outputs(calibration, out, result)
-    return result
+    return SearchResult(trials=trials, best_values=best_values,
+                        best_distance=float(best["distance"]), fit=fit,
+                        executed=executed, reused=reused,
+                        seconds=time.perf_counter() - started)
 
 
 def _search_weight(calibration: Calibration, store: "Store", out: Path,
@@ -303,11 +315,10 @@ def _search_weight(calibration: Calibration, store: "Store", out: Path,
                 jobs.append((NOISE_TRIAL, r, replicate_seed(spec.seed, NOISE_OFFSET + r),
                              centre))
         for evaluation in run_batch(jobs):
-            if evaluation.moments is None:
-                raise CalibrationError(f"a run at the centre of the ranges failed: "
-                                       f"{evaluation.error}")
-            store.save(evaluation)
             runs[evaluation.replicate] = evaluation
+        failed = [e.error for e in runs.values() if e.moments is None]
+        if failed:
+            raise CalibrationError(f"a run at the centre of the ranges failed: {failed[0]}")
         draws = pd.DataFrame([runs[r].moments for r in range(count)])
         omega = moment_covariance(standard_errors, draws, spec.replicates)
     else:
@@ -374,10 +385,18 @@ class _Pool:
             self._remote = self.client.scatter(self.simulator, broadcast=True)
         return self
 
-    def map(self, jobs) -> list[Evaluation]:
+    def each(self, jobs):
+        """The runs of ``jobs``, each as it finishes (serially: in order)."""
+        if self.client is None:
+            for job in jobs:
+                yield evaluate(self.simulator, *job)
+            return
+        from distributed import as_completed
+
         futures = [self.client.submit(evaluate, self._remote, *job, pure=False)
                    for job in jobs]
-        return self.client.gather(futures)
+        for future in as_completed(futures):
+            yield future.result()
 
     def __exit__(self, *exc) -> None:
         if self._context is not None:

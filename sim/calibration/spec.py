@@ -84,6 +84,20 @@ class CalibrationSpec(_Strict):
     jacobian_step: float = Field(0.075, gt=0, le=0.25)   # share of each parameter's range
     profile_points: int = Field(5, ge=0, le=50)          # 0: no profiles
 
+    @model_validator(mode="after")
+    def _sizes(self) -> "CalibrationSpec":
+        if self.noise_replicates == 1:
+            raise ValueError("noise_replicates: 0 (the targets' variances alone) or at "
+                             "least 2 (a covariance needs two runs)")
+        if self.profile_points == 1:
+            raise ValueError("profile_points: 0 (no profiles) or at least 2")
+        if self.fresh_replicates is not None and \
+                self.jacobian_replicates > self.fresh_replicates:
+            raise ValueError(f"jacobian_replicates ({self.jacobian_replicates}) cannot "
+                             f"exceed fresh_replicates ({self.fresh_replicates}): the "
+                             "Jacobian runs on the first fresh seeds")
+        return self
+
 
 @dataclass
 class Calibration:
@@ -99,11 +113,22 @@ class Calibration:
         return {key: (p.range[0], p.range[1]) for key, p in self.spec.parameters.items()}
 
     def digest(self) -> str:
-        """What determines the search's results: the spec, the targets and the scenario
-        file's contents (a store made under another is refused)."""
-        data = {"spec": self.spec.model_dump(mode="json"),
-                "targets": self.targets.model_dump(mode="json"),
-                "scenario": self.scenario_path.read_text(encoding="utf-8")}
+        """What determines the search's runs: the scenario as resolved (its whole
+        ``extends`` chain, run overrides and SME count), the targets and the search's own
+        settings; not the name, the description, the number of points (a finished search
+        may be extended) nor the report's sizes. A store made under another digest is
+        refused."""
+        from sim.calibration.simulate import Simulator
+        from sim.experiment.spec import scenario_hash
+
+        spec = self.spec
+        simulator = Simulator(self.scenario_path, self.targets, agents=spec.agents,
+                              run_overrides={"end": spec.end} if spec.end else None)
+        search = spec.model_dump(mode="json", include={
+            "agents", "replicates", "batch", "sampler", "seed", "end", "parameters",
+            "noise_replicates"})
+        data = {"scenario": scenario_hash(simulator.scenario_for({}, 0)),
+                "targets": self.targets.model_dump(mode="json"), "search": search}
         text = json.dumps(data, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -137,6 +162,11 @@ def load_calibration(path: str | Path) -> Calibration:
         raise CalibrationError(f"{where}: 'targets': {exc}") from None
     calibration = Calibration(spec=spec, source=path, scenario_path=scenario_path,
                               targets=targets)
+    fitted = [m for m in targets.moments() if not m.holdout]
+    if len(fitted) < len(spec.parameters):
+        raise CalibrationError(f"{where}: {len(spec.parameters)} parameters against "
+                               f"{len(fitted)} fitted moments of {spec.targets}: a search "
+                               "needs at least as many moments as parameters")
     # both ends of every range must make a valid scenario, one parameter at a time
     try:
         simulator = Simulator(scenario_path, targets, agents=spec.agents,
@@ -144,6 +174,18 @@ def load_calibration(path: str | Path) -> Calibration:
         for key, (low, high) in calibration.ranges.items():
             for value in (low, high):
                 simulator.scenario_for({key: value}, spec.seed)
+        scenario = simulator.scenario_for({}, spec.seed)
     except ScenarioError as exc:
         raise CalibrationError(f"{where}: {exc}") from None
+    # every target's years inside the reported quarters (held-out ones too)
+    first = int(scenario.run.start[:4]) + (0 if scenario.run.start.endswith("Q1") else 1)
+    last = int(scenario.run.end[:4])
+    full_last = last if scenario.run.end.endswith("Q4") else last - 1
+    for t in targets.target:
+        outside = [y for y in t.years if not first <= y <= full_last]
+        if outside:
+            raise CalibrationError(
+                f"{where}: target '{t.id}' needs {', '.join(map(str, outside))}, which the "
+                f"runs ({scenario.run.start} to {scenario.run.end}) do not cover in full; "
+                "set 'end' or use targets inside the run")
     return calibration

@@ -30,6 +30,9 @@ from sim.config import format_validation_error, read_toml
 from sim.errors import SimError
 
 STATISTICS = ("level", "growth", "path")
+# Group metrics that add up over groups (counts and money), so a sum or a share is meaningful.
+SUMMABLE_GROUP_METRICS = ("sme_alive", "credit_demand", "new_loans", "new_nondebt",
+                          "loan_balance")
 PERIODS = ("q4", "annual_mean", "annual_sum")
 MEASURES = ("stock", "flow", "rate", "share")
 FIRST_YEAR, LAST_YEAR = 2024, 2035
@@ -216,6 +219,11 @@ def _check_names(targets: TargetsFile, source: str) -> None:
                     raise unknown(f"{t.dimension} group", group, groups_of[t.dimension], t)
             if t.metric not in GROUP_METRICS:
                 raise unknown("group metric", t.metric, tuple(GROUP_METRICS), t)
+            if t.metric not in SUMMABLE_GROUP_METRICS:
+                raise TargetsError(
+                    f"{source}: target '{t.id}': group metric '{t.metric}' is a ratio; it "
+                    "cannot be summed over groups or taken as a share; allowed: "
+                    + ", ".join(SUMMABLE_GROUP_METRICS))
 
 
 def load_targets(path: str | Path) -> TargetsFile:

@@ -69,9 +69,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise CalibrationError("--jobs is for --cluster slurm")
     calibration = load_calibration(args.calibration)
     out = Path(args.out) if args.out else DEFAULT_ROOT / calibration.spec.name
-    result = calibrate(calibration, out, workers=args.workers or 1,
-                       scheduler=args.scheduler, slurm=slurm, progress=not args.quiet,
-                       report=not args.no_report)
+    try:
+        result = calibrate(calibration, out, workers=args.workers or 1,
+                           scheduler=args.scheduler, slurm=slurm, progress=not args.quiet,
+                           report=not args.no_report)
+    except KeyboardInterrupt:
+        import sys
+
+        from sim.cli.exits import EXIT_INTERRUPTED
+
+        print(f"error: interrupted; the runs finished so far are stored in {out}: the same "
+              "command resumes", file=sys.stderr)
+        return EXIT_INTERRUPTED
     fitted = result.fit[~result.fit["holdout"]]
     worst = fitted.reindex(fitted["gap_se"].abs().sort_values(ascending=False).index)
     print(f"{len(result.trials)} points, {result.executed} runs made and {result.reused} "

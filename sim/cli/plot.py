@@ -45,7 +45,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
             raise CalibrationError("sim plot takes one calibration folder at a time")
         from sim.calibration.result import load_result
 
-        for path in load_result(run_dirs[0]).plot(args.out):
+        paths = load_result(run_dirs[0]).plot(args.out)
+        if not paths:
+            from sim.calibration.spec import CalibrationError
+
+            raise CalibrationError(f"{run_dirs[0]} has no report to draw (made with "
+                                   "--no-report); run sim calibrate again without it")
+        for path in paths:
             print(path)
         return 0
     runs = {label: load_run(run_dir) for label, run_dir in zip(run_labels(run_dirs), run_dirs)}
