@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sim.cli.cluster_options import add_cluster_arguments, slurm_options
+
 DEFAULT_ROOT = Path("results") / "calibrations"
 
 
@@ -21,21 +23,7 @@ def add_command(subparsers) -> None:
     command.add_argument("calibration", metavar="CALIBRATION", help="calibration .toml file")
     command.add_argument("--out", metavar="DIR",
                          help="calibration folder (default: results/calibrations/<name>)")
-    command.add_argument("--workers", type=int, metavar="N",
-                         help="local worker processes (default 1: serial, in this process)")
-    command.add_argument("--scheduler", metavar="ADDRESS",
-                         help="use an existing Dask scheduler, e.g. tcp://host:8786")
-    command.add_argument("--cluster", choices=["slurm"],
-                         help="start workers as batch jobs (needs the [slurm] extra)")
-    command.add_argument("--jobs", type=int, metavar="J", help="SLURM jobs to submit")
-    command.add_argument("--cores", type=int, default=1, metavar="C",
-                         help="worker processes (and cores) per SLURM job (default 1)")
-    command.add_argument("--memory", metavar="M",
-                         help="memory per SLURM job (default 2GB a core)")
-    command.add_argument("--walltime", default="02:00:00", metavar="T",
-                         help="SLURM wall time per job (default 02:00:00)")
-    command.add_argument("--queue", metavar="Q", help="SLURM partition")
-    command.add_argument("--account", metavar="A", help="SLURM account")
+    add_cluster_arguments(command, "1: serial, in this process")
     command.add_argument("--no-report", action="store_true",
                          help="stop after the search: no fresh-seed fit, standard errors "
                               "or identification")
@@ -49,24 +37,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.calibration.search import calibrate
     from sim.calibration.spec import CalibrationError, load_calibration
 
-    if args.workers is not None and args.workers < 1:
-        raise CalibrationError(f"--workers must be at least 1, got {args.workers}")
-    chosen = [name for name, given in (("--workers", args.workers is not None),
-                                       ("--scheduler", args.scheduler is not None),
-                                       ("--cluster", args.cluster is not None)) if given]
-    if len(chosen) > 1:
-        raise CalibrationError(f"{' and '.join(chosen)} exclude each other; choose one")
-    slurm = None
-    if args.cluster is not None:
-        from sim.experiment.clusters import SlurmOptions
-
-        if args.jobs is None or args.jobs < 1 or args.cores < 1:
-            raise CalibrationError("--cluster slurm needs --jobs J and --cores C, each at "
-                                   "least 1")
-        slurm = SlurmOptions(jobs=args.jobs, cores=args.cores, memory=args.memory,
-                             walltime=args.walltime, queue=args.queue, account=args.account)
-    elif args.jobs is not None:
-        raise CalibrationError("--jobs is for --cluster slurm")
+    slurm = slurm_options(args, CalibrationError)
     calibration = load_calibration(args.calibration)
     out = Path(args.out) if args.out else DEFAULT_ROOT / calibration.spec.name
     try:

@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim.cli.cluster_options import add_cluster_arguments, slurm_options
+
 DEFAULT_ROOT = Path("results") / "experiments"
 
 
@@ -27,21 +29,7 @@ def add_command(subparsers) -> None:
                        help="report the progress of a stored experiment and exit")
     sweep.add_argument("--out", metavar="DIR",
                        help="experiment folder (default: results/experiments/<name>)")
-    sweep.add_argument("--workers", type=int, metavar="N",
-                       help="local worker processes (default: one per core; 1 = serial, "
-                            "in this process)")
-    sweep.add_argument("--scheduler", metavar="ADDRESS",
-                       help="use an existing Dask scheduler, e.g. tcp://host:8786")
-    sweep.add_argument("--cluster", choices=["slurm"],
-                       help="start workers as batch jobs (needs the [slurm] extra)")
-    sweep.add_argument("--jobs", type=int, metavar="J", help="SLURM jobs to submit")
-    sweep.add_argument("--cores", type=int, default=1, metavar="C",
-                       help="worker processes (and cores) per SLURM job (default 1)")
-    sweep.add_argument("--memory", metavar="M", help="memory per SLURM job (default 2GB a core)")
-    sweep.add_argument("--walltime", default="02:00:00", metavar="T",
-                       help="SLURM wall time per job (default 02:00:00)")
-    sweep.add_argument("--queue", metavar="Q", help="SLURM partition")
-    sweep.add_argument("--account", metavar="A", help="SLURM account")
+    add_cluster_arguments(sweep, "one per core; 1 = serial, in this process")
     sweep.add_argument("--max-runs", type=int, default=DEFAULT_MAX_RUNS, metavar="N",
                        help=f"refuse designs with more runs (default {DEFAULT_MAX_RUNS:,})")
     sweep.add_argument("--agents", type=int, metavar="N",
@@ -54,28 +42,11 @@ def add_command(subparsers) -> None:
 
 def _options(args: argparse.Namespace):
     """Check the backend options; return SLURM options or None."""
-    from sim.experiment.clusters import SlurmOptions
     from sim.experiment.spec import ExperimentError
 
-    if args.workers is not None and args.workers < 1:
-        raise ExperimentError(f"--workers must be at least 1, got {args.workers}")
     if args.max_runs < 1:
         raise ExperimentError(f"--max-runs must be at least 1, got {args.max_runs}")
-    chosen = [name for name, given in (("--workers", args.workers is not None),
-                                       ("--scheduler", args.scheduler is not None),
-                                       ("--cluster", args.cluster is not None)) if given]
-    if len(chosen) > 1:
-        raise ExperimentError(f"{' and '.join(chosen)} exclude each other; choose one")
-    if args.cluster is None:
-        if args.jobs is not None:
-            raise ExperimentError("--jobs is for --cluster slurm")
-        return None
-    if args.jobs is None or args.jobs < 1:
-        raise ExperimentError("--cluster slurm needs --jobs J (J >= 1 batch jobs)")
-    if args.cores < 1:
-        raise ExperimentError(f"--cores must be at least 1, got {args.cores}")
-    return SlurmOptions(jobs=args.jobs, cores=args.cores, memory=args.memory,
-                        walltime=args.walltime, queue=args.queue, account=args.account)
+    return slurm_options(args, ExperimentError)
 
 
 def _status(folder: str) -> int:
