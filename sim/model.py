@@ -102,6 +102,9 @@ class CreditMarket(mesa.Model):
         self.expected_rate = initial_expected_rates(self.params)
         self.starting_rates = self.expected_rate[:3].mean(axis=1)  # of the starting book
         self.kind_rates = initial_kind_rates(self.expected_rate)
+        # each lender slot's kind, fixed for the run (slots are made once; only which
+        # are active changes)
+        self.lender_kind = lender_kinds(self.lenders)
         self.sme: SMEEngine = build_engine(engine or run.engine, self, self.acc)
         # what firms saw of their peers and the platforms at the last stock count
         self.seen = no_signals()
@@ -274,7 +277,7 @@ class CreditMarket(mesa.Model):
         band = block_sum(self.acc.band, self.used_blocks)
         update_kind_rates(self.kind_rates, band, L.BAND_AMT, L.BAND_RATE_AMT)
         region_firms = sums.group_count[GROUP_REGION:GROUP_REGION + len(REGIONS), L.GM_ALIVE]
-        shares = draw_shares(tables, lender_kinds(self.lenders), region_firms)
+        shares = draw_shares(tables, self.lender_kind, region_firms)
         channel_rates(self.expected_rate, self.kind_rates, shares,
                       self.params.credit.rate_sensitivity)
 
