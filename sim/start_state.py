@@ -61,8 +61,7 @@ REFUSED_FROM, REFUSED_TO = "2019Q2", "2023Q4"
 # calibration point the start-year state is scaled from, with banks' outreach and write-off
 # pace, the online rules and the non-bank lenders (in proportion to the bank book) as a
 # start before 2019 has them (sim/start_market.py; the reference is not the baseline's own
-# 2024Q1).
-# Re-measure when the calibration changes.
+# 2024Q1). Re-measure when the calibration changes.
 # Per size (individual, micro, small), per firm represented at the start of the burn-in.
 REFERENCE = {
     "sme_alive_per_represented": 1.1769,  # firms alive in 2024Q1 ÷ firms represented
@@ -286,11 +285,10 @@ def year_end_state(year: int, facts: Facts | None = None) -> dict[str, dict]:
             "quota added in the year (no outstanding balance in the facts; 0 when none is "
             "recorded)", [_used("relending_quota_added_small", relend["value"],
                                 "as recorded", [relend])] if relend else [])
+    # the non-bank lenders of the starting state (sim/start_market.py) need both
     for q in ("p2p_outstanding", "small_loan_company_loans"):
-        if f.series(q):
-            v = f.at_year_end(q, year)
-            derived(q + "_yi", v["value"], "as recorded: sets the non-bank lenders "
-                    "(sim/start_market.py)", [v])
+        v = f.at_year_end(q, year)
+        derived(q + "_yi", v["value"], "as recorded: sets the non-bank lenders", [v])
     return s
 
 
@@ -385,9 +383,9 @@ def apply(scenario, reference: dict | None = None) -> tuple[Any, dict]:
         _set(changed, out, f"population.revenue_median.{size}",
              getattr(out.population.revenue_median, size) * loan_ratio)
     # ... and so do the other per-firm sums in 万元, so that the money unit changes and
-    # nothing else: the fixed cost of a loan, the smallest loan, the online per-firm cap
-    # and the online lenders' product ceilings,
-    # the smallest equity round and the largest VAT-exempt small loan
+    # nothing else: the fixed cost of a loan, the smallest loan, the online per-firm cap,
+    # the online lenders' product ceilings, the smallest equity round and the largest
+    # VAT-exempt small loan
     _set(changed, out, "credit.min_loan_wan", out.credit.min_loan_wan * loan_ratio)
     _set(changed, out, "channels.equity_min_wan", out.channels.equity_min_wan * loan_ratio)
     # core firms' payables follow anchored firms' revenue, so receivables stay as many
