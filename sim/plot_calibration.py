@@ -1,4 +1,5 @@
-"""Figures of a calibration: the fit at the estimate and the objective's profiles."""
+"""Figures of a calibration: the fit at the estimate, the objective's profiles and the
+Morris screening of the parameters."""
 
 from __future__ import annotations
 
@@ -68,6 +69,31 @@ def profile_figure(profiles: pd.DataFrame, estimates: pd.DataFrame, path: Path) 
     axes[0][0].legend(fontsize=7, frameon=False)
     fig.tight_layout()
     _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def screening_figure(table: pd.DataFrame, rank: pd.DataFrame, path: Path) -> Path:
+    """Morris μ* of each parameter (rows, most influential first) on each moment
+    (columns), in standard errors of the target (``screening.csv``); held-out moments
+    marked."""
+    plt = _pyplot()
+    names = list(rank["parameter"])
+    moments = list(dict.fromkeys(table["moment"]))
+    grid = table.pivot_table(index="parameter", columns="moment", values="mu_star_se",
+                             aggfunc="first").reindex(index=names, columns=moments)
+    held = set(table.loc[table["holdout"].astype(bool), "moment"])
+    fig, ax = plt.subplots(figsize=(0.42 * len(moments) + 4.0, 0.32 * len(names) + 2.2))
+    shown = np.log10(np.clip(grid.to_numpy(dtype=float), 1e-2, None))
+    image = ax.imshow(shown, cmap="viridis", aspect="auto", vmin=-2, vmax=max(1.0, shown.max()))
+    ax.set_xticks(range(len(moments)),
+                  [f"{m} [held out]" if m in held else m for m in moments], rotation=90,
+                  fontsize=7)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    bar = fig.colorbar(image, ax=ax, fraction=0.03)
+    bar.set_label("log10 of μ* in standard errors of the target", fontsize=8)
+    ax.set_title("Morris screening: how far each parameter moves each target", fontsize=9)
+    _save(fig, path, bbox_inches="tight")
     plt.close(fig)
     return path
 

@@ -88,14 +88,20 @@ def jacobian(simulate: Simulate, estimate: dict[str, float],
 
 
 def sandwich(derivative: pd.DataFrame, omega: pd.DataFrame,
-             weight: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The estimates' covariance: (Jᵀ W J)⁻¹ Jᵀ W Ω W J (Jᵀ W J)⁻¹, W = Ω⁻¹ by default
-    (then (Jᵀ Ω⁻¹ J)⁻¹)."""
+             weight: pd.DataFrame | None = None,
+             prior_precision: np.ndarray | None = None) -> pd.DataFrame:
+    """The estimates' covariance: (Jᵀ W J + P)⁻¹ Jᵀ W Ω W J (Jᵀ W J + P)⁻¹, W = Ω⁻¹ by
+    default (then, without priors, (Jᵀ Ω⁻¹ J)⁻¹); P the priors' precision (diag 1/sd², in
+    the order of ``derivative``'s columns; the penalty Σ((θ−μ)/sd)² adds it to the
+    objective's curvature and nothing to the moments' noise)."""
     ids = list(omega.index)
     j = derivative.loc[ids].to_numpy()
     o = omega.to_numpy()
     w = np.linalg.pinv(o) if weight is None else weight.loc[ids, ids].to_numpy()
-    bread = np.linalg.pinv(j.T @ w @ j)
+    curvature = j.T @ w @ j
+    if prior_precision is not None:
+        curvature = curvature + prior_precision
+    bread = np.linalg.pinv(curvature)
     cov = bread @ (j.T @ w @ o @ w @ j) @ bread
     names = list(derivative.columns)
     return pd.DataFrame(cov, index=names, columns=names)

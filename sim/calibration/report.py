@@ -60,6 +60,15 @@ def fresh_seeds(calibration: Calibration, count: int) -> list[int]:
     return [replicate_seed(calibration.spec.seed, FRESH_OFFSET + r) for r in range(count)]
 
 
+def prior_precision(calibration: Calibration, names: list[str]) -> np.ndarray | None:
+    """The priors' information, diag(1 / sd²) in the order of ``names`` (0 for a parameter
+    without a prior); None when no parameter has one."""
+    priors = calibration.priors
+    if not priors:
+        return None
+    return np.diag([1.0 / priors[n][1] ** 2 if n in priors else 0.0 for n in names])
+
+
 def write_report(calibration: Calibration, out: Path, estimate: dict[str, float],
                  run_jobs, weight: pd.DataFrame) -> dict:
     """Compute and write the report's files for ``estimate``; ``run_jobs`` runs a list of
@@ -114,7 +123,8 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
                if not (m.bound and gaps([m], fresh.mean())[m.id] == 0.0)]
     derivative = jac.derivative.loc[binding]
     covariance = sandwich(derivative, omega.loc[binding, binding],
-                          weight=weight.loc[binding, binding])
+                          weight=weight.loc[binding, binding],
+                          prior_precision=prior_precision(calibration, list(estimate)))
     root_w = np.sqrt(np.diag(weight.loc[binding, binding].to_numpy()))
     ident = identification(derivative, pd.Series(1.0 / root_w, index=binding), covariance,
                            estimate, ranges)
@@ -161,7 +171,8 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
         for k, (name, x) in enumerate(points):
             runs = results[k * per_point:(k + 1) * per_point]
             value = np.nan if any(r is None for r in runs) else \
-                weighted(calibration, weight, pd.DataFrame(runs).mean())
+                weighted(calibration, weight, pd.DataFrame(runs).mean()) \
+                + calibration.prior_penalty({**estimate, name: x})
             rows.append({"parameter": name, "value": x, "distance": value})
         write_text_atomic(out / "profiles.csv", pd.DataFrame(rows).to_csv(index=False))
     from sim.plot_calibration import fit_figure, profile_figure

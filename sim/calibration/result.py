@@ -16,11 +16,12 @@ from sim.calibration.spec import CalibrationError
 class CalibrationResult:
     """What ``sim calibrate`` wrote: the search's points, the estimate and, when the
     report ran, the fit on fresh seeds, standard errors, Ω, the Jacobian, identification
-    and profiles (None where absent)."""
+    and profiles; with ``sim calibrate --screen``, the Morris screening (None where
+    absent)."""
 
     folder: Path
     manifest: dict
-    trials: pd.DataFrame
+    trials: pd.DataFrame | None     # None: only a screening so far
     estimate: dict[str, float]
     fit: pd.DataFrame | None
     estimates: pd.DataFrame | None
@@ -28,15 +29,21 @@ class CalibrationResult:
     jacobian: pd.DataFrame | None
     identification: dict | None
     profiles: pd.DataFrame | None
+    screening: pd.DataFrame | None = None
+    screening_rank: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
+        if self.trials is None:
+            return (f"CalibrationResult({self.manifest.get('name')!r}: screening of "
+                    f"{len(self.screening_rank)} parameters, no search yet)")
         best = self.trials["distance"].min()
         return (f"CalibrationResult({self.manifest.get('name')!r}: {len(self.trials)} points, "
                 f"best distance {best:.4g}, estimate {self.estimate})")
 
     def plot(self, out: str | Path | None = None) -> list[Path]:
-        """Write the fit and profile figures (default: the folder's ``figures/``)."""
-        from sim.plot_calibration import fit_figure, profile_figure
+        """Write the fit, profile and screening figures (default: the folder's
+        ``figures/``)."""
+        from sim.plot_calibration import fit_figure, profile_figure, screening_figure
 
         out = Path(out) if out is not None else self.folder / "figures"
         paths = []
@@ -44,6 +51,9 @@ class CalibrationResult:
             paths.append(fit_figure(self.fit, out / "fit.png"))
         if self.profiles is not None and self.estimates is not None:
             paths.append(profile_figure(self.profiles, self.estimates, out / "profiles.png"))
+        if self.screening is not None and self.screening_rank is not None:
+            paths.append(screening_figure(self.screening, self.screening_rank,
+                                          out / "screening.png"))
         return paths
 
 
@@ -52,11 +62,12 @@ def is_calibration(folder: str | Path) -> bool:
 
 
 def load_result(folder: str | Path) -> CalibrationResult:
-    """Read a calibration folder; one without a finished search is refused."""
+    """Read a calibration folder; one with neither a finished search nor a screening is
+    refused."""
     folder = Path(folder)
     if not is_calibration(folder):
         raise CalibrationError(f"{folder} is not a calibration folder (no {MANIFEST})")
-    if not (folder / "trials.csv").is_file():
+    if not (folder / "trials.csv").is_file() and not (folder / "screening.csv").is_file():
         raise CalibrationError(f"{folder}: the search has not finished (no trials.csv); "
                                "run the same sim calibrate command again to resume it")
 
@@ -74,4 +85,5 @@ def load_result(folder: str | Path) -> CalibrationResult:
         estimate=summary.get("estimate", {}), fit=table("fit.csv"),
         estimates=table("estimates.csv"), omega=table("omega.csv", index_col=0),
         jacobian=table("jacobian.csv", index_col=0), identification=identification,
-        profiles=table("profiles.csv"))
+        profiles=table("profiles.csv"), screening=table("screening.csv"),
+        screening_rank=table("screening_rank.csv"))

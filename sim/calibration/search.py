@@ -7,7 +7,8 @@ on the project's Dask machinery (or serially), averages their moments and tells 
 sampler each point's distance gᵀ W g: g the gaps to the targets (floors counting only
 when missed, held-out targets left out), W the inverse of the diagonal of Ω, the targets'
 variances plus the simulated moments' covariance over the replicates, measured once at
-the centre of the ranges before the search (``omega_search.csv``).
+the centre of the ranges before the search (``omega_search.csv``); parameters with a
+prior add ((value − mean) / sd)² each.
 
 Every run's moments are written to the store as one small JSON file, atomically, the
 moment it is known. A calibration started again with the same file and folder replays the
@@ -236,7 +237,7 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
                                  "state": "failed: " + failed[0][:200]})
                     continue
                 mean = pd.DataFrame([e.moments for e in runs]).mean()
-                value = weighted(calibration, weight, mean)
+                value = weighted(calibration, weight, mean) + calibration.prior_penalty(values)
                 if not math.isfinite(value):
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     rows.append({"trial": number, **values, "distance": math.inf,

@@ -17,9 +17,13 @@ fresh_replicates = 44   # runs for the fit and Ω (default: 2 × the moments)
 jacobian_replicates = 4 # seeds of the central differences
 jacobian_step = 0.075   # step, share of each parameter's range
 profile_points = 5      # points of the objective's profile along each parameter
+# `sim calibrate --screen`: a Morris design over the ranges before any search
+screen_trajectories = 8 # Morris paths, each of (parameters + 1) points
+screen_levels = 4       # grid levels of each range (even)
 
 [parameters."credit.channel_constant.online"]
 range = [0.5, 3.0]
+prior = [1.5, 0.5]      # optional: normal prior (mean, sd), a penalty on the distance
 ```
 
 Every problem raises :class:`CalibrationError` naming the file and the key, before any
@@ -54,11 +58,17 @@ class _Strict(BaseModel):
 
 class ParameterRange(_Strict):
     range: list[float] = Field(..., min_length=2, max_length=2)
+    # a normal prior (mean, standard deviation): the search minimises the distance plus
+    # ((value − mean) / sd)², and the standard errors count its information
+    prior: list[float] | None = Field(None, min_length=2, max_length=2)
 
     @model_validator(mode="after")
     def _ordered(self) -> "ParameterRange":
         if not self.range[0] < self.range[1]:
             raise ValueError(f"range {self.range}: the first value must be below the second")
+        if self.prior is not None and not self.prior[1] > 0:
+            raise ValueError(f"prior {self.prior}: [mean, standard deviation] with a "
+                             "standard deviation above 0")
         return self
 
 
@@ -83,12 +93,18 @@ class CalibrationSpec(_Strict):
     jacobian_replicates: int = Field(4, ge=2, le=64)
     jacobian_step: float = Field(0.075, gt=0, le=0.25)   # share of each parameter's range
     profile_points: int = Field(5, ge=0, le=50)          # 0: no profiles
+    # --- the Morris screening (`sim calibrate --screen`)
+    screen_trajectories: int = Field(8, ge=2, le=1_000)
+    screen_levels: int = Field(4, ge=2, le=20)
 
     @model_validator(mode="after")
     def _sizes(self) -> "CalibrationSpec":
         if self.noise_replicates == 1:
             raise ValueError("noise_replicates: 0 (the targets' variances alone) or at "
                              "least 2 (a covariance needs two runs)")
+        if self.screen_levels % 2:
+            raise ValueError(f"screen_levels: {self.screen_levels} is odd; Morris levels "
+                             "are even (4, 6, 8 …)")
         if self.profile_points == 1:
             raise ValueError("profile_points: 0 (no profiles) or at least 2")
         if self.fresh_replicates is not None and \
@@ -112,6 +128,17 @@ class Calibration:
     def ranges(self) -> dict[str, tuple[float, float]]:
         return {key: (p.range[0], p.range[1]) for key, p in self.spec.parameters.items()}
 
+    @property
+    def priors(self) -> dict[str, tuple[float, float]]:
+        """(mean, sd) of each parameter with a prior."""
+        return {key: (p.prior[0], p.prior[1]) for key, p in self.spec.parameters.items()
+                if p.prior is not None}
+
+    def prior_penalty(self, values: dict[str, float]) -> float:
+        """Σ ((value − mean) / sd)² over the parameters with a prior (0 with none)."""
+        return float(sum(((values[key] - mean) / sd) ** 2
+                         for key, (mean, sd) in self.priors.items()))
+
     def digest(self) -> str:
         """What determines the search's runs: the scenario as resolved (its whole
         ``extends`` chain, run overrides and SME count), the targets and the search's own
@@ -127,6 +154,11 @@ class Calibration:
         search = spec.model_dump(mode="json", include={
             "agents", "replicates", "batch", "sampler", "seed", "end", "parameters",
             "noise_replicates"})
+        # a parameter without a prior is written as before priors existed: a store made
+        # then keeps its digest
+        search["parameters"] = {key: {k: v for k, v in value.items()
+                                      if not (k == "prior" and v is None)}
+                                for key, value in search["parameters"].items()}
         data = {"scenario": scenario_hash(simulator.scenario_for({}, 0)),
                 "targets": self.targets.model_dump(mode="json"), "search": search}
         text = json.dumps(data, sort_keys=True, ensure_ascii=False)

@@ -27,6 +27,11 @@ def add_command(subparsers) -> None:
     command.add_argument("--no-report", action="store_true",
                          help="stop after the search: no fresh-seed fit, standard errors "
                               "or identification")
+    command.add_argument("--screen", action="store_true",
+                         help="instead of searching, screen the parameters: Morris effects "
+                              "of each on each target moment (screen_trajectories, "
+                              "screen_levels of the file), into screening.csv and "
+                              "screening_rank.csv of the folder")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
     command.set_defaults(handler=cmd_calibrate)
 
@@ -40,6 +45,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     slurm = slurm_options(args, CalibrationError)
     calibration = load_calibration(args.calibration)
     out = Path(args.out) if args.out else DEFAULT_ROOT / calibration.spec.name
+    if args.screen:
+        return _screen(calibration, out, args, slurm)
     try:
         result = calibrate(calibration, out, workers=args.workers or 1,
                            scheduler=args.scheduler, slurm=slurm, progress=not args.quiet,
@@ -71,4 +78,28 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"wrote {out}/ (estimate.toml, trials.csv"
           + (", fit.csv, fit.png, estimates.csv, identification.json)" if result.report
              else ")"))
+    return 0
+
+
+def _screen(calibration, out: Path, args: argparse.Namespace, slurm) -> int:
+    from sim.calibration.screening import screen
+
+    try:
+        result = screen(calibration, out, workers=args.workers or 1,
+                        scheduler=args.scheduler, slurm=slurm, progress=not args.quiet)
+    except KeyboardInterrupt:
+        import sys
+
+        from sim.cli.exits import EXIT_INTERRUPTED
+
+        print(f"error: interrupted; the screening runs finished so far are stored in {out}: "
+              "the same command resumes", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"Morris screening: {result.points} points, {result.executed} runs made and "
+          f"{result.reused} reused, in {result.seconds:.0f} s")
+    print("influence on the fit (√Σ (μ*/se)² over fitted moments), most first:")
+    for row in result.rank.itertuples():
+        print(f"  {row.parameter:44s} {row.influence:8.2f}   moves {row.moments_moved:2d} "
+              f"moments by ≥1 se; most {row.top_moment} ({row.top_mu_star_se:.1f} se)")
+    print(f"wrote {out}/ (screening.csv, screening_rank.csv)")
     return 0

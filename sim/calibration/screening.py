@@ -1,0 +1,177 @@
+"""``sim calibrate FILE --screen``: which parameters of a calibration file move which of its
+target moments (Morris elementary effects), before anything is estimated.
+
+A Morris design (SALib, seeded from the file's seed) walks ``screen_trajectories`` paths
+of ``parameters + 1`` points through the ranges on a grid of ``screen_levels`` levels;
+each point runs the file's ``replicates`` on the search's seeds (common random numbers,
+so an elementary effect is the parameter's, not sampling noise). Runs are stored in the
+calibration folder as the search's are, one JSON file each, the moment it finishes; the
+same command resumes.
+
+Each moment's effects are in standard errors of its target (μ* ÷ se), so that one table
+compares a loan stock in 万亿 with a share: a parameter whose μ* is below one standard
+error for every moment barely moves the fit. Its influence on the whole fit is the root
+sum of squares of those scaled effects over the fitted moments. Written:
+``screening.csv`` (one row per parameter and moment), ``screening_rank.csv`` (one row
+per parameter, most influential first) and ``screening.png``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.calibration.search import Store, _Pool
+from sim.calibration.simulate import Simulator
+from sim.calibration.spec import Calibration, CalibrationError
+from sim.experiment.seeds import design_seed, replicate_seed
+from sim.experiment.store import write_text_atomic
+
+RESAMPLES = 200
+CONF_LEVEL = 0.95
+
+
+class ScreeningStore(Store):
+    """The screening's runs beside the search's, in the same folder and manifest; the
+    design's size is in the name, so a screening of another size never reads them."""
+
+    def __init__(self, calibration: Calibration, out: Path, trajectories: int, levels: int):
+        super().__init__(calibration, out)
+        self.prefix = f"screen-{trajectories}x{levels}"
+
+    def _path(self, trial: int, replicate: int) -> Path:
+        return self.runs / f"{self.prefix}-p{trial:05d}-r{replicate:03d}.json"
+
+
+@dataclass
+class Screening:
+    """Morris effects of every parameter on every moment (``table``), the parameters
+    ranked by influence on the fit (``rank``), and the work done."""
+
+    table: pd.DataFrame
+    rank: pd.DataFrame
+    points: int
+    executed: int
+    reused: int
+    seconds: float
+
+
+def morris_design(calibration: Calibration) -> tuple[dict, np.ndarray]:
+    """The SALib problem and its Morris sample (points × parameters)."""
+    from SALib.sample import morris
+
+    spec = calibration.spec
+    problem = {"num_vars": len(spec.parameters), "names": list(spec.parameters),
+               "bounds": [list(map(float, p.range)) for p in spec.parameters.values()]}
+    sample = morris.sample(problem, spec.screen_trajectories,
+                           num_levels=spec.screen_levels, seed=design_seed(spec.seed))
+    return problem, sample
+
+
+def screen(calibration: Calibration, out: str | Path, *, workers: int = 1,
+           scheduler: str | None = None, slurm=None, progress: bool = False) -> Screening:
+    """Run (or resume) the Morris screening of ``calibration`` into ``out``."""
+    spec = calibration.spec
+    out = Path(out)
+    store = ScreeningStore(calibration, out, spec.screen_trajectories, spec.screen_levels)
+    simulator = Simulator(calibration.scenario_path, calibration.targets, agents=spec.agents,
+                          run_overrides={"end": spec.end} if spec.end else None)
+    problem, sample = morris_design(calibration)
+    names = problem["names"]
+    seeds = [replicate_seed(spec.seed, r) for r in range(spec.replicates)]
+    started = time.perf_counter()
+    runs: dict[tuple[int, int], dict[str, float]] = {}
+    jobs = []
+    for point, row in enumerate(sample):
+        values = {key: float(v) for key, v in zip(names, row)}
+        for r, seed in enumerate(seeds):
+            stored = store.load(point, r, values)
+            if stored is not None:
+                runs[point, r] = stored
+            else:
+                jobs.append((point, r, seed, values))
+    reused = len(runs)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), unit="run", desc="screening", leave=False, disable=None)
+    with _Pool(simulator, workers, scheduler, slurm) as pool:
+        for evaluation in pool.each(jobs):
+            store.save(evaluation)
+            runs[evaluation.trial, evaluation.replicate] = evaluation
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    failed = [e for e in runs.values() if e.moments is None]
+    if failed:
+        raise CalibrationError(
+            f"{len(failed)} screening runs failed (first: point {failed[0].trial}, "
+            f"{failed[0].error}); a Morris design needs every point. Narrow the ranges")
+    moments = pd.DataFrame(
+        [pd.DataFrame([runs[p, r].moments for r in range(len(seeds))]).mean()
+         for p in range(len(sample))])
+    table = morris_table(calibration, problem, sample, moments)
+    rank = influence(calibration, table)
+    write_text_atomic(out / "screening.csv", table.to_csv(index=False))
+    write_text_atomic(out / "screening_rank.csv", rank.to_csv(index=False))
+    from sim.plot_calibration import screening_figure
+
+    screening_figure(table, rank, out / "screening.png")
+    return Screening(table=table, rank=rank, points=len(sample), executed=len(jobs),
+                     reused=reused, seconds=time.perf_counter() - started)
+
+
+def morris_table(calibration: Calibration, problem: dict, sample: np.ndarray,
+                 moments: pd.DataFrame) -> pd.DataFrame:
+    """μ*, μ and σ of the elementary effects of each parameter on each moment, in the
+    moment's units and in standard errors of its target; a moment undefined at some point
+    (a growth of a stock that fell to zero) is left out."""
+    from SALib.analyze import morris
+
+    spec = calibration.spec
+    rows = []
+    for m in calibration.targets.moments():
+        y = moments[m.id].to_numpy(dtype=float)
+        if not np.isfinite(y).all():
+            continue
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = morris.analyze(problem, sample, y, num_resamples=RESAMPLES,
+                                    conf_level=CONF_LEVEL, num_levels=spec.screen_levels,
+                                    seed=design_seed(spec.seed))
+        for i, name in enumerate(problem["names"]):
+            mu_star = float(result["mu_star"][i])
+            rows.append({"moment": m.id, "figure": m.target.figure, "holdout": m.holdout,
+                         "parameter": name, "mu_star": mu_star, "mu": float(result["mu"][i]),
+                         "sigma": float(result["sigma"][i]),
+                         "mu_star_conf": float(result["mu_star_conf"][i]),
+                         "standard_error": m.standard_error,
+                         "mu_star_se": mu_star / m.standard_error})
+    return pd.DataFrame(rows)
+
+
+def influence(calibration: Calibration, table: pd.DataFrame) -> pd.DataFrame:
+    """Each parameter's influence on the fit: √Σ (μ*/se)² over the fitted moments, how
+    many fitted moments it moves by a standard error or more, and the moment it moves
+    most; most influential first."""
+    fitted = table[~table["holdout"]]
+    rows = []
+    for name in calibration.spec.parameters:
+        own = fitted[fitted["parameter"] == name]
+        top = own.loc[own["mu_star_se"].idxmax()] if len(own) else None
+        rows.append({"parameter": name,
+                     "influence": float(math.sqrt((own["mu_star_se"] ** 2).sum())),
+                     "moments_moved": int((own["mu_star_se"] >= 1.0).sum()),
+                     "top_moment": top["moment"] if top is not None else "",
+                     "top_mu_star_se": float(top["mu_star_se"]) if top is not None
+                     else math.nan})
+    rank = pd.DataFrame(rows).sort_values("influence", ascending=False, kind="stable")
+    return rank.reset_index(drop=True)
