@@ -1,8 +1,9 @@
 """Measure the calibration point a start-year state is scaled from (``start_state.REFERENCE``).
 
 The start-year state (:mod:`sim.start_state`) sets the parameters behind the stocks that
-emerge in the model by their ratio to what the default scenario makes in its first
-reported quarter. Those figures change whenever the calibration changes, so they are
+emerge in the model by their ratio to what the baseline (``scenarios/baseline.toml``,
+whose behavioural parameters every start year uses) makes in its first reported
+quarter. Those figures change whenever the calibration changes, so they are
 measured here, the same way every time::
 
     python -m sim.start_reference                 # 100,000 agents, seed 20240101
@@ -14,6 +15,7 @@ prints the dictionary to paste into ``sim/start_state.py``.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
@@ -26,18 +28,22 @@ DEFAULT_SEED = 20240101
 # here so that a measurement does not feed the next one.
 REFERENCE_FACTS_YEAR = 2018
 REFERENCE_BANK_BOOK_YI = 344_000.0
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 
 
 def _first_quarter(agents: int, seed: int, propensity_factor: float = 1.0):
-    """The model after the default scenario's first reported quarter, with the market of
-    a start before 2019 (:mod:`sim.start_market`) and the borrowing propensity times
-    ``propensity_factor``."""
+    """The model after the baseline's first reported quarter (its behaviour, estimated
+    or set, is what start years forecast with), with the market of a start before 2019
+    (:mod:`sim.start_market`) and the borrowing propensity times ``propensity_factor``."""
+    from sim.config import read_with_extends, scenario_from_dict
     from sim.model import CreditMarket
-    from sim.schema import Scenario
     from sim.start_market import set_pre_2019_practice, set_year_end_market
     from sim.start_state import year_end_state
 
-    scenario = Scenario.model_validate({"run": {"agents": agents, "seed": seed}})
+    raw = read_with_extends(BASELINE)
+    raw.pop("extends", None)
+    raw["run"] = {**raw.get("run", {}), "agents": agents, "seed": seed}
+    scenario = scenario_from_dict(raw, str(BASELINE))
     scenario.run.end = scenario.run.start
     # measured with the banks' practice, the online rules and the non-bank lenders a
     # start before 2019 has, so that the ratios the start state takes compare like with
@@ -57,7 +63,7 @@ def _first_quarter(agents: int, seed: int, propensity_factor: float = 1.0):
 
 def measure(agents: int = DEFAULT_AGENTS, seed: int = DEFAULT_SEED,
             propensity_step: float = 0.8) -> dict:
-    """The default scenario's first reported quarter, with banks' outreach as before
+    """The baseline's first reported quarter, with banks' outreach as before
     2019 (``credit.outreach.scale_before_2019_factor``): firms alive per firm represented,
     bank borrowers and bank loans (亿元) per firm represented by size, and the national
     bank borrowers, bank loans and banks' new-loan rate; and how bank borrowers and bank

@@ -103,7 +103,8 @@ def test_the_screening_ranks_a_parameter_that_moves_the_targets_first(synthetic,
     assert first.rank.loc[0, "influence"] > 3 * first.rank.loc[1, "influence"]
     share = first.table[(first.table["moment"] == "online_share_new")
                         & (first.table["parameter"] == PULL)].iloc[0]
-    # μ*/se is μ* over the target's standard error; the pull raises the share (μ > 0)
+    # on a two-sided target the gap's μ* is the moment's over the standard error; the
+    # pull raises the share (μ > 0)
     assert share["mu_star_se"] == pytest.approx(share["mu_star"] / share["standard_error"])
     assert share["mu"] > 0 and share["mu_star_se"] > 1.0
     # resumed after losing half its runs: the same table, only the lost runs made again
@@ -145,6 +146,19 @@ def test_odd_screening_levels_and_a_bad_prior_exit_2(synthetic, tmp_path):
         assert "Traceback" not in done.stderr and not (tmp_path / "never").exists()
 
 
+def test_a_search_needs_as_many_moments_as_parameters_a_screening_does_not(synthetic,
+                                                                           tmp_path):
+    many = {MARGIN: "range = [0.02, 0.12]", BANK_MARGIN: "range = [0.002, 0.03]",
+            PULL: "range = [0.5, 3.0]", "firms.owner_draw_share": "range = [0.45, 0.55]"}
+    path = _calibration_file(synthetic, many, name="many.toml")
+    assert len(load_calibration(path).spec.parameters) == 4     # loads: it may be screened
+    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(path), "--out",
+                           str(tmp_path / "never"), "--quiet"],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode == 2 and "4 parameters against 3 fitted moments" in done.stderr
+    assert not (tmp_path / "never").exists()
+
+
 def test_a_prior_pulls_the_estimate_towards_its_mean(synthetic, tmp_path):
     free = load_calibration(_calibration_file(
         synthetic, {MARGIN: "range = [0.02, 0.12]"}, name="free.toml"))
@@ -166,6 +180,24 @@ def test_a_prior_pulls_the_estimate_towards_its_mean(synthetic, tmp_path):
     informed = float(sandwich(derivative, omega,
                               prior_precision=np.diag([1.0 / 0.004 ** 2])).iloc[0, 0])
     assert informed < plain and informed < 0.004 ** 2
+
+
+def test_include_scenario_makes_the_scenario_s_own_values_the_first_point(synthetic,
+                                                                          tmp_path):
+    path = _calibration_file(synthetic, {MARGIN: "range = [0.02, 0.12]"}, name="own.toml",
+                             trials=4, extra="include_scenario = true")
+    calibration = load_calibration(path)
+    assert calibration.scenario_values() == {MARGIN: 0.06}    # the baseline's own
+    result = calibrate(calibration, tmp_path / "own", workers=1, report=False)
+    assert result.trials.loc[0, MARGIN] == 0.06
+    assert result.best_distance <= result.trials.loc[0, "distance"]
+    # a scenario value outside its range is refused before any run
+    outside = _calibration_file(synthetic, {MARGIN: "range = [0.07, 0.12]"},
+                                name="outside.toml", extra="include_scenario = true")
+    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(outside), "--out",
+                           str(tmp_path / "never"), "--quiet"],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode == 2 and "outside its range" in done.stderr
 
 
 def test_two_known_parameters_are_recovered_together(synthetic, tmp_path):

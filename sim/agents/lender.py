@@ -13,11 +13,12 @@ from collections import deque
 import mesa
 import numpy as np
 
+from sim.agents.base import Agent
 from sim.agents.books import QuarterBooks
 from sim.categories import ALL_KINDS
 
 
-class Lender(mesa.Agent):
+class Lender(Agent):
     """Base for :class:`~sim.agents.banks.Bank` and :class:`~sim.agents.platforms.Platform`."""
 
     kind: str

@@ -10,14 +10,14 @@ losses, the data regulator's protection).
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 from mesa.agent import AgentSet
 
+from sim.agents.base import Agent
 from sim.categories import SIZES, SMALL_BANK_TYPES
 
 
-class Regulator(mesa.Agent):
+class Regulator(Agent):
     """A policy body owning one section of the policy state."""
 
     section = ""

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import mesa
 
+from sim.agents.base import Agent
+
 GOVERNMENT_ITEMS = ("risk_compensation", "guarantee_payouts", "guarantee_fees",
                     "interest_subsidy", "inclusive_incentive", "deferral_support",
                     "resolution_shortfall", "vat_received", "vat_forgone")
@@ -43,7 +45,7 @@ class Account:
         self.total[item] += amount
 
 
-class Government(mesa.Agent):
+class Government(Agent):
     """The government ledger: subsidies, risk compensation and guarantees."""
 
     def __init__(self, model: mesa.Model):
@@ -57,7 +59,7 @@ class Government(mesa.Agent):
                 + q["resolution_shortfall"] + q["vat_forgone"])
 
 
-class OutsideSector(mesa.Agent):
+class OutsideSector(Agent):
     """Investors and the rest of the economy."""
 
     def __init__(self, model: mesa.Model):

@@ -20,7 +20,7 @@ from sim.calibration.moments import distance, fit_table, gaps, simulated_moments
 from sim.calibration.targets import Moment, Target, TargetsError, TargetsFile, load_targets
 
 __all__ = ["Moment", "Target", "TargetsError", "TargetsFile", "distance", "fit_table",
-           "gaps", "load_result", "load_targets", "simulated_moments"]
+           "folder_hash", "gaps", "load_result", "load_targets", "simulated_moments"]
 
 
 def load_result(folder):
@@ -28,3 +28,11 @@ def load_result(folder):
     from sim.calibration.result import load_result as load
 
     return load(folder)
+
+
+def folder_hash(folder):
+    """The hash a scenario's ``[provenance]`` quotes of a calibration folder
+    (:func:`sim.calibration.result.folder_hash`)."""
+    from sim.calibration.result import folder_hash as digest
+
+    return digest(folder)

@@ -57,6 +57,27 @@ class CalibrationResult:
         return paths
 
 
+HASHED_SUFFIXES = (".csv", ".json", ".toml")
+
+
+def folder_hash(folder: str | Path) -> str:
+    """A hash (16 hex digits) of a calibration folder's results: every ``.csv``,
+    ``.json`` and ``.toml`` file at its top level, by name and content. Not the runs
+    (``runs/``, which the same command makes again bit for bit) nor the figures (their
+    bytes depend on the plotting library's version). A scenario's ``[provenance]`` quotes
+    it, so a test can tell that the shipped folder is the one the estimate came from."""
+    import hashlib
+
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix in HASHED_SUFFIXES and not path.name.startswith("."):
+            digest.update(path.name.encode("utf-8") + b"\0")
+            # line endings as written, whatever a checkout did to them
+            digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def is_calibration(folder: str | Path) -> bool:
     return (Path(folder) / MANIFEST).is_file()
 

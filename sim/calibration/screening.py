@@ -8,10 +8,12 @@ so an elementary effect is the parameter's, not sampling noise). Runs are stored
 calibration folder as the search's are, one JSON file each, the moment it finishes; the
 same command resumes.
 
-Each moment's effects are in standard errors of its target (μ* ÷ se), so that one table
-compares a loan stock in 万亿 with a share: a parameter whose μ* is below one standard
-error for every moment barely moves the fit. Its influence on the whole fit is the root
-sum of squares of those scaled effects over the fitted moments. Written:
+Each moment's effects are given in its own units (μ*, μ, σ) and on its gap to the target
+in standard errors (``mu_star_se``: μ* of (model − target) / se, a floor or ceiling met
+counting 0), so that one table compares a loan stock in 万亿 with a share, and a
+parameter that only moves a floor the model meets anyway counts for nothing. A parameter
+whose ``mu_star_se`` is below 1 for every moment barely moves the fit; its influence on
+the whole fit is the root sum of squares of ``mu_star_se`` over the fitted moments. Written:
 ``screening.csv`` (one row per parameter and moment), ``screening_rank.csv`` (one row
 per parameter, most influential first) and ``screening.png``.
 """
@@ -131,30 +133,37 @@ def screen(calibration: Calibration, out: str | Path, *, workers: int = 1,
 
 def morris_table(calibration: Calibration, problem: dict, sample: np.ndarray,
                  moments: pd.DataFrame) -> pd.DataFrame:
-    """μ*, μ and σ of the elementary effects of each parameter on each moment, in the
-    moment's units and in standard errors of its target; a moment undefined at some point
-    (a growth of a stock that fell to zero) is left out."""
+    """μ*, μ and σ of the elementary effects of each parameter on each moment (its own
+    units) and μ* on its gap in standard errors (a floor or ceiling met counting 0); a
+    moment undefined at some point (a growth of a stock that fell to zero) is left out."""
     from SALib.analyze import morris
 
+    from sim.calibration.moments import gaps
+
     spec = calibration.spec
+
+    def analyze(y: np.ndarray) -> dict:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return morris.analyze(problem, sample, y, num_resamples=RESAMPLES,
+                                  conf_level=CONF_LEVEL, num_levels=spec.screen_levels,
+                                  seed=design_seed(spec.seed))
+
     rows = []
     for m in calibration.targets.moments():
         y = moments[m.id].to_numpy(dtype=float)
         if not np.isfinite(y).all():
             continue
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = morris.analyze(problem, sample, y, num_resamples=RESAMPLES,
-                                    conf_level=CONF_LEVEL, num_levels=spec.screen_levels,
-                                    seed=design_seed(spec.seed))
+        raw = analyze(y)
+        gap = analyze(np.array([gaps([m], row)[m.id] for _, row in moments.iterrows()]))
         for i, name in enumerate(problem["names"]):
-            mu_star = float(result["mu_star"][i])
             rows.append({"moment": m.id, "figure": m.target.figure, "holdout": m.holdout,
-                         "parameter": name, "mu_star": mu_star, "mu": float(result["mu"][i]),
-                         "sigma": float(result["sigma"][i]),
-                         "mu_star_conf": float(result["mu_star_conf"][i]),
+                         "bound": m.bound or "", "parameter": name,
+                         "mu_star": float(raw["mu_star"][i]), "mu": float(raw["mu"][i]),
+                         "sigma": float(raw["sigma"][i]),
+                         "mu_star_conf": float(raw["mu_star_conf"][i]),
                          "standard_error": m.standard_error,
-                         "mu_star_se": mu_star / m.standard_error})
+                         "mu_star_se": float(gap["mu_star"][i])})
     return pd.DataFrame(rows)
 
 

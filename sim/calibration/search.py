@@ -174,6 +174,7 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = calibration.spec
+    calibration.check_searchable()
     out = Path(out)
     store = Store(calibration, out)
     simulator = Simulator(calibration.scenario_path, calibration.targets, agents=spec.agents,
@@ -182,6 +183,8 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
     distributions = {key: optuna.distributions.FloatDistribution(low, high)
                      for key, (low, high) in calibration.ranges.items()}
     study = optuna.create_study(direction="minimize", sampler=_sampler(calibration))
+    if spec.include_scenario:
+        study.enqueue_trial(calibration.scenario_values())
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
     executed = reused = 0

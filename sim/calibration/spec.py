@@ -10,6 +10,7 @@ replicates = 2          # seeds per point, the same at every point (common rando
 trials = 40             # points the search evaluates
 batch = 4               # points asked at once and evaluated in parallel
 sampler = "cmaes"       # cmaes or tpe
+include_scenario = false  # true: the first point is the scenario's own values
 seed = 20240101         # the sampler's seed and the root of the runs' seeds
 noise_replicates = 36   # runs at the ranges' centre for the search's weight Ω (0: none)
 # after the search, at the estimate, on seeds the search did not use:
@@ -82,6 +83,9 @@ class CalibrationSpec(_Strict):
     trials: int = Field(..., ge=2, le=100_000)
     batch: int = Field(4, ge=1, le=1_000)
     sampler: Literal["cmaes", "tpe"] = "cmaes"
+    # the first point is the scenario's own values, so the estimate is never worse than
+    # the model as it was (on the search's seeds)
+    include_scenario: bool = False
     seed: int = Field(20240101, ge=0, le=2**31 - 1)
     end: str | None = None              # the run's last quarter, if not the scenario's
     parameters: dict[str, ParameterRange] = Field(..., min_length=1)
@@ -128,6 +132,32 @@ class Calibration:
     def ranges(self) -> dict[str, tuple[float, float]]:
         return {key: (p.range[0], p.range[1]) for key, p in self.spec.parameters.items()}
 
+    def scenario_values(self) -> dict[str, float]:
+        """The calibrated scenario's own value of each parameter (its file's, or the
+        schema's default)."""
+        from sim.calibration.simulate import Simulator
+
+        scenario = Simulator(self.scenario_path, self.targets, agents=self.spec.agents,
+                             run_overrides={"end": self.spec.end} if self.spec.end
+                             else None).scenario_for({}, self.spec.seed)
+        values = {}
+        for key in self.spec.parameters:
+            node = scenario
+            for part in key.split("."):
+                node = node[part] if isinstance(node, dict) else getattr(node, part)
+            values[key] = float(node)
+        return values
+
+    def check_searchable(self) -> None:
+        """A search needs at least as many fitted moments as parameters (a screening
+        does not)."""
+        fitted = [m for m in self.targets.moments() if not m.holdout]
+        if len(fitted) < len(self.spec.parameters):
+            raise CalibrationError(
+                f"{self.source}: {len(self.spec.parameters)} parameters against "
+                f"{len(fitted)} fitted moments of {self.spec.targets}: a search needs at "
+                "least as many moments as parameters (a screening with --screen does not)")
+
     @property
     def priors(self) -> dict[str, tuple[float, float]]:
         """(mean, sd) of each parameter with a prior."""
@@ -153,7 +183,9 @@ class Calibration:
                               run_overrides={"end": spec.end} if spec.end else None)
         search = spec.model_dump(mode="json", include={
             "agents", "replicates", "batch", "sampler", "seed", "end", "parameters",
-            "noise_replicates"})
+            "noise_replicates", "include_scenario"})
+        if not spec.include_scenario:
+            search.pop("include_scenario")  # stores made before the key keep their digest
         # a parameter without a prior is written as before priors existed: a store made
         # then keeps its digest
         search["parameters"] = {key: {k: v for k, v in value.items()
@@ -194,11 +226,6 @@ def load_calibration(path: str | Path) -> Calibration:
         raise CalibrationError(f"{where}: 'targets': {exc}") from None
     calibration = Calibration(spec=spec, source=path, scenario_path=scenario_path,
                               targets=targets)
-    fitted = [m for m in targets.moments() if not m.holdout]
-    if len(fitted) < len(spec.parameters):
-        raise CalibrationError(f"{where}: {len(spec.parameters)} parameters against "
-                               f"{len(fitted)} fitted moments of {spec.targets}: a search "
-                               "needs at least as many moments as parameters")
     # both ends of every range must make a valid scenario, one parameter at a time
     try:
         simulator = Simulator(scenario_path, targets, agents=spec.agents,
@@ -209,6 +236,13 @@ def load_calibration(path: str | Path) -> Calibration:
         scenario = simulator.scenario_for({}, spec.seed)
     except ScenarioError as exc:
         raise CalibrationError(f"{where}: {exc}") from None
+    if spec.include_scenario:
+        for key, value in calibration.scenario_values().items():
+            low, high = calibration.ranges[key]
+            if not low <= value <= high:
+                raise CalibrationError(
+                    f"{where}: include_scenario: the scenario's '{key}' = {value!r} is "
+                    f"outside its range [{low}, {high}]; widen the range")
     # every target's years inside the reported quarters (held-out ones too)
     first = int(scenario.run.start[:4]) + (0 if scenario.run.start.endswith("Q1") else 1)
     last = int(scenario.run.end[:4])

@@ -263,10 +263,12 @@ def apply_point(base: dict, values: dict[str, Any], at: dict[str, str | None]) -
 
 def scenario_hash(scenario: Scenario) -> str:
     """Hash of everything that determines a run's results (threads and the engine do
-    not: both engines give the same results, checked by tests/test_parity.py)."""
+    not: both engines give the same results, checked by tests/test_parity.py; nor does
+    a ``[provenance]`` block)."""
     data = scenario.model_dump(mode="json", by_alias=True)
     data["run"]["threads"] = None
     data["run"].pop("engine", None)  # absent, so stores made before the key still match
+    data.pop("provenance", None)     # where estimated values came from, not what they are
     text = json.dumps(data, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import math
 
-import mesa
-
 from sim import rng
+from sim.agents.base import Agent
 from sim.categories import (
     CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, GROUP_REGION, GROUP_SECTOR, GROUP_SIZE, GROUP_STAGE,
     LOAN_NONPERFORMING,
@@ -37,7 +36,7 @@ MICRO = 1
 
 
 
-class SME(SMECredit, mesa.Agent):
+class SME(SMECredit, Agent):
     """A small or micro firm, or an individual business (one agent stands for
     ``model.weights[size]`` real ones)."""
 

@@ -66,10 +66,24 @@ class Shock(Strict):
         return self
 
 
+class Provenance(Strict):
+    """Where a scenario's estimated parameters come from: the calibration file, the
+    folder it wrote (and a hash of that folder's files, ``sim.calibration.folder_hash``),
+    the targets file and the date of the estimate."""
+
+    calibration: str = Field(..., min_length=1)
+    folder: str = Field(..., min_length=1)
+    folder_hash: str = Field(..., pattern=r"^[0-9a-f]{16}$")
+    targets: str = Field(..., min_length=1)
+    date: str = Field(..., pattern=r"^\d{4}-\d{2}-\d{2}$")
+    parameters: list[str] = Field(default_factory=list)
+
+
 class Scenario(Strict):
     name: str = "scenario"
     description: str = ""
     extends: str | None = None
+    provenance: Provenance | None = None
     run: RunSection = Field(default_factory=RunSection)
     population: PopulationSection = Field(default_factory=PopulationSection)
     macro: MacroSection = Field(default_factory=MacroSection)
