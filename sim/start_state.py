@@ -19,7 +19,7 @@ How the state is built (documented in docs/ODD.md, Initialisation and Input data
     3. Stocks that emerge in the model — the bank SME loan book and the number of firms
        with a bank loan — are set through the parameters that drive them, by ratio to the
        2024 calibration (:data:`REFERENCE`, measured by ``python -m sim.start_reference``
-       on the default scenario with the market a start before 2019 has: banks' pre-2019
+       on the baseline (its behaviour) with the market a start before 2019 has: banks' pre-2019
        outreach and write-off pace, the online rules before 2020, and P2P platforms and
        small-loan companies in proportion to the bank book, :mod:`sim.start_market`):
        borrowing propensity × ((bank borrowers, year X) ÷ (what the reference makes of the
@@ -64,14 +64,14 @@ REFUSED_FROM, REFUSED_TO = "2019Q2", "2023Q4"
 # 2024Q1). Re-measure when the calibration changes.
 # Per size (individual, micro, small), per firm represented at the start of the burn-in.
 REFERENCE = {
-    "sme_alive_per_represented": 1.1769,  # firms alive in 2024Q1 ÷ firms represented
-    "borrowers_bank_per_represented": (0.2334, 0.36263, 0.63012),  # bank borrowers, 2024Q1
-    "loan_balance_bank_per_represented_yi": (0.00022746, 0.0026081, 0.048706),  # 亿元
-    "borrowers_bank": 31.147e6,            # firms with a performing bank loan, 2024Q1
-    "loan_balance_bank_yi": 345475.2,      # 亿元, bank SME loans, 2024Q1
-    "avg_rate_new_bank": 0.0469,           # annual rate on banks' new SME loans, 2024Q1
-    "borrowers_propensity_elasticity": 0.7022,  # d log bank borrowers / d log propensity
-    "loans_propensity_elasticity": 0.8,      # d log bank loans / d log propensity
+    "sme_alive_per_represented": 1.1952,  # firms alive in 2024Q1 ÷ firms represented
+    "borrowers_bank_per_represented": (0.29355, 0.42554, 0.65924),  # bank borrowers, 2024Q1
+    "loan_balance_bank_per_represented_yi": (0.00029834, 0.002218, 0.050241),  # 亿元
+    "borrowers_bank": 37.683e6,            # firms with a performing bank loan, 2024Q1
+    "loan_balance_bank_yi": 348973.7,      # 亿元, bank SME loans, 2024Q1
+    "avg_rate_new_bank": 0.0485,           # annual rate on banks' new SME loans, 2024Q1
+    "borrowers_propensity_elasticity": 0.7055,  # d log bank borrowers / d log propensity
+    "loans_propensity_elasticity": 0.766,    # d log bank loans / d log propensity
     "burn_in_quarters": 16,
 }
 
