@@ -209,7 +209,10 @@ def test_tighter_rate_cap_rations_risky_firms_out():
     cap = lender_ratio(ONLINE_LENDER_KINDS, "rate_cap", "active")
     assert first_quarter_moves("rate_cap_tighter", cap, "2025Q1") < 0
     approval = paired("rate_cap_tighter", ONLINE_APPROVAL_RATE, AFTER_2025)
-    unmet = paired("rate_cap_tighter", quarterly("unmet_demand_share"), AFTER_2025)
+    # most firms turned away online find credit elsewhere: unmet demand rises by about
+    # 0.2 points, which five pairs do not tell from noise
+    unmet = paired("rate_cap_tighter", quarterly("unmet_demand_share"), AFTER_2025,
+                   seeds=MORE_SEEDS)
     assert approval["t"] <= -2, approval
     assert unmet["t"] >= 2, unmet
 
