@@ -35,3 +35,30 @@ def extreme_quarters(quarterly) -> list[str]:
     found += [f"{labels[k + 1]}: new lending fell {fall[k]:.0%}"
               for k in np.flatnonzero(fall > MAX_NEW_LENDING_FALL)]
     return found
+
+
+_TARGET = """
+[[target]]
+id = "{id}"
+figure = "synthetic"
+column = "{column}"
+measure = "share"
+period = "annual_mean"
+channel = "all"
+years = [2025]
+value = {value!r}
+standard_error = {se!r}
+source = "{source}"
+definition = "annual mean of {column} in 2025"
+"""
+
+
+def target_toml(id: str, column: str, value: float, se: float, source: str) -> str:
+    """One ``[[target]]`` of a targets file: the 2025 annual mean of a quarterly column."""
+    return _TARGET.format(id=id, column=column, value=value, se=se, source=source)
+
+
+def write_text(path, text: str):
+    """Write ``text`` to ``path`` (UTF-8) and return the path."""
+    path.write_text(text, encoding="utf-8")
+    return path

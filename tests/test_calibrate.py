@@ -26,6 +26,7 @@ from sim.calibration.simulate import Simulator
 from sim.calibration.spec import load_calibration
 from sim.calibration.targets import load_targets
 from sim.experiment.seeds import replicate_seed
+from tests.helpers import target_toml, write_text
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASELINE = REPO_ROOT / "scenarios" / "baseline.toml"
@@ -33,26 +34,13 @@ KEY = "platforms.big_tech.margin_annual"
 TRUE_VALUE = 0.06
 RANGE = (0.02, 0.12)
 
-TARGET = """
-[[target]]
-id = "{id}"
-figure = "synthetic"
-column = "{column}"
-measure = "share"
-period = "annual_mean"
-channel = "all"
-years = [2025]
-value = {value!r}
-standard_error = {se!r}
-source = "the model at {key} = {true}"
-definition = "annual mean of {column} in 2025"
-"""
 COLUMNS = ("avg_rate_new_online", "online_share_new")
+SOURCE = f"the model at {KEY} = {TRUE_VALUE}"
 
 
 def _calibration_file(tmp_path: Path, *, trials: int = 8, extra: str = "",
                       name: str = "calibration.toml", seed: int = 7) -> Path:
-    return _write(tmp_path / name, f"""
+    return write_text(tmp_path / name, f"""
 name = "recovery"
 scenario = "{BASELINE.as_posix()}"
 targets = "targets.toml"
@@ -69,18 +57,13 @@ range = [{RANGE[0]}, {RANGE[1]}]
 """)
 
 
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     """Targets the model makes at the true value on seeds the search does not use, with
     standard errors of the size of the seed noise."""
     folder = tmp_path_factory.mktemp("recovery")
-    _write(folder / "targets.toml", 'name = "probe"\n' + "".join(
-        TARGET.format(id=c, column=c, value=0.1, se=0.01, key=KEY, true=TRUE_VALUE)
+    write_text(folder / "targets.toml", 'name = "probe"\n' + "".join(
+        target_toml(c, c, 0.1, 0.01, SOURCE)
         for c in COLUMNS))
     path = _calibration_file(folder)
     calibration = load_calibration(path)
@@ -89,10 +72,9 @@ def synthetic(tmp_path_factory):
     seeds = [replicate_seed(7, r) for r in range(2)]
     runs = pd.DataFrame([simulate({KEY: TRUE_VALUE}, s) for s in (101, 102, 103, 104)])
     mean, spread = runs.mean(), runs.std(ddof=1)
-    _write(folder / "targets.toml", 'name = "synthetic"\n' + "".join(
-        TARGET.format(id=c, column=c, value=float(mean[c]),
-                      se=float(max(spread[c], 0.05 * abs(mean[c]))), key=KEY,
-                      true=TRUE_VALUE) for c in COLUMNS))
+    write_text(folder / "targets.toml", 'name = "synthetic"\n' + "".join(
+        target_toml(c, c, float(mean[c]), float(max(spread[c], 0.05 * abs(mean[c]))),
+                    SOURCE) for c in COLUMNS))
     return folder, path, simulate, seeds
 
 
@@ -209,7 +191,7 @@ def test_a_store_of_another_calibration_is_refused(synthetic, tmp_path):
 def test_a_bad_calibration_file_exits_2_naming_the_key(synthetic, tmp_path, edit, message):
     folder, path, _, _ = synthetic
     old, new = edit
-    bad = _write(folder / "bad.toml", path.read_text(encoding="utf-8").replace(old, new))
+    bad = write_text(folder / "bad.toml", path.read_text(encoding="utf-8").replace(old, new))
     done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(bad), "--out",
                            str(tmp_path / "never"), "--quiet"],
                           capture_output=True, text=True, cwd=REPO_ROOT)
@@ -220,9 +202,9 @@ def test_a_bad_calibration_file_exits_2_naming_the_key(synthetic, tmp_path, edit
 
 def test_a_target_naming_an_unknown_column_is_refused_before_any_run(synthetic, tmp_path):
     folder, path, _, _ = synthetic
-    _write(folder / "broken_targets.toml", 'name = "broken"\n' + TARGET.format(
-        id="x", column="online_share_neww", value=0.3, se=0.01, key=KEY, true=1))
-    bad = _write(folder / "bad_targets.toml", path.read_text(encoding="utf-8").replace(
+    write_text(folder / "broken_targets.toml", 'name = "broken"\n' + target_toml(
+        "x", "online_share_neww", 0.3, 0.01, SOURCE))
+    bad = write_text(folder / "bad_targets.toml", path.read_text(encoding="utf-8").replace(
         'targets = "targets.toml"', 'targets = "broken_targets.toml"'))
     done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(bad), "--out",
                            str(tmp_path / "never"), "--quiet"],

@@ -24,6 +24,7 @@ from sim.calibration.search import calibrate
 from sim.calibration.simulate import Simulator
 from sim.calibration.spec import load_calibration
 from sim.config import load_scenario
+from tests.helpers import target_toml, write_text
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASELINE = REPO_ROOT / "scenarios" / "baseline.toml"
@@ -32,32 +33,12 @@ PULL = "credit.channel_constant.online"
 BANK_MARGIN = "banks.large_state.margin_annual"
 TRUTH = {MARGIN: 0.06, BANK_MARGIN: 0.008}
 COLUMNS = ("avg_rate_new_online", "online_share_new", "avg_rate_new_bank")
-
-TARGET = """
-[[target]]
-id = "{column}"
-figure = "synthetic"
-column = "{column}"
-measure = "share"
-period = "annual_mean"
-channel = "all"
-years = [2025]
-value = {value!r}
-standard_error = {se!r}
-source = "the model at the true values"
-definition = "annual mean of {column} in 2025"
-"""
-
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
+SOURCE = "the model at the true values"
 
 def _calibration_file(folder: Path, parameters: dict[str, str], *, name: str = "c.toml",
                       trials: int = 8, extra: str = "") -> Path:
     body = "".join(f'\n[parameters."{key}"]\n{spec}\n' for key, spec in parameters.items())
-    return _write(folder / name, f"""
+    return write_text(folder / name, f"""
 name = "{Path(name).stem}"
 scenario = "{BASELINE.as_posix()}"
 targets = "targets.toml"
@@ -77,17 +58,17 @@ screen_trajectories = 4
 def synthetic(tmp_path_factory):
     """Targets the model makes at the true values, on seeds no search uses."""
     folder = tmp_path_factory.mktemp("screening")
-    _write(folder / "targets.toml", 'name = "probe"\n' + "".join(
-        TARGET.format(column=c, value=0.1, se=0.01) for c in COLUMNS))
+    write_text(folder / "targets.toml", 'name = "probe"\n' + "".join(
+        target_toml(c, c, 0.1, 0.01, SOURCE) for c in COLUMNS))
     probe = load_calibration(_calibration_file(folder, {MARGIN: "range = [0.02, 0.12]"},
                                                name="probe.toml"))
     simulate = Simulator(probe.scenario_path, probe.targets, agents=2000,
                          run_overrides={"end": "2025Q4"})
     runs = pd.DataFrame([simulate(TRUTH, s) for s in (101, 102, 103, 104)])
     mean, spread = runs.mean(), runs.std(ddof=1)
-    _write(folder / "targets.toml", 'name = "synthetic"\n' + "".join(
-        TARGET.format(column=c, value=float(mean[c]),
-                      se=float(max(spread[c], 0.05 * abs(mean[c])))) for c in COLUMNS))
+    write_text(folder / "targets.toml", 'name = "synthetic"\n' + "".join(
+        target_toml(c, c, float(mean[c]), float(max(spread[c], 0.05 * abs(mean[c]))),
+                    SOURCE) for c in COLUMNS))
     return folder
 
 
