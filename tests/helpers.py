@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from sim.config import _deep_merge
@@ -62,3 +64,24 @@ def write_text(path, text: str):
     """Write ``text`` to ``path`` (UTF-8) and return the path."""
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def calibration_toml(name: str, scenario, parameters: dict[str, str], *, trials: int = 8,
+                     seed: int = 7, extra: str = "") -> str:
+    """A small calibration file against ``targets.toml`` beside it: 2,000 SMEs, 2
+    replicates, CMA-ES, runs to 2025Q4; ``parameters`` maps each key to its table's body
+    (``range = [...]``, optionally a prior)."""
+    body = "".join(f'\n[parameters."{key}"]\n{spec}\n' for key, spec in parameters.items())
+    return f"""
+name = "{name}"
+scenario = "{Path(scenario).as_posix()}"
+targets = "targets.toml"
+agents = 2000
+replicates = 2
+trials = {trials}
+batch = 4
+sampler = "cmaes"
+seed = {seed}
+end = "2025Q4"
+{extra}
+{body}"""

@@ -26,7 +26,7 @@ from sim.calibration.simulate import Simulator
 from sim.calibration.spec import load_calibration
 from sim.calibration.targets import load_targets
 from sim.experiment.seeds import replicate_seed
-from tests.helpers import target_toml, write_text
+from tests.helpers import calibration_toml, target_toml, write_text
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASELINE = REPO_ROOT / "scenarios" / "baseline.toml"
@@ -40,21 +40,9 @@ SOURCE = f"the model at {KEY} = {TRUE_VALUE}"
 
 def _calibration_file(tmp_path: Path, *, trials: int = 8, extra: str = "",
                       name: str = "calibration.toml", seed: int = 7) -> Path:
-    return write_text(tmp_path / name, f"""
-name = "recovery"
-scenario = "{BASELINE.as_posix()}"
-targets = "targets.toml"
-agents = 2000
-replicates = 2
-trials = {trials}
-batch = 4
-sampler = "cmaes"
-seed = {seed}
-end = "2025Q4"
-{extra}
-[parameters."{KEY}"]
-range = [{RANGE[0]}, {RANGE[1]}]
-""")
+    return write_text(tmp_path / name, calibration_toml(
+        "recovery", BASELINE, {KEY: f"range = [{RANGE[0]}, {RANGE[1]}]"}, trials=trials,
+        seed=seed, extra=extra))
 
 
 @pytest.fixture(scope="module")

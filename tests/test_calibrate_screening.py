@@ -24,7 +24,7 @@ from sim.calibration.search import calibrate
 from sim.calibration.simulate import Simulator
 from sim.calibration.spec import load_calibration
 from sim.config import load_scenario
-from tests.helpers import target_toml, write_text
+from tests.helpers import calibration_toml, target_toml, write_text
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASELINE = REPO_ROOT / "scenarios" / "baseline.toml"
@@ -35,23 +35,12 @@ TRUTH = {MARGIN: 0.06, BANK_MARGIN: 0.008}
 COLUMNS = ("avg_rate_new_online", "online_share_new", "avg_rate_new_bank")
 SOURCE = "the model at the true values"
 
+
 def _calibration_file(folder: Path, parameters: dict[str, str], *, name: str = "c.toml",
                       trials: int = 8, extra: str = "") -> Path:
-    body = "".join(f'\n[parameters."{key}"]\n{spec}\n' for key, spec in parameters.items())
-    return write_text(folder / name, f"""
-name = "{Path(name).stem}"
-scenario = "{BASELINE.as_posix()}"
-targets = "targets.toml"
-agents = 2000
-replicates = 2
-trials = {trials}
-batch = 4
-sampler = "cmaes"
-seed = 7
-end = "2025Q4"
-screen_trajectories = 4
-{extra}
-{body}""")
+    return write_text(folder / name, calibration_toml(
+        Path(name).stem, BASELINE, parameters, trials=trials,
+        extra="screen_trajectories = 4\n" + extra))
 
 
 @pytest.fixture(scope="module")
