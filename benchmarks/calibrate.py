@@ -2,13 +2,14 @@
 5% of the distance it ends at.
 
     python benchmarks/calibrate.py experiments/calibrate_online.toml --workers 2
-    python benchmarks/calibrate.py FILE --workers 2 --reference results/calibrations/long
+    python benchmarks/calibrate.py benchmarks/estimate_baseline_centre.toml --workers 2 \
+        --reference experiments/calibrations/estimate_baseline
 
 A fresh calibration folder is made each time (nothing reused), the report after the search
 is skipped. With ``--reference`` (the folder of a long calibration of the same file), the
 time to within 5% is measured against that run's best distance instead of this one's.
-Prints the figures and the machine, and appends them to
-``benchmarks/results/calibrate-<stamp>.csv``.
+Prints the figures and the machine (with whether the kernels were compiled first) and
+writes them to ``benchmarks/results/calibrate-<stamp>.csv``.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     from sim.calibration.spec import load_calibration
     from sim.warmup import warm_up
 
-    warm_up()
+    was_cached, warm_up_seconds = warm_up()
     calibration = load_calibration(args.calibration)
     machine = machine_info()
+    machine["kernel_cache_warm"] = was_cached
+    machine["warm_up_s"] = round(warm_up_seconds, 2)
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         result = calibrate(calibration, Path(folder) / "out", workers=args.workers,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import time
 from pathlib import Path
@@ -355,24 +356,22 @@ def build_model(scenario: Scenario, check: bool = False) -> CreditMarket:
     return CreditMarket(scenario, check=check)
 
 
-def run(scenario: Scenario, progress: bool = False, check: bool = False):
-    """Run a scenario to its end; return a :class:`sim.results.RunResult`."""
-    model = build_model(scenario, check=check)
-    model.run_all(progress=progress)
-    return model.results()
-
-
 # A model and its agents refer to each other, so a finished model is freed only when
 # Python's cycle collector next runs, which can be several runs later: a sweep or
 # calibration worker running large models one after another would hold several at once.
+# A collection takes about 0.1 s, small beside a run of this many SMEs, large beside a
+# small one.
 FREE_AT_ONCE_AGENTS = 50_000
 
 
-def free_finished_models(agents: int) -> None:
-    """Collect finished models now if they were large (``agents`` SMEs or more); a
-    collection takes about 0.1 s, small beside such a run, large beside a small one."""
-    if agents >= FREE_AT_ONCE_AGENTS:
-        import gc
-
+def run(scenario: Scenario, progress: bool = False, check: bool = False):
+    """Run a scenario to its end; return a :class:`sim.results.RunResult` (which holds
+    tables, not the model: a large model is freed before this returns)."""
+    model = build_model(scenario, check=check)
+    model.run_all(progress=progress)
+    result = model.results()
+    del model
+    if scenario.run.agents >= FREE_AT_ONCE_AGENTS:
         gc.collect()
+    return result
 

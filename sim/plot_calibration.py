@@ -1,5 +1,6 @@
 """Figures of a calibration: the fit at the estimate, the objective's profiles and the
-Morris screening of the parameters."""
+Morris screening of the parameters. Built without pyplot, as :mod:`sim.plot`'s, so that
+drawing them changes no global state (a notebook's backend stays as it was)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
+from sim.experiment.store import write_figure_atomic
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+DPI = 150
 
 
 def fit_figure(fit: pd.DataFrame, path: Path) -> Path:
-    """Each moment's model value against its target, as model ÷ target, with the fresh
-    runs' 5–95% band (``fit.csv`` of a calibration); floors and held-out targets
-    marked."""
-    plt = _pyplot()
+    """Each moment's model value against its target, as model ÷ target (1 is a perfect
+    fit, also for a negative target), with the fresh runs' 5–95% band (``fit.csv`` of a
+    calibration); floors and held-out targets marked."""
     rows = fit.iloc[::-1]
-    scale = rows["target"].abs().replace(0.0, np.nan)
+    scale = rows["target"].replace(0.0, np.nan)
     ratio = rows["model"] / scale
-    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
+    fig = Figure(figsize=(7.5, 0.32 * len(rows) + 1.2))
+    ax = fig.subplots()
     y = np.arange(len(rows))
     ax.axvspan(0.9, 1.1, color="0.9", label="±10% of the target")
     ax.axvline(1.0, color="0.4", lw=0.8)
@@ -42,17 +39,16 @@ def fit_figure(fit: pd.DataFrame, path: Path) -> Path:
     ax.set_title("Fit at the estimate (fresh seeds)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=3, fontsize=8,
               frameon=False)
-    _save(fig, path, bbox_inches="tight")
-    plt.close(fig)
+    write_figure_atomic(path, fig, dpi=DPI, bbox_inches="tight")
     return path
 
 
 def profile_figure(profiles: pd.DataFrame, estimates: pd.DataFrame, path: Path) -> Path:
     """The objective along each parameter, the others at the estimate (``profiles.csv``),
     with the estimate and its ±2 standard errors (``estimates.csv``)."""
-    plt = _pyplot()
     names = list(dict.fromkeys(profiles["parameter"]))
-    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.0), squeeze=False)
+    fig = Figure(figsize=(3.6 * len(names), 3.0), layout="tight")
+    axes = fig.subplots(1, len(names), squeeze=False)
     by_name = estimates.set_index("parameter")
     for ax, name in zip(axes[0], names):
         rows = profiles[profiles["parameter"] == name]
@@ -67,9 +63,7 @@ def profile_figure(profiles: pd.DataFrame, estimates: pd.DataFrame, path: Path) 
         ax.set_xlabel("value", fontsize=8)
         ax.set_ylabel("distance (weighted Σ gap²)", fontsize=8)
     axes[0][0].legend(fontsize=7, frameon=False)
-    fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    write_figure_atomic(path, fig, dpi=DPI)
     return path
 
 
@@ -77,13 +71,13 @@ def screening_figure(table: pd.DataFrame, rank: pd.DataFrame, path: Path) -> Pat
     """Morris μ* of each parameter (rows, most influential first) on each moment
     (columns), in standard errors of the target (``screening.csv``); held-out moments
     marked."""
-    plt = _pyplot()
     names = list(rank["parameter"])
     moments = list(dict.fromkeys(table["moment"]))
     grid = table.pivot_table(index="parameter", columns="moment", values="mu_star_se",
                              aggfunc="first").reindex(index=names, columns=moments)
     held = set(table.loc[table["holdout"].astype(bool), "moment"])
-    fig, ax = plt.subplots(figsize=(0.42 * len(moments) + 4.0, 0.32 * len(names) + 2.2))
+    fig = Figure(figsize=(0.42 * len(moments) + 4.0, 0.32 * len(names) + 2.2))
+    ax = fig.subplots()
     shown = np.log10(np.clip(grid.to_numpy(dtype=float), 1e-2, None))
     image = ax.imshow(shown, cmap="viridis", aspect="auto", vmin=-2, vmax=max(1.0, shown.max()))
     ax.set_xticks(range(len(moments)),
@@ -93,20 +87,5 @@ def screening_figure(table: pd.DataFrame, rank: pd.DataFrame, path: Path) -> Pat
     bar = fig.colorbar(image, ax=ax, fraction=0.03)
     bar.set_label("log10 of μ* in standard errors of the target", fontsize=8)
     ax.set_title("Morris screening: how far each parameter moves each target", fontsize=9)
-    _save(fig, path, bbox_inches="tight")
-    plt.close(fig)
+    write_figure_atomic(path, fig, dpi=DPI, bbox_inches="tight")
     return path
-
-
-def _save(fig, path: Path, **kw) -> None:
-    """Write the figure under a temporary name and rename it: never half a file."""
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        fig.savefig(temp, dpi=150, **kw)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise

@@ -35,15 +35,12 @@ def _first_quarter(agents: int, seed: int, propensity_factor: float = 1.0):
     """The model after the baseline's first reported quarter (its behaviour, estimated
     or set, is what start years forecast with), with the market of a start before 2019
     (:mod:`sim.start_market`) and the borrowing propensity times ``propensity_factor``."""
-    from sim.config import read_with_extends, scenario_from_dict
+    from sim.config import load_scenario
     from sim.model import CreditMarket
     from sim.start_market import set_pre_2019_practice, set_year_end_market
     from sim.start_state import year_end_state
 
-    raw = read_with_extends(BASELINE)
-    raw.pop("extends", None)
-    raw["run"] = {**raw.get("run", {}), "agents": agents, "seed": seed}
-    scenario = scenario_from_dict(raw, str(BASELINE))
+    scenario = load_scenario(BASELINE, agents=agents, seed=seed)
     scenario.run.end = scenario.run.start
     # measured with the banks' practice, the online rules and the non-bank lenders a
     # start before 2019 has, so that the ratios the start state takes compare like with

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from sim.config import _deep_merge
 from sim.schema import Scenario
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BASELINE = REPO_ROOT / "scenarios" / "baseline.toml"
 
 
 def scenario(agents: int = 20_000, end: str = "2024Q4", seed: int = 20240101,
@@ -85,3 +90,29 @@ seed = {seed}
 end = "2025Q4"
 {extra}
 {body}"""
+
+
+def sim_cli(*args) -> subprocess.CompletedProcess:
+    """``python -m sim ARGS`` from the repository root, its output captured as text."""
+    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+
+
+def synthetic_targets(folder: Path, calibration_file: Path, truth: dict[str, float],
+                      columns: tuple[str, ...], source: str):
+    """Write ``folder/targets.toml``: the 2025 mean of each of ``columns`` as the model
+    makes it at ``truth``, on seeds no search uses (101–104), with a standard error of
+    the seed noise (at least 5% of the value). Returns the calibration's simulator."""
+    import pandas as pd
+
+    from sim.calibration.spec import load_calibration
+
+    write_text(folder / "targets.toml", 'name = "probe"\n' + "".join(
+        target_toml(c, c, 0.1, 0.01, source) for c in columns))
+    simulate = load_calibration(calibration_file).simulator
+    runs = pd.DataFrame([simulate(truth, seed) for seed in (101, 102, 103, 104)])
+    mean, spread = runs.mean(), runs.std(ddof=1)
+    write_text(folder / "targets.toml", 'name = "synthetic"\n' + "".join(
+        target_toml(c, c, float(mean[c]), float(max(spread[c], 0.05 * abs(mean[c]))),
+                    source) for c in columns))
+    return simulate

@@ -6,14 +6,16 @@
 * an interrupted search, resumed, gives the same points and the same estimate as an
   uninterrupted one, running only what was missing;
 * the estimate is a scenario file that extends the calibrated one and validates;
+* a search with more points reuses the first's runs; a stored failed run replays as
+  failed (the sampler asks what it asked), one among the runs at the centre of the
+  ranges is run again;
 * a malformed calibration file, an unknown parameter, a range outside the schema's
-  bounds or a target naming an unknown column exits 2 naming it, before any run.
+  bounds, a target naming an unknown column or a year the runs do not report, another
+  calibration's store or an --out that is a file exits 2 naming it, before any run.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,14 +24,12 @@ import pytest
 
 from sim.calibration.inference import jacobian, sandwich
 from sim.calibration.search import calibrate
-from sim.calibration.simulate import Simulator
 from sim.calibration.spec import load_calibration
 from sim.calibration.targets import load_targets
-from sim.experiment.seeds import replicate_seed
-from tests.helpers import calibration_toml, target_toml, write_text
+from tests.helpers import (
+    BASELINE, REPO_ROOT, calibration_toml, sim_cli, synthetic_targets, target_toml, write_text,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BASELINE = REPO_ROOT / "scenarios" / "baseline.toml"
 KEY = "platforms.big_tech.margin_annual"
 TRUE_VALUE = 0.06
 RANGE = (0.02, 0.12)
@@ -50,20 +50,9 @@ def synthetic(tmp_path_factory):
     """Targets the model makes at the true value on seeds the search does not use, with
     standard errors of the size of the seed noise."""
     folder = tmp_path_factory.mktemp("recovery")
-    write_text(folder / "targets.toml", 'name = "probe"\n' + "".join(
-        target_toml(c, c, 0.1, 0.01, SOURCE)
-        for c in COLUMNS))
     path = _calibration_file(folder)
-    calibration = load_calibration(path)
-    simulate = Simulator(calibration.scenario_path, calibration.targets, agents=2000,
-                         run_overrides={"end": "2025Q4"})
-    seeds = [replicate_seed(7, r) for r in range(2)]
-    runs = pd.DataFrame([simulate({KEY: TRUE_VALUE}, s) for s in (101, 102, 103, 104)])
-    mean, spread = runs.mean(), runs.std(ddof=1)
-    write_text(folder / "targets.toml", 'name = "synthetic"\n' + "".join(
-        target_toml(c, c, float(mean[c]), float(max(spread[c], 0.05 * abs(mean[c]))),
-                    SOURCE) for c in COLUMNS))
-    return folder, path, simulate, seeds
+    simulate = synthetic_targets(folder, path, {KEY: TRUE_VALUE}, COLUMNS, SOURCE)
+    return folder, path, simulate, load_calibration(path).search_seeds()
 
 
 def test_a_known_parameter_is_recovered_within_three_standard_errors(synthetic):
@@ -95,8 +84,7 @@ def test_a_known_parameter_is_recovered_within_three_standard_errors(synthetic):
     loaded = load_result(folder / "out")
     assert loaded.estimate == result.best_values
     assert loaded.identification["not_identified"] == {}
-    done = subprocess.run([sys.executable, "-m", "sim", "plot", str(folder / "out")],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+    done = sim_cli("plot", folder / "out")
     assert done.returncode == 0, done.stderr
     assert (folder / "out" / "figures" / "fit.png").is_file()
     assert (folder / "out" / "figures" / "profiles.png").is_file()
@@ -122,9 +110,7 @@ def test_a_resumed_search_ends_where_an_uninterrupted_one_does(synthetic, tmp_pa
     assert resumed.best_values == whole.best_values
     estimate = (part_folder / "estimate.toml").read_text(encoding="utf-8")
     assert "extends = " in estimate and KEY in estimate
-    done = subprocess.run([sys.executable, "-m", "sim", "validate",
-                           str(part_folder / "estimate.toml")],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+    done = sim_cli("validate", part_folder / "estimate.toml")
     assert done.returncode == 0, done.stderr
 
 
@@ -154,16 +140,60 @@ def test_a_failed_run_is_replayed_as_failed(synthetic, tmp_path):
     resumed = calibrate(calibration, tmp_path / "f", workers=1, report=False)
     assert resumed.trials.loc[2, "state"].startswith("failed: killed")
     assert resumed.executed == 8 and not (resumed.trials["state"] != "ok").iloc[3:].any()
-    assert len(resumed.trials) == len(whole.trials)
+    # the points before the failure are the uninterrupted search's
+    pd.testing.assert_frame_equal(resumed.trials.iloc[:2].drop(columns="elapsed_seconds"),
+                                  whole.trials.iloc[:2].drop(columns="elapsed_seconds"))
+    # resumed again, the stored failure replays as failed: the sampler asks the same
+    # points, so nothing runs and every point is as before
+    again = calibrate(calibration, tmp_path / "f", workers=1, report=False)
+    assert again.executed == 0
+    pd.testing.assert_frame_equal(again.trials.drop(columns="elapsed_seconds"),
+                                  resumed.trials.drop(columns="elapsed_seconds"))
+
+
+def test_a_failed_run_at_the_centre_is_run_again(synthetic, tmp_path):
+    """The runs that set the search's weight are not the sampler's: a stored failure
+    among them stops the search with a message, and the same command runs it again."""
+    import json
+
+    _, path, _, _ = synthetic
+    calibration = load_calibration(path)
+    whole = calibrate(calibration, tmp_path / "c", workers=1, report=False)
+    run = tmp_path / "c" / "runs" / "noise-r0001.json"
+    data = json.loads(run.read_text(encoding="utf-8"))
+    run.write_text(json.dumps({**data, "moments": None, "error": "killed"}),
+                   encoding="utf-8")
+    again = calibrate(calibration, tmp_path / "c", workers=1, report=False)
+    # the centre run was made again (the search's own runs were all reused), the same
+    # as before: same weight, same estimate
+    assert json.loads(run.read_text(encoding="utf-8"))["moments"] == data["moments"]
+    assert again.executed == 0 and again.best_values == whole.best_values
+
+
+def test_a_q4_target_needs_only_its_year_s_fourth_quarter(synthetic, tmp_path):
+    folder, _, _, _ = synthetic
+    q4 = target_toml("stock", "loan_balance", 4e5, 1e4, SOURCE).replace(
+        'measure = "share"', 'measure = "stock"').replace(
+        'period = "annual_mean"', 'period = "q4"').replace("[2025]", "[2024]")
+    write_text(tmp_path / "targets.toml", 'name = "q4"\n' + q4)
+    base = write_text(tmp_path / "late.toml", f'extends = "{BASELINE.as_posix()}"\n'
+                      '[run]\nstart = "2024Q2"\n')
+    text = _calibration_file(folder).read_text(encoding="utf-8").replace(
+        BASELINE.as_posix(), base.as_posix())
+    calibration = load_calibration(write_text(tmp_path / "c.toml", text))
+    assert calibration.targets.target[0].id == "stock"
+    # a yearly mean of 2024 needs its first quarter, which a 2024Q2 start does not report
+    write_text(tmp_path / "targets.toml", 'name = "mean"\n' + target_toml(
+        "share", "online_share_new", 0.35, 0.02, SOURCE).replace("[2025]", "[2024]"))
+    done = sim_cli("calibrate", tmp_path / "c.toml", "--out", tmp_path / "never", "--quiet")
+    assert done.returncode == 2 and "needs 2024" in done.stderr, done.stderr
 
 
 def test_a_store_of_another_calibration_is_refused(synthetic, tmp_path):
     folder, path, _, _ = synthetic
     calibrate(load_calibration(path), tmp_path / "store", workers=1, report=False)
     other = _calibration_file(folder, name="other.toml", seed=8)
-    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(other), "--out",
-                           str(tmp_path / "store"), "--quiet"],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+    done = sim_cli("calibrate", other, "--out", tmp_path / "store", "--quiet")
     assert done.returncode == 2 and "another file" in done.stderr
 
 
@@ -180,9 +210,7 @@ def test_a_bad_calibration_file_exits_2_naming_the_key(synthetic, tmp_path, edit
     folder, path, _, _ = synthetic
     old, new = edit
     bad = write_text(folder / "bad.toml", path.read_text(encoding="utf-8").replace(old, new))
-    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(bad), "--out",
-                           str(tmp_path / "never"), "--quiet"],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+    done = sim_cli("calibrate", bad, "--out", tmp_path / "never", "--quiet")
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "never").exists()
@@ -194,9 +222,7 @@ def test_a_target_naming_an_unknown_column_is_refused_before_any_run(synthetic, 
         "x", "online_share_neww", 0.3, 0.01, SOURCE))
     bad = write_text(folder / "bad_targets.toml", path.read_text(encoding="utf-8").replace(
         'targets = "targets.toml"', 'targets = "broken_targets.toml"'))
-    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(bad), "--out",
-                           str(tmp_path / "never"), "--quiet"],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+    done = sim_cli("calibrate", bad, "--out", tmp_path / "never", "--quiet")
     assert done.returncode == 2
     assert "unknown column 'online_share_neww'" in done.stderr
     assert not (tmp_path / "never").exists()
@@ -213,7 +239,5 @@ def test_the_shipped_calibration_loads_with_the_report_targets():
 def test_an_out_that_is_a_file_exits_2(synthetic, tmp_path):
     _, path, _, _ = synthetic
     (tmp_path / "a_file").write_text("x", encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(path), "--out",
-                           str(tmp_path / "a_file"), "--quiet"],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+    done = sim_cli("calibrate", path, "--out", tmp_path / "a_file", "--quiet")
     assert done.returncode == 2 and "is a file, not a folder" in done.stderr

@@ -3,31 +3,24 @@ two parameters at once.
 
 * the Morris screening ranks a parameter that moves the targets' moments above one that
   barely does, in standard errors of the targets, and resumes from its stored runs;
-* a prior pulls the estimate towards its mean and adds its information to the standard
-  errors;
+* a prior pulls the estimate towards its mean (its information in the standard errors:
+  tests/test_inference.py);
 * two known parameters are recovered together, each within 3 standard errors.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration.inference import sandwich
 from sim.calibration.screening import screen
 from sim.calibration.search import calibrate
-from sim.calibration.simulate import Simulator
 from sim.calibration.spec import load_calibration
 from sim.config import load_scenario
-from tests.helpers import calibration_toml, target_toml, write_text
+from tests.helpers import BASELINE, calibration_toml, sim_cli, synthetic_targets, write_text
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BASELINE = REPO_ROOT / "scenarios" / "baseline.toml"
 MARGIN = "platforms.big_tech.margin_annual"
 PULL = "credit.channel_constant.online"
 BANK_MARGIN = "banks.large_state.margin_annual"
@@ -47,23 +40,14 @@ def _calibration_file(folder: Path, parameters: dict[str, str], *, name: str = "
 def synthetic(tmp_path_factory):
     """Targets the model makes at the true values, on seeds no search uses."""
     folder = tmp_path_factory.mktemp("screening")
-    write_text(folder / "targets.toml", 'name = "probe"\n' + "".join(
-        target_toml(c, c, 0.1, 0.01, SOURCE) for c in COLUMNS))
-    probe = load_calibration(_calibration_file(folder, {MARGIN: "range = [0.02, 0.12]"},
-                                               name="probe.toml"))
-    simulate = Simulator(probe.scenario_path, probe.targets, agents=2000,
-                         run_overrides={"end": "2025Q4"})
-    runs = pd.DataFrame([simulate(TRUTH, s) for s in (101, 102, 103, 104)])
-    mean, spread = runs.mean(), runs.std(ddof=1)
-    write_text(folder / "targets.toml", 'name = "synthetic"\n' + "".join(
-        target_toml(c, c, float(mean[c]), float(max(spread[c], 0.05 * abs(mean[c]))),
-                    SOURCE) for c in COLUMNS))
+    probe = _calibration_file(folder, {MARGIN: "range = [0.02, 0.12]"}, name="probe.toml")
+    synthetic_targets(folder, probe, TRUTH, COLUMNS, SOURCE)
     return folder
 
 
 def test_the_screening_ranks_a_parameter_that_moves_the_targets_first(synthetic, tmp_path):
     # the online channel's pull moves the online share by many standard errors; the
-    # share of profits owners draw, in a narrow range, barely moves either moment
+    # share of profits owners draw, in a narrow range, barely moves any of the three
     quiet = "firms.owner_draw_share"
     path = _calibration_file(synthetic, {PULL: "range = [0.5, 3.0]",
                                          quiet: "range = [0.45, 0.55]"}, name="screen.toml")
@@ -86,9 +70,7 @@ def test_the_screening_ranks_a_parameter_that_moves_the_targets_first(synthetic,
     assert again.executed == len(runs[::2]) and again.reused == len(runs) - len(runs[::2])
     pd.testing.assert_frame_equal(again.table, first.table)
     # the command line prints the ranking and writes the tables
-    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(path), "--screen",
-                           "--out", str(tmp_path / "s"), "--quiet"],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+    done = sim_cli("calibrate", path, "--screen", "--out", tmp_path / "s", "--quiet")
     assert done.returncode == 0, done.stderr
     assert "0 runs made and 24 reused" in done.stdout and PULL in done.stdout
     assert (tmp_path / "s" / "screening.csv").is_file()
@@ -99,8 +81,7 @@ def test_the_screening_ranks_a_parameter_that_moves_the_targets_first(synthetic,
     loaded = load_result(tmp_path / "s")
     assert loaded.trials is None and list(loaded.screening_rank["parameter"]) == [PULL, quiet]
     assert "screening of 2 parameters" in repr(loaded)
-    done = subprocess.run([sys.executable, "-m", "sim", "plot", str(tmp_path / "s")],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+    done = sim_cli("plot", tmp_path / "s")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "s" / "figures" / "screening.png").is_file()
 
@@ -110,9 +91,7 @@ def test_odd_screening_levels_and_a_bad_prior_exit_2(synthetic, tmp_path):
             ("screen_levels = 5", "range = [0.02, 0.12]", "screen_levels"),
             ("", "range = [0.02, 0.12]\nprior = [0.06, 0.0]", "prior")):
         bad = _calibration_file(synthetic, {MARGIN: spec}, name="bad.toml", extra=extra)
-        done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(bad), "--screen",
-                               "--out", str(tmp_path / "never"), "--quiet"],
-                              capture_output=True, text=True, cwd=REPO_ROOT)
+        done = sim_cli("calibrate", bad, "--screen", "--out", tmp_path / "never", "--quiet")
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert "Traceback" not in done.stderr and not (tmp_path / "never").exists()
 
@@ -123,9 +102,7 @@ def test_a_search_needs_as_many_moments_as_parameters_a_screening_does_not(synth
             PULL: "range = [0.5, 3.0]", "firms.owner_draw_share": "range = [0.45, 0.55]"}
     path = _calibration_file(synthetic, many, name="many.toml")
     assert len(load_calibration(path).spec.parameters) == 4     # loads: it may be screened
-    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(path), "--out",
-                           str(tmp_path / "never"), "--quiet"],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+    done = sim_cli("calibrate", path, "--out", tmp_path / "never", "--quiet")
     assert done.returncode == 2 and "4 parameters against 3 fitted moments" in done.stderr
     assert not (tmp_path / "never").exists()
 
@@ -143,14 +120,6 @@ def test_a_prior_pulls_the_estimate_towards_its_mean(synthetic, tmp_path):
     with_prior = calibrate(held, tmp_path / "held", workers=1,
                            report=False).best_values[MARGIN]
     assert abs(with_prior - 0.11) < abs(without - 0.11)
-    # the prior's information narrows the sandwich: never wider than without, nor than
-    # the prior alone
-    derivative = pd.DataFrame({MARGIN: [0.5, 0.2, 0.1]}, index=list(COLUMNS))
-    omega = pd.DataFrame(np.diag([1e-4] * 3), index=list(COLUMNS), columns=list(COLUMNS))
-    plain = float(sandwich(derivative, omega).iloc[0, 0])
-    informed = float(sandwich(derivative, omega,
-                              prior_precision=np.diag([1.0 / 0.004 ** 2])).iloc[0, 0])
-    assert informed < plain and informed < 0.004 ** 2
 
 
 def test_include_scenario_makes_the_scenario_s_own_values_the_first_point(synthetic,
@@ -161,15 +130,12 @@ def test_include_scenario_makes_the_scenario_s_own_values_the_first_point(synthe
     own = load_scenario(BASELINE).platforms.big_tech.margin_annual
     assert calibration.scenario_values() == {MARGIN: own}    # the baseline's own
     result = calibrate(calibration, tmp_path / "own", workers=1, report=False)
-    assert result.trials.loc[0, MARGIN] == own
-    assert result.best_distance <= result.trials.loc[0, "distance"]
+    assert result.trials.loc[0, MARGIN] == own and result.trials.loc[0, "state"] == "ok"
     # a scenario value outside its range is refused before any run
     assert own < 0.11
     outside = _calibration_file(synthetic, {MARGIN: "range = [0.11, 0.12]"},
                                 name="outside.toml", extra="include_scenario = true")
-    done = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(outside), "--out",
-                           str(tmp_path / "never"), "--quiet"],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+    done = sim_cli("calibrate", outside, "--out", tmp_path / "never", "--quiet")
     assert done.returncode == 2 and "outside its range" in done.stderr
 
 

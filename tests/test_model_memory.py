@@ -26,3 +26,26 @@ def test_a_finished_model_is_freed_with_its_agents():
     del model
     gc.collect()
     assert alive() is None and lender() is None
+
+
+def test_run_frees_a_large_model_before_it_returns(monkeypatch):
+    """``sim.model.run`` collects a model of FREE_AT_ONCE_AGENTS SMEs or more itself, so
+    a worker running such models one after another never holds two."""
+    import sim.model
+
+    made = []
+    build = sim.model.build_model
+
+    def remember(*args, **kwargs):
+        model = build(*args, **kwargs)
+        made.append(weakref.ref(model))
+        return model
+
+    monkeypatch.setattr(sim.model, "build_model", remember)
+    gc.disable()   # only run()'s own collection may free it
+    try:
+        sim.model.run(load_scenario(BASELINE, agents=sim.model.FREE_AT_ONCE_AGENTS,
+                                    end="2024Q1", burn_in_quarters=1))
+        assert len(made) == 1 and made[0]() is None
+    finally:
+        gc.enable()

@@ -202,6 +202,11 @@ def test_unknown_groups_and_files_are_refused(tmp_path):
                                                               '"approval_rate"')
     with pytest.raises(TargetsError, match="'approval_rate' is a ratio"):
         load_targets(_write(tmp_path, ratio))
+    # one group's own ratio, not a share of its dimension, is a meaningful target
+    own = ratio.replace('metric = "approval_rate"', 'metric = "approval_rate"\nas_share = false')
+    assert load_targets(_write(tmp_path, own)).target[0].metric == "approval_rate"
+    with pytest.raises(TargetsError, match="'approval_rate' is a ratio"):
+        load_targets(_write(tmp_path, own.replace('["startup"]', '["startup", "growth"]')))
     with pytest.raises(TargetsError, match="not found"):
         load_targets(tmp_path / "missing.toml")
     with pytest.raises(TargetsError, match="not valid TOML"):

@@ -58,6 +58,18 @@ class Jacobian:
     step: pd.Series
 
 
+def central_points(estimate: dict[str, float], ranges: dict[str, tuple[float, float]],
+                   step_share: float) -> dict[str, tuple[float, float]]:
+    """Each parameter's value up and down for central differences at ``estimate``:
+    ``step_share`` × its range each way, stopping at the range's ends."""
+    points = {}
+    for name, value in estimate.items():
+        low, high = ranges[name]
+        h = step_share * (high - low)
+        points[name] = (min(value + h, high), max(value - h, low))
+    return points
+
+
 def jacobian(simulate: Simulate, estimate: dict[str, float],
              ranges: dict[str, tuple[float, float]], seeds: Sequence[int],
              step_share: float = 0.075) -> Jacobian:
@@ -68,10 +80,7 @@ def jacobian(simulate: Simulate, estimate: dict[str, float],
     if len(seeds) < 2:
         raise ValueError("the Jacobian's t needs at least 2 seeds")
     columns, t_columns, steps = {}, {}, {}
-    for name, value in estimate.items():
-        low, high = ranges[name]
-        h = step_share * (high - low)
-        up, down = min(value + h, high), max(value - h, low)
+    for name, (up, down) in central_points(estimate, ranges, step_share).items():
         per_seed = []
         for seed in seeds:
             plus = simulate({**estimate, name: up}, seed)

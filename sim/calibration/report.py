@@ -32,7 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.calibration.inference import identification, jacobian, moment_covariance, sandwich
+from sim.calibration.inference import (
+    central_points, identification, jacobian, moment_covariance, sandwich,
+)
 from sim.calibration.moments import distance, fit_table, gaps
 from sim.calibration.spec import Calibration, CalibrationError
 from sim.experiment.seeds import replicate_seed
@@ -79,15 +81,16 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
 
     spec = calibration.spec
     targets = calibration.targets
-    moments = [m for m in targets.moments()]
-    fitted = [m for m in moments if not m.holdout]
+    moments = targets.moments()
+    fitted = calibration.fitted
     ids = [m.id for m in fitted]
     count = spec.fresh_replicates or max(2 * len(moments), 2)
     seeds = fresh_seeds(calibration, count)
 
     # fit and Ω on fresh seeds
     fresh = _complete(run_jobs([(estimate, s) for s in seeds]), "a fresh run at the estimate")
-    fit = fit_table(targets, fresh.mean())
+    fresh_mean = fresh.mean()
+    fit = fit_table(targets, fresh_mean)
     fit["model_p05"] = fresh.quantile(0.05).reindex(fit["moment"]).to_numpy()
     fit["model_p95"] = fresh.quantile(0.95).reindex(fit["moment"]).to_numpy()
     fit["model_sd"] = fresh.std(ddof=1).reindex(fit["moment"]).to_numpy()
@@ -104,13 +107,9 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
     def simulate_batched(values: dict[str, float], seed: int) -> pd.Series:
         return cache[(tuple(sorted(values.items())), seed)]
 
-    jobs = []
-    for name, value in estimate.items():
-        low, high = ranges[name]
-        h = spec.jacobian_step * (high - low)
-        for point in ({**estimate, name: min(value + h, high)},
-                      {**estimate, name: max(value - h, low)}):
-            jobs += [(point, s) for s in jac_seeds]
+    jobs = [({**estimate, name: value}, s)
+            for name, pair in central_points(estimate, ranges, spec.jacobian_step).items()
+            for value in pair for s in jac_seeds]
     results = _complete(run_jobs(jobs), "a run of the Jacobian's central differences")
     for (values, seed), (_, result) in zip(jobs, results.iterrows()):
         cache[(tuple(sorted(values.items())), seed)] = result
@@ -119,8 +118,8 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
     write_text_atomic(out / "jacobian_t.csv", jac.t.loc[ids].to_csv())
     # only the moments that bind at the estimate inform it: a floor or ceiling met adds
     # nothing to the objective near it
-    binding = [m.id for m in fitted
-               if not (m.bound and gaps([m], fresh.mean())[m.id] == 0.0)]
+    fresh_gaps = gaps(fitted, fresh_mean)
+    binding = [m.id for m in fitted if not (m.bound and fresh_gaps[m.id] == 0.0)]
     derivative = jac.derivative.loc[binding]
     covariance = sandwich(derivative, omega.loc[binding, binding],
                           weight=weight.loc[binding, binding],
@@ -142,7 +141,7 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
     write_text_atomic(out / "correlations.csv", ident.correlations.to_csv())
     # the over-identification statistic, descriptive: each binding gap of the fresh mean
     # (N runs) against the targets' variance plus the simulated variance over N
-    gap = (gaps(fitted, fresh.mean()) * standard_errors)[binding]
+    gap = (fresh_gaps * standard_errors)[binding]
     variance = standard_errors[binding] ** 2 + fresh[binding].var(ddof=1) / len(fresh)
     over = float((gap ** 2 / variance).sum())
     summary = {"fresh_runs": len(fresh), "jacobian_seeds": len(jac_seeds),
@@ -152,13 +151,13 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
                "over_identification_degrees_of_freedom": len(binding) - len(estimate),
                "moments_fitted": len(fitted), "moments_binding": len(binding),
                "parameters": len(estimate),
-               "distance_fresh": weighted(calibration, weight, fresh.mean()),
-               "distance_holdout_fresh": distance(targets, fresh.mean(), holdout=True)}
+               "distance_fresh": weighted(calibration, weight, fresh_mean),
+               "distance_holdout_fresh": distance(targets, fresh_mean, holdout=True)}
     write_text_atomic(out / "identification.json", json.dumps(summary, indent=2))
 
     # profiles of the objective, on the search's seeds
     if spec.profile_points:
-        search_seeds = [replicate_seed(spec.seed, r) for r in range(spec.replicates)]
+        search_seeds = calibration.search_seeds()
         points = []
         for name in estimate:
             low, high = ranges[name]
@@ -174,10 +173,11 @@ def write_report(calibration: Calibration, out: Path, estimate: dict[str, float]
                 weighted(calibration, weight, pd.DataFrame(runs).mean()) \
                 + calibration.prior_penalty({**estimate, name: x})
             rows.append({"parameter": name, "value": x, "distance": value})
-        write_text_atomic(out / "profiles.csv", pd.DataFrame(rows).to_csv(index=False))
+        profiles = pd.DataFrame(rows)
+        write_text_atomic(out / "profiles.csv", profiles.to_csv(index=False))
     from sim.plot_calibration import fit_figure, profile_figure
 
     fit_figure(fit, out / "fit.png")
     if spec.profile_points:
-        profile_figure(pd.read_csv(out / "profiles.csv"), estimates, out / "profiles.png")
+        profile_figure(profiles, estimates, out / "profiles.png")
     return summary

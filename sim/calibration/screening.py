@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,13 +29,10 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.search import Store, _Pool
-from sim.calibration.simulate import Simulator
 from sim.calibration.spec import Calibration, CalibrationError
-from sim.experiment.seeds import design_seed, replicate_seed
+from sim.experiment.design import salib_problem
+from sim.experiment.seeds import design_seed
 from sim.experiment.store import write_text_atomic
-
-RESAMPLES = 200
-CONF_LEVEL = 0.95
 
 
 class ScreeningStore(Store):
@@ -69,8 +65,7 @@ def morris_design(calibration: Calibration) -> tuple[dict, np.ndarray]:
     from SALib.sample import morris
 
     spec = calibration.spec
-    problem = {"num_vars": len(spec.parameters), "names": list(spec.parameters),
-               "bounds": [list(map(float, p.range)) for p in spec.parameters.values()]}
+    problem = salib_problem(spec.parameters)
     sample = morris.sample(problem, spec.screen_trajectories,
                            num_levels=spec.screen_levels, seed=design_seed(spec.seed))
     return problem, sample
@@ -82,18 +77,16 @@ def screen(calibration: Calibration, out: str | Path, *, workers: int = 1,
     spec = calibration.spec
     out = Path(out)
     store = ScreeningStore(calibration, out, spec.screen_trajectories, spec.screen_levels)
-    simulator = Simulator(calibration.scenario_path, calibration.targets, agents=spec.agents,
-                          run_overrides={"end": spec.end} if spec.end else None)
     problem, sample = morris_design(calibration)
     names = problem["names"]
-    seeds = [replicate_seed(spec.seed, r) for r in range(spec.replicates)]
+    seeds = calibration.search_seeds()
     started = time.perf_counter()
     runs: dict[tuple[int, int], dict[str, float]] = {}
     jobs = []
     for point, row in enumerate(sample):
         values = {key: float(v) for key, v in zip(names, row)}
         for r, seed in enumerate(seeds):
-            stored = store.load(point, r, values)
+            stored = store.load(point, r, values, replay_failed=False)
             if stored is not None:
                 runs[point, r] = stored
             else:
@@ -104,7 +97,7 @@ def screen(calibration: Calibration, out: str | Path, *, workers: int = 1,
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), unit="run", desc="screening", leave=False, disable=None)
-    with _Pool(simulator, workers, scheduler, slurm) as pool:
+    with _Pool(calibration.simulator, workers, scheduler, slurm) as pool:
         for evaluation in pool.each(jobs):
             store.save(evaluation)
             runs[evaluation.trial, evaluation.replicate] = evaluation
@@ -116,7 +109,9 @@ def screen(calibration: Calibration, out: str | Path, *, workers: int = 1,
     if failed:
         raise CalibrationError(
             f"{len(failed)} screening runs failed (first: point {failed[0].trial}, "
-            f"{failed[0].error}); a Morris design needs every point. Narrow the ranges")
+            f"{failed[0].error}); a Morris design needs every point. The same command runs "
+            "the failed ones again (the others are kept); if they fail again, narrow the "
+            "ranges in a new folder")
     moments = pd.DataFrame(
         [pd.DataFrame([runs[p, r].moments for r in range(len(seeds))]).mean()
          for p in range(len(sample))])
@@ -136,18 +131,11 @@ def morris_table(calibration: Calibration, problem: dict, sample: np.ndarray,
     """μ*, μ and σ of the elementary effects of each parameter on each moment (its own
     units) and μ* on its gap in standard errors (a floor or ceiling met counting 0); a
     moment undefined at some point (a growth of a stock that fell to zero) is left out."""
-    from SALib.analyze import morris
-
     from sim.calibration.moments import gaps
-
-    spec = calibration.spec
+    from sim.experiment.analyze import morris_analyze
 
     def analyze(y: np.ndarray) -> dict:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return morris.analyze(problem, sample, y, num_resamples=RESAMPLES,
-                                  conf_level=CONF_LEVEL, num_levels=spec.screen_levels,
-                                  seed=design_seed(spec.seed))
+        return morris_analyze(problem, sample, y, calibration.spec.screen_levels)
 
     rows = []
     for m in calibration.targets.moments():

@@ -120,9 +120,12 @@ class Store:
             return self.runs / f"noise-r{replicate:04d}.json"
         return self.runs / f"t{trial:06d}-r{replicate:03d}.json"
 
-    def load(self, trial: int, replicate: int, values: dict[str, float]) -> Evaluation | None:
+    def load(self, trial: int, replicate: int, values: dict[str, float],
+             replay_failed: bool = True) -> Evaluation | None:
         """The stored run, if any; one stored for other values means the sampler did not
-        replay as recorded (refused)."""
+        replay as recorded (refused). A stored failure is replayed as failed for the
+        sampler's trials (so that it asks what it asked); runs outside the sampler (the
+        centre of the ranges, a screening) are run again (``replay_failed`` False)."""
         path = self._path(trial, replicate)
         if not path.exists():
             return None
@@ -136,7 +139,9 @@ class Store:
             raise CalibrationError(f"{path}: stored for {evaluation.values}, but the search "
                                    f"now asks {values}: the store was made by another "
                                    "search")
-        # a failed run is replayed as failed, so that the sampler asks what it asked
+        if evaluation.moments is None and not replay_failed:
+            path.unlink(missing_ok=True)
+            return None
         return evaluation
 
     def save(self, evaluation: Evaluation) -> None:
@@ -177,9 +182,8 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
     calibration.check_searchable()
     out = Path(out)
     store = Store(calibration, out)
-    simulator = Simulator(calibration.scenario_path, calibration.targets, agents=spec.agents,
-                          run_overrides={"end": spec.end} if spec.end else None)
-    seeds = [replicate_seed(spec.seed, r) for r in range(spec.replicates)]
+    simulator = calibration.simulator
+    seeds = calibration.search_seeds()
     distributions = {key: optuna.distributions.FloatDistribution(low, high)
                      for key, (low, high) in calibration.ranges.items()}
     study = optuna.create_study(direction="minimize", sampler=_sampler(calibration))
@@ -302,7 +306,7 @@ def _search_weight(calibration: Calibration, store: "Store", out: Path,
     from sim.calibration.inference import moment_covariance
 
     spec = calibration.spec
-    fitted = [m for m in calibration.targets.moments() if not m.holdout]
+    fitted = calibration.fitted
     standard_errors = pd.Series({m.id: m.standard_error for m in fitted})
     count = spec.noise_replicates
     if count is None:
@@ -312,7 +316,7 @@ def _search_weight(calibration: Calibration, store: "Store", out: Path,
         runs = {}
         jobs = []
         for r in range(count):
-            stored = store.load(NOISE_TRIAL, r, centre)
+            stored = store.load(NOISE_TRIAL, r, centre, replay_failed=False)
             if stored is not None:
                 runs[r] = stored
             else:
@@ -322,7 +326,8 @@ def _search_weight(calibration: Calibration, store: "Store", out: Path,
             runs[evaluation.replicate] = evaluation
         failed = [e.error for e in runs.values() if e.moments is None]
         if failed:
-            raise CalibrationError(f"a run at the centre of the ranges failed: {failed[0]}")
+            raise CalibrationError(f"a run at the centre of the ranges failed: {failed[0]}; "
+                                   "the same command runs it again")
         draws = pd.DataFrame([runs[r].moments for r in range(count)])
         omega = moment_covariance(standard_errors, draws, spec.replicates)
     else:
@@ -336,7 +341,7 @@ def _search_weight(calibration: Calibration, store: "Store", out: Path,
 def weighted(calibration: Calibration, weight: pd.DataFrame, simulated: pd.Series) -> float:
     """gᵀ W g over the fitted moments, g the gaps in the moments' units (0 for a floor or
     ceiling met); infinite when a moment is undefined."""
-    fitted = [m for m in calibration.targets.moments() if not m.holdout]
+    fitted = calibration.fitted
     z = gaps(fitted, simulated)
     g = (z * pd.Series({m.id: m.standard_error for m in fitted}))[weight.index].to_numpy()
     if not np.isfinite(g).all():
@@ -361,7 +366,7 @@ def _progress_note(calibration: Calibration, rows, batch, seeds) -> str:
     if not runs:
         return f"best {best['distance']:.2f}"
     mean = pd.DataFrame([runs[r].moments for r in range(len(seeds))]).mean()
-    z = gaps([m for m in calibration.targets.moments() if not m.holdout], mean)
+    z = gaps(calibration.fitted, mean)
     worst = z.abs().sort_values(ascending=False).index[:3]
     return f"best {best['distance']:.2f}; worst: {', '.join(worst)}"
 
@@ -409,7 +414,6 @@ class _Pool:
 
 def _write_outputs(calibration: Calibration, out: Path, result: SearchResult) -> None:
     spec = calibration.spec
-    write_text_atomic(out / "trials.csv", result.trials.to_csv(index=False))
     write_text_atomic(out / "fit_search.csv", result.fit.to_csv(index=False))
     scenario = os.path.relpath(calibration.scenario_path, out.resolve())
     lines = [

@@ -42,11 +42,7 @@ class Simulator:
         return scenario_from_dict(raw, where)
 
     def __call__(self, values: dict[str, float], seed: int) -> pd.Series:
-        from sim.model import free_finished_models, run
+        from sim.model import run
 
-        scenario = self.scenario_for(values, seed)
-        result = run(scenario)
-        moments = simulated_moments(self.targets, result.quarterly, result.groups)
-        del result
-        free_finished_models(scenario.run.agents)
-        return moments
+        result = run(self.scenario_for(values, seed))
+        return simulated_moments(self.targets, result.quarterly, result.groups)

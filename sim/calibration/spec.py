@@ -34,6 +34,7 @@ that does not load.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -42,9 +43,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.calibration.targets import TargetsError, TargetsFile, load_targets
+from sim.calibration.targets import Moment, TargetsError, TargetsFile, load_targets
 from sim.config import ScenarioError, format_validation_error, read_toml
 from sim.errors import SimError
+from sim.experiment.seeds import replicate_seed
+from sim.quarters import parse_quarter
 
 SAMPLERS = ("cmaes", "tpe")
 
@@ -132,14 +135,29 @@ class Calibration:
     def ranges(self) -> dict[str, tuple[float, float]]:
         return {key: (p.range[0], p.range[1]) for key, p in self.spec.parameters.items()}
 
+    @functools.cached_property
+    def simulator(self):
+        """The :class:`~sim.calibration.simulate.Simulator` of every run (the scenario's
+        ``extends`` chain read once)."""
+        from sim.calibration.simulate import Simulator
+
+        spec = self.spec
+        return Simulator(self.scenario_path, self.targets, agents=spec.agents,
+                         run_overrides={"end": spec.end} if spec.end else None)
+
+    @property
+    def fitted(self) -> list[Moment]:
+        """The moments the search fits (not the held-out ones)."""
+        return [m for m in self.targets.moments() if not m.holdout]
+
+    def search_seeds(self) -> list[int]:
+        """The seeds of every point's replicates (the same at every point)."""
+        return [replicate_seed(self.spec.seed, r) for r in range(self.spec.replicates)]
+
     def scenario_values(self) -> dict[str, float]:
         """The calibrated scenario's own value of each parameter (its file's, or the
         schema's default)."""
-        from sim.calibration.simulate import Simulator
-
-        scenario = Simulator(self.scenario_path, self.targets, agents=self.spec.agents,
-                             run_overrides={"end": self.spec.end} if self.spec.end
-                             else None).scenario_for({}, self.spec.seed)
+        scenario = self.simulator.scenario_for({}, self.spec.seed)
         values = {}
         for key in self.spec.parameters:
             node = scenario
@@ -151,11 +169,10 @@ class Calibration:
     def check_searchable(self) -> None:
         """A search needs at least as many fitted moments as parameters (a screening
         does not)."""
-        fitted = [m for m in self.targets.moments() if not m.holdout]
-        if len(fitted) < len(self.spec.parameters):
+        if len(self.fitted) < len(self.spec.parameters):
             raise CalibrationError(
                 f"{self.source}: {len(self.spec.parameters)} parameters against "
-                f"{len(fitted)} fitted moments of {self.spec.targets}: a search needs at "
+                f"{len(self.fitted)} fitted moments of {self.spec.targets}: a search needs at "
                 "least as many moments as parameters (a screening with --screen does not)")
 
     @property
@@ -175,12 +192,9 @@ class Calibration:
         settings; not the name, the description, the number of points (a finished search
         may be extended) nor the report's sizes. A store made under another digest is
         refused."""
-        from sim.calibration.simulate import Simulator
         from sim.experiment.spec import scenario_hash
 
         spec = self.spec
-        simulator = Simulator(self.scenario_path, self.targets, agents=spec.agents,
-                              run_overrides={"end": spec.end} if spec.end else None)
         search = spec.model_dump(mode="json", include={
             "agents", "replicates", "batch", "sampler", "seed", "end", "parameters",
             "noise_replicates", "include_scenario"})
@@ -191,7 +205,7 @@ class Calibration:
         search["parameters"] = {key: {k: v for k, v in value.items()
                                       if not (k == "prior" and v is None)}
                                 for key, value in search["parameters"].items()}
-        data = {"scenario": scenario_hash(simulator.scenario_for({}, 0)),
+        data = {"scenario": scenario_hash(self.simulator.scenario_for({}, 0)),
                 "targets": self.targets.model_dump(mode="json"), "search": search}
         text = json.dumps(data, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -199,7 +213,6 @@ class Calibration:
 
 def load_calibration(path: str | Path) -> Calibration:
     """Read and check a calibration file (see the module's docstring)."""
-    from sim.calibration.simulate import Simulator
     from sim.experiment.spec import ExperimentError, _check_key, _flatten_parameters
 
     path = Path(path)
@@ -228,8 +241,7 @@ def load_calibration(path: str | Path) -> Calibration:
                               targets=targets)
     # both ends of every range must make a valid scenario, one parameter at a time
     try:
-        simulator = Simulator(scenario_path, targets, agents=spec.agents,
-                              run_overrides={"end": spec.end} if spec.end else None)
+        simulator = calibration.simulator
         for key, (low, high) in calibration.ranges.items():
             for value in (low, high):
                 simulator.scenario_for({key: value}, spec.seed)
@@ -243,12 +255,13 @@ def load_calibration(path: str | Path) -> Calibration:
                 raise CalibrationError(
                     f"{where}: include_scenario: the scenario's '{key}' = {value!r} is "
                     f"outside its range [{low}, {high}]; widen the range")
-    # every target's years inside the reported quarters (held-out ones too)
-    first = int(scenario.run.start[:4]) + (0 if scenario.run.start.endswith("Q1") else 1)
-    last = int(scenario.run.end[:4])
-    full_last = last if scenario.run.end.endswith("Q4") else last - 1
+    # every target's quarters inside the reported ones (held-out targets too): the fourth
+    # quarter of each year for a q4 target, all four for a yearly one
+    first, last = parse_quarter(scenario.run.start), parse_quarter(scenario.run.end)
     for t in targets.target:
-        outside = [y for y in t.years if not first <= y <= full_last]
+        needs_from = 3 if t.period == "q4" else 0
+        outside = [y for y in t.years
+                   if not (first <= 4 * y + needs_from and 4 * y + 3 <= last)]
         if outside:
             raise CalibrationError(
                 f"{where}: target '{t.id}' needs {', '.join(map(str, outside))}, which the "

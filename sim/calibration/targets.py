@@ -219,11 +219,11 @@ def _check_names(targets: TargetsFile, source: str) -> None:
                     raise unknown(f"{t.dimension} group", group, groups_of[t.dimension], t)
             if t.metric not in GROUP_METRICS:
                 raise unknown("group metric", t.metric, tuple(GROUP_METRICS), t)
-            if t.metric not in SUMMABLE_GROUP_METRICS:
+            if t.metric not in SUMMABLE_GROUP_METRICS and (len(t.groups) > 1 or t.as_share):
                 raise TargetsError(
                     f"{source}: target '{t.id}': group metric '{t.metric}' is a ratio; it "
-                    "cannot be summed over groups or taken as a share; allowed: "
-                    + ", ".join(SUMMABLE_GROUP_METRICS))
+                    "cannot be summed over groups or taken as a share (one group, not as a "
+                    "share, is allowed); summable: " + ", ".join(SUMMABLE_GROUP_METRICS))
 
 
 def load_targets(path: str | Path) -> TargetsFile:

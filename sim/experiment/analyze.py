@@ -66,17 +66,24 @@ def _rows(output: str, names: list[str], main: dict, per_rep: list[dict],
     return rows
 
 
+def morris_analyze(problem: dict, sample: np.ndarray, y: np.ndarray, num_levels: int) -> dict:
+    """SALib's Morris analysis of one response ``y`` (one value per row of ``sample``):
+    mu_star, mu, sigma and mu_star_conf (bootstrap half-width) per parameter."""
+    from SALib.analyze import morris
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return morris.analyze(problem, sample, y, num_resamples=RESAMPLES,
+                              conf_level=CONF_LEVEL, num_levels=num_levels,
+                              seed=ANALYSIS_SEED)
+
+
 def morris_indices(problem: dict, sample: np.ndarray, matrix: np.ndarray, output: str,
                    num_levels: int) -> list[dict[str, Any]]:
     """mu*, mu and sigma of one output; conf is SALib's bootstrap half-width for mu*."""
-    from SALib.analyze import morris
 
     def run(y: np.ndarray) -> dict:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return morris.analyze(problem, sample, y, num_resamples=RESAMPLES,
-                                  conf_level=CONF_LEVEL, num_levels=num_levels,
-                                  seed=ANALYSIS_SEED)
+        return morris_analyze(problem, sample, y, num_levels)
 
     main = run(_replicate_mean(matrix, output))
     per_rep = [run(matrix[:, r]) for r in _complete_replicates(matrix)]

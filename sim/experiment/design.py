@@ -40,11 +40,15 @@ class Design:
                 for key in self.keys}
 
 
+def salib_problem(parameters: dict) -> dict[str, Any]:
+    """The SALib problem of parameters with a ``range`` each: names and bounds."""
+    return {"num_vars": len(parameters), "names": list(parameters),
+            "bounds": [list(map(float, p.range)) for p in parameters.values()]}
+
+
 def problem(experiment: Experiment) -> dict[str, Any]:
-    """The SALib problem: parameter names and ranges."""
-    params = experiment.spec.parameters
-    return {"num_vars": len(params), "names": list(params),
-            "bounds": [list(map(float, p.range)) for p in params.values()]}
+    """The SALib problem of an experiment: parameter names and ranges."""
+    return salib_problem(experiment.spec.parameters)
 
 
 def count_points(experiment: Experiment) -> int:

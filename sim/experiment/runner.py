@@ -99,7 +99,7 @@ def execute_run(task: RunTask) -> RunOutcome:
         from sim import __version__
         from sim.config import scenario_from_dict
         from sim.experiment.spec import scenario_hash
-        from sim.model import free_finished_models, run
+        from sim.model import run
 
         raw = apply_point(task.base, task.values, task.at)
         raw["run"]["seed"] = task.seed
@@ -127,8 +127,6 @@ def execute_run(task: RunTask) -> RunOutcome:
                 "generator_version": result.meta.get("generator_version"),
                 "git_revision": result.meta.get("git_revision"),
                 "wall_seconds": round(time.perf_counter() - started, 3), "worker": _where()}
-        del result
-        free_finished_models(scenario.run.agents)
         return RunOutcome(task.run_id, True, pd.DataFrame(columns), meta)
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
         return RunOutcome(task.run_id, False, error="".join(traceback.format_exception(exc)),

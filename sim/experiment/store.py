@@ -68,6 +68,19 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def write_figure_atomic(path: Path, figure, **savefig_kw) -> None:
+    """Save a matplotlib ``figure`` to ``path`` (format from its suffix) under a temporary
+    name and rename it: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_name(path)
+    try:
+        figure.savefig(temp, format=path.suffix.lstrip("."), **savefig_kw)
+        _replace_atomically(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
 def write_parquet_atomic(path: Path, frame: pd.DataFrame, meta: dict | None = None) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
