@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -124,17 +125,20 @@ def test_a_search_with_more_points_reuses_the_runs_of_the_first(synthetic, tmp_p
                                   first.trials.drop(columns="elapsed_seconds"))
 
 
-def test_a_failed_run_is_replayed_as_failed(synthetic, tmp_path):
-    """A stored failure stays a failure on resume, so the sampler asks what it asked."""
-    import json
-
-    folder, path, _, _ = synthetic
-    calibration = load_calibration(path)
-    whole = calibrate(calibration, tmp_path / "f", workers=1, report=False)
-    run = tmp_path / "f" / "runs" / "t000002-r000.json"
+def _mark_failed(run: Path) -> dict:
+    """Rewrite a stored run as failed ("killed"); returns what it held."""
     data = json.loads(run.read_text(encoding="utf-8"))
     run.write_text(json.dumps({**data, "moments": None, "error": "killed"}),
                    encoding="utf-8")
+    return data
+
+
+def test_a_failed_run_is_replayed_as_failed(synthetic, tmp_path):
+    """A stored failure stays a failure on resume, so the sampler asks what it asked."""
+    folder, path, _, _ = synthetic
+    calibration = load_calibration(path)
+    whole = calibrate(calibration, tmp_path / "f", workers=1, report=False)
+    _mark_failed(tmp_path / "f" / "runs" / "t000002-r000.json")
     for later in sorted((tmp_path / "f" / "runs").glob("t00000[4-7]*.json")):
         later.unlink()
     resumed = calibrate(calibration, tmp_path / "f", workers=1, report=False)
@@ -153,16 +157,12 @@ def test_a_failed_run_is_replayed_as_failed(synthetic, tmp_path):
 
 def test_a_failed_run_at_the_centre_is_run_again(synthetic, tmp_path):
     """The runs that set the search's weight are not the sampler's: a stored failure
-    among them stops the search with a message, and the same command runs it again."""
-    import json
-
+    among them (a run killed for memory, say) is run again when the search resumes."""
     _, path, _, _ = synthetic
     calibration = load_calibration(path)
     whole = calibrate(calibration, tmp_path / "c", workers=1, report=False)
     run = tmp_path / "c" / "runs" / "noise-r0001.json"
-    data = json.loads(run.read_text(encoding="utf-8"))
-    run.write_text(json.dumps({**data, "moments": None, "error": "killed"}),
-                   encoding="utf-8")
+    data = _mark_failed(run)
     again = calibrate(calibration, tmp_path / "c", workers=1, report=False)
     # the centre run was made again (the search's own runs were all reused), the same
     # as before: same weight, same estimate
