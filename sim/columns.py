@@ -36,7 +36,7 @@ QUARTERLY_COLUMNS: dict[str, tuple[str, str]] = {
     "avg_rate_new_online": ("fraction/yr", "same, online loans"),
     "avg_rate_new_supply_chain": ("fraction/yr", "same, supply-chain finance"),
     "default_rate": ("fraction/yr", "annualised share of borrowing firms that defaulted "
-                     "this quarter (4 × quarterly rate)"),
+                     "this quarter, as a year's probability: 1 − (1 − quarterly rate)⁴"),
     "npl_ratio": ("fraction", "non-performing SME loans ÷ SME loans outstanding"),
     "npl_ratio_bank": ("fraction", "same, bank-originated loans"),
     "bank_car_mean": ("fraction", "assets-weighted mean whole-bank capital ratio"),
@@ -124,7 +124,8 @@ GROUP_METRICS: dict[str, tuple[str, str]] = {
     "approval_rate": ("fraction", "approvals ÷ applications"),
     "unmet_demand_share": ("fraction", "unfinanced ÷ demanded"),
     "avg_rate_new": ("fraction/yr", "amount-weighted rate on new debt"),
-    "default_rate": ("fraction/yr", "annualised default rate of borrowers"),
+    "default_rate": ("fraction/yr", "annualised default rate of borrowers, "
+                     "1 − (1 − quarterly rate)⁴"),
 }
 # The lender-kind × firm-group matrix is stored in groups.parquet with this dimension and
 # metric; its group is "<lender kind>|<firm size>" (debt and non-debt finance originated).

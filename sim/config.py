@@ -14,7 +14,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from sim.quarters import parse_quarter
+from sim.quarters import parse_quarter, quarter_label
 from sim.schema import Scenario
 
 
@@ -42,13 +42,62 @@ def read_toml(path: Path, what: str = "scenario",
         raise error(f"{what} file not found: {path}")
     if path.is_dir():
         raise error(f"{path} is a folder; give a {what} .toml file")
+    data = path.read_bytes()
+    for mark, name in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            raise error(f"{path}: the file is {name} (it starts with a byte-order mark); "
+                        "TOML files are UTF-8 without one: save it again as UTF-8")
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not a UTF-8 text file (byte 0x{data[exc.start]:02x} at "
+                    f"position {exc.start} is not UTF-8; a file saved as GBK or Latin-1?); "
+                    "save it again as UTF-8") from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError:
-        raise error(f"{path}: not a UTF-8 text file") from None
+    if not raw:
+        raise error(f"{path}: the file is empty (no keys or tables); a {what} file sets "
+                    "at least one key" + (", e.g. extends = \"baseline.toml\""
+                                          if what == "scenario" else ""))
+    return raw
+
+
+_BYTE_ORDER_MARKS = ((b"\xef\xbb\xbf", "UTF-8 with a BOM"), (b"\xff\xfe", "UTF-16"),
+                     (b"\xfe\xff", "UTF-16"))
+
+
+def check_shapes(raw: dict, path: Path) -> None:
+    """A known table written as an array of tables (``[[run]]``), or a list written as a
+    table (``[change]``), is refused before merging, where it would change meaning."""
+    from sim.schema import Scenario
+
+    for key, field in Scenario.model_fields.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        if key in ("change", "shock"):
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ScenarioError(f"{path}: '{key}' must be an array of tables, each "
+                                    f"written [[{key}]], not {_toml_kind(value)}")
+        elif any(isinstance(kind, type) and issubclass(kind, BaseModel)
+                 for kind in (field.annotation, *get_args(field.annotation))):
+            if not isinstance(value, dict):
+                raise ScenarioError(f"{path}: '{key}' must be a table, written [{key}], "
+                                    f"not {_toml_kind(value)}")
+        elif isinstance(value, (dict, list)):
+            raise ScenarioError(f"{path}: '{key}' must be a single value, not "
+                                f"{_toml_kind(value)}")
+
+
+def _toml_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return ("an array of tables ([[...]])" if value and isinstance(value[0], dict)
+                else "an array")
+    if isinstance(value, dict):
+        return "a table ([...])"
+    return f"the {type(value).__name__} {value!r}"
 
 
 def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
@@ -58,6 +107,7 @@ def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise ScenarioError(f"'extends' forms a cycle: {cycle}")
     raw = read_toml(path)
+    check_shapes(raw, path)
     parent = raw.get("extends")
     if parent is None:
         return raw
@@ -70,7 +120,40 @@ def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
     base = read_with_extends(parent_path, (*_chain, path))
     base.pop("name", None)
     base.pop("description", None)
+    if "change" in base and "change" in raw:
+        base["change"] = _not_overridden(base["change"], raw["change"])
     return _deep_merge(base, raw)
+
+
+def _set_keys(entry: Any) -> tuple[str | None, set[str]]:
+    """The quarter and the keys (without a leading ``policy.``) a raw ``set`` entry sets."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("set"), dict):
+        return None, set()
+    return entry.get("at"), {key.removeprefix("policy.") for key in entry["set"]}
+
+
+def _not_overridden(parent: list, child: list) -> list:
+    """The parent's ``[[change]]`` entries without the keys a child file sets at the same
+    quarter: as with tables, the file that extends another wins (a counterfactual that
+    switches off one of its parent's dated changes). Two entries of one file that set a key
+    in the same quarter are still refused (:func:`_check_conflicts`)."""
+    overridden: dict[str, set[str]] = {}
+    for entry in child:
+        quarter, keys = _set_keys(entry)
+        if quarter is not None:
+            overridden.setdefault(quarter, set()).update(keys)
+    kept = []
+    for entry in parent:
+        quarter, keys = _set_keys(entry)
+        drop = keys & overridden.get(quarter, set())
+        if not drop:
+            kept.append(entry)
+            continue
+        remaining = {k: v for k, v in entry["set"].items()
+                     if k.removeprefix("policy.") not in drop}
+        if remaining:
+            kept.append({**entry, "set": remaining})
+    return kept
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -156,11 +239,48 @@ def resolve_path(scenario: Scenario, dotted: str) -> tuple[BaseModel, str]:
                         + "; policy keys look like 'central_bank.lpr_1y_annual'")
 
 
+def describe_change(number: int, change) -> str:
+    """``change #3 (set central_bank.rrr at 2024Q3)``: an entry as a message names it."""
+    keys = ", ".join(change.set or change.ramp or {}) or "nothing"
+    if change.set is not None:
+        return f"change #{number} (set {keys} at {change.at})"
+    return f"change #{number} (ramp {keys} from {change.start} to {change.to})"
+
+
+def _window(change) -> tuple[int, int]:
+    if change.set is not None:
+        quarter = parse_quarter(change.at)
+        return quarter, quarter
+    return parse_quarter(change.start), parse_quarter(change.to)
+
+
+def _check_conflicts(scenario: Scenario, source: str) -> None:
+    """Refuse two entries that would set one parameter in the same quarter: two ``set``
+    at one quarter, a ``set`` inside a ramp's window, or overlapping ramps. Keys are
+    compared after resolving (``central_bank.rrr`` and ``policy.central_bank.rrr`` are
+    one parameter)."""
+    probe = scenario.model_copy(deep=True)
+    seen: dict[tuple[int, str], list[tuple[int, Any, tuple[int, int]]]] = {}
+    for number, change in enumerate(scenario.change, 1):
+        window = _window(change)
+        for key in change.set or change.ramp or {}:
+            target, name = resolve_path(probe, key)
+            for other_number, other, (first, last) in seen.get((id(target), name), []):
+                if window[0] <= last and first <= window[1]:
+                    raise ScenarioError(
+                        f"{source}: {describe_change(other_number, other)} and "
+                        f"{describe_change(number, change)} both set '{key}' in "
+                        f"{quarter_label(max(first, window[0]))}; a parameter takes one "
+                        "value a quarter: remove one, or move it outside the other's "
+                        "quarters")
+            seen.setdefault((id(target), name), []).append((number, change, window))
+
+
 def _check_changes(scenario: Scenario, source: str) -> None:
     start, end = parse_quarter(scenario.run.start), parse_quarter(scenario.run.end)
     probe = scenario.model_copy(deep=True)
     for number, change in enumerate(scenario.change, 1):
-        where = f"{source}: change #{number}"
+        where = f"{source}: {describe_change(number, change)}"
         quarters = [change.at] if change.set is not None else [change.start, change.to]
         for label in quarters:
             q = parse_quarter(label)
@@ -172,7 +292,14 @@ def _check_changes(scenario: Scenario, source: str) -> None:
                 target, name = resolve_path(probe, key)
             except ScenarioError as exc:
                 raise ScenarioError(f"{where}: {exc}") from None
-            if change.ramp is not None and not isinstance(value, (int, float)):
+            current = getattr(target, name)
+            if change.ramp is not None and (
+                    isinstance(current, bool) or not isinstance(current, (int, float))):
+                raise ScenarioError(f"{where}: '{key}' is a "
+                                    f"{type(current).__name__}, which cannot be ramped; "
+                                    "use 'set' at a quarter")
+            if change.ramp is not None and (
+                    isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise ScenarioError(f"{where}: ramp of '{key}' needs a number, got {value!r}")
             try:
                 setattr(target, name, value)
@@ -185,6 +312,7 @@ def _check_changes(scenario: Scenario, source: str) -> None:
         if not start <= first <= end:
             raise ScenarioError(f"{source}: shock #{number}: quarter {shock.at} is outside the "
                                 f"run ({scenario.run.start} to {scenario.run.end})")
+    _check_conflicts(scenario, source)
 
 
 def _with_type_defaults(raw: dict) -> dict:

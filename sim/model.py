@@ -27,7 +27,7 @@ from sim.policy import PolicySchedule
 from sim.quarters import parse_quarter, quarter_label
 from sim.recorder import Recorder
 from sim.schema import Scenario
-from sim.units import national, stratum_weights, yi_per_agent_wan
+from sim.units import annual_probability, national, stratum_weights, yi_per_agent_wan
 from sim.wiring import choice_tables, credit_params, firm_params, initial_expected_rates, \
     lender_table
 
@@ -242,8 +242,8 @@ class CreditMarket(mesa.Model):
         # 10. record
         reduce_groups(self.acc, self.used_blocks, self.weights, sums)
         self._update_expectations(tables, sums)
-        self.last_default_rate = 4.0 * sums.size_counts(L.GM_DEFAULTS).sum() / max(
-            sums.borrowers_before.sum(), 1.0)
+        self.last_default_rate = annual_probability(
+            sums.size_counts(L.GM_DEFAULTS).sum() / max(sums.borrowers_before.sum(), 1.0))
         if self.checker is not None:
             self.checker.check(q, sums)
         self.recorder.record(q, self, sums)

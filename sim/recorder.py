@@ -14,6 +14,7 @@ from sim.columns import (
 )
 from sim.kernels import layout as L
 from sim.quarters import quarter_label
+from sim.units import annual_probability
 
 GROUP_NAMES = (
     [("sector", s) for s in SECTORS] + [("region", r) for r in REGIONS]
@@ -94,7 +95,8 @@ class Recorder:
                            ("supply_chain", KIND_SUPPLY_CHAIN)):
             q[f"avg_rate_new_{name}"][t] = _ratio(rate_amt[kinds == kind].sum(),
                                                   new[kinds == kind].sum())
-        q["default_rate"][t] = 4.0 * _ratio(nat_c[L.GM_DEFAULTS], sums.borrowers_before.sum())
+        q["default_rate"][t] = annual_probability(
+            _ratio(nat_c[L.GM_DEFAULTS], sums.borrowers_before.sum()))
         q["npl_ratio"][t] = _ratio(lm[:, L.LF_BAL_NPL].sum(), balance.sum())
         q["npl_ratio_bank"][t] = _ratio(lm[kinds == KIND_BANK, L.LF_BAL_NPL].sum(),
                                         balance[kinds == KIND_BANK].sum())
@@ -182,7 +184,8 @@ class Recorder:
                 "unmet_demand_share": max(0.0, 1.0 - _ratio(financed[g], gm[g, L.GM_DEMAND]))
                 if gm[g, L.GM_DEMAND] > 0 else 0.0,
                 "avg_rate_new": _ratio(gm[g, L.GM_RATE_AMT], gm[g, L.GM_NEW_DEBT]),
-                "default_rate": 4.0 * _ratio(gc[g, L.GM_DEFAULTS], borrowers_before[g]),
+                "default_rate": annual_probability(_ratio(gc[g, L.GM_DEFAULTS],
+                                                           borrowers_before[g])),
             }
             for m, name in enumerate(metrics):
                 out[g, m] = values[name]

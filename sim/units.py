@@ -46,3 +46,10 @@ def yi_per_agent_wan(weights: np.ndarray) -> np.ndarray:
     lender's capacity in 亿元; the factor comes from here so the weight rule has one home.
     """
     return np.asarray(weights, dtype=np.float64) / WAN_PER_YI
+
+
+def annual_probability(quarterly: float) -> float:
+    """A quarter's probability as a year's: 1 − (1 − q)⁴, so it stays within 0–1 (4q
+    would pass 1 when a quarter's rate passes 25%). ``q`` is clipped to 0–1 first."""
+    share = min(max(float(quarterly), 0.0), 1.0)
+    return 1.0 - (1.0 - share) ** 4

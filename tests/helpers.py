@@ -30,7 +30,7 @@ MAX_NEW_LENDING_FALL = 0.50
 
 def extreme_quarters(quarterly) -> list[str]:
     """The quarters of a run's quarterly table whose default rate (already annual: 4 ×
-    the quarterly rate, sim/columns.py) exceeds MAX_DEFAULT_RATE_ANNUAL or whose new
+    1 − (1 − quarterly rate)⁴, sim/columns.py) exceeds MAX_DEFAULT_RATE_ANNUAL or whose new
     lending fell by more than MAX_NEW_LENDING_FALL on the quarter before, each with
     its figure."""
     default = quarterly["default_rate"].to_numpy()

@@ -9,6 +9,7 @@ printed as ``error: <message>`` with exit code 2, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -36,7 +37,14 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     from sim.config import ScenarioError
     from sim.errors import SimError
 
-    return (ScenarioError, SimError, ValidationError, FileNotFoundError, PermissionError)
+    return (ScenarioError, SimError, ValidationError)
+
+
+def _idle_timeout() -> type[BaseException]:
+    """The error of a wait for idle workers (imported only when an exception occurred)."""
+    from sim.experiment.clusters import IdleTimeout
+
+    return IdleTimeout
 
 
 def _report_error(message: object) -> None:
@@ -52,6 +60,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _report_error("interrupted; no run folder written")
         return EXIT_INTERRUPTED
+    except _idle_timeout() as exc:
+        # a sweep or calibration that stopped waiting: its own code, the runs done kept
+        from sim.cli.exits import EXIT_IDLE
+
+        _report_error(exc)
+        return EXIT_IDLE
+    except BrokenPipeError:
+        # the reader went away (``sim validate x | head``): nothing left to tell it
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - flushed at exit, no more error
+        return 0
+    except OSError as exc:
+        # a missing file, a folder without permission, a full disk, an I/O error: what
+        # the system says, in words, with the file; the writers leave nothing half-written
+        from sim.output_paths import describe_os_error
+
+        _report_error(describe_os_error(exc))
+        return EXIT_USER_ERROR
     except Exception as exc:
         if not isinstance(exc, _user_error_types()):
             raise  # a bug: keep the traceback

@@ -28,7 +28,7 @@ def _default_out(base: str, other: str) -> Path:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.cli.kernels import warm_up_kernels
+    from sim.cli.kernels import check_before_running, warm_up_kernels
     from sim.compare import (
         CompareError,
         check_comparable,
@@ -46,10 +46,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise CompareError(f"BASE and OTHER have different run.seed ({base.run.seed} vs "
                            f"{other.run.seed}); give --seed to pair them")
     check_comparable(base, other)
-    out_dir = Path(args.out) if args.out else None
-    if out_dir is not None and (out_dir.exists() or out_dir.is_symlink()):
-        raise CompareError(f"comparison folder {out_dir} already exists; choose another "
-                           "--out or remove it first")
+    from sim.output_paths import check_output_dir
+
+    out_dir = check_output_dir(args.out, what="comparison folder")
+    if out_dir is None:
+        check_output_dir(_default_out(base.name, other.name), what="comparison folder")
+    check_before_running(base)  # the runs go one at a time, at the same size
     warm_up_kernels(args.quiet)
 
     def progress(message: str) -> None:

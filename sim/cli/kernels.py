@@ -31,3 +31,26 @@ def warm_up_kernels(quiet: bool) -> None:
     if not announced:
         print(COMPILE_NOTICE, end=" ", file=sys.stderr)
     print(f"done in {seconds:.1f} s; later runs use the cache", file=sys.stderr, flush=True)
+
+
+def check_before_running(scenario, processes: int = 1) -> None:
+    """What is checked before a run allocates anything: its memory estimate, and a thread
+    count above what numba may use (reported, not silently reduced)."""
+    from sim.memory import check_run_memory
+
+    run = scenario.run
+    check_run_memory(run.agents, run.engine, processes)
+    if run.threads is None:
+        return
+    if run.engine == "reference":
+        if run.threads > 1:
+            print(f"note: the reference engine runs on one thread; threads = {run.threads} "
+                  "is not used", file=sys.stderr)
+        return
+    import numba
+
+    usable = numba.config.NUMBA_NUM_THREADS
+    if run.threads > usable:
+        print(f"note: {run.threads} threads asked, but numba may use {usable} here (the "
+              "cores available, or NUMBA_NUM_THREADS); running with "
+              f"{usable}", file=sys.stderr)

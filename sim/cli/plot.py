@@ -61,6 +61,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
         out_dir = run_dirs[0] / "figures"
     else:
         out_dir = Path.cwd() / "comparison-figures"
+    from sim.output_paths import check_output_dir
+
+    check_output_dir(out_dir, what="figure folder", may_exist=True)
 
     from sim.plot import save_standard_figures
 

@@ -30,15 +30,6 @@ def add_commands(commands) -> None:
     validate.set_defaults(handler=cmd_validate)
 
 
-def fail_if_exists(out_dir: Path | None) -> None:
-    """Refuse an existing --out before the run, not after hours of computing."""
-    from sim.results import RunFolderError
-
-    if out_dir is not None and (out_dir.exists() or out_dir.is_symlink()):
-        raise RunFolderError(f"run folder {out_dir} already exists; choose another --out "
-                             "or remove it first")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.deferred_imports import defer
     from sim.startup import collector_paused
@@ -49,20 +40,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         scenario = load_scenario(args.scenario, agents=args.agents, seed=args.seed,
                                  threads=args.threads, engine=args.engine)
-        out_dir = Path(args.out) if args.out else None
-        fail_if_exists(out_dir)
+        from sim.cli.kernels import check_before_running
+        from sim.output_paths import check_output_dir
+        from sim.results import default_run_dir
+
+        # refused now, not after hours of computing
+        out_dir = check_output_dir(args.out if args.out is not None else
+                                   default_run_dir(scenario.name, scenario.run.seed),
+                                   what="run folder")
+        check_before_running(scenario)
         if scenario.run.engine == "numba":  # the reference engine runs no kernels
             from sim.cli.kernels import warm_up_kernels
 
             warm_up_kernels(args.quiet)
 
         from sim.model import build_model
-        from sim.results import default_run_dir, summary_table, write_run
+        from sim.results import summary_table, write_run
 
         model = build_model(scenario, check=args.check)
     model.run_all(progress=not args.quiet)
     result = model.results()
-    path = write_run(result, out_dir or default_run_dir(scenario.name, scenario.run.seed))
+    # the default folder is named when the run ends (its time stamp), under the same
+    # parent checked above
+    path = write_run(result, out_dir if args.out is not None else
+                     default_run_dir(scenario.name, scenario.run.seed))
     if not args.quiet:
         print(summary_table(result))
         print(f"run folder: {path}")
@@ -82,4 +83,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
     run = scenario.run
     print(f"OK: {args.scenario} ({len(scenario.change)} changes, {len(scenario.shock)} shocks, "
           f"{run.start}–{run.end}, {run.agents:,} agents)")
+    for line in schedule_lines(scenario):
+        print(line)
     return 0
+
+
+def schedule_lines(scenario) -> list[str]:
+    """The changes and shocks a run applies, in the order it applies them (by quarter,
+    then as written), one line each."""
+    from sim.quarters import parse_quarter
+
+    entries = []
+    for number, change in enumerate(scenario.change, 1):
+        if change.set is not None:
+            what = ", ".join(f"{key} = {value!r}" for key, value in change.set.items())
+            entries.append((parse_quarter(change.at), 0, number,
+                            f"{change.at}          set   {what}  (change #{number})"))
+        else:
+            what = ", ".join(f"{key} → {value!r}" for key, value in change.ramp.items())
+            entries.append((parse_quarter(change.start), 0, number,
+                            f"{change.start}–{change.to}  ramp  {what}  (change #{number})"))
+    for number, shock in enumerate(scenario.shock, 1):
+        where = ", ".join((shock.sectors or []) + (shock.regions or [])) or "all firms"
+        entries.append((parse_quarter(shock.at), 1, number,
+                        f"{shock.at}          shock revenue {shock.revenue:+.0%} for "
+                        f"{shock.quarters} quarter(s), {where}  (shock #{number})"))
+    if not entries:
+        return []
+    return ["applies, in order:"] + [f"  {line}" for *_, line in sorted(entries)]

@@ -19,7 +19,10 @@ class Strict(BaseModel):
 
     # validators are built when a scenario is first validated, all sections in one go,
     # not one class at a time on import (about 50 ms less before a run's first quarter)
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
+    # strict: a string where a number or switch belongs ("20000", "no") and a number for
+    # a switch (1) are refused, not converted; nan and inf are refused in every float
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True,
+                              strict=True, allow_inf_nan=False)
 
 
 class Mix(Strict):

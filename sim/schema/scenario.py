@@ -33,6 +33,9 @@ class Change(Strict):
     def _shape(self) -> "Change":
         if (self.set is None) == (self.ramp is None):
             raise ValueError("a change needs exactly one of 'set' or 'ramp'")
+        if not (self.set or self.ramp):
+            raise ValueError(f"an empty '{'set' if self.set is not None else 'ramp'}' "
+                             "changes nothing; name at least one key and its value")
         if self.set is not None:
             if self.at is None or self.start is not None or self.to is not None:
                 raise ValueError("'set' takes 'at' (a quarter) and not 'from'/'to'")
