@@ -16,13 +16,16 @@ from sim.agents.regulators import BankingRegulator, CentralBank, Courts, DataReg
     FiscalAuthority
 from sim.agents.sectors import Government, OutsideSector
 from sim.categories import CH_BANK, GROUP_REGION, N_GROUPS, REGIONS, SIZES
+from sim.collector import QuarterlyCollector
 from sim.diffusion import no_signals, signals
+from sim.errors import SimError
 from sim.engines import SMEEngine, build_engine
 from sim.expectations import channel_rates, draw_shares, initial_kind_rates, lender_kinds, \
     update_kind_rates
 from sim.kernels import layout as L
 from sim.lenders_market import LenderMarket
 from sim.outside_funds import NominalGdp
+from sim.panel import Panel, draw_sample
 from sim.policy import PolicySchedule
 from sim.quarters import parse_quarter, quarter_label
 from sim.recorder import Recorder
@@ -114,6 +117,11 @@ class CreditMarket(mesa.Model):
         self._init_population()
         self.recorder = Recorder(self.start_quarter, self.end_quarter - self.start_quarter + 1,
                                  len(self.lenders))
+        # the starting firms fill the first slots; the panel follows a sample of them
+        sample = draw_sample(self.seed, self.sme.used_slots, run.panel_firms)
+        self.panel = Panel(sample, self.sme.panel_state(sample)["uid"], self.start_quarter,
+                           self.end_quarter - self.start_quarter + 1)
+        self.datacollector = QuarterlyCollector(self)
         self.checker = None
         if check:
             from sim.accounting import StockFlowCheck
@@ -194,9 +202,13 @@ class CreditMarket(mesa.Model):
         self._lap_started = now
 
     def step(self) -> None:
-        """One quarter, its ten phases in order."""
-        self._lap_started = time.perf_counter()
+        """One quarter, its ten phases in order; ``running`` turns False after the end
+        quarter (Mesa's ``run_model()`` then stops)."""
         q = self.quarter
+        if q > self.end_quarter:
+            raise SimError(f"the run ended with {quarter_label(self.end_quarter)}; a "
+                           "finished model takes no more steps")
+        self._lap_started = time.perf_counter()
         self.acc.zero(self.used_blocks)
         self.resolved_this_quarter = 0
         self.government.account.reset()
@@ -247,9 +259,12 @@ class CreditMarket(mesa.Model):
         if self.checker is not None:
             self.checker.check(q, sums)
         self.recorder.record(q, self, sums)
+        if len(self.panel.slots) and q >= self.start_quarter:
+            self.panel.record(q, self.sme.panel_state(self.panel.slots))
         self.borrowers_by_size = sums.size_counts(L.GM_BORROWERS).copy()
         self.group_borrowers = sums.group_count[:, L.GM_BORROWERS].copy()
         self.quarter += 1
+        self.running = self.quarter <= self.end_quarter
         self._lap(7)
 
     def _entrant_counts(self) -> list[int]:
@@ -284,6 +299,8 @@ class CreditMarket(mesa.Model):
 
     # ------------------------------------------------------------------ running
     def run_all(self, progress: bool = False) -> None:
+        """Step to the end quarter (burn-in included), timing the run; ``progress`` shows
+        a bar on a terminal. The same as Mesa's ``run_model()`` with a clock."""
         total = self.end_quarter - self.quarter + 1
         self.started_unix = time.time()
         started = time.perf_counter()
@@ -305,12 +322,19 @@ class CreditMarket(mesa.Model):
             bar.close()
         self.wall_seconds = time.perf_counter() - started
 
+    def run_model(self) -> None:
+        """Mesa's loop: step until ``running`` is False, i.e. to the end quarter."""
+        while self.running:
+            self.step()
+
     def results(self):
+        """The run's tables so far as a :class:`sim.results.RunResult`; in mid-run the
+        quarters not yet reached are NaN (the panel leaves them out)."""
         from sim.results import RunResult
 
         quarterly, groups, lenders = self.recorder.to_frames(self)
         return RunResult(quarterly=quarterly, groups=groups, lenders=lenders,
-                         meta=self.metadata())
+                         meta=self.metadata(), panel=self.panel.to_frame())
 
     def metadata(self) -> dict:
         return {
@@ -352,7 +376,13 @@ def _rounded(value: float | None) -> float | None:
 
 def build_model(scenario: Scenario, check: bool = False) -> CreditMarket:
     """The model of ``scenario``, its SMEs run by the engine of ``run.engine``: the numba
-    kernels or the plain-Mesa reference engine, which must give the same results."""
+    kernels or the plain-Mesa reference engine, which must give the same results.
+
+    Raises :class:`sim.memory.MemoryEstimateError` before allocating anything when the
+    run's estimated memory exceeds what the machine has available."""
+    from sim.memory import check_run_memory
+
+    check_run_memory(scenario.run.agents, scenario.run.engine)
     return CreditMarket(scenario, check=check)
 
 

@@ -408,6 +408,12 @@ def _standard_figures(runs: dict[str, RunResult]) -> list[tuple[str, Callable[[]
     return figures
 
 
+def standard_figures(runs: Runs) -> dict[str, Figure]:
+    """Every standard figure the runs have data for, by name (not saved)."""
+    runs = as_runs(runs)
+    return {stem: build() for stem, build in _standard_figures(runs)}
+
+
 def save_standard_figures(runs: Runs, out_dir: str | Path, dpi: int = 120) -> list[Path]:
     """Write the standard figures as PNG files into ``out_dir``; return their paths."""
     runs = as_runs(runs)

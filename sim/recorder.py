@@ -47,11 +47,13 @@ class Recorder:
     def __init__(self, first_quarter: int, n_quarters: int, n_lenders: int):
         self.first_quarter = first_quarter
         self.n = n_quarters
-        self.quarterly = {name: np.zeros(n_quarters) for name in QUARTERLY_COLUMNS
+        # NaN until recorded: a table read in mid-run shows quarters not reached as
+        # missing, not as zeros
+        self.quarterly = {name: np.full(n_quarters, np.nan) for name in QUARTERLY_COLUMNS
                           if name != "quarter"}
-        self.groups = np.zeros((n_quarters, len(GROUP_NAMES), len(GROUP_METRICS)))
-        self.kind_by_size = np.zeros((n_quarters, len(LENDER_KINDS), len(SIZES)))
-        self.lenders = np.zeros((n_quarters, n_lenders, len(_LENDER_NUMERIC)))
+        self.groups = np.full((n_quarters, len(GROUP_NAMES), len(GROUP_METRICS)), np.nan)
+        self.kind_by_size = np.full((n_quarters, len(LENDER_KINDS), len(SIZES)), np.nan)
+        self.lenders = np.full((n_quarters, n_lenders, len(_LENDER_NUMERIC)), np.nan)
         self.lender_active = np.zeros((n_quarters, n_lenders), dtype=bool)
 
     def record(self, quarter: int, model, sums) -> None:
@@ -103,10 +105,11 @@ class Recorder:
         banks = list(model.banks.select(lambda b: b.active))
         assets = np.array([b.total_assets() for b in banks])
         cars = np.array([b.capital_ratio() for b in banks])
-        q["bank_car_mean"][t] = float((assets * cars).sum() / assets.sum())
-        q["bank_car_min"][t] = float(cars.min())
-        q["bank_funding_cost"][t] = float((assets * np.array([b.funding_cost for b in banks]))
-                                          .sum() / assets.sum())
+        # every bank may have failed (or none be set up): 0, as every ratio of nothing
+        q["bank_car_mean"][t] = _ratio((assets * cars).sum(), assets.sum())
+        q["bank_car_min"][t] = float(cars.min()) if banks else 0.0
+        q["bank_funding_cost"][t] = _ratio(
+            (assets * np.array([b.funding_cost for b in banks])).sum(), assets.sum())
         q["online_share_new"][t] = _ratio(q["new_loans_online"][t], q["new_loans"][t])
         q["online_share_balance"][t] = _ratio(q["loan_balance_online"][t], q["loan_balance"][t])
         counted = nat_c[L.GM_ALIVE] - nat_c[L.GM_ENTRIES]   # the stock count is before entry

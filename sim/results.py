@@ -25,6 +25,7 @@ from sim.errors import SimError
 
 TABLE_FILES = ("quarterly", "groups", "lenders")
 META_FILE = "run.json"
+PANEL_FILE = "panel.parquet"  # written when the run kept a panel (run.panel_firms > 0)
 RUN_FILES = tuple(f"{name}.parquet" for name in TABLE_FILES) + (META_FILE,)
 PARTIAL_MARKER = ".partial-"
 GROUP_FRAME_COLUMNS = ("quarter", "dimension", "group", "metric", "value")
@@ -34,20 +35,83 @@ class RunFolderError(SimError):
     """A run folder that cannot be written or read."""
 
 
-@dataclass
+def with_period_index(quarterly: pd.DataFrame) -> pd.DataFrame:
+    """``quarterly`` indexed by its quarters as a ``pd.PeriodIndex`` (freq ``Q``, named
+    ``period``), its ``quarter`` column kept: ``.loc["2025"]`` selects a year and plots
+    get a time axis."""
+    frame = quarterly.copy()
+    frame.index = pd.PeriodIndex(frame["quarter"].astype(str), freq="Q", name="period")
+    return frame
+
+
+@dataclass(repr=False)
 class RunResult:
     """Everything one run produces.
 
-    ``quarterly`` has one row per reported quarter (columns of
-    ``sim.columns.QUARTERLY_COLUMNS``, ``quarter`` as "2024Q1"); ``groups`` is long form
-    (quarter, dimension, group, metric, value); ``lenders`` has the columns of
-    ``sim.columns.LENDER_COLUMNS``; ``meta`` is the JSON-serialisable content of run.json.
+    ``quarterly`` has one row per reported quarter, indexed by ``pd.PeriodIndex``
+    (columns of ``sim.columns.QUARTERLY_COLUMNS``, ``quarter`` also as the text
+    "2024Q1"); ``groups`` is long form (quarter, dimension, group, metric, value);
+    ``lenders`` has the columns of ``sim.columns.LENDER_COLUMNS``; ``panel`` follows a
+    sample of SMEs quarter by quarter (``sim.panel.panel_columns``; empty when the run
+    kept none); ``meta`` is the JSON-serialisable content of run.json.
     """
 
     quarterly: pd.DataFrame
     groups: pd.DataFrame
     lenders: pd.DataFrame
     meta: dict
+    panel: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if "quarter" in self.quarterly and not isinstance(self.quarterly.index,
+                                                          pd.PeriodIndex):
+            self.quarterly = with_period_index(self.quarterly)
+        if self.panel is None:
+            from sim.panel import Panel
+
+            self.panel = Panel(np.zeros(0, np.int64), np.zeros(0, np.int64), 0, 0).to_frame()
+
+    def __repr__(self) -> str:
+        meta = self.meta if isinstance(self.meta, dict) else {}
+        quarters = self.quarterly["quarter"] if "quarter" in self.quarterly else []
+        span = f"{quarters.iloc[0]}–{quarters.iloc[-1]}" if len(quarters) else "no quarters"
+        agents = meta.get("agents")
+        facts = [span, f"{len(quarters)} quarters"]
+        if agents:
+            facts.append(f"{agents:,} SMEs")
+        facts += [str(meta[key]) for key in ("engine",) if key in meta]
+        if "seed" in meta:
+            facts.append(f"seed {meta['seed']}")
+        tables = ", ".join(f"{name} {len(getattr(self, name)):,} rows"
+                           for name in ("quarterly", "lenders", "groups", "panel"))
+        return f"<RunResult {meta.get('name', '?')!r}: {'; '.join(facts)}; {tables}>"
+
+    def summary(self, years: str = "all") -> pd.DataFrame:
+        """Headline figures by year (rows: labelled with units; columns: years), averaged
+        over each year's quarters, flows annualised. ``years="ends"``: only the first
+        and last reported year, as ``sim run`` prints them."""
+        quarterly = self.quarterly
+        if years == "ends":
+            chosen = _year_frames(quarterly)
+        else:
+            year_of = quarterly["quarter"].astype(str).str[:4]
+            chosen = [(year, quarterly[year_of == year]) for year in sorted(set(year_of))]
+        table = pd.DataFrame({label: [compute(frame) for _, compute in SUMMARY_ROWS]
+                              for label, frame in chosen},
+                             index=[label for label, _ in SUMMARY_ROWS])
+        table.index.name = self.meta.get("name", "run") if isinstance(self.meta, dict) \
+            else "run"
+        return table
+
+    def plot(self, out: str | Path | None = None, label: str | None = None):
+        """The standard figures of this run: a dict of name → matplotlib Figure, or,
+        with ``out``, the figures saved there and their paths."""
+        from sim.plot import save_standard_figures, standard_figures
+
+        runs = {label or str(self.meta.get("name", "run")): self}
+        if out is not None:
+            return save_standard_figures(runs, Path(out))
+        return standard_figures(runs)
 
 
 # ---------------------------------------------------------------- writing
@@ -94,6 +158,8 @@ def write_run(result: RunResult, out_dir: Path) -> Path:
         partial.mkdir()
         for name in TABLE_FILES:
             getattr(result, name).to_parquet(partial / f"{name}.parquet", index=False)
+        if result.panel is not None and len(result.panel):
+            result.panel.to_parquet(partial / PANEL_FILE, index=False)
         (partial / META_FILE).write_text(meta_text + "\n", encoding="utf-8")
         # Re-check: another process may have taken the name while we were writing, and
         # rename() would silently replace an empty folder.
@@ -161,7 +227,8 @@ def load_run(path: str | Path) -> RunResult:
     path = Path(path)
     _check_run_folder(path)
     tables = {name: _read_table(path / f"{name}.parquet") for name in TABLE_FILES}
-    return RunResult(meta=_read_meta(path / META_FILE), **tables)
+    panel = _read_table(path / PANEL_FILE) if (path / PANEL_FILE).exists() else None
+    return RunResult(meta=_read_meta(path / META_FILE), panel=panel, **tables)
 
 
 # ---------------------------------------------------------------- terminal summary

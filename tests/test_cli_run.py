@@ -18,7 +18,7 @@ import pytest
 import sim
 from sim.columns import LENDER_COLUMNS, QUARTERLY_COLUMNS
 from sim.quarters import parse_quarter, quarter_label
-from sim.results import RUN_FILES, RunResult, load_run
+from sim.results import PANEL_FILE, RUN_FILES, RunResult, load_run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = '[run]\nagents = 5000\nburn_in_quarters = 2\nend = "2024Q4"\n'
@@ -78,8 +78,9 @@ def test_run_with_check_succeeds(result):
 
 def test_run_folder_files(run_dir):
     written = {path.name for path in run_dir.iterdir() if path.is_file()}
-    assert written == set(RUN_FILES) == {"quarterly.parquet", "groups.parquet",
-                                         "lenders.parquet", "run.json"}
+    assert set(RUN_FILES) == {"quarterly.parquet", "groups.parquet", "lenders.parquet",
+                              "run.json"}
+    assert written == {*RUN_FILES, PANEL_FILE}  # the panel: run.panel_firms defaults to 200
     assert not list(run_dir.parent.glob(f"{run_dir.name}.partial-*"))
 
 

@@ -9,7 +9,8 @@ import numba
 import numpy as np
 
 from sim.accumulators import Accumulators, block_sum, widened
-from sim.categories import SIZE_GROUPS, SIZES
+from sim.categories import DEBT_CHANNELS, LOAN_EMPTY, LOAN_NONPERFORMING, SIZE_GROUPS, \
+    SIZES
 from sim.kernels import layout as L
 from sim.kernels.birth import count_entrants, init_firms
 from sim.kernels.bitsets import find_free_slots
@@ -20,7 +21,8 @@ from sim.kernels.operate import firms_quarter, list_seekers
 from sim.kernels.params import Applications
 from sim.kernels.ration import ration
 from sim.kernels.seekers import keep_seeking
-from sim.population import FREE_LINE, Population, check_slot_count, slot_capacity, \
+from sim.panel import PANEL_CATEGORIES, PANEL_DEBT, PANEL_FIRM_FIELDS, PANEL_FLAGS
+from sim.population import FIRM_FLAGS, FREE_LINE, Population, check_slot_count, slot_capacity, \
     staggered_zeros
 
 
@@ -175,6 +177,28 @@ class NumbaEngine:
     def reassign_loans(self, failed: int, acquirer: int) -> None:
         lender_ids = self.pop.loan_lender[:self.used_slots]  # slots past it were never used
         lender_ids[lender_ids == failed] = acquirer
+
+    def panel_state(self, slots: np.ndarray) -> dict[str, np.ndarray]:
+        firms, loans = self.pop.firms[slots], self.pop.loans[slots]
+        state = {"uid": (firms["entry_quarter"].astype(np.int64) << 32) | firms["serial"]}
+        for name in (*PANEL_CATEGORIES, *PANEL_FIRM_FIELDS):
+            state[name] = firms[name].astype(np.float64)
+        for name in PANEL_FLAGS:
+            state[name] = ((firms["flags"] >> FIRM_FLAGS[name][0]) & 1).astype(np.float64)
+        held = loans["status"] != LOAN_EMPTY
+        for name, channel in zip(PANEL_DEBT, DEBT_CHANNELS):
+            # added position by position, in the order the reference engine adds them
+            mine = held & (loans["channel"] == channel)
+            state[name] = np.where(mine[:, 0], loans["principal"][:, 0], 0.0) + np.where(
+                mine[:, 1], loans["principal"][:, 1], 0.0)
+        state["non_performing"] = (loans["status"] == LOAN_NONPERFORMING).any(
+            axis=1).astype(np.float64)
+        # a closed firm with no loans left has given up its slot (its record is stale
+        # until an entrant overwrites it): an empty slot, as in the reference engine
+        gone = (state["alive"] == 0.0) & ~held.any(axis=1)
+        for name, values in state.items():
+            values[gone] = 0
+        return state
 
     # ------------------------------------------------------------------ room
     def _grow(self, needed: int) -> None:

@@ -65,3 +65,8 @@ class SMEEngine(Protocol):
 
     def bytes_per_slot(self) -> float | None:
         """Memory per slot, where the engine can say (None otherwise)."""
+
+    def panel_state(self, slots: np.ndarray) -> dict[str, np.ndarray]:
+        """What the firms in ``slots`` (int64 ``(n,)``) hold now: ``uid`` (0 for an empty
+        slot) and every column of :data:`sim.panel.STATE_COLUMNS` as float64 ``(n,)``
+        (categories as codes, flags as 0/1, debts in 万元)."""

@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from sim.accumulators import Accumulators
-from sim.categories import SIZES
+from sim.categories import DEBT_CHANNELS, LOAN_NONPERFORMING, SIZES
 from sim.errors import SimError
 from sim.kernels import layout as L
+from sim.panel import PANEL_CATEGORIES, PANEL_FIRM_FIELDS, PANEL_FLAGS, STATE_COLUMNS
 from sim.population import slot_capacity
 from sim.reference.credit import ration
 from sim.reference.sme import SME
@@ -167,6 +168,34 @@ class ReferenceEngine:
             for loan in firm.loans:
                 if loan is not None and loan.lender == failed:
                     loan.lender = acquirer
+
+    def panel_state(self, slots: np.ndarray) -> dict[str, np.ndarray]:
+        columns = ("uid", *STATE_COLUMNS)
+        rows = [self._firm_state(self.slots[int(slot)]) for slot in slots]
+        state = {name: np.array([row[k] for row in rows], dtype=np.float64)
+                 for k, name in enumerate(columns)}
+        state["uid"] = np.array([row[0] for row in rows], dtype=np.int64)
+        return state
+
+    @staticmethod
+    def _firm_state(firm) -> tuple:
+        """One firm's panel row in the order ``uid, *STATE_COLUMNS``; an empty slot is
+        all zeros, as the fast engine's cleared record."""
+        if firm is None:
+            return (0,) + (0.0,) * len(STATE_COLUMNS)
+        debts = []
+        for channel in DEBT_CHANNELS:
+            total = 0.0
+            for loan in firm.loans:
+                total += loan.principal if loan is not None and loan.channel == channel \
+                    else 0.0
+            debts.append(total)
+        bad = any(loan is not None and loan.status == LOAN_NONPERFORMING
+                  for loan in firm.loans)
+        return (firm.uid, *(float(getattr(firm, name)) for name in PANEL_CATEGORIES),
+                *(float(getattr(firm, name)) for name in PANEL_FIRM_FIELDS),
+                *(float(bool(getattr(firm, name))) for name in PANEL_FLAGS),
+                *debts, float(bad))
 
 
 class _ChoiceTable:
