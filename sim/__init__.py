@@ -4,8 +4,11 @@ Public API::
 
     import sim
     scenario = sim.load_scenario("scenarios/baseline.toml", agents=100_000)
-    result = sim.run(scenario)          # a RunResult: quarterly, groups, lenders, meta
-    sim.CreditMarket(scenario)          # the Mesa model, to step by hand
+    scenario = scenario.with_changes({"at": "2025Q1", "set": {"central_bank.rrr": 0.06}})
+    result = sim.run(scenario)          # a RunResult: quarterly, lenders, groups, panel
+    result = sim.run("baseline", agents=50_000, rrr=0.06)   # by name, with overrides
+    result.summary(); result.plot()
+    model = sim.CreditMarket(scenario)  # the Mesa model: model.step(), model.run_model()
 
 Importing this package is cheap: numba, pandas and mesa load only when a model is built.
 """
@@ -62,17 +65,30 @@ if not os.environ.get("NUMBA_CACHE_DIR"):
         sys.modules["numba"].config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
 
 
-def load_scenario(path, **overrides):
-    """Load and validate a scenario file (see :func:`sim.config.load_scenario`)."""
+def load_scenario(path, overrides=None, **more):
+    """Load and validate a scenario file, with parameters overridden by name or dotted
+    path (see :func:`sim.config.load_scenario`)."""
     from sim.config import load_scenario as _load
 
-    return _load(path, **overrides)
+    return _load(path, overrides, **more)
 
 
-def run(scenario, progress: bool = False, check: bool = False):
-    """Run a scenario to the end and return a :class:`sim.results.RunResult`."""
+def run(scenario, overrides=None, *, progress: bool = False, check: bool = False, **more):
+    """Run a scenario to the end and return a :class:`sim.results.RunResult`.
+
+    ``scenario`` is a :class:`sim.schema.Scenario`, a scenario file or the name of a
+    shipped scenario (``"baseline"``); ``overrides`` (a mapping of dotted keys) and
+    keyword arguments set parameters first, validated as a file is:
+    ``sim.run("baseline", agents=100_000, rrr=0.06)``."""
     from sim.model import run as _run
+    from sim.schema import Scenario
 
+    if not isinstance(scenario, Scenario):
+        from sim.config import find_scenario
+
+        scenario = load_scenario(find_scenario(scenario), overrides, **more)
+    elif overrides or more:
+        scenario = scenario.with_overrides(overrides, **more)
     return _run(scenario, progress=progress, check=check)
 
 

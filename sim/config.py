@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import difflib
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -347,17 +348,45 @@ def scenario_from_dict(raw: dict, source: str = "scenario") -> Scenario:
     return scenario
 
 
-def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
+                  **more: Any) -> Scenario:
     """Load, merge and validate a scenario file.
 
-    ``overrides`` set ``run`` keys (``agents``, ``seed``, ``threads`` ...) after loading,
-    as the command line does.
+    ``overrides`` (a mapping, for dotted keys) and keyword arguments set parameters after
+    loading, validated as the file is: ``run`` keys by name (``agents=100_000``, as the
+    command line does), any parameter by a unique name (``rrr=0.06``) or by its dotted path
+    (``{"central_bank.rrr": 0.06}``, ``{"policy.banking.two_increases": False}``). None
+    means not given.
     """
+    from sim.overrides import apply_overrides
+
     path = Path(path)
     raw = read_with_extends(path)
-    run = dict(raw.get("run", {}))
-    run.update({k: v for k, v in overrides.items() if v is not None})
-    if run:
-        raw["run"] = run
+    raw = apply_overrides(raw, {**(overrides or {}), **more})
     raw.setdefault("name", path.stem)
     return scenario_from_dict(raw, str(path))
+
+
+def shipped_scenarios_dir() -> Path:
+    """The scenarios installed with the package (``sim/scenarios``)."""
+    return Path(__file__).resolve().parent / "scenarios"
+
+
+def find_scenario(name_or_path: str | Path) -> Path:
+    """A scenario file: ``name_or_path`` itself when it exists (or looks like a path),
+    else the shipped scenario of that name (``baseline``, ``rate_cut.toml``), so
+    ``sim run baseline`` works from any folder."""
+    path = Path(name_or_path)
+    if path.exists() or path.suffix != ".toml" and len(path.parts) > 1:
+        return path
+    shipped = shipped_scenarios_dir()
+    candidate = shipped / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
+    if len(path.parts) == 1 and candidate.exists():
+        return candidate
+    if len(path.parts) > 1 or path.suffix == ".toml":
+        return path  # a path that does not exist: load_scenario names it
+    names = sorted(p.stem for p in shipped.glob("*.toml"))
+    hint = difflib.get_close_matches(path.name, names, n=1)
+    raise ScenarioError(f"no scenario file '{name_or_path}' here and no shipped scenario of "
+                        "that name" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                        + f"; shipped: {', '.join(names)}")

@@ -335,3 +335,29 @@ def test_annual_default_rate_is_a_probability():
 def test_scenario_error_is_a_value_error():
     # the Python API raises it; the command line prints it
     assert issubclass(ScenarioError, ValueError)
+
+
+# ---------------------------------------------------------------- sweeps and calibrations
+
+EXPERIMENT = Path(__file__).resolve().parents[1] / "experiments" / "rate_rrr_grid.toml"
+CALIBRATION = Path(__file__).resolve().parents[1] / "experiments" / "calibrate_online.toml"
+
+
+def test_sweep_counts_memory_per_local_worker(capsys, monkeypatch, tmp_path, no_model):
+    monkeypatch.setattr("sim.memory.available_bytes", lambda: int(1.2 * 2**30))
+    code = cli.main(["sweep", str(EXPERIMENT), "--workers", "4", "--agents", "1000000",
+                     "--out", str(tmp_path / "store"), "--dry-run"])
+    assert_user_error(code, capsys.readouterr().err,
+                      ("this sweep", "4 runs at once", "per worker; or use fewer workers"))
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("command, source", [("sweep", EXPERIMENT),
+                                             ("calibrate", CALIBRATION)])
+def test_sweep_and_calibrate_check_their_folder_first(command, source, capsys, tmp_path,
+                                                       no_model):
+    (tmp_path / "afile").write_text("x")
+    for out, words in (("", ("--out", "empty")),
+                       (str(tmp_path / "afile" / "store"), ("afile", "is a file"))):
+        code = cli.main([command, str(source), "--out", out])
+        assert_user_error(code, capsys.readouterr().err, words)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.search import Store, _Pool
+from sim.experiment.clusters import DEFAULT_IDLE_MINUTES, TlsFiles
 from sim.calibration.spec import Calibration, CalibrationError
 from sim.experiment.design import salib_problem
 from sim.experiment.seeds import design_seed
@@ -72,8 +73,11 @@ def morris_design(calibration: Calibration) -> tuple[dict, np.ndarray]:
 
 
 def screen(calibration: Calibration, out: str | Path, *, workers: int = 1,
-           scheduler: str | None = None, slurm=None, progress: bool = False) -> Screening:
-    """Run (or resume) the Morris screening of ``calibration`` into ``out``."""
+           scheduler: str | None = None, slurm=None, progress: bool = False,
+           idle_minutes: float | None = DEFAULT_IDLE_MINUTES,
+           tls: TlsFiles | None = None) -> Screening:
+    """Run (or resume) the Morris screening of ``calibration`` into ``out``;
+    ``idle_minutes`` and ``tls`` as for :func:`sim.calibration.search.calibrate`."""
     spec = calibration.spec
     out = Path(out)
     store = ScreeningStore(calibration, out, spec.screen_trajectories, spec.screen_levels)
@@ -97,7 +101,8 @@ def screen(calibration: Calibration, out: str | Path, *, workers: int = 1,
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), unit="run", desc="screening", leave=False, disable=None)
-    with _Pool(calibration.simulator, workers, scheduler, slurm) as pool:
+    with _Pool(calibration.simulator, workers, scheduler, slurm, idle_minutes=idle_minutes,
+               tls=tls, announce=progress) as pool:
         for evaluation in pool.each(jobs):
             store.save(evaluation)
             runs[evaluation.trial, evaluation.replicate] = evaluation

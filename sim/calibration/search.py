@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +39,10 @@ import pandas as pd
 from sim.calibration.moments import fit_table, gaps
 from sim.calibration.simulate import Simulator
 from sim.calibration.spec import Calibration, CalibrationError
+from sim.experiment.clusters import DEFAULT_IDLE_MINUTES, IdleTimeout, TlsFiles
 from sim.experiment.seeds import replicate_seed
-from sim.experiment.store import write_text_atomic
+from sim.experiment.store import set_aside_broken_json, write_text_atomic
+from sim.output_paths import check_output_dir
 
 MANIFEST = "calibration.json"
 RUNS = "runs"
@@ -86,8 +89,8 @@ class Store:
                     "source": str(calibration.source),
                     "spec": calibration.spec.model_dump(mode="json")}
         path = out / MANIFEST
-        if out.exists() and not out.is_dir():
-            raise CalibrationError(f"--out {out} is a file, not a folder")
+        # an empty name, a file on the path, a name too long, a folder nobody can write
+        check_output_dir(out, "calibration folder", may_exist=True)
         try:
             self._open(out, path, manifest)
         except OSError as exc:
@@ -114,6 +117,7 @@ class Store:
             out.mkdir(parents=True, exist_ok=True)
             write_text_atomic(path, json.dumps(manifest, indent=2, ensure_ascii=False))
         self.runs.mkdir(exist_ok=True)
+        set_aside_broken_json(self.runs, ("trial", "replicate", "seed", "values", "moments"))
 
     def _path(self, trial: int, replicate: int) -> Path:
         if trial == NOISE_TRIAL:
@@ -172,9 +176,24 @@ class SearchResult:
 
 def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
               scheduler: str | None = None, slurm=None, progress: bool = False,
-              report: bool = True) -> SearchResult:
+              report: bool = True, idle_minutes: float | None = DEFAULT_IDLE_MINUTES,
+              tls: TlsFiles | None = None) -> SearchResult:
     """Run (or resume) the search of ``calibration`` into the folder ``out``; then, with
-    ``report``, what the estimate is worth (:mod:`sim.calibration.report`)."""
+    ``report``, what the estimate is worth (:mod:`sim.calibration.report`). On a cluster,
+    :class:`~sim.experiment.clusters.IdleTimeout` when no run finishes and no worker works
+    for ``idle_minutes`` (None: no limit); ``tls`` names a tls:// scheduler's certificates."""
+    try:
+        return _calibrate(calibration, Path(out), workers=workers, scheduler=scheduler,
+                          slurm=slurm, progress=progress, report=report,
+                          idle_minutes=idle_minutes, tls=tls)
+    except IdleTimeout as exc:
+        exc.stored = f"the runs done are stored in {out}"
+        raise
+
+
+def _calibrate(calibration: Calibration, out: Path, *, workers: int, scheduler: str | None,
+               slurm, progress: bool, report: bool, idle_minutes: float | None,
+               tls: TlsFiles | None) -> SearchResult:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -211,7 +230,8 @@ def calibrate(calibration: Calibration, out: str | Path, *, workers: int = 1,
             done.append(evaluation)
         return sorted(done, key=lambda e: (e.trial, e.replicate))
 
-    with _Pool(simulator, workers, scheduler, slurm) as pool:
+    with _Pool(simulator, workers, scheduler, slurm, idle_minutes=idle_minutes, tls=tls,
+               announce=progress) as pool:
         weight = _search_weight(calibration, store, out, run_batch)
         trial_number = 0
         while trial_number < spec.trials:
@@ -372,15 +392,21 @@ def _progress_note(calibration: Calibration, rows, batch, seeds) -> str:
 
 
 class _Pool:
-    """Dask workers for the runs (none for a serial search)."""
+    """Dask workers for the runs (none for a serial search). ``idle_minutes``, ``tls`` and
+    ``announce`` are those of :func:`sim.experiment.clusters.connect` and its wait."""
 
     def __init__(self, simulator: Simulator, workers: int, scheduler: str | None,
-                 slurm=None):
+                 slurm=None, *, idle_minutes: float | None = DEFAULT_IDLE_MINUTES,
+                 tls: TlsFiles | None = None, announce: bool = False):
         self.simulator = simulator
         self.workers = workers
         self.scheduler = scheduler
         self.slurm = slurm
+        self.idle_minutes = idle_minutes
+        self.tls = tls
+        self.announce = announce
         self._context = None
+        self.connection = None
         self.client = None
 
     def __enter__(self) -> "_Pool":
@@ -389,23 +415,55 @@ class _Pool:
 
             local = self.scheduler is None and self.slurm is None
             self._context = connect(workers=self.workers if local else None,
-                                    scheduler=self.scheduler, slurm=self.slurm)
-            self.client, _, _ = self._context.__enter__()
-            self._remote = self.client.scatter(self.simulator, broadcast=True)
+                                    scheduler=self.scheduler, slurm=self.slurm, tls=self.tls,
+                                    announce=self.announce)
+            self.connection = self._context.__enter__()
+            self.client = self.connection.client
+            try:
+                self._wait_for_a_worker()
+                self._remote = self.client.scatter(self.simulator, broadcast=True)
+            except BaseException:
+                self._context.__exit__(*sys.exc_info())
+                raise
         return self
 
+    def _wait_for_a_worker(self) -> None:
+        """Wait for a worker, under the idle timeout: scattering to a cluster without one
+        would wait, then fail with dask's own timeout."""
+        from sim.experiment.clusters import Watchdog
+
+        watchdog = Watchdog(self.connection, self.idle_minutes)
+        while True:
+            try:
+                self.client.wait_for_workers(1, timeout=watchdog.interval)
+                return
+            except TimeoutError:
+                watchdog.check()
+
     def each(self, jobs):
-        """The runs of ``jobs``, each as it finishes (serially: in order)."""
+        """The runs of ``jobs``, each as it finishes (serially: in order). On a cluster,
+        :class:`~sim.experiment.clusters.IdleTimeout` when nothing works for the idle
+        timeout; the runs still out are cancelled."""
         if self.client is None:
             for job in jobs:
                 yield evaluate(self.simulator, *job)
             return
         from distributed import as_completed
 
+        from sim.experiment.clusters import Watchdog, next_finished
+
         futures = [self.client.submit(evaluate, self._remote, *job, pure=False)
                    for job in jobs]
-        for future in as_completed(futures):
-            yield future.result()
+        queue = as_completed(futures)
+        watchdog = Watchdog(self.connection, self.idle_minutes)
+        try:
+            while not queue.is_empty():
+                for future in next_finished(queue, watchdog):
+                    yield future.result()
+        finally:
+            unfinished = [future for future in futures if not future.done()]
+            if unfinished:
+                self.client.cancel(unfinished)
 
     def __exit__(self, *exc) -> None:
         if self._context is not None:

@@ -22,6 +22,11 @@ profile_points = 5      # points of the objective's profile along each parameter
 screen_trajectories = 8 # Morris paths, each of (parameters + 1) points
 screen_levels = 4       # grid levels of each range (even)
 
+[cluster]               # optional: certificates of a tls:// scheduler (--tls-* win)
+tls_ca_file = "certs/ca.pem"
+tls_cert = "certs/client.pem"
+tls_key = "certs/client-key.pem"
+
 [parameters."credit.channel_constant.online"]
 range = [0.5, 3.0]
 prior = [1.5, 0.5]      # optional: normal prior (mean, sd), a penalty on the distance
@@ -47,6 +52,7 @@ from sim.calibration.targets import Moment, TargetsError, TargetsFile, load_targ
 from sim.config import ScenarioError, format_validation_error, read_toml
 from sim.errors import SimError
 from sim.experiment.seeds import replicate_seed
+from sim.experiment.spec import ClusterSpec
 from sim.quarters import parse_quarter
 
 SAMPLERS = ("cmaes", "tpe")
@@ -57,7 +63,8 @@ class CalibrationError(SimError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # as scenario files: no string→number or number→switch conversion, no nan or inf
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class ParameterRange(_Strict):
@@ -103,6 +110,8 @@ class CalibrationSpec(_Strict):
     # --- the Morris screening (`sim calibrate --screen`)
     screen_trajectories: int = Field(8, ge=2, le=1_000)
     screen_levels: int = Field(4, ge=2, le=20)
+    # --- where runs go: a tls:// scheduler's certificates (not part of the digest)
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec)
 
     @model_validator(mode="after")
     def _sizes(self) -> "CalibrationSpec":

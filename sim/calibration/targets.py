@@ -43,7 +43,8 @@ class TargetsError(SimError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # as scenario files: no string→number or number→switch conversion, no nan or inf
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class Target(_Strict):

@@ -20,6 +20,9 @@ from sim.cli.exits import EXIT_INTERRUPTED, EXIT_USER_ERROR
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sim", description="Agent-based simulator of China's SME finance market.")
+    from sim import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run.add_commands(commands)
     plot.add_command(commands)

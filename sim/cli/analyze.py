@@ -16,7 +16,8 @@ def add_command(subparsers) -> None:
         "analyze", help="sensitivity indices (Morris, Sobol) of a stored experiment",
         description="Morris or Sobol indices (a point summary for grids and LHS) of "
                     "chosen outputs, over replicates, with confidence intervals; writes a "
-                    "CSV table and a PNG figure.")
+                    "CSV table and a PNG figure, and a table of second-order Sobol "
+                    "indices when the design was sampled for them.")
     analyze.add_argument("store", metavar="DIR", help="experiment folder")
     analyze.add_argument("--output", action="append", metavar="COL", dest="outputs",
                          help="quarterly column to analyse (repeat; default: headline ones)")
@@ -34,13 +35,31 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     from sim.experiment.analyze import analyze
     from sim.experiment.report import write_analysis
+    from sim.output_paths import check_output_dir
 
+    folder = Path(args.out) if args.out else Path(args.store) / "analysis"
+    check_output_dir(args.out, "analysis folder", "--out", may_exist=True)
     result = analyze(args.store, outputs=args.outputs, method=args.method,
                      statistic=args.statistic)
-    paths = write_analysis(result, Path(args.out) if args.out else Path(args.store) / "analysis")
+    paths = write_analysis(result, folder)
+    if result.second_order is not None:
+        paths.append(_write_second_order(result.second_order, folder, args.statistic))
     with pd.option_context("display.width", 120, "display.max_rows", 200,
                            "display.float_format", "{:.4g}".format):
         print(result.table.to_string(index=False))
+        if result.second_order is not None:
+            print("\nsecond-order Sobol indices (S2: the share of variance a pair's "
+                  "interaction alone explains)")
+            print(result.second_order.to_string(index=False))
     for path in paths:
         print(path)
     return 0
+
+
+def _write_second_order(table, folder: Path, statistic: str) -> Path:
+    """The S2 table beside the main one, as ``sobol_second_order-<statistic>.csv``."""
+    from sim.experiment.store import write_text_atomic
+
+    path = folder / f"sobol_second_order-{statistic}.csv"
+    write_text_atomic(path, table.to_csv(index=False))
+    return path

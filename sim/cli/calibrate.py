@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.cluster_options import add_cluster_arguments, slurm_options
+from sim.cli.cluster_options import add_cluster_arguments, slurm_options, tls_files
 
 DEFAULT_ROOT = Path("results") / "calibrations"
 
@@ -32,7 +32,8 @@ def add_command(subparsers) -> None:
                               "of each on each target moment (screen_trajectories, "
                               "screen_levels of the file), into screening.csv and "
                               "screening_rank.csv of the folder")
-    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    command.add_argument("--quiet", action="store_true",
+                         help="no progress bar nor dashboard address")
     command.set_defaults(handler=cmd_calibrate)
 
 
@@ -41,16 +42,28 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     from sim.calibration.search import calibrate
     from sim.calibration.spec import CalibrationError, load_calibration
+    from sim.experiment.clusters import security_for
+    from sim.memory import check_run_memory
+    from sim.output_paths import check_output_dir
 
     slurm = slurm_options(args, CalibrationError)
     calibration = load_calibration(args.calibration)
-    out = Path(args.out) if args.out else DEFAULT_ROOT / calibration.spec.name
+    tls = tls_files(args, calibration.spec.cluster, calibration.source, CalibrationError)
+    security_for(tls, args.scheduler, slurm is not None)  # certificates checked now
+    out = Path(args.out) if args.out is not None else DEFAULT_ROOT / calibration.spec.name
+    check_output_dir(args.out if args.out is not None else out, "calibration folder",
+                     may_exist=True)
+    if args.scheduler is None and slurm is None:  # local workers share this machine
+        run = calibration.simulator.scenario_for({}, calibration.spec.seed).run
+        check_run_memory(run.agents, run.engine, processes=args.workers or 1,
+                         what="this calibration")
     if args.screen:
-        return _screen(calibration, out, args, slurm)
+        return _screen(calibration, out, args, slurm, tls)
     try:
         result = calibrate(calibration, out, workers=args.workers or 1,
                            scheduler=args.scheduler, slurm=slurm, progress=not args.quiet,
-                           report=not args.no_report)
+                           report=not args.no_report, idle_minutes=args.idle_timeout,
+                           tls=tls)
     except KeyboardInterrupt:
         import sys
 
@@ -81,12 +94,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _screen(calibration, out: Path, args: argparse.Namespace, slurm) -> int:
+def _screen(calibration, out: Path, args: argparse.Namespace, slurm, tls) -> int:
     from sim.calibration.screening import screen
+    from sim.experiment.clusters import IdleTimeout
 
     try:
         result = screen(calibration, out, workers=args.workers or 1,
-                        scheduler=args.scheduler, slurm=slurm, progress=not args.quiet)
+                        scheduler=args.scheduler, slurm=slurm, progress=not args.quiet,
+                        idle_minutes=args.idle_timeout, tls=tls)
+    except IdleTimeout as exc:
+        exc.stored = f"the screening runs done are stored in {out}"
+        raise
     except KeyboardInterrupt:
         import sys
 

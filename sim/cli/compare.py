@@ -35,13 +35,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         compare_scenarios,
         write_comparison,
     )
-    from sim.config import load_scenario
+    from sim.config import find_scenario, load_scenario
 
     if args.reps < 1:
         raise CompareError(f"--reps must be at least 1, got {args.reps}")
     overrides = {"agents": args.agents, "seed": args.seed, "threads": args.threads}
-    base = load_scenario(args.base, **overrides)
-    other = load_scenario(args.other, **overrides)
+    base = load_scenario(find_scenario(args.base), **overrides)
+    other = load_scenario(find_scenario(args.other), **overrides)
     if args.seed is None and base.run.seed != other.run.seed:
         raise CompareError(f"BASE and OTHER have different run.seed ({base.run.seed} vs "
                            f"{other.run.seed}); give --seed to pair them")

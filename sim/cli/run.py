@@ -9,7 +9,8 @@ from pathlib import Path
 def add_commands(commands) -> None:
     """Register ``run`` and ``validate`` on the ``sim`` command's subparsers."""
     run = commands.add_parser("run", help="run a scenario and write a run folder")
-    run.add_argument("scenario", metavar="SCENARIO", help="scenario .toml file")
+    run.add_argument("scenario", metavar="SCENARIO",
+                     help="scenario .toml file, or the name of a shipped one (baseline)")
     run.add_argument("--agents", type=int, metavar="N",
                      help="SMEs simulated (overrides run.agents)")
     run.add_argument("--seed", type=int, metavar="S", help="random seed (overrides run.seed)")
@@ -26,7 +27,8 @@ def add_commands(commands) -> None:
     run.set_defaults(handler=cmd_run)
 
     validate = commands.add_parser("validate", help="check a scenario file without running it")
-    validate.add_argument("scenario", metavar="SCENARIO", help="scenario .toml file")
+    validate.add_argument("scenario", metavar="SCENARIO",
+                          help="scenario .toml file, or the name of a shipped one")
     validate.set_defaults(handler=cmd_validate)
 
 
@@ -36,10 +38,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     defer()  # pandas and SciPy code the run does not need load when first used, if ever
     with collector_paused():
-        from sim.config import load_scenario
+        from sim.config import find_scenario, load_scenario
 
-        scenario = load_scenario(args.scenario, agents=args.agents, seed=args.seed,
-                                 threads=args.threads, engine=args.engine)
+        scenario = load_scenario(find_scenario(args.scenario), agents=args.agents,
+                                 seed=args.seed, threads=args.threads, engine=args.engine)
         from sim.cli.kernels import check_before_running
         from sim.output_paths import check_output_dir
         from sim.results import default_run_dir
@@ -73,13 +75,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.config import load_scenario
+    from sim.config import find_scenario, load_scenario
 
-    scenario = load_scenario(args.scenario)
-    if Path(args.scenario).name.startswith("history"):
+    path = find_scenario(args.scenario)
+    scenario = load_scenario(path)
+    if path.name.startswith("history"):
         from sim.history import check_history
 
-        check_history(args.scenario)  # only dated policy, shocks, schedules, macro, start
+        check_history(path)  # only dated policy, shocks, schedules, macro, start
     run = scenario.run
     print(f"OK: {args.scenario} ({len(scenario.change)} changes, {len(scenario.shock)} shocks, "
           f"{run.start}–{run.end}, {run.agents:,} agents)")

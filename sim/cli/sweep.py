@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli.cluster_options import add_cluster_arguments, slurm_options
+from sim.cli.cluster_options import add_cluster_arguments, slurm_options, tls_files
 
 DEFAULT_ROOT = Path("results") / "experiments"
 
@@ -36,7 +36,8 @@ def add_command(subparsers) -> None:
                        help="SMEs per run (overrides the experiment's run.agents)")
     sweep.add_argument("--dry-run", action="store_true",
                        help="print the plan (and SLURM job script) without running")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--quiet", action="store_true",
+                       help="no progress bar nor dashboard address")
     sweep.set_defaults(handler=cmd_sweep)
 
 
@@ -73,24 +74,35 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ExperimentError("give an EXPERIMENT file to run, or --status DIR")
     slurm = _options(args)
 
-    from sim.experiment.clusters import job_script, local_cores
+    from sim.experiment.clusters import job_script, local_cores, security_for
     from sim.experiment.design import count_points
     from sim.experiment.estimate import estimate
     from sim.experiment.runner import check_size, sweep
     from sim.experiment.spec import load_experiment
     from sim.experiment.store import Store
 
+    from sim.memory import check_run_memory
+    from sim.output_paths import check_output_dir
+
     experiment = load_experiment(args.experiment, agents=args.agents)
     spec = experiment.spec
+    tls = tls_files(args, spec.cluster, experiment.source, ExperimentError)
+    security = security_for(tls, args.scheduler, slurm is not None)  # refused before anything
     points = count_points(experiment)
     runs = points * spec.replications
-    out = Path(args.out) if args.out else DEFAULT_ROOT / spec.name
+    out = Path(args.out) if args.out is not None else DEFAULT_ROOT / spec.name
+    # refused before the kernels load or any run starts; a store may be resumed
+    check_output_dir(args.out if args.out is not None else out, "experiment folder",
+                     may_exist=True)
     if args.scheduler:
         workers = None
     elif slurm is not None:
         workers = slurm.workers
     else:
         workers = args.workers or local_cores()
+    if workers is not None and slurm is None:  # local workers share this machine
+        check_run_memory(experiment.agents, experiment.base["run"].get("engine", "numba"),
+                         processes=workers, what="this sweep")
     reported, burn_in = experiment.quarters
     print(f"{spec.name}: {spec.design.method} design, {points:,} points × "
           f"{spec.replications} replicates = {runs:,} runs of {experiment.agents:,} SMEs, "
@@ -103,12 +115,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"store: {out}", flush=True)
     if args.dry_run:
         if slurm is not None:
-            print(job_script(slurm))
+            print(job_script(slurm, security))
         return 0
     try:
         report = sweep(experiment, out, workers=workers if slurm is None else None,
                        scheduler=args.scheduler, slurm=slurm, max_runs=args.max_runs,
-                       progress=not args.quiet)
+                       progress=not args.quiet, idle_minutes=args.idle_timeout, tls=tls)
     except KeyboardInterrupt:
         from sim.cli.exits import EXIT_INTERRUPTED
 

@@ -4,7 +4,9 @@ Every backend runs the same :func:`execute_run` on a :class:`RunTask` and hands 
 outcome back to this process, which alone writes the store: workers need no shared disk,
 and a run is written once whichever worker computed it. Runs already stored are skipped,
 so re-running the same command after a crash, a killed worker or Ctrl-C runs only what
-is missing (failed runs are tried again).
+is missing (failed runs are tried again). On a cluster, a wait in which no run finishes
+and no worker works for the idle timeout stops with
+:class:`~sim.experiment.clusters.IdleTimeout` instead of hanging.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from sim.experiment.limits import DEFAULT_MAX_RUNS
-from sim.experiment.clusters import SlurmOptions, connect
+from sim.experiment.clusters import (
+    DEFAULT_IDLE_MINUTES, Connection, IdleTimeout, SlurmOptions, TlsFiles, Watchdog, connect,
+    next_finished,
+)
 from sim.experiment.spec import Experiment, ExperimentError, apply_point
 
 
@@ -201,21 +206,26 @@ def _run_serial(tasks: Iterator[RunTask], record: Callable[[RunOutcome, RunTask]
         record(execute_run(task), task)
 
 
-def _run_dask(client, tasks: Iterator[RunTask], record: Callable[[RunOutcome, RunTask], None],
-              expected_workers: int) -> None:
-    """Submit a bounded window of runs; a lost worker's runs are rescheduled by dask."""
+def _run_dask(connection: Connection, tasks: Iterator[RunTask],
+              record: Callable[[RunOutcome, RunTask], None],
+              idle_minutes: float | None) -> None:
+    """Submit a bounded window of runs; a lost worker's runs are rescheduled by dask.
+    Waiting longer than ``idle_minutes`` with no run finishing and no worker working
+    raises :class:`IdleTimeout`; the runs still out are cancelled."""
     from distributed import as_completed
 
+    client = connection.client
     batch = uuid.uuid4().hex[:8]
     running: dict[Any, RunTask] = {}
     queue = as_completed()
-    seen = {"workers": expected_workers, "asked": 0.0}
+    watchdog = Watchdog(connection, idle_minutes)
+    seen = {"workers": connection.workers, "asked": 0.0}
 
     def workers_now() -> int:
         # workers come and go (SLURM jobs start late, a node dies); ask every few seconds
         if time.monotonic() - seen["asked"] > 5:
             info = client.scheduler_info(n_workers=-1)
-            seen["workers"] = max(len(info.get("workers", {})), expected_workers)
+            seen["workers"] = max(len(info.get("workers", {})), connection.workers)
             seen["asked"] = time.monotonic()
         return max(seen["workers"], 1)
 
@@ -233,15 +243,16 @@ def _run_dask(client, tasks: Iterator[RunTask], record: Callable[[RunOutcome, Ru
 
     try:
         top_up()
-        for future in queue:
-            task = running.pop(future)
-            try:
-                outcome = future.result()
-            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after dask's retries
-                outcome = RunOutcome(task.run_id, False,
-                                     error="".join(traceback.format_exception(exc)))
-            future.release()
-            record(outcome, task)
+        while not queue.is_empty():
+            for future in next_finished(queue, watchdog):
+                task = running.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after retries
+                    outcome = RunOutcome(task.run_id, False,
+                                         error="".join(traceback.format_exception(exc)))
+                future.release()
+                record(outcome, task)
             top_up()
     finally:
         if running:
@@ -316,14 +327,18 @@ def check_size(runs: int, max_runs: int) -> None:
 def sweep(experiment: Experiment, out: str | Path, *, workers: int | None = 1,
           scheduler: str | None = None, slurm: SlurmOptions | None = None,
           max_runs: int = DEFAULT_MAX_RUNS, progress: bool = True,
-          limit: int | None = None) -> SweepReport:
+          limit: int | None = None, idle_minutes: float | None = DEFAULT_IDLE_MINUTES,
+          tls: TlsFiles | None = None) -> SweepReport:
     """Run every design point × replicate of ``experiment`` not yet stored in ``out``.
 
     ``workers=1`` runs serially in this process (numba on all cores); more workers start a
-    local Dask cluster of one single-threaded process each; ``scheduler`` (an address)
-    or ``slurm`` use a remote cluster. ``limit`` runs at most that many of the missing
-    runs (a pilot). Ctrl-C stops at once; finished runs stay stored. Local workers are
-    new processes: from a script, call this under ``if __name__ == "__main__":``.
+    local Dask cluster of one single-threaded process each (listening on 127.0.0.1 only);
+    ``scheduler`` (an address; ``tls://`` with the certificates ``tls``) or ``slurm`` use
+    a remote cluster. ``limit`` runs at most that many of the missing runs (a pilot).
+    Ctrl-C stops at once; finished runs stay stored. On a cluster, when no run finishes
+    and no worker works for ``idle_minutes`` (None: no limit), :class:`IdleTimeout` is
+    raised; the runs done stay stored. Local workers are new processes: from a script,
+    call this under ``if __name__ == "__main__":``.
     """
     from sim.experiment.design import count_points
     from sim.experiment.store import run_id
@@ -355,11 +370,16 @@ def sweep(experiment: Experiment, out: str | Path, *, workers: int | None = 1,
         else:
             # connect first: a wrong address fails before the wait for the kernels, and
             # local workers start while this process warms them up
-            with connect(workers=workers, scheduler=scheduler, slurm=slurm) as (client, n, name):
-                report.backend = name
+            with connect(workers=workers, scheduler=scheduler, slurm=slurm, tls=tls,
+                         announce=progress) as connection:
+                report.backend = connection.name
                 _warm_up()
                 bar = _Progress(len(todo), progress)
-                _run_dask(client, tasks, record, n)
+                _run_dask(connection, tasks, record, idle_minutes)
+    except IdleTimeout as exc:
+        stored = report.skipped + len(report.executed)
+        exc.stored = f"{stored:,} of {total:,} runs are stored in {out}"
+        raise
     finally:
         if bar is not None:
             bar.close()

@@ -41,7 +41,8 @@ class ExperimentError(SimError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # as scenario files: no string→number or number→switch conversion, no nan or inf
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class ParameterSpec(_Strict):
@@ -65,6 +66,15 @@ class RunOverrides(_Strict):
     macro_feedback: bool | None = None
 
 
+class ClusterSpec(_Strict):
+    """``[cluster]``: Dask's TLS certificates for a ``tls://`` scheduler (PEM files,
+    relative to the file; the command line's --tls-* options win)."""
+
+    tls_ca_file: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+
 class ExperimentSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # the default folder name
     description: str = ""
@@ -75,6 +85,7 @@ class ExperimentSpec(_Strict):
     run: RunOverrides = Field(default_factory=RunOverrides)
     design: DesignSpec = Field(default_factory=DesignSpec)
     parameters: dict[str, ParameterSpec] = Field(min_length=1)
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec)  # not part of the identity
 
 
 @dataclass
@@ -220,6 +231,29 @@ def _check_design(spec: ExperimentSpec, kinds: dict[str, type], where: str) -> N
                               "design needs a power of 2 (its sequence is balanced only there)")
     if method in ("sobol", "morris") and len(spec.parameters) < 2:
         raise ExperimentError(f"{where}: a {method} design needs at least two parameters")
+    too_small = design_size_problem(method, spec.design.samples)
+    if too_small is not None:
+        raise ExperimentError(f"{where}: 'design.samples' = {spec.design.samples}: {too_small}")
+
+
+# The smallest sampled designs whose indices mean anything; ``sim analyze`` refuses a
+# stored design below them with the same words.
+MIN_SAMPLES = {"sobol": 2, "morris": 2}
+
+
+def design_size_problem(method: str, samples: int | None) -> str | None:
+    """Why ``samples`` (Sobol's base samples N, Morris' trajectories) is too few for a
+    ``method`` design to give sensitivity indices, or None."""
+    minimum = MIN_SAMPLES.get(method)
+    if minimum is None or samples is None or samples >= minimum:
+        return None
+    if method == "sobol":
+        return (f"a Sobol design needs at least {minimum} base samples N (a power of 2): "
+                "the confidence intervals resample the N samples, and from one every "
+                "resample is the same, an interval of 0 that means nothing")
+    return (f"a Morris design needs at least {minimum} trajectories: sigma is the spread of "
+            "a parameter's effects over the trajectories and the confidence interval of "
+            "mu* resamples them, so one trajectory gives neither")
 
 
 def _check_outputs(outputs: list[str] | None, where: str) -> list[str]:

@@ -9,10 +9,15 @@
                                     seed, scenario hash and package version as columns
                                     and as file metadata
     DIR/failed/p000007-r0001.json   a run that raised, with its error text
+    DIR/broken/p000003-r0000.parquet  a run file found broken when the store was opened,
+                                    moved aside (its reason beside it) and run again
 
 Every file is written to a hidden temporary name and renamed into place, so a crash,
 a killed worker or Ctrl-C leaves either the whole file or nothing, and a run's file name
-is its identity, so it is stored once however often it was computed.
+is its identity, so it is stored once however often it was computed. A file can still
+arrive broken (copied or synced half-way, a disk or file system fault), so every run file
+is checked when the store is opened: a broken one is not counted as stored, is moved
+aside when the sweep resumes (and so run again), and stops an analysis with its name.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import json
 import os
 import re
 import socket
+import sys
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,16 +37,20 @@ from typing import Any
 import pandas as pd
 
 from sim.experiment.spec import ExperimentError
+from sim.output_paths import check_output_dir, describe_os_error
+from sim.quarters import parse_quarter
 
 MANIFEST = "manifest.json"
 DESIGN = "design.parquet"
 RUNS = "runs"
 FAILED = "failed"
+BROKEN = "broken"
 FORMAT = "xiaowei-experiment/1"
 META_KEY = b"xiaowei"
 SAMPLE_PREFIX = "sample:"
 ID_COLUMNS = ("point", "replicate", "seed")
 TRAILING_COLUMNS = ("scenario_hash", "package_version")
+SHOWN = 5                       # broken files named one by one in a message
 
 
 def run_id(point: int, replicate: int) -> str:
@@ -58,27 +69,37 @@ def _replace_atomically(temp: Path, final: Path) -> None:
     os.replace(temp, final)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def _named(exc: OSError, final: Path) -> OSError:
+    """The same failure told about the file the user knows: pyarrow's write errors carry
+    no file name, and the temporary name is hidden and already removed."""
+    reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
+    return OSError(exc.errno, reason, str(final))   # OSError(EACCES, ...) is a PermissionError
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """``write`` a temporary file and rename it to ``path``; on any failure the temporary
+    file is removed, nothing appears under ``path`` and an OSError names ``path``."""
     temp = _temp_name(path)
     try:
-        temp.write_text(text, encoding="utf-8")
+        write(temp)
         _replace_atomically(temp, path)
-    except BaseException:
+    except BaseException as exc:
         temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename in (None, str(temp)):
+            raise _named(exc, path) from exc
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    _write_atomically(path, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
 def write_figure_atomic(path: Path, figure, **savefig_kw) -> None:
     """Save a matplotlib ``figure`` to ``path`` (format from its suffix) under a temporary
     name and rename it: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_name(path)
-    try:
-        figure.savefig(temp, format=path.suffix.lstrip("."), **savefig_kw)
-        _replace_atomically(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    _write_atomically(path, lambda temp: figure.savefig(temp, format=path.suffix.lstrip("."),
+                                                        **savefig_kw))
 
 
 def write_parquet_atomic(path: Path, frame: pd.DataFrame, meta: dict | None = None) -> None:
@@ -91,14 +112,10 @@ def write_parquet_atomic(path: Path, frame: pd.DataFrame, meta: dict | None = No
         # with the same dtypes without it
         text = json.dumps(meta, ensure_ascii=False, default=str)
         table = table.replace_schema_metadata({META_KEY: text.encode("utf-8")})
-    temp = _temp_name(path)
-    try:
-        # statistics cost more than they save on files of a few dozen rows
-        pq.write_table(table, temp, write_statistics=meta is None)
-        _replace_atomically(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    # statistics cost more than they save on files of a few dozen rows; page checksums
+    # (4 bytes a page) let a reader tell a damaged page from numbers
+    _write_atomically(path, lambda temp: pq.write_table(
+        table, temp, write_statistics=meta is None, write_page_checksum=True))
 
 
 @dataclass
@@ -109,6 +126,7 @@ class Status:
     stored: set[str]
     failed: dict[str, str]          # run id -> error (runs that failed and are not stored)
     expected: list[str] = field(default_factory=list)
+    broken: dict[str, str] = field(default_factory=dict)    # run id -> what is wrong
 
     @property
     def missing(self) -> list[str]:
@@ -116,20 +134,143 @@ class Status:
 
     def describe(self) -> str:
         done = len(self.stored)
+        waiting = self.total - done - len(self.failed) - len(self.broken)
         lines = [f"{done:,} of {self.total:,} runs stored, {len(self.failed):,} failed, "
-                 f"{self.total - done - len(self.failed):,} not run yet"]
-        for rid, error in list(self.failed.items())[:5]:
+                 + (f"{len(self.broken):,} broken, " if self.broken else "")
+                 + f"{waiting:,} not run yet"]
+        for rid, error in list(self.failed.items())[:SHOWN]:
             lines.append(f"  failed {rid}: {error.strip().splitlines()[-1] if error else ''}")
-        if len(self.failed) > 5:
-            lines.append(f"  ... and {len(self.failed) - 5} more (see failed/*.json)")
+        if len(self.failed) > SHOWN:
+            lines.append(f"  ... and {len(self.failed) - SHOWN} more (see failed/*.json)")
+        for rid, why in list(self.broken.items())[:SHOWN]:
+            lines.append(f"  broken {rid}: {why}")
+        if self.broken:
+            more = f"... and {len(self.broken) - SHOWN} more; " \
+                if len(self.broken) > SHOWN else ""
+            lines.append(f"  {more}resume the sweep to re-run the broken runs")
         return "\n".join(lines)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_run_file(path: str | Path, rows: int | None = None) -> str | None:
+    """What is wrong with a stored run file, or None if it is sound.
+
+    Checked: the parquet footer (the file's last bytes: magic number, length, schema and
+    row groups), the run's metadata in it, and the row count against the count recorded
+    in that metadata (for files written before it was, against ``rows``: one per quarter
+    the experiment reports) and the run id against the file name.
+
+    Why not a checksum of the whole file: a run file is renamed into place only once
+    complete, so what breaks one afterwards is a partial copy or sync, an interrupted
+    transfer or a foreign file, each of which loses or garbles the footer at the file's
+    end. Reading the footer is one small read (0.1-0.3 ms a file: 10,000 files of 46
+    columns in 2-4 s on 2 busy cores), where a checksum reads every byte and needs a place
+    outside the file; a store opened twice in one process checks each file once. Damage
+    inside a file whose footer survived fails the page checksums when the runs are read
+    (:func:`load`).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    try:
+        footer = pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:
+        return f"not a complete parquet file ({_first_line(exc)})"
+    text = (footer.metadata or {}).get(META_KEY)
+    if text is None:
+        return "no run metadata in its footer"
+    try:
+        meta = json.loads(text.decode("utf-8"))
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        return "its run metadata is not readable"
+    expected = meta.get("rows", rows)
+    if expected is not None and footer.num_rows != expected:
+        return f"{footer.num_rows} rows where the run wrote {expected}"
+    if meta.get("run_id", path.stem) != path.stem:
+        return f"it holds run {meta['run_id']}, not {path.stem}"
+    return None
+
+
+def broken_message(root: Path, broken: dict[str, str], remove: bool = False) -> str:
+    """One message naming broken run files (the first few) and what to do: resume the
+    sweep, after removing them if ``remove`` (when their footer is sound, a resumed sweep
+    counts them as stored)."""
+    shown = "; ".join(f"{rid}.parquet: {why}" for rid, why in list(broken.items())[:SHOWN])
+    more = f"; and {len(broken) - SHOWN} more" if len(broken) > SHOWN else ""
+    count = "1 run file is" if len(broken) == 1 else f"{len(broken):,} run files are"
+    them = "it" if len(broken) == 1 else "them"
+    fix = (f"remove {them} and " if remove else "") + f"resume the sweep to re-run {them}"
+    return (f"{count} broken in {root / RUNS} ({shown}{more}); {fix} (the same `sim sweep` "
+            f"command with --out {root})")
+
+
+def _set_aside(runs: Path, broken: dict[str, str]) -> None:
+    """Move each named file of ``runs`` into ``broken/`` beside it, its reason in
+    ``NAME.reason.txt``, and say so on stderr: the evidence is kept, and a store that
+    no longer finds a run's file runs it again."""
+    folder = runs.parent / BROKEN
+    for name, why in broken.items():
+        try:
+            folder.mkdir(exist_ok=True)
+            os.replace(runs / name, folder / name)
+            write_text_atomic(folder / f"{name}.reason.txt", why + "\n")
+        except OSError as exc:
+            raise ExperimentError(f"{runs / name} is broken ({why}) and cannot be moved "
+                                  f"aside: {describe_os_error(exc)}; remove it by hand and "
+                                  "run the same command again") from None
+    count = "1 broken run file" if len(broken) == 1 else f"{len(broken):,} broken run files"
+    lines = [f"warning: {count} in {runs} moved to {folder}; "
+             f"{'it' if len(broken) == 1 else 'they'} will be run again:"]
+    lines += [f"  {name}: {why}" for name, why in list(broken.items())[:SHOWN]]
+    if len(broken) > SHOWN:
+        lines.append(f"  ... and {len(broken) - SHOWN} more (reasons in "
+                     f"{folder}/*.reason.txt)")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _json_problem(path: Path, keys: tuple[str, ...]) -> str | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return f"not readable ({describe_os_error(exc)})"
+    except ValueError as exc:
+        return f"not complete JSON ({exc})"
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    missing = [key for key in keys if key not in data]
+    return f"no {', '.join(missing)}" if missing else None
+
+
+def set_aside_broken_json(runs: str | Path, keys: Iterable[str]) -> dict[str, str]:
+    """Check every JSON run file of the folder ``runs`` (a calibration's): one that does not
+    parse as an object holding ``keys`` is moved to ``broken/`` beside ``runs`` with its
+    reason, so that the run is made again. Returns file name -> what was wrong."""
+    runs, keys = Path(runs), tuple(keys)
+    if not runs.is_dir():
+        return {}
+    broken = {path.name: why for path in sorted(runs.glob("*.json"))
+              if (why := _json_problem(path, keys)) is not None}
+    if broken:
+        _set_aside(runs, broken)
+    return broken
 
 
 class Store:
     """An experiment folder: manifest, design, finished and failed runs."""
 
     def __init__(self, root: str | Path):
+        self.given = str(root)      # Path("") is ".", which would hide an empty --out
         self.root = Path(root)
+        # file name -> (inode, size, mtime) when checked, what was wrong: a store opened
+        # twice in one sweep checks each file once
+        self._checked: dict[str, tuple[tuple[int, int, int], str | None]] = {}
 
     @property
     def runs_dir(self) -> Path:
@@ -156,14 +297,22 @@ class Store:
         return manifest
 
     def design(self) -> pd.DataFrame:
-        return pd.read_parquet(self.root / DESIGN)
+        path = self.root / DESIGN
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError) as exc:    # pyarrow's ArrowInvalid is a ValueError
+            raise ExperimentError(f"{path}: the design is not readable "
+                                  f"({_first_line(exc)})") from None
 
     def create_or_open(self, manifest: dict[str, Any], design: pd.DataFrame) -> bool:
         """Open the store for ``manifest``, creating it if new; True if it already existed.
 
         A folder that holds another experiment (or anything else) is refused: mixing
-        runs of two experiments would silently corrupt both.
+        runs of two experiments would silently corrupt both. A folder that cannot be made
+        or written is refused before anything runs; broken run files of a reopened store
+        are moved aside, to be run again.
         """
+        check_output_dir(self.given, "experiment folder", "--out", may_exist=True)
         if (self.root / MANIFEST).exists():
             stored = self.manifest()
             if stored.get("experiment_hash") != manifest["experiment_hash"]:
@@ -172,17 +321,33 @@ class Store:
                     f"created {stored.get('created')}); its design, seeds, outputs or base "
                     "scenario differ from this one. Choose another --out or remove the folder")
             self._remove_own_leftovers()
+            self.set_aside_broken()
             return True
         if self.root.exists() and any(self.root.iterdir()):
             raise ExperimentError(f"{self.root} exists and is not an experiment folder; "
                                   "choose another --out or remove it")
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        self.failed_dir.mkdir(exist_ok=True)
-        write_parquet_atomic(self.root / DESIGN, design)
-        # the manifest last: its presence means the folder is complete
-        write_text_atomic(self.root / MANIFEST,
-                          json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        self._create(manifest, design)
         return False
+
+    def _create(self, manifest: dict[str, Any], design: pd.DataFrame) -> None:
+        """Write a new store; if any write fails (a full disk), undo it all and raise the
+        OSError: a half-made store would be refused as "not an experiment folder"."""
+        made_root = not self.root.exists()
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            self.failed_dir.mkdir(exist_ok=True)
+            write_parquet_atomic(self.root / DESIGN, design)
+            # the manifest last: its presence means the folder is complete
+            write_text_atomic(self.root / MANIFEST,
+                              json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        except BaseException:
+            (self.root / DESIGN).unlink(missing_ok=True)
+            for folder in (self.runs_dir, self.failed_dir) + ((self.root,) if made_root else ()):
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass    # not there, or not empty: not ours to remove
+            raise
 
     def _remove_own_leftovers(self) -> None:
         """Temporary files of dead writers on this host (a crash mid-write)."""
@@ -195,10 +360,55 @@ class Store:
                     temp.unlink(missing_ok=True)
 
     # ------------------------------------------------------------ runs
+    def _reported_quarters(self) -> int | None:
+        """Rows a run of this experiment writes: one per reported quarter (None: unknown)."""
+        try:
+            run = self.manifest()["base_scenario"]["run"]
+            return parse_quarter(run["end"]) - parse_quarter(run["start"]) + 1
+        except (ExperimentError, KeyError, TypeError, ValueError):
+            return None
+
+    def run_files(self) -> dict[str, str | None]:
+        """Every run file's run id and what is wrong with it (None: sound)."""
+        found: dict[str, str | None] = {}
+        if not self.runs_dir.is_dir():
+            return found
+        rows: list[int | None] = []     # read from the manifest once, if a file is checked
+        with os.scandir(self.runs_dir) as entries:
+            for entry in entries:
+                if not (entry.name.startswith("p") and entry.name.endswith(".parquet")):
+                    continue
+                try:
+                    info = entry.stat()
+                except FileNotFoundError:   # moved aside or replaced meanwhile
+                    continue
+                key = (info.st_ino, info.st_size, info.st_mtime_ns)
+                checked = self._checked.get(entry.name)
+                if checked is None or checked[0] != key:
+                    if not rows:
+                        rows.append(self._reported_quarters())
+                    checked = (key, check_run_file(entry.path, rows[0]))
+                    self._checked[entry.name] = checked
+                found[entry.name[:-len(".parquet")]] = checked[1]
+        return found
+
     def stored_ids(self) -> set[str]:
-        if not self.runs_dir.exists():
-            return set()
-        return {p.stem for p in self.runs_dir.glob("p*.parquet")}
+        """The runs whose file is sound (a broken file does not count as stored)."""
+        return {rid for rid, why in self.run_files().items() if why is None}
+
+    def broken_runs(self) -> dict[str, str]:
+        """Run id -> what is wrong with its file, for every broken run file."""
+        return {rid: why for rid, why in sorted(self.run_files().items()) if why is not None}
+
+    def set_aside_broken(self) -> dict[str, str]:
+        """Move broken run files to ``broken/`` (saying which and why), so that the sweep
+        runs them again; returns run id -> what was wrong."""
+        broken = self.broken_runs()
+        if broken:
+            _set_aside(self.runs_dir, {f"{rid}.parquet": why for rid, why in broken.items()})
+            for rid in broken:
+                self._checked.pop(f"{rid}.parquet", None)
+        return broken
 
     def failures(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -213,7 +423,8 @@ class Store:
 
     def write_run(self, rid: str, frame: pd.DataFrame, meta: dict[str, Any]) -> Path:
         path = self.runs_dir / f"{rid}.parquet"
-        write_parquet_atomic(path, frame, meta)
+        # the row count in the metadata is what opening the store checks the file against
+        write_parquet_atomic(path, frame, {**meta, "rows": len(frame)})
         (self.failed_dir / f"{rid}.json").unlink(missing_ok=True)
         return path
 
@@ -228,9 +439,15 @@ class Store:
         manifest = self.manifest()
         points, reps = manifest["design"]["points"], manifest["replications"]
         expected = [run_id(p, r) for p in range(points) for r in range(reps)]
-        stored = self.stored_ids() & set(expected)
-        failed = {k: v for k, v in self.failures().items() if k not in stored}
-        return Status(total=len(expected), stored=stored, failed=failed, expected=expected)
+        wanted = set(expected)
+        files = self.run_files()
+        stored = {rid for rid, why in files.items() if why is None} & wanted
+        broken = {rid: why for rid, why in sorted(files.items())
+                  if why is not None and rid in wanted}
+        failed = {k: v for k, v in self.failures().items()
+                  if k not in stored and k not in broken}
+        return Status(total=len(expected), stored=stored, failed=failed, expected=expected,
+                      broken=broken)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -251,26 +468,59 @@ def run_metadata(path: str | Path) -> dict[str, Any]:
     return json.loads(meta[META_KEY].decode("utf-8")) if META_KEY in meta else {}
 
 
+def _dataset(files: list[str]):
+    """The run files as one pyarrow dataset whose reads verify the pages' checksums."""
+    import pyarrow.dataset as ds
+
+    options = ds.ParquetFragmentScanOptions(page_checksum_verification=True)
+    return ds.dataset(files, format=ds.ParquetFileFormat(default_fragment_scan_options=options))
+
+
+def _damaged(root: Path, files: list[str], exc: Exception) -> ExperimentError:
+    """Which files could not be read (one by one, only once reading them together failed)."""
+    import pyarrow as pa
+
+    damaged = {}
+    for name in files:
+        try:
+            _dataset([name]).to_table()
+        except (OSError, pa.ArrowException) as error:
+            damaged[Path(name).stem] = f"its data is damaged ({_first_line(error)})"
+    if not damaged:
+        return ExperimentError(f"the runs in {root / RUNS} cannot be read together "
+                               f"({_first_line(exc)})")
+    return ExperimentError(broken_message(root, damaged, remove=True))
+
+
 def load(path: str | Path, lazy: bool = False):
     """Every stored run of an experiment folder as one DataFrame (one row per run and quarter).
 
     Columns: ``point``, ``replicate``, ``seed``, one per design parameter (dotted key),
     ``quarter``, the kept outputs, ``scenario_hash`` and ``package_version``. With
     ``lazy=True`` a ``pyarrow.dataset.Dataset`` is returned instead, to filter or select
-    columns before reading (``dataset.to_table(columns=[...], filter=...)``).
+    columns before reading (``dataset.to_table(columns=[...], filter=...)``). A store with
+    a broken run file is refused, naming it: resuming the sweep runs it again.
     """
-    import pyarrow.dataset as ds
+    import pyarrow as pa
 
     store = Store(path)
     manifest = store.manifest()
-    files = sorted(str(p) for p in store.runs_dir.glob("p*.parquet"))
+    found = store.run_files()
+    broken = {rid: why for rid, why in sorted(found.items()) if why is not None}
+    if broken:
+        raise ExperimentError(broken_message(store.root, broken))
+    files = sorted(str(store.runs_dir / f"{rid}.parquet") for rid in found)
     if lazy:
-        return ds.dataset(files, format="parquet")
+        return _dataset(files)
     if not files:
         columns = [*ID_COLUMNS, *manifest["design"]["parameters"], "quarter",
                    *manifest["outputs"], *TRAILING_COLUMNS]
         return pd.DataFrame(columns=columns)
-    frame = ds.dataset(files, format="parquet").to_table().to_pandas()
+    try:
+        table = _dataset(files).to_table()
+    except (OSError, pa.ArrowException) as exc:
+        raise _damaged(store.root, files, exc) from None
+    frame = table.to_pandas()
     frame = frame.sort_values(["point", "replicate"], kind="stable").reset_index(drop=True)
     frame.attrs["experiment"] = manifest["name"]
     return frame

@@ -4,6 +4,7 @@ and the table of every parameter.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -98,6 +99,54 @@ class Scenario(Strict):
     policy: PolicySection = Field(default_factory=PolicySection)
     change: list[Change] = Field(default_factory=list)
     shock: list[Shock] = Field(default_factory=list)
+
+    # ---------------------------------------------------------- built from Python
+    @classmethod
+    def from_file(cls, path, overrides: Mapping[str, Any] | None = None,
+                  **more: Any) -> "Scenario":
+        """Load a scenario file (and what it extends) with optional overrides; see
+        :func:`sim.config.load_scenario`."""
+        from sim.config import load_scenario
+
+        return load_scenario(path, overrides, **more)
+
+    def _revalidated(self, raw: dict) -> "Scenario":
+        from sim.config import scenario_from_dict
+
+        return scenario_from_dict(raw, f"scenario '{self.name}'")
+
+    def _raw(self) -> dict:
+        return self.model_dump(mode="python", by_alias=True, exclude_none=True)
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None = None,
+                       **more: Any) -> "Scenario":
+        """A validated copy with parameters set by name or dotted path:
+        ``s.with_overrides({"central_bank.rrr": 0.06}, agents=200_000)``."""
+        from sim.overrides import apply_overrides
+
+        return self._revalidated(apply_overrides(self._raw(), {**(overrides or {}),
+                                                               **more}))
+
+    def with_changes(self, *changes: Mapping[str, Any]) -> "Scenario":
+        """A validated copy with dated changes appended, each written as a
+        ``[[change]]`` entry is: ``{"at": "2025Q1", "set": {"central_bank.rrr": 0.06}}``
+        or ``{"from": "2025Q1", "to": "2025Q4", "ramp": {"central_bank.rrr": 0.05}}``."""
+        raw = self._raw()
+        raw["change"] = [*raw.get("change", []), *(dict(change) for change in changes)]
+        return self._revalidated(raw)
+
+    def with_shock(self, at: str, revenue: float, quarters: int = 1,
+                   sectors: list[str] | None = None,
+                   regions: list[str] | None = None) -> "Scenario":
+        """A validated copy with a revenue shock appended, as a ``[[shock]]`` entry:
+        ``revenue`` the change in revenue (−0.2 = a 20% fall) for ``quarters`` quarters
+        from ``at``, in the given sectors and regions (all when None)."""
+        shock = {"at": at, "revenue": revenue, "quarters": quarters,
+                 **({"sectors": sectors} if sectors is not None else {}),
+                 **({"regions": regions} if regions is not None else {})}
+        raw = self._raw()
+        raw["shock"] = [*raw.get("shock", []), shock]
+        return self._revalidated(raw)
 
 
 def parameter_table() -> list[dict[str, Any]]:
