@@ -20,6 +20,9 @@ import os
 import sys
 from pathlib import Path
 
+__all__ = ["__version__", "load_scenario", "run", "CreditMarket", "cache_root",
+           "kernel_cache_dir"]
+
 __version__ = "0.1.0"
 
 # Every file whose code or constants the compiled kernels contain (and all of kernels/).

@@ -18,6 +18,11 @@ from pydantic import BaseModel, ValidationError
 from sim.quarters import parse_quarter, quarter_label
 from sim.schema import Scenario
 
+__all__ = ["ScenarioError", "load_scenario", "scenario_from_dict", "read_toml",
+           "read_with_extends", "check_shapes", "format_validation_error", "resolve_path",
+           "describe_change", "find_scenario", "find_example", "shipped_scenarios_dir",
+           "shipped_examples_dir"]
+
 
 class ScenarioError(ValueError):
     """A scenario file or override that cannot be used, with a message for the user."""
@@ -372,21 +377,35 @@ def shipped_scenarios_dir() -> Path:
     return Path(__file__).resolve().parent / "scenarios"
 
 
-def find_scenario(name_or_path: str | Path) -> Path:
-    """A scenario file: ``name_or_path`` itself when it exists (or looks like a path),
-    else the shipped scenario of that name (``baseline``, ``rate_cut.toml``), so
-    ``sim run baseline`` works from any folder."""
+def shipped_examples_dir() -> Path:
+    """The experiment and calibration examples installed with the package."""
+    return Path(__file__).resolve().parent / "examples"
+
+
+def _find_shipped(name_or_path: str | Path, folder: Path, what: str) -> Path:
     path = Path(name_or_path)
-    if path.exists() or path.suffix != ".toml" and len(path.parts) > 1:
-        return path
-    shipped = shipped_scenarios_dir()
-    candidate = shipped / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
-    if len(path.parts) == 1 and candidate.exists():
+    if path.exists() or len(path.parts) > 1:
+        return path  # a path (a missing one is named by the loader)
+    candidate = folder / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
+    if candidate.exists():
         return candidate
-    if len(path.parts) > 1 or path.suffix == ".toml":
-        return path  # a path that does not exist: load_scenario names it
-    names = sorted(p.stem for p in shipped.glob("*.toml"))
+    if path.suffix == ".toml":
+        return path
+    names = sorted(p.stem for p in folder.glob("*.toml"))
     hint = difflib.get_close_matches(path.name, names, n=1)
-    raise ScenarioError(f"no scenario file '{name_or_path}' here and no shipped scenario of "
+    raise ScenarioError(f"no {what} file '{name_or_path}' here and no shipped {what} of "
                         "that name" + (f" (did you mean '{hint[0]}'?)" if hint else "")
                         + f"; shipped: {', '.join(names)}")
+
+
+def find_scenario(name_or_path: str | Path) -> Path:
+    """A scenario file: ``name_or_path`` itself when it exists (or is a path), else the
+    shipped scenario of that name (``baseline``, ``rate_cut.toml``), so ``sim run
+    baseline`` works from any folder."""
+    return _find_shipped(name_or_path, shipped_scenarios_dir(), "scenario")
+
+
+def find_example(name_or_path: str | Path) -> Path:
+    """An experiment or calibration file, found as :func:`find_scenario` finds scenarios
+    (``sim sweep rate_rrr_grid``, ``sim calibrate calibrate_online``)."""
+    return _find_shipped(name_or_path, shipped_examples_dir(), "experiment or calibration")

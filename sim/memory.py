@@ -16,6 +16,9 @@ from pathlib import Path
 
 from sim.errors import SimError
 
+__all__ = ["MemoryEstimateError", "run_bytes", "available_bytes", "largest_fitting",
+           "check_run_memory", "BYTES_PER_SME", "FIXED_BYTES"]
+
 #: bytes per SME at the peak of a run, by engine (benchmarks, rounded up)
 BYTES_PER_SME = {"numba": 250, "reference": 6_500}
 #: the interpreter, numpy/numba/pandas, compiled kernels, lenders and the results tables

@@ -34,6 +34,8 @@ from sim.units import annual_probability, national, stratum_weights, yi_per_agen
 from sim.wiring import choice_tables, credit_params, firm_params, initial_expected_rates, \
     lender_table
 
+__all__ = ["CreditMarket", "build_model", "run"]
+
 
 # Phases as timed: 3–5 run as one pass over the firms, 7 with the stock count of 8.
 PHASES = ("policy", "lenders_plan", "firms_operate_service_demand", "credit_rounds",
@@ -160,6 +162,7 @@ class CreditMarket(mesa.Model):
         return self.sme.used_blocks
 
     def years_elapsed(self) -> float:
+        """Years since the start of the reported period (negative in burn-in)."""
         return (self.quarter - self.start_quarter) / 4.0
 
     # ------------------------------------------------------------------ set-up
@@ -337,6 +340,7 @@ class CreditMarket(mesa.Model):
                          meta=self.metadata(), panel=self.panel.to_frame())
 
     def metadata(self) -> dict:
+        """What run.json records of this run: scenario, seed, engine, versions, timing."""
         return {
             "name": self.scenario.name,
             "scenario": self.scenario.model_dump(mode="json", by_alias=True),

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from sim.errors import SimError
 
+__all__ = ["OutputPathError", "check_output_dir", "describe_os_error"]
+
 
 class OutputPathError(SimError):
     """An output folder that cannot be created or written, named with the reason."""

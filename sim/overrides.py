@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+__all__ = ["parameter_paths", "override_path", "apply_overrides"]
+
 
 def _leaves(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     """Every parameter path of ``model`` (fields that are not sections)."""

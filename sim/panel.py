@@ -16,6 +16,8 @@ import numpy as np
 from sim.categories import CHANNELS, DEBT_CHANNELS, REGIONS, SECTORS, SIZES, STAGES
 from sim.quarters import quarter_label
 
+__all__ = ["Panel", "draw_sample", "panel_columns", "STATE_COLUMNS", "S_PANEL"]
+
 #: the generator stream of the panel's sample (after sim/rng.py's S_* streams 1–20)
 S_PANEL = 21
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["parse_quarter", "quarter_label", "quarter_year"]
+
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 
 
@@ -21,4 +23,5 @@ def quarter_label(index: int) -> str:
 
 
 def quarter_year(index: int) -> int:
+    """The year of quarter ``index``."""
     return index // 4

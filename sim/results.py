@@ -23,6 +23,10 @@ import pandas as pd
 
 from sim.errors import SimError
 
+__all__ = ["RunResult", "RunFolderError", "load_run", "write_run", "summary_table",
+           "default_run_dir", "safe_name", "with_period_index", "TABLE_FILES", "RUN_FILES",
+           "META_FILE", "PANEL_FILE"]
+
 TABLE_FILES = ("quarterly", "groups", "lenders")
 META_FILE = "run.json"
 PANEL_FILE = "panel.parquet"  # written when the run kept a panel (run.panel_firms > 0)

@@ -27,20 +27,28 @@ def cache_is_warm() -> bool:
     return folder.exists() and any(folder.rglob("*.nbi"))
 
 
-def warm_up(report: Callable[..., None] | None = None) -> tuple[bool, float]:
+def warm_up(report: Callable[..., None] | None = None,
+            stage: Callable[[str], None] | None = None) -> tuple[bool, float]:
     """Compile (first time) or load (later) every kernel by running a tiny model.
 
     ``report`` is called before a compilation that is not cached, so a caller can tell
-    the user why the first run waits. Returns (was_cached, seconds).
+    the user why the first run waits; ``stage(text)`` is told what is being compiled or
+    loaded as it goes. Returns (was_cached, seconds).
     """
+    tell = stage or (lambda text: None)
     was_cached = cache_is_warm()
     if not was_cached and report is not None:
         report()
     started = time.perf_counter()
+    tell("loading numba and the model")
     from sim.model import CreditMarket
     from sim.schema import Scenario
 
     tiny = Scenario.model_validate({"run": {"agents": 1000, "burn_in_quarters": 0,
-                                            "start": "2024Q1", "end": "2024Q1"}})
-    CreditMarket(tiny).run_all(progress=False)
+                                            "start": "2024Q1", "end": "2024Q1",
+                                            "panel_firms": 10}})
+    tell("the starting population (birth and stock-count kernels)")
+    model = CreditMarket(tiny)
+    tell("one quarter (firm pass, credit rounds, rationing, booking, defaults, entry)")
+    model.run_all(progress=False)
     return was_cached, time.perf_counter() - started

@@ -152,6 +152,8 @@ class Moment:
 
 
 class TargetsFile(_Strict):
+    """A targets file: its name, description and the ``[[target]]`` moments."""
+
     name: str = Field(..., min_length=1)
     description: str = ""
     target: list[Target] = Field(..., min_length=1)

@@ -47,7 +47,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.output_paths import check_output_dir
 
     slurm = slurm_options(args, CalibrationError)
-    calibration = load_calibration(args.calibration)
+    from sim.config import find_example
+
+    calibration = load_calibration(find_example(args.calibration))
     tls = tls_files(args, calibration.spec.cluster, calibration.source, CalibrationError)
     security_for(tls, args.scheduler, slurm is not None)  # certificates checked now
     out = Path(args.out) if args.out is not None else DEFAULT_ROOT / calibration.spec.name

@@ -69,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(summary_table(result))
         print(f"run folder: {path}")
+        print(f"next: sim plot {path}   (figures; --format svg,pdf for slides)")
     else:
         print(path)  # only the path, so scripts can capture it
     return 0

@@ -84,7 +84,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.memory import check_run_memory
     from sim.output_paths import check_output_dir
 
-    experiment = load_experiment(args.experiment, agents=args.agents)
+    from sim.config import find_example
+
+    experiment = load_experiment(find_example(args.experiment), agents=args.agents)
     spec = experiment.spec
     tls = tls_files(args, spec.cluster, experiment.source, ExperimentError)
     security = security_for(tls, args.scheduler, slurm is not None)  # refused before anything

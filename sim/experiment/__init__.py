@@ -17,7 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sim.experiment.limits import DEFAULT_MAX_RUNS  # noqa: F401 - part of the package API
+from sim.experiment.limits import DEFAULT_MAX_RUNS
+
+__all__ = ["DEFAULT_MAX_RUNS", "load_experiment", "sweep", "load", "analyze"]
 
 
 def load_experiment(path: str | Path, **overrides: Any):

@@ -12,6 +12,8 @@ from sim.schema.base import FIRST_YEAR, LAST_YEAR, Strict, param
 
 # ---------------------------------------------------------------- [run]
 class RunSection(Strict):
+    """``[run]``: the horizon, seed, agent count, panel, threads and engine."""
+
     start: str = param("2024Q1", "quarter", "report horizon 2024-2030; 2016Q1-2019Q1 start "
                        "from the year-end facts of the year before (sim/start_state.py), "
                        "2019Q2-2023Q4 are refused")

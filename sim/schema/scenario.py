@@ -22,6 +22,9 @@ from sim.schema.run import RunSection
 
 # ---------------------------------------------------------------- changes and shocks
 class Change(Strict):
+    """A ``[[change]]`` entry: ``set`` keys at a quarter (``at``), or ``ramp`` them
+    linearly ``from`` one quarter ``to`` another."""
+
     at: str | None = None
     start: str | None = Field(None, alias="from")
     to: str | None = None
@@ -50,6 +53,9 @@ class Change(Strict):
 
 
 class Shock(Strict):
+    """A ``[[shock]]`` entry: revenue moved by ``revenue`` (−0.2 = a 20% fall) for
+    ``quarters`` quarters from ``at``, in the given sectors and regions (all if none)."""
+
     at: str
     quarters: int = Field(1, ge=1, le=80)
     sectors: list[str] | None = None
@@ -84,6 +90,10 @@ class Provenance(Strict):
 
 
 class Scenario(Strict):
+    """A whole scenario: its sections, dated changes and shocks. Build one with
+    :meth:`from_file` and change it with :meth:`with_overrides`, :meth:`with_changes`
+    and :meth:`with_shock`; every copy is validated as a file is."""
+
     name: str = "scenario"
     description: str = ""
     extends: str | None = None
