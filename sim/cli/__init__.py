@@ -1,4 +1,4 @@
-"""The ``sim`` command: run, validate, plot, compare, sweep, analyze and calibrate.
+"""The ``sim`` command: run, validate, plot, compare, sweep, analyze, calibrate and dashboard.
 
 Each command lives in its own module here and registers itself on the parser. Heavy
 libraries (numba, pandas, matplotlib, the model) are imported inside the handlers so
@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from sim.cli import analyze, calibrate, compare, plot, run, sweep
+from sim.cli import analyze, calibrate, compare, dashboard, plot, run, sweep
 from sim.cli.exits import EXIT_INTERRUPTED, EXIT_USER_ERROR
 
 
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_command(commands)
     compare.add_command(commands)
     calibrate.add_command(commands)
+    dashboard.add_command(commands)
     return parser
 
 
