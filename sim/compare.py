@@ -10,6 +10,11 @@ carry. Over R replicates the mean difference gets a t-based 95% replication inte
                      agents=50_000)
     result.summary()            # one row per outcome, averaged over the effect window
     result.differences()        # one row per outcome and quarter
+    with_units(result.summary())  # the same with units: percentages, percentage points
+
+A comparison folder keeps every replicate as a run folder (``runs/base-r0``,
+``runs/other-r0``, ...), so ``sim plot COMPARISON_DIR`` draws both scenarios with
+replicate bands.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import math
 import os
 import shutil
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +34,9 @@ import pandas as pd
 
 from sim.config import ScenarioError, read_with_extends, scenario_from_dict
 from sim.errors import SimError
+from sim.plot_labels import table_unit, words
 from sim.quarters import parse_quarter, quarter_label
+from sim.results import RunResult, load_run, write_run
 from sim.schema import Scenario
 
 if TYPE_CHECKING:
@@ -42,6 +50,9 @@ KEY_OUTCOMES: tuple[str, ...] = (
     "npl_ratio", "online_share_new", "online_share_balance", "first_time_borrowers",
     "bank_funding_cost", "fiscal_cost",
 )
+RUNS_DIR = "runs"  # replicate run folders inside a comparison folder
+ROLES = ("base", "other")
+
 
 class CompareError(SimError):
     """Two scenarios that cannot be compared, or a comparison folder that cannot be written."""
@@ -186,6 +197,9 @@ class Comparison:
     base_lenders: list[pd.DataFrame] = field(default_factory=list, repr=False)
     other_lenders: list[pd.DataFrame] = field(default_factory=list, repr=False)
     meta: dict = field(default_factory=dict)
+    # every replicate's full result, written as run folders by write_comparison
+    base_runs: list[RunResult] = field(default_factory=list, repr=False)
+    other_runs: list[RunResult] = field(default_factory=list, repr=False)
 
     @property
     def quarters(self) -> list[str]:
@@ -232,19 +246,53 @@ class Comparison:
         return frame
 
     def table(self) -> str:
-        """The summary as plain text for the terminal."""
-        frame = self.summary()
-        header = ["outcome", "base", "other", "diff", "95% interval", "t"]
-        rows = [[r.outcome, _fmt(r.base), _fmt(r.other), _fmt(r.diff),
-                 f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", f"{r.t:.1f}"]
-                for r in frame.itertuples()]
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
-                           for i, cell in enumerate(row)).rstrip() for row in [header, *rows]]
+        """The summary as plain text for the terminal, with units (percentages, their
+        differences in percentage points)."""
+        frame = with_units(self.summary())
+        header = ["outcome", "unit", "base", "other", "difference", "95% interval", "t"]
+        rows = []
+        for r in frame.itertuples():
+            points = " pp" if r.diff_unit == "percentage points" else ""
+            rows.append([r.outcome, r.unit, _fmt(r.base), _fmt(r.other), _fmt(r.diff) + points,
+                         f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]{points}", f"{r.t:.1f}"])
+        widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        lines = ["  ".join(_pad(cell, widths[i], right=i > 1) for i, cell in enumerate(row))
+                 .rstrip() for row in [header, *rows]]
         caption = (f"{self.other_name} − {self.base_name}: mean over {frame.attrs['quarters']}"
                    f", {len(self.seeds)} paired replicate(s), seeds {self.seeds[0]}"
-                   f"{'…' + str(self.seeds[-1]) if len(self.seeds) > 1 else ''}")
+                   f"{'…' + str(self.seeds[-1]) if len(self.seeds) > 1 else ''}; pp = "
+                   "percentage points")
         return "\n".join([caption, *lines])
+
+
+def with_units(frame: pd.DataFrame) -> pd.DataFrame:
+    """A summary or differences table in display units: ``label`` (words), ``unit`` of
+    base and other, ``diff_unit`` of diff, sd and the interval; fractions shown as
+    percentages and their differences in percentage points, amounts in 亿元. The t
+    statistic and the number of replicates are unchanged."""
+    out = frame.copy()
+    units = [table_unit(str(outcome)) for outcome in out["outcome"]]
+    scale = np.array([unit[2] for unit in units])
+    for column in ("base", "other", "diff", "sd", "ci_low", "ci_high"):
+        if column in out:
+            out[column] = out[column].to_numpy(dtype=float) * scale
+    position = list(out.columns).index("outcome") + 1
+    out.insert(position, "label", [words(str(o)) for o in out["outcome"]])
+    out.insert(position + 1, "unit", [unit[0] for unit in units])
+    out.insert(list(out.columns).index("other") + 1 if "other" in out else position + 2,
+               "diff_unit", [unit[1] for unit in units])
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def _width(text: str) -> int:
+    """Terminal columns taken by ``text`` (CJK characters such as 亿元 take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill
 
 
 def _fmt(value: float) -> str:
@@ -290,6 +338,7 @@ def compare_scenarios(base: Scenario, other: Scenario, reps: int = 5,
         base_lenders=[r.lenders for r in results["base"]],
         other_lenders=[r.lenders for r in results["other"]],
         meta={"agents": base.run.agents, "threads": results["base"][0].meta.get("threads")},
+        base_runs=list(results["base"]), other_runs=list(results["other"]),
     )
 
 
@@ -302,11 +351,20 @@ def compare(base: str | Path, other: str | Path, reps: int = 5, **run: Any) -> C
 # ---------------------------------------------------------------- writing
 
 
-def write_comparison(result: Comparison, out_dir: Path, dpi: int = 110,
+def run_folders(result: Comparison) -> dict[str, list[str]]:
+    """Where each replicate run goes inside a comparison folder, by role ("base",
+    "other"): ``runs/base-r0``, ``runs/other-r0``, ..."""
+    runs = {"base": result.base_runs, "other": result.other_runs}
+    return {role: [f"{RUNS_DIR}/{role}-r{number}" for number in range(len(runs[role]))]
+            for role in ROLES}
+
+
+def write_comparison(result: Comparison, out_dir: Path, dpi: int = 200,
                      figures: Mapping[str, Figure] | None = None) -> Path:
-    """Write differences.csv, summary.csv, comparison.json and ``figures`` (file name:
-    figure, drawn by the caller, e.g. :func:`sim.plot_compare.comparison_figures`) to
-    ``out_dir``.
+    """Write differences.csv and summary.csv (with units, see :func:`with_units`),
+    comparison.json, every replicate as a run folder under ``runs/`` and ``figures``
+    (file name: figure, drawn by the caller, e.g.
+    :func:`sim.plot_compare.comparison_figures`) to ``out_dir``.
 
     Written into ``<out_dir>.partial-<pid>`` and renamed into place when complete; an
     existing ``out_dir`` is refused.
@@ -320,12 +378,18 @@ def write_comparison(result: Comparison, out_dir: Path, dpi: int = 110,
     shutil.rmtree(partial, ignore_errors=True)
     try:
         partial.mkdir()
-        result.differences().to_csv(partial / "differences.csv", index=False)
+        with_units(result.differences()).to_csv(partial / "differences.csv", index=False)
         summary = result.summary()
-        summary.to_csv(partial / "summary.csv", index=False)
+        with_units(summary).to_csv(partial / "summary.csv", index=False)
+        folders = run_folders(result)
+        for role, runs in (("base", result.base_runs), ("other", result.other_runs)):
+            for folder, run in zip(folders[role], runs):
+                write_run(run, partial / folder)
         meta = {"base": result.base_name, "other": result.other_name, "seeds": result.seeds,
                 "lever_start": result.start, "window": summary.attrs["quarters"],
-                **result.meta}
+                "units": "summary.csv and differences.csv: fractions as %, their "
+                         "differences in percentage points, amounts in 亿元",
+                "runs": folders, **result.meta}
         (partial / "comparison.json").write_text(json.dumps(meta, indent=2,
                                                             ensure_ascii=False) + "\n",
                                                  encoding="utf-8")
@@ -338,3 +402,25 @@ def write_comparison(result: Comparison, out_dir: Path, dpi: int = 110,
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return out_dir
+
+
+def is_comparison(path: str | Path) -> bool:
+    """Whether ``path`` is a comparison folder written by :func:`write_comparison`."""
+    return (Path(path) / "comparison.json").is_file()
+
+
+def load_comparison_runs(path: str | Path) -> dict[str, list[RunResult]]:
+    """The replicate runs of a comparison folder by scenario name (base first); the
+    roles' names if the two scenarios share a name. Empty lists for a folder written
+    before replicates were kept."""
+    path = Path(path)
+    try:
+        meta = json.loads((path / "comparison.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CompareError(f"{path / 'comparison.json'}: not readable ({exc})") from None
+    names = [str(meta.get(role, role)) for role in ROLES]
+    if names[0] == names[1]:
+        names = [f"{names[0]} ({role})" for role in ROLES]
+    folders = meta.get("runs") or {}
+    return {name: [load_run(path / folder) for folder in folders.get(role, [])]
+            for name, role in zip(names, ROLES)}

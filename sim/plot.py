@@ -1,15 +1,21 @@
 """Standard figures of one run or a comparison of runs.
 
-Every function takes a :class:`~sim.results.RunResult` or a ``{label: RunResult}`` dict and
-returns a :class:`matplotlib.figure.Figure`. Figures are built without pyplot, so nothing
-touches global state: this works headless, in scripts and in notebooks (a returned Figure
-displays inline). Money is in 亿元 and labelled "100 million yuan" (ASCII labels avoid
-missing-glyph warnings from fonts without CJK characters).
+Every function takes a :class:`~sim.results.RunResult`, a list of them, or a ``{label:
+run or list of runs}`` dict and returns a :class:`matplotlib.figure.Figure`. Runs under
+one label (a list, or several runs of the same scenario name) are replicates: each line
+is their mean and a band shows their range (5-95% from ten runs on). Figures are built
+without pyplot, so nothing touches global state: this works headless, in scripts and in
+notebooks (a returned Figure displays inline).
+
+Every panel has a quarter axis, a y label in words with its unit (:mod:`sim.plot_labels`)
+and the minimum y span of :func:`sim.plot_labels.min_span`; legends sit outside the data,
+below the panels or to their right. Lender and firm-group figures are in
+:mod:`sim.plot_breakdowns`, comparison figures in :mod:`sim.plot_compare`, the one-page
+report in :mod:`sim.plot_report`; all are reachable from here.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -17,380 +23,270 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
-from sim.categories import BANK_TYPES, LENDER_KINDS, PLATFORM_KINDS, REGIONS, SECTORS, SIZES, STAGES
-from sim.columns import GROUP_DIMENSIONS, GROUP_METRICS
+from sim.columns import GROUP_DIMENSIONS
 from sim.plot_axes import (
-    add_legend,
+    band_note,
+    draw_band,
+    figure_legend,
     hide_unused,
+    line_handle,
     new_figure,
-    percent_axis,
+    patch_handle,
     quarter_axis,
-    style_for_unit,
-    thousands_axis,
+    quarter_index,
+    title,
+    value_axis,
 )
-from sim.quarters import parse_quarter
+from sim.plot_labels import axis_label, measure, measure_for_unit, words
 from sim.results import RunResult
 
-Runs = RunResult | Mapping[str, RunResult]
+Runs = RunResult | Sequence[RunResult] | Mapping[str, RunResult | Sequence[RunResult]]
+Labelled = dict[str, list[RunResult]]
 
-MONEY = "100 million yuan"
-LINESTYLES = ("-", "--", ":", "-.")
 CHANNEL_SERIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("bank", ("new_loans_bank",)),
-    ("online", ("new_loans_online",)),
-    ("supply chain", ("new_loans_supply_chain",)),
-    ("equity + crowdfunding", ("new_equity", "new_crowdfunding")),
+    ("Bank", ("new_loans_bank",)),
+    ("Online", ("new_loans_online",)),
+    ("Supply chain", ("new_loans_supply_chain",)),
+    ("Equity and crowdfunding", ("new_equity", "new_crowdfunding")),
 )
+# Muted, so that stacked channels are not confused with the runs' line colours.
+CHANNEL_COLORS = ("#8fb3d9", "#f2b880", "#9fd1a8", "#c7a8d9")
 RATE_PANELS = (
-    ("all debt", "avg_rate_new"),
-    ("bank", "avg_rate_new_bank"),
-    ("online", "avg_rate_new_online"),
-    ("supply chain", "avg_rate_new_supply_chain"),
+    ("All debt", "avg_rate_new"),
+    ("Bank loans", "avg_rate_new_bank"),
+    ("Online loans", "avg_rate_new_online"),
+    ("Supply-chain finance", "avg_rate_new_supply_chain"),
 )
-# Known category orders, so that colours and legends follow the model's own order.
-GROUP_ORDER = {"sector": SECTORS, "region": REGIONS, "size": SIZES, "stage": STAGES}
-UNIT_LABELS = {"亿元": MONEY, "fraction": "%", "fraction/yr": "% per year", "firms": "firms"}
+FORMATS = ("png", "svg", "pdf")
+DPI = 200
 
 
 # ---------------------------------------------------------------- inputs
 
 
-def as_runs(runs: Runs) -> dict[str, RunResult]:
-    """Normalise one run or a ``{label: run}`` mapping to a non-empty dict."""
+def run_label(run: RunResult) -> str:
+    """A run's label: its scenario's name from run.json, else "run"."""
+    meta = run.meta if isinstance(run.meta, dict) else {}
+    return str(meta.get("name") or "run")
+
+
+def as_runs(runs: Runs) -> Labelled:
+    """Normalise runs to a non-empty ``{label: [replicate runs]}`` dict. A bare list is
+    grouped by scenario name, so replicates of one scenario share a label."""
     if isinstance(runs, RunResult):
-        return {str(runs.meta.get("name") or "run"): runs}
+        return {run_label(runs): [runs]}
     if isinstance(runs, Mapping):
-        if not runs:
-            raise ValueError("no runs to plot")
-        for label, run in runs.items():
+        items = list(runs.items())
+    elif isinstance(runs, Sequence) and not isinstance(runs, str):
+        items = [(run_label(run), run) for run in runs]
+    else:
+        raise TypeError(f"expected a RunResult or a dict of them, got {type(runs).__name__}")
+    if not items:
+        raise ValueError("no runs to plot")
+    labelled: Labelled = {}
+    for label, value in items:
+        group = list(value) if isinstance(value, Sequence) and not isinstance(value, str) \
+            else [value]
+        for run in group:
             if not isinstance(run, RunResult):
                 raise TypeError(f"run '{label}' is a {type(run).__name__}, not a RunResult")
-        return {str(label): run for label, run in runs.items()}
-    raise TypeError(f"expected a RunResult or a dict of them, got {type(runs).__name__}")
+        if not group:
+            raise ValueError(f"no runs under label '{label}'")
+        labelled.setdefault(str(label), []).extend(group)
+    return labelled
 
 
-def _quarter_labels(frames: Sequence[pd.DataFrame]) -> list[str]:
-    """All quarters in any of the frames, in time order: the shared x axis."""
-    labels = {str(q) for frame in frames for q in frame["quarter"]}
-    return sorted(labels, key=parse_quarter)
-
-
-def _x(frame: pd.DataFrame, labels: list[str]) -> np.ndarray:
-    position = {label: i for i, label in enumerate(labels)}
-    return np.array([position[str(q)] for q in frame["quarter"]], dtype=float)
-
-
-def _values(frame: pd.DataFrame, *columns: str) -> np.ndarray:
-    """Sum of the given columns as floats; NaN where a column was not reported."""
+def series(frame: pd.DataFrame, *columns: str) -> pd.Series:
+    """Sum of ``columns`` indexed by quarter index; NaN where a column was not reported."""
+    index = quarter_index(frame["quarter"])
     total = np.zeros(len(frame))
     for column in columns:
         if column not in frame:
-            return np.full(len(frame), np.nan)
+            total = np.full(len(frame), np.nan)
+            break
         total = total + pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-    return total
+    return pd.Series(total, index=index, dtype=float).groupby(level=0).mean()
 
 
-# ---------------------------------------------------------------- axes helpers
+def quarters_of(runs: Labelled, table: str = "quarterly") -> list[int]:
+    """Every quarter index in the runs' ``table`` (the shared x axis)."""
+    frames = [getattr(run, table) for group in runs.values() for run in group]
+    return sorted({q for frame in frames if "quarter" in frame
+                   for q in quarter_index(frame["quarter"])})
 
 
-def _run_lines(ax: Axes, runs: dict[str, RunResult], labels: list[str], *columns: str,
-               linestyle: str = "-", suffix: str = "", legend: bool = True) -> None:
-    """One line per run (colour = run) of the sum of ``columns`` from the quarterly table."""
-    for number, (label, run) in enumerate(runs.items()):
-        frame = run.quarterly
-        ax.plot(_x(frame, labels), _values(frame, *columns), color=f"C{number}",
-                linestyle=linestyle, label=f"{label}{suffix}" if legend else "_nolegend_")
+def stored_values(runs: Labelled, *columns: str) -> np.ndarray:
+    """Every stored value of the sum of ``columns`` (to choose a display scale)."""
+    parts = [series(run.quarterly, *columns).to_numpy() for group in runs.values()
+             for run in group]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def _title_suffix(runs: dict[str, RunResult]) -> str:
-    return ": " + " vs ".join(runs) if len(runs) <= 3 else f": {len(runs)} runs"
+def run_color(number: int) -> str:
+    return f"C{number % 10}"
+
+
+def run_handles(runs: Labelled, linestyle: str = "-") -> list:
+    """Legend entries of the labels (colours), when there is more than one."""
+    if len(runs) < 2:
+        return []
+    return [line_handle(label, run_color(n), linestyle) for n, label in enumerate(runs)]
+
+
+def finish(figure: Figure, runs: Labelled, handles: Sequence, heading: str) -> Figure:
+    """The figure legend (with the band note) and the title naming the labels."""
+    figure_legend(figure, handles, title=band_note(len(group) for group in runs.values()))
+    labels = list(runs)
+    names = " vs ".join(labels) if len(labels) <= 3 else f"{len(labels)} scenarios"
+    figure.suptitle(f"{heading}: {names}", fontsize=12)
+    return figure
+
+
+# ---------------------------------------------------------------- panels
+
+
+def line_panel(ax: Axes, runs: Labelled, quarters: list[int], column: str,
+               heading: str | None = None, extra: Sequence[tuple[str, str]] = ()) -> None:
+    """One column per label (colour = label), plus ``extra`` (column, line style) in the
+    same unit, e.g. the LPR dashed under the rates."""
+    stored = np.concatenate([stored_values(runs, column),
+                             *(stored_values(runs, other) for other, _ in extra)])
+    shown = measure(column, stored)
+    for number, group in enumerate(runs.values()):
+        draw_band(ax, [series(run.quarterly, column) for run in group], shown.scale,
+                  run_color(number))
+        for other, style in extra:
+            draw_band(ax, [series(run.quarterly, other) for run in group], shown.scale,
+                      run_color(number), linestyle=style, linewidth=1.1)
+    title(ax, heading or words(column))
+    value_axis(ax, axis_label(column, stored), shown.kind)
+    quarter_axis(ax, quarters)
+
+
+def channel_stack(ax: Axes, group: list[RunResult], quarters: list[int],
+                  stored: np.ndarray, top: float | None = None) -> None:
+    """New finance by channel, stacked (replicate means); ``stored`` values choose the
+    unit and ``top`` (stored units) fixes the scale shared by several panels."""
+    shown = measure_for_unit("亿元", stored, flow=True)
+    means = []
+    for _, columns in CHANNEL_SERIES:
+        table = pd.concat([series(run.quarterly, *columns) for run in group], axis=1)
+        means.append(table.mean(axis=1).reindex(quarters))
+    x = np.array(quarters, dtype=float)
+    ax.stackplot(x, *(np.nan_to_num(m.to_numpy(dtype=float)) * shown.scale for m in means),
+                 colors=CHANNEL_COLORS, alpha=0.9)
+    value_axis(ax, f"New finance ({shown.unit})", shown.kind)
+    if top is not None and top > 0:
+        ax.set_ylim(0, top * shown.scale)
+    quarter_axis(ax, quarters)
+
+
+def channel_handles() -> list:
+    return [patch_handle(name, color) for (name, _), color in zip(CHANNEL_SERIES,
+                                                                    CHANNEL_COLORS)]
 
 
 # ---------------------------------------------------------------- quarterly figures
 
 
-def _stack_channels(ax: Axes, run: RunResult, labels: list[str]) -> None:
-    frame = run.quarterly
-    stacks = [np.nan_to_num(_values(frame, *columns)) for _, columns in CHANNEL_SERIES]
-    ax.stackplot(_x(frame, labels), *stacks, labels=[name for name, _ in CHANNEL_SERIES],
-                 alpha=0.85)
-    ax.set_ylabel(f"{MONEY} per quarter")
-    thousands_axis(ax)
-    quarter_axis(ax, labels)
-
-
 def channel_mix(runs: Runs) -> Figure:
-    """New lending by channel, stacked (one panel per run), and the online share."""
+    """New lending by channel, stacked (one panel per label), and the online share."""
     runs = as_runs(runs)
-    labels = _quarter_labels([run.quarterly for run in runs.values()])
+    quarters = quarters_of(runs)
     panels = len(runs) + 1
     ncols = min(panels, 3)
-    figure, axes = new_figure(math.ceil(panels / ncols), ncols)
-    top = 0.0
-    for ax, (label, run) in zip(axes.flat, runs.items()):
-        _stack_channels(ax, run, labels)
-        ax.set_title(f"New finance by channel: {label}")
-        top = max(top, ax.get_ylim()[1])
-    for ax in list(axes.flat)[: len(runs)]:
-        ax.set_ylim(0, top)  # same scale so runs compare at a glance
-    add_legend(axes.flat[0], loc="upper left")
-    share_ax = axes.flat[len(runs)]
-    _run_lines(share_ax, runs, labels, "online_share_new")
-    share_ax.set_title("Online share of new debt (%)")
-    percent_axis(share_ax)
-    quarter_axis(share_ax, labels)
-    add_legend(share_ax)
+    figure, axes = new_figure(-(-panels // ncols), ncols, width=4.6, height=3.4)
+    totals = stored_values(runs, *(c for _, columns in CHANNEL_SERIES for c in columns))
+    top = float(np.nanmax(totals, initial=0.0)) * 1.05 if len(runs) > 1 else None
+    for ax, (label, group) in zip(axes.flat, runs.items()):
+        channel_stack(ax, group, quarters, totals, top=top)
+        title(ax, f"New finance by channel: {label}")
+    line_panel(axes.flat[len(runs)], runs, quarters, "online_share_new")
     hide_unused(axes, panels)
-    return figure
+    return finish(figure, runs, channel_handles() + run_handles(runs), "New SME finance")
 
 
 def rates(runs: Runs) -> Figure:
     """Average annual rate on new debt, overall and by channel, with the 1-year LPR."""
     runs = as_runs(runs)
-    labels = _quarter_labels([run.quarterly for run in runs.values()])
-    figure, axes = new_figure(2, 2)
+    quarters = quarters_of(runs)
+    figure, axes = new_figure(2, 2, width=4.8, height=3.3)
     for ax, (name, column) in zip(axes.flat, RATE_PANELS):
-        _run_lines(ax, runs, labels, column)
-        _run_lines(ax, runs, labels, "lpr_1y", linestyle="--", legend=False)
-        ax.plot([], [], color="0.3", linestyle="--", label="1y LPR (dashed)")
-        ax.set_title(f"Average rate on new loans, {name} (% per year)")
-        percent_axis(ax)
-        quarter_axis(ax, labels)
-    add_legend(axes.flat[0])
-    return figure
+        line_panel(ax, runs, quarters, column, heading=name, extra=(("lpr_1y", "--"),))
+    handles = run_handles(runs) + [line_handle("1-year loan prime rate (dashed)",
+                                               linestyle="--")]
+    return finish(figure, runs, handles, "Rates on new SME debt")
 
 
 def defaults(runs: Runs) -> Figure:
     """Annualised default rate of borrowers and the NPL ratio (all and bank)."""
     runs = as_runs(runs)
-    labels = _quarter_labels([run.quarterly for run in runs.values()])
-    figure, axes = new_figure(1, 2)
-    default_ax, npl_ax = axes.flat
-    _run_lines(default_ax, runs, labels, "default_rate")
-    default_ax.set_title("Default rate of borrowing SMEs (% per year)")
-    _run_lines(npl_ax, runs, labels, "npl_ratio", suffix=" all")
-    _run_lines(npl_ax, runs, labels, "npl_ratio_bank", linestyle=":", suffix=" bank")
-    npl_ax.set_title("NPL ratio of SME loans (%)")
-    for ax in axes.flat:
-        percent_axis(ax)
-        quarter_axis(ax, labels)
-        add_legend(ax)
-    return figure
+    quarters = quarters_of(runs)
+    figure, axes = new_figure(1, 2, width=4.8, height=3.4)
+    line_panel(axes[0, 0], runs, quarters, "default_rate", heading="Defaults")
+    line_panel(axes[0, 1], runs, quarters, "npl_ratio", heading="Non-performing loans",
+               extra=(("npl_ratio_bank", ":"),))
+    handles = run_handles(runs) + [line_handle("NPL ratio, all SME loans"),
+                                   line_handle("NPL ratio, bank loans (dotted)",
+                                               linestyle=":")]
+    return finish(figure, runs, handles, "Credit risk")
 
 
 def credit_gap(runs: Runs) -> Figure:
     """Credit demanded vs financed (debt + equity + crowdfunding) and the unmet share."""
     runs = as_runs(runs)
-    labels = _quarter_labels([run.quarterly for run in runs.values()])
-    figure, axes = new_figure(1, 2)
+    quarters = quarters_of(runs)
+    figure, axes = new_figure(1, 2, width=4.8, height=3.4)
     amount_ax, share_ax = axes.flat
-    _run_lines(amount_ax, runs, labels, "credit_demand", suffix=" demanded")
-    _run_lines(amount_ax, runs, labels, "new_loans", "new_equity", "new_crowdfunding",
-               linestyle="--", suffix=" financed")
-    amount_ax.set_title(f"Finance demanded and financed ({MONEY} per quarter)")
-    thousands_axis(amount_ax)
-    _run_lines(share_ax, runs, labels, "unmet_demand_share")
-    share_ax.set_title("Unmet share of credit demand (%)")
-    percent_axis(share_ax)
-    for ax in axes.flat:
-        quarter_axis(ax, labels)
-        add_legend(ax)
-    return figure
-
-
-# ---------------------------------------------------------------- lenders
-
-
-def _weighted_by(frame: pd.DataFrame, value: str, weights: pd.Series) -> pd.Series:
-    """Per (quarter, kind) mean of ``value`` weighted by ``weights`` (finite values only)."""
-    values = pd.to_numeric(frame[value], errors="coerce").replace([np.inf, -np.inf], np.nan)
-    weights = weights.replace([np.inf, -np.inf], np.nan)
-    usable = values.notna() & weights.notna() & (weights > 0)
-    parts = pd.DataFrame({"quarter": frame["quarter"].astype(str), "kind": frame["kind"],
-                          "product": (values * weights).where(usable),
-                          "weight": weights.where(usable)})
-    sums = parts.groupby(["quarter", "kind"])[["product", "weight"]].sum(min_count=1)
-    return sums["product"] / sums["weight"]
-
-
-def aggregate_lenders_by_kind(lenders: pd.DataFrame) -> pd.DataFrame:
-    """Capital ratio and annual ROE per (quarter, kind) over active lenders.
-
-    Weighted by total assets when the table has a ``total_assets`` column. Otherwise the
-    pooled ratios of the kind: capital ratio = total capital ÷ total risk-weighted assets
-    (weights capital ÷ capital_ratio) and ROE = total profit ÷ total capital (weights
-    capital).
-    """
-    frame = lenders
-    if "active" in frame:
-        frame = frame[frame["active"].astype(bool)]
-    capital = pd.to_numeric(frame["capital"], errors="coerce")
-    if "total_assets" in frame:
-        assets = pd.to_numeric(frame["total_assets"], errors="coerce")
-        ratio_weights, roe_weights = assets, assets
-    else:
-        ratio = pd.to_numeric(frame["capital_ratio"], errors="coerce")
-        ratio_weights = (capital / ratio.where(ratio > 0)).astype(float)
-        roe_weights = capital
-    result = pd.DataFrame({
-        "capital_ratio": _weighted_by(frame, "capital_ratio", ratio_weights),
-        "roe_annual": _weighted_by(frame, "roe_annual", roe_weights),
-    })
-    return result.reset_index()
-
-
-def _kind_color(kind: str) -> str:
-    index = LENDER_KINDS.index(kind) if kind in LENDER_KINDS else len(LENDER_KINDS)
-    return f"C{index % 10}"
-
-
-def _plot_kinds(ax: Axes, runs: dict[str, RunResult], labels: list[str], kinds: Sequence[str],
-                metric: str) -> None:
-    """Colour = lender kind, line style = run."""
-    for number, (run_label, run) in enumerate(runs.items()):
-        if run.lenders.empty:
-            continue
-        aggregated = aggregate_lenders_by_kind(run.lenders)
-        for kind in kinds:
-            rows = aggregated[aggregated["kind"] == kind]
-            if rows[metric].isna().all():  # e.g. a platform without an own book
-                continue
-            rows = rows.sort_values("quarter", key=lambda q: q.map(parse_quarter))
-            name = kind if len(runs) == 1 else f"{kind} ({run_label})"
-            ax.plot(_x(rows, labels), rows[metric].to_numpy(dtype=float),
-                    color=_kind_color(kind), linestyle=LINESTYLES[number % len(LINESTYLES)],
-                    label=name)
-
-
-def lenders(runs: Runs) -> Figure:
-    """Capital ratio and annual ROE by lender kind: banks on top, platforms below."""
-    runs = as_runs(runs)
-    labels = _quarter_labels([run.lenders for run in runs.values() if not run.lenders.empty]
-                             or [run.quarterly for run in runs.values()])
-    figure, axes = new_figure(2, 2)
-    rows = (("banks", BANK_TYPES, "capital ÷ risk-weighted assets"),
-            ("platforms", PLATFORM_KINDS, "capital ÷ own book"))
-    for (group, kinds, ratio_note), (ratio_ax, roe_ax) in zip(rows, axes):
-        _plot_kinds(ratio_ax, runs, labels, kinds, "capital_ratio")
-        ratio_ax.set_title(f"Capital ratio, {group} (%, {ratio_note})")
-        _plot_kinds(roe_ax, runs, labels, kinds, "roe_annual")
-        roe_ax.set_title(f"Return on equity, {group} (% per year)")
-        for ax in (ratio_ax, roe_ax):
-            percent_axis(ax)
-            quarter_axis(ax, labels)
-        add_legend(ratio_ax)
-    return figure
-
-
-# ---------------------------------------------------------------- groups
-
-
-def _group_rows(run: RunResult, dimension: str, metric: str) -> pd.DataFrame:
-    groups = run.groups
-    if groups.empty:
-        return groups
-    return groups[(groups["dimension"] == dimension) & (groups["metric"] == metric)]
-
-
-def _group_order(dimension: str, present: set[str]) -> list[str]:
-    known = [name for name in GROUP_ORDER.get(dimension, ()) if name in present]
-    return known + sorted(present - set(known))
-
-
-def _available_dimensions(runs: dict[str, RunResult]) -> list[str]:
-    found = {str(d) for run in runs.values() if not run.groups.empty
-             for d in run.groups["dimension"].unique()}
-    return sorted(found)
-
-
-def groups(runs: Runs, dimension: str = "size",
-           metrics: Sequence[str] = ("new_loans", "approval_rate")) -> Figure:
-    """Chosen metrics per group of one dimension (colour = group, line style = run)."""
-    runs = as_runs(runs)
-    available = _available_dimensions(runs)
-    if dimension not in available:
-        raise ValueError(f"no group results for dimension '{dimension}'; available: "
-                         f"{', '.join(available) or 'none'}")
-    group_frames = [run.groups[run.groups["dimension"] == dimension] for run in runs.values()]
-    labels = _quarter_labels([frame for frame in group_frames if not frame.empty])
-    figure, axes = new_figure(1, len(metrics))
-    for ax, metric in zip(axes.flat, metrics):
-        unit, description = GROUP_METRICS.get(metric, ("", metric))
-        _plot_groups(ax, runs, labels, dimension, metric)
-        ax.set_title(f"{description.capitalize()} by {dimension} "
-                     f"({UNIT_LABELS.get(unit, unit)})")
-        style_for_unit(ax, unit)
-        quarter_axis(ax, labels)
-        add_legend(ax)
-    return figure
-
-
-def _plot_groups(ax: Axes, runs: dict[str, RunResult], labels: list[str], dimension: str,
-                 metric: str) -> None:
-    frames = {label: _group_rows(run, dimension, metric) for label, run in runs.items()}
-    present = {str(g) for frame in frames.values() if not frame.empty for g in frame["group"]}
-    order = _group_order(dimension, present)
-    for number, (run_label, frame) in enumerate(frames.items()):
-        if frame.empty:
-            continue
-        for colour, group in enumerate(order):
-            rows = frame[frame["group"].astype(str) == group]
-            rows = rows.sort_values("quarter", key=lambda q: q.map(parse_quarter))
-            name = group if len(runs) == 1 else f"{group} ({run_label})"
-            ax.plot(_x(rows, labels), rows["value"].to_numpy(dtype=float),
-                    color=f"C{colour % 10}", linestyle=LINESTYLES[number % len(LINESTYLES)],
-                    label=name)
-
-
-# ---------------------------------------------------------------- dashboard
+    financed = ("new_loans", "new_equity", "new_crowdfunding")
+    shown = measure("credit_demand", np.concatenate([stored_values(runs, "credit_demand"),
+                                                     stored_values(runs, *financed)]))
+    for number, group in enumerate(runs.values()):
+        draw_band(amount_ax, [series(run.quarterly, "credit_demand") for run in group],
+                  shown.scale, run_color(number))
+        draw_band(amount_ax, [series(run.quarterly, *financed) for run in group],
+                  shown.scale, run_color(number), linestyle="--")
+    title(amount_ax, "Finance demanded and financed")
+    value_axis(amount_ax, f"Finance ({shown.unit})", shown.kind)
+    quarter_axis(amount_ax, quarters)
+    line_panel(share_ax, runs, quarters, "unmet_demand_share", heading="Unmet demand")
+    handles = run_handles(runs) + [line_handle("demanded"),
+                                   line_handle("financed (dashed)", linestyle="--")]
+    return finish(figure, runs, handles, "Finance demanded and financed")
 
 
 def overview(runs: Runs) -> Figure:
     """A 2 × 3 dashboard: lending, online share, rates, defaults, unmet demand, bank capital."""
     runs = as_runs(runs)
-    labels = _quarter_labels([run.quarterly for run in runs.values()])
-    figure, axes = new_figure(2, 3, width=4.6, height=3.4)
+    quarters = quarters_of(runs)
+    figure, axes = new_figure(2, 3, width=4.4, height=3.2)
     lending_ax, share_ax, rate_ax, default_ax, unmet_ax, capital_ax = axes.flat
+    handles = run_handles(runs)
     if len(runs) == 1:
-        _stack_channels(lending_ax, next(iter(runs.values())), labels)
-        lending_ax.set_title(f"New finance by channel ({MONEY}/q)")
-        add_legend(lending_ax, loc="upper left")
+        channel_stack(lending_ax, next(iter(runs.values())), quarters,
+                      stored_values(runs, "new_loans"))
+        title(lending_ax, "New finance by channel")
+        handles = channel_handles() + handles
     else:
-        _run_lines(lending_ax, runs, labels, "new_loans")
-        lending_ax.set_title(f"New debt ({MONEY} per quarter)")
-        thousands_axis(lending_ax)
-        add_legend(lending_ax)
-    _run_lines(share_ax, runs, labels, "online_share_new", legend=False)
-    share_ax.set_title("Online share of new debt (%)")
-    _run_lines(rate_ax, runs, labels, "avg_rate_new", legend=False)
-    _run_lines(rate_ax, runs, labels, "lpr_1y", linestyle="--", legend=False)
-    rate_ax.plot([], [], color="0.3", linestyle="--", label="1y LPR")
-    rate_ax.set_title("Average rate on new debt (% per year)")
-    _run_lines(default_ax, runs, labels, "default_rate", legend=False)
-    _run_lines(default_ax, runs, labels, "npl_ratio", linestyle="--", legend=False)
-    default_ax.legend(handles=[Line2D([], [], color="0.3", label="default rate (%/yr)"),
-                               Line2D([], [], color="0.3", linestyle="--", label="NPL ratio")],
-                      fontsize=8)
-    default_ax.set_title("Defaults and NPL ratio (%)")
-    _run_lines(unmet_ax, runs, labels, "unmet_demand_share", legend=False)
-    unmet_ax.set_title("Unmet share of credit demand (%)")
-    _run_lines(capital_ax, runs, labels, "bank_car_mean", legend=False)
-    capital_ax.set_title("Bank capital ratio, assets-weighted (%)")
-    for ax in (share_ax, rate_ax, default_ax, unmet_ax, capital_ax):
-        percent_axis(ax)
-        quarter_axis(ax, labels)
-    add_legend(rate_ax)
-    figure.suptitle("SME finance" + _title_suffix(runs))
-    return figure
+        line_panel(lending_ax, runs, quarters, "new_loans", heading="New debt")
+    line_panel(share_ax, runs, quarters, "online_share_new", heading="Online share")
+    line_panel(rate_ax, runs, quarters, "avg_rate_new", heading="Rates on new loans",
+               extra=(("lpr_1y", "--"),))
+    line_panel(default_ax, runs, quarters, "default_rate", heading="Defaults")
+    line_panel(unmet_ax, runs, quarters, "unmet_demand_share", heading="Unmet demand")
+    line_panel(capital_ax, runs, quarters, "bank_car_mean", heading="Bank capital")
+    handles.append(line_handle("1-year loan prime rate (dashed)", linestyle="--"))
+    return finish(figure, runs, handles, "SME finance")
 
 
 # ---------------------------------------------------------------- files
 
 
-def _standard_figures(runs: dict[str, RunResult]) -> list[tuple[str, Callable[[], Figure]]]:
+def _standard_figures(runs: Labelled) -> list[tuple[str, Callable[[], Figure]]]:
     """(file stem, figure builder) for every standard figure the runs have data for."""
+    from sim import plot_breakdowns
+
     figures: list[tuple[str, Callable[[], Figure]]] = [
         ("overview", lambda: overview(runs)),
         ("channel_mix", lambda: channel_mix(runs)),
@@ -398,45 +294,76 @@ def _standard_figures(runs: dict[str, RunResult]) -> list[tuple[str, Callable[[]
         ("defaults", lambda: defaults(runs)),
         ("credit_gap", lambda: credit_gap(runs)),
     ]
-    if any(not run.lenders.empty for run in runs.values()):
-        figures.append(("lenders", lambda: lenders(runs)))
-    available = _available_dimensions(runs)
+    if any(not run.lenders.empty for group in runs.values() for run in group):
+        figures.append(("lenders", lambda: plot_breakdowns.lenders(runs)))
+    available = plot_breakdowns.available_dimensions(runs)
     for dimension in GROUP_DIMENSIONS:
         if dimension in available:
             figures.append((f"groups_{dimension}",
-                            lambda dimension=dimension: groups(runs, dimension)))
+                            lambda dimension=dimension: plot_breakdowns.groups(runs,
+                                                                               dimension)))
     return figures
 
 
-def standard_figures(runs: Runs) -> dict[str, Figure]:
-    """Every standard figure the runs have data for, by name (not saved)."""
-    runs = as_runs(runs)
-    return {stem: build() for stem, build in _standard_figures(runs)}
+def check_formats(formats: str | Sequence[str]) -> list[str]:
+    """File formats from "png,svg" or a sequence; refuse any but png, svg and pdf."""
+    chosen = [f.strip().lower().lstrip(".") for f in
+              (formats.split(",") if isinstance(formats, str) else formats) if f.strip()]
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise ValueError(f"unknown figure format {', '.join(unknown) or '(none)'}; choose "
+                         f"from {', '.join(FORMATS)}")
+    return list(dict.fromkeys(chosen))
 
 
-def save_standard_figures(runs: Runs, out_dir: str | Path, dpi: int = 120) -> list[Path]:
-    """Write the standard figures as PNG files into ``out_dir``; return their paths."""
+def standard_figures(runs: Runs, formats: str | Sequence[str] | None = None,
+                     dpi: int | None = None) -> dict[str, Figure]:
+    """Every standard figure the runs have data for, by name (not saved). ``dpi`` sets
+    their display resolution; ``formats`` is only checked (the options of
+    :func:`save_standard_figures`, so one set of options serves both)."""
+    if formats is not None:
+        check_formats(formats)
+    figures = {stem: build() for stem, build in _standard_figures(as_runs(runs))}
+    if dpi is not None:
+        for figure in figures.values():
+            figure.set_dpi(dpi)
+    return figures
+
+
+def save_standard_figures(runs: Runs, out_dir: str | Path,
+                          formats: str | Sequence[str] = ("png",), dpi: int = DPI
+                          ) -> list[Path]:
+    """Write the standard figures into ``out_dir``, one file per figure and format (png
+    at ``dpi``; svg and pdf are vector); return their paths."""
+    chosen = check_formats(formats)
     runs = as_runs(runs)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for stem, build in _standard_figures(runs):
-        path = out_dir / f"{stem}.png"
-        build().savefig(path, dpi=dpi)
-        written.append(path)
+        figure = build()
+        for suffix in chosen:
+            path = out_dir / f"{stem}.{suffix}"
+            figure.savefig(path, dpi=dpi)
+            written.append(path)
     return written
 
 
-# ---------------------------------------------------------------- comparisons
+# ---------------------------------------------------------------- elsewhere
 
-_COMPARISON_FIGURES = ("difference_paths", "outcome_paths", "effect_summary")
+_ELSEWHERE = {
+    "difference_paths": "plot_compare", "outcome_paths": "plot_compare",
+    "effect_summary": "plot_compare", "lenders": "plot_breakdowns",
+    "groups": "plot_breakdowns", "aggregate_lenders_by_kind": "plot_breakdowns",
+    "report_figure": "plot_report", "save_report": "plot_report",
+}
 
 
 def __getattr__(name: str):
-    """Figures of paired comparisons live in :mod:`sim.plot_compare` (which imports this
-    module); they are reachable here too, loaded on first use."""
-    if name in _COMPARISON_FIGURES:
-        from sim import plot_compare
+    """Comparison, breakdown and report figures live in their own modules (which import
+    this one); they are reachable here too, loaded on first use."""
+    if name in _ELSEWHERE:
+        import importlib
 
-        return getattr(plot_compare, name)
+        return getattr(importlib.import_module(f"sim.{_ELSEWHERE[name]}"), name)
     raise AttributeError(f"module 'sim.plot' has no attribute '{name}'")

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from sim.experiment.store import write_figure_atomic
 
-DPI = 150
+DPI = 200  # sharp enough for a slide
 
 
 def fit_figure(fit: pd.DataFrame, path: Path) -> Path:
@@ -47,7 +47,7 @@ def profile_figure(profiles: pd.DataFrame, estimates: pd.DataFrame, path: Path) 
     """The objective along each parameter, the others at the estimate (``profiles.csv``),
     with the estimate and its ±2 standard errors (``estimates.csv``)."""
     names = list(dict.fromkeys(profiles["parameter"]))
-    fig = Figure(figsize=(3.6 * len(names), 3.0), layout="tight")
+    fig = Figure(figsize=(3.6 * len(names), 3.3), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)
     by_name = estimates.set_index("parameter")
     for ax, name in zip(axes[0], names):
@@ -62,7 +62,10 @@ def profile_figure(profiles: pd.DataFrame, estimates: pd.DataFrame, path: Path) 
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("value", fontsize=8)
         ax.set_ylabel("distance (weighted Σ gap²)", fontsize=8)
-    axes[0][0].legend(fontsize=7, frameon=False)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:  # below the panels, off the curves
+        fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=7,
+                   frameon=False)
     write_figure_atomic(path, fig, dpi=DPI)
     return path
 

@@ -1,8 +1,9 @@
 """Figures of a paired comparison (:class:`sim.compare.Comparison`).
 
 Like :mod:`sim.plot`, every function returns a :class:`matplotlib.figure.Figure` built
-without pyplot; ``sim.plot`` re-exports them, so a notebook needs only ``from sim import
-plot``.
+without pyplot, with quarter axes, labels in words with units (differences of
+percentages in percentage points) and legends outside the data; ``sim.plot`` re-exports
+them, so a notebook needs only ``from sim import plot``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,23 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.columns import QUARTERLY_COLUMNS
 from sim.compare import Comparison
-from sim.plot_axes import add_legend, hide_unused, new_figure, quarter_axis, style_for_unit
+from sim.plot_axes import (
+    draw_band,
+    figure_legend,
+    hide_unused,
+    line_handle,
+    new_figure,
+    patch_handle,
+    quarter_axis,
+    quarter_index,
+    title,
+    value_axis,
+)
+from sim.plot_labels import axis_label, measure, words
 
 # A readable default: the outcomes most levers are judged by.
 DEFAULT_PANELS = ("new_loans", "avg_rate_new", "online_share_new", "approval_rate",
@@ -39,60 +52,72 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def _mark_start(ax, result: Comparison, labels: list[str]) -> None:
-    if result.start is None or result.start not in labels:
+def _mark_start(ax, result: Comparison) -> None:
+    if result.start is None or result.start not in result.quarters:
         return
-    ax.axvline(labels.index(result.start) - 0.5, color="0.5", linestyle=":", linewidth=1)
+    ax.axvline(quarter_index([result.start])[0] - 0.5, color="0.5", linestyle=":",
+               linewidth=1)
+
+
+def _start_handles(result: Comparison) -> list:
+    if result.start is None or result.start not in result.quarters:
+        return []
+    return [line_handle(f"lever starts ({result.start})", color="0.5", linestyle=":")]
 
 
 def difference_paths(result: Comparison, outcomes: Sequence[str] | None = None) -> Figure:
     """Paired difference OTHER − BASE per quarter, with its 95% replication interval."""
     panels = _panels(result, outcomes)
     table = result.differences()
-    labels = result.quarters
-    x = np.arange(len(labels))
+    x = np.array(quarter_index(result.quarters), dtype=float)
     rows, cols = _grid(len(panels))
     figure, axes = new_figure(rows, cols, width=4.4, height=3.2)
     for ax, outcome in zip(axes.flat, panels):
-        part = table[table["outcome"] == outcome].set_index("quarter").loc[labels]
-        ax.fill_between(x, part["ci_low"], part["ci_high"], color="C0", alpha=0.25,
-                        linewidth=0, label="95% interval")
-        ax.plot(x, part["diff"], color="C0", label="mean difference")
+        part = table[table["outcome"] == outcome].set_index("quarter").loc[result.quarters]
+        base = result.values("base", outcome)
+        shown = measure(outcome, base)
+        ax.fill_between(x, part["ci_low"] * shown.scale, part["ci_high"] * shown.scale,
+                        color="C0", alpha=0.25, linewidth=0)
+        ax.plot(x, part["diff"] * shown.scale, color="C0")
         ax.axhline(0.0, color="0.3", linewidth=0.8)
-        _mark_start(ax, result, labels)
-        unit = QUARTERLY_COLUMNS.get(outcome, ("", ""))[0]
-        style_for_unit(ax, unit)
-        quarter_axis(ax, labels)
-        ax.set_title(outcome, fontsize=10)
-    add_legend(axes.flat[0], loc="best")
+        _mark_start(ax, result)
+        title(ax, words(outcome))
+        level = float(np.nanmean(np.abs(base))) * shown.scale if base.size else None
+        value_axis(ax, f"Difference ({shown.diff_unit})", shown.kind, level=level,
+                   difference=True)
+        quarter_axis(ax, result.quarters)
     hide_unused(axes, len(panels))
+    figure_legend(figure, [line_handle("mean paired difference", "C0"),
+                           patch_handle("95% replication interval", "C0", alpha=0.25),
+                           *_start_handles(result)])
     figure.suptitle(f"{result.other_name} − {result.base_name} "
-                    f"({len(result.seeds)} paired replicates)")
+                    f"({len(result.seeds)} paired replicates)", fontsize=12)
     return figure
 
 
 def outcome_paths(result: Comparison, outcomes: Sequence[str] | None = None) -> Figure:
-    """BASE and OTHER over time: replicate means, with each replicate faintly behind."""
+    """BASE and OTHER over time: replicate means, with the replicates' range as a band."""
     panels = _panels(result, outcomes)
-    labels = result.quarters
-    x = np.arange(len(labels))
+    index = quarter_index(result.quarters)
     rows, cols = _grid(len(panels))
     figure, axes = new_figure(rows, cols, width=4.4, height=3.2)
     for ax, outcome in zip(axes.flat, panels):
-        for number, (name, which) in enumerate(((result.base_name, "base"),
-                                                (result.other_name, "other"))):
-            values = result.values(which, outcome)
-            for row in values:
-                ax.plot(x, row, color=f"C{number}", alpha=0.15, linewidth=0.8)
-            ax.plot(x, values.mean(axis=0), color=f"C{number}", label=name)
-        _mark_start(ax, result, labels)
-        style_for_unit(ax, QUARTERLY_COLUMNS.get(outcome, ("", ""))[0])
-        quarter_axis(ax, labels)
-        ax.set_title(outcome, fontsize=10)
-    add_legend(axes.flat[0], loc="best")
+        stored = np.concatenate([result.values(which, outcome).ravel()
+                                 for which in ("base", "other")])
+        shown = measure(outcome, stored)
+        for number, which in enumerate(("base", "other")):
+            draw_band(ax, [pd.Series(row, index=index) for row in result.values(which, outcome)],
+                      shown.scale, f"C{number}")
+        _mark_start(ax, result)
+        title(ax, words(outcome))
+        value_axis(ax, axis_label(outcome, stored), shown.kind)
+        quarter_axis(ax, result.quarters)
     hide_unused(axes, len(panels))
-    figure.suptitle(f"{result.base_name} vs {result.other_name} (mean of "
-                    f"{len(result.seeds)} replicates)")
+    band = "range" if len(result.seeds) < 10 else "5-95%"
+    figure_legend(figure, [line_handle(result.base_name, "C0"),
+                           line_handle(result.other_name, "C1"), *_start_handles(result)],
+                  title=f"Lines: mean of {len(result.seeds)} replicates; shading: {band}")
+    figure.suptitle(f"{result.base_name} vs {result.other_name}", fontsize=12)
     return figure
 
 
@@ -103,20 +128,27 @@ def effect_summary(results: dict[str, Comparison], outcome: str,
     if not results:
         raise ValueError("no comparisons to plot")
     names = list(results)
-    stats = []
+    stats, levels = [], []
     for name in names:
         row = results[name].summary(quarters).set_index("outcome").loc[outcome]
         stats.append((row["diff"], row["ci_low"], row["ci_high"]))
-    diff, low, high = (np.array(v, dtype=float) for v in zip(*stats))
-    figure, axes = new_figure(1, 1, width=6.0, height=0.5 * len(names) + 1.5)
+        levels.append(results[name].values("base", outcome).ravel())
+    shown = measure(outcome, np.concatenate(levels))
+    diff, low, high = (np.array(v, dtype=float) * shown.scale for v in zip(*stats))
+    figure, axes = new_figure(1, 1, width=6.0, height=0.5 * len(names) + 1.8)
     ax = axes[0, 0]
     y = np.arange(len(names))[::-1]
     err = np.vstack([np.nan_to_num(diff - low), np.nan_to_num(high - diff)])
     ax.errorbar(diff, y, xerr=err, fmt="o", color="C0", capsize=3)
     ax.axvline(0.0, color="0.3", linewidth=0.8)
     ax.set_yticks(y, names)
+    ax.set_ylim(-0.6, len(names) - 0.4)
     ax.grid(True, axis="x", alpha=0.3)
-    ax.set_title(f"Effect on {outcome} (mean paired difference, 95% interval)", fontsize=10)
+    ax.set_xlabel(f"Mean paired difference, 95% interval ({shown.diff_unit})", fontsize=9)
+    text = words(outcome)
+    # "NPL ratio" keeps its capitals; "Default rate" reads "default rate" mid-sentence
+    text = text[0].lower() + text[1:] if text[1:2].islower() else text
+    title(ax, f"Effect on {text}")
     return figure
 
 

@@ -16,30 +16,34 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.columns import QUARTERLY_COLUMNS
 from sim.experiment.scalars import HEADLINE_OUTPUTS, run_scalars
+from sim.plot_axes import quarter_axis, quarter_index
+from sim.plot_labels import ascii_units, table_unit, words
 
 if TYPE_CHECKING:
     from sim.experiment.analyze import Analysis
 
-UNIT_LABELS = {"亿元": "100 million yuan", "fraction": "%", "fraction/yr": "% per year"}
-PERCENT_UNITS = ("fraction", "fraction/yr")
 INDEX_LABELS = {"mu_star": "mu* (mean |elementary effect|)", "S1": "first order S1",
                 "ST": "total ST"}
 
 
-def _unit(column: str) -> str:
-    unit = QUARTERLY_COLUMNS.get(column, ("", ""))[0]
-    return UNIT_LABELS.get(unit, unit)
-
-
 def _scale(column: str) -> float:
-    return 100.0 if QUARTERLY_COLUMNS.get(column, ("",))[0] in PERCENT_UNITS else 1.0
+    """Percentages for fractions; other units as stored (one unit per output, whatever
+    the size of a run's value)."""
+    return table_unit(column)[2]
 
 
 def _label(column: str) -> str:
-    unit = _unit(column)
-    return f"{column} ({unit})" if unit else column
+    """Words and unit of an output, e.g. "Average rate on new loans (% per year)"."""
+    unit = ascii_units(table_unit(column)[0])
+    return f"{words(column)} ({unit})" if unit else words(column)
+
+
+def _legend_below(ax, **kwargs) -> None:
+    """The legend under the axes (outside the data), if anything is labelled."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize="small",
+                  frameon=False, ncols=3, **kwargs)
 
 
 def _panels(count: int, columns: int = 3, size: tuple[float, float] = (4.2, 3.2)):
@@ -73,7 +77,7 @@ def outcome_distributions(frame: pd.DataFrame, outputs: Sequence[str] | None = N
         if len(values):
             ax.axvline(np.median(values), color="black", linewidth=1, label="median")
         ax.set_xlabel(_label(output))
-        ax.set_ylabel("runs")
+        ax.set_ylabel("Runs (number)")
     figure.suptitle(f"Outcomes over {len(scalars)} runs ({statistic} over the reported "
                     "quarters)")
     return figure
@@ -85,8 +89,8 @@ def quarterly_band(frame: pd.DataFrame, column: str, by: str | None = None,
     figure = Figure(figsize=(7, 4), layout="constrained")
     ax = figure.add_subplot()
     groups = [(None, frame)] if by is None else list(frame.groupby(by, sort=True))
-    quarters = sorted(frame["quarter"].unique())
-    x = np.arange(len(quarters))
+    quarters = sorted(frame["quarter"].astype(str).unique(), key=lambda q: quarter_index([q]))
+    x = np.array(quarter_index(quarters), dtype=float)
     for level, group in groups:
         table = group.pivot_table(index="quarter", columns=["point", "replicate"],
                                   values=column).reindex(quarters) * _scale(column)
@@ -94,11 +98,10 @@ def quarterly_band(frame: pd.DataFrame, column: str, by: str | None = None,
         label = "all runs" if level is None else f"{by} = {level:g}"
         (line,) = ax.plot(x, mid, label=label)
         ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2)
-    step = max(1, len(quarters) // 8)
-    ax.set_xticks(x[::step], [quarters[i] for i in x[::step]])
+    quarter_axis(ax, quarters)
     ax.set_ylabel(_label(column))
-    ax.set_title(f"{column}: median and {band[0]:.0%}-{band[1]:.0%} of runs")
-    ax.legend(fontsize="small")
+    ax.set_title(f"{words(column)}: median and {band[0]:.0%}-{band[1]:.0%} of runs")
+    _legend_below(ax)
     return figure
 
 
@@ -120,7 +123,7 @@ def response(frame: pd.DataFrame, output: str, parameter: str, by: str | None = 
         ax.scatter(group[parameter], group[output], s=8, alpha=0.35, color=line.get_color())
     ax.set_xlabel(parameter)
     ax.set_ylabel(_label(output))
-    ax.legend(fontsize="small")
+    _legend_below(ax)
     return figure
 
 
@@ -143,10 +146,10 @@ def sensitivity(table: pd.DataFrame) -> Figure:
                     label=INDEX_LABELS.get(index, index))
         ax.set_yticks(y, names, fontsize="small")
         ax.invert_yaxis()
-        ax.set_title(output, fontsize="medium")
+        ax.set_title(words(output), fontsize="medium")
         ax.axvline(0, color="grey", linewidth=0.5)
         if len(indices) > 1 or ax is axes[0]:
-            ax.legend(fontsize="x-small")
+            _legend_below(ax)
     kind = "Morris screening" if morris else "Sobol indices"
     figure.suptitle(f"{kind} ({table.attrs.get('statistic', 'mean')} over the reported "
                     "quarters; bars: 95% bootstrap intervals)")
@@ -172,7 +175,7 @@ def point_summary(table: pd.DataFrame, keys: Sequence[str]) -> Figure:
         ax.set_xlabel(x_key, fontsize="small")
         ax.set_ylabel(_label(output), fontsize="small")
         if by is not None and ax is axes[0]:
-            ax.legend(fontsize="x-small")
+            _legend_below(ax)
     figure.suptitle("Replicate means and 95% intervals by design point")
     return figure
 

@@ -107,15 +107,24 @@ class RunResult:
             else "run"
         return table
 
-    def plot(self, out: str | Path | None = None, label: str | None = None):
+    def plot(self, out: str | Path | None = None, label: str | None = None,
+             formats: str | tuple[str, ...] = ("png",), dpi: int = 200,
+             report: bool = False):
         """The standard figures of this run: a dict of name → matplotlib Figure, or,
-        with ``out``, the figures saved there and their paths."""
-        from sim.plot import save_standard_figures, standard_figures
+        with ``out``, the figures saved there in ``formats`` (png at ``dpi``, svg, pdf)
+        and their paths, plus report.pdf (one page: headline table and overview) with
+        ``report``. ``label`` names the run in titles (default: the scenario's name)."""
+        from sim.plot import run_label, save_standard_figures, standard_figures
 
-        runs = {label or str(self.meta.get("name", "run")): self}
-        if out is not None:
-            return save_standard_figures(runs, Path(out))
-        return standard_figures(runs)
+        runs = {label or run_label(self): self}
+        if out is None:  # shown inline at the display's resolution
+            return standard_figures(runs, formats=formats)
+        paths = save_standard_figures(runs, Path(out), formats=formats, dpi=dpi)
+        if report:
+            from sim.plot_report import save_report
+
+            paths.append(save_report(runs, Path(out) / "report.pdf"))
+        return paths
 
 
 # ---------------------------------------------------------------- writing

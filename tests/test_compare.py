@@ -168,7 +168,9 @@ def test_sim_compare_writes_a_folder_and_refuses_to_overwrite(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(out)
     assert {p.name for p in out.iterdir()} == {"differences.csv", "summary.csv",
                                                 "comparison.json", "differences.png",
-                                                "paths.png"}
+                                                "paths.png", "runs"}
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["base-r0", "base-r1",
+                                                                 "other-r0", "other-r1"]
     summary = pd.read_csv(out / "summary.csv").set_index("outcome")
     assert summary.loc["avg_rate_new", "t"] < 0
     assert not list(tmp_path.glob("*.partial-*"))

@@ -77,8 +77,11 @@ def add_command(subparsers) -> None:
         "compare", help="compare two scenarios over paired replications",
         description="Run BASE and OTHER with the same seeds (S, S+1, ...), print the "
                     "mean paired difference OTHER - BASE of key outcomes over the quarters "
-                    "from the lever's start, with a 95%% replication interval, and write "
-                    "differences.csv, summary.csv and figures to a new folder.")
+                    "from the lever's start, with a 95%% replication interval (percentages "
+                    "in %%, their differences in percentage points), and write "
+                    "differences.csv and summary.csv (with units), figures and every "
+                    "replicate as a run folder (runs/base-r0, runs/other-r0, ...; drawn with "
+                    "bands by sim plot COMPARISON_DIR) to a new folder.")
     compare.add_argument("base", metavar="BASE", help="base scenario .toml file")
     compare.add_argument("other", metavar="OTHER", help="scenario .toml file to compare")
     compare.add_argument("--reps", type=int, default=5, metavar="R",
