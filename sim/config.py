@@ -350,6 +350,12 @@ def scenario_from_dict(raw: dict, source: str = "scenario") -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc, source)) from None
     _check_changes(scenario, source)
+    from sim import start_state
+
+    if start_state.applies(scenario.run.start):
+        # a 2016Q1–2019Q1 start scales some values from the year-end facts: refused now,
+        # by validate too, if one leaves its bounds
+        start_state.apply(scenario)
     return scenario
 
 

@@ -58,6 +58,10 @@ class PolicySchedule:
             steps = ramp.end - ramp.start + 1
             done = quarter - ramp.start + 1
             value = ramp.initial + (ramp.target - ramp.initial) * done / steps
+            # rounding may step past the target (0.5 + (5e-324 − 0.5) is 0.0): kept
+            # between the two values the schema accepted, so within the bounds
+            low, high = sorted((ramp.initial, ramp.target))
+            value = min(max(value, low), high)
             if isinstance(getattr(target, name), int) and not isinstance(getattr(target, name),
                                                                           bool):
                 value = int(round(value))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.agents.banks import capped_ratio
 from sim.categories import (
     KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, LENDER_KINDS, REGIONS, SECTORS, SIZE_GROUPS, SIZES,
     STAGES,
@@ -223,8 +224,9 @@ class Recorder:
             "roa_annual": np.where(active, _ratios(4.0 * income, assets), 0.0),
             "roe_annual": np.where(active, _ratios(4.0 * income, capital), 0.0),
             "capital": capital,
+            # a platform's own book may shrink to a sliver: capped as a bank's ratio is
             "capital_ratio": each(lambda l: l.capital_ratio() if l.bank_licence
-                                  else _ratio(l.capital, l.own_book())),
+                                  else capped_ratio(l.capital, l.own_book())),
             "market_share_new": _ratios(each(lambda l: l.last_new),
                                         each(lambda l: channel_new[l.channel])),
             "funding_cost": each(lambda l: l.funding_cost),

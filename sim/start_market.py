@@ -47,7 +47,18 @@ def set_parameter(record: list, scenario, path: str, value: Any) -> None:
     for part in parents:
         target = getattr(target, part)
     before = getattr(target, name)
-    setattr(target, name, value)
+    try:
+        setattr(target, name, value)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        from sim.config import ScenarioError
+
+        # the start year scales the scenario's own value past what the schema allows
+        reason = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
+        raise ScenarioError(
+            f"'{path}' = {before!r} becomes {value!r} when the run starts from the "
+            f"{scenario.run.start} market ({reason}); a {scenario.run.start} start scales "
+            "it from the year-end facts, so give a value that stays within its bounds "
+            "after scaling, or start in 2024Q1") from None
     record.append({"parameter": path, "default": before, "value": getattr(target, name)})
 
 

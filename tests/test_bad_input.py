@@ -361,3 +361,27 @@ def test_sweep_and_calibrate_check_their_folder_first(command, source, capsys, t
                        (str(tmp_path / "afile" / "store"), ("afile", "is a file"))):
         code = cli.main([command, str(source), "--out", out])
         assert_user_error(code, capsys.readouterr().err, words)
+
+
+def test_a_value_the_start_year_scales_past_its_bound_is_named(tmp_path, capsys):
+    """A 2016Q1–2019Q1 start scales some values from the year-end facts; one that leaves
+    its bounds is refused by validate and run alike, naming the key and the scaled value."""
+    text = ('[run]\nstart = "2019Q1"\nend = "2019Q2"\nagents = 1000\nburn_in_quarters = 0\n'
+            "[firms.informal.revenue_multiple]\nsmall = 7.8\n")
+    code, _, err = validate(tmp_path, capsys, text)
+    assert_user_error(code, err, ("firms.informal.revenue_multiple.small", "7.8", "becomes",
+                                  "2019Q1"))
+
+
+def test_design_points_keep_integer_parameters_integers():
+    """A design mixing integer and float parameters hands each run its own types: the
+    strict schema refuses 1.0 for an integer (a row read whole would upcast it)."""
+    from sim.experiment.design import Design
+
+    points = pd.DataFrame({"point": [0, 1], "firms.discouraged_quarters": [1, 3],
+                           "central_bank.rrr": [0.05, 0.06]})
+    design = Design("morris", ["firms.discouraged_quarters", "central_bank.rrr"], points,
+                    None, None)
+    values = design.values(1)
+    assert values == {"firms.discouraged_quarters": 3, "central_bank.rrr": 0.06}
+    assert type(values["firms.discouraged_quarters"]) is int

@@ -19,6 +19,23 @@ from sim.agents.lender import Lender
 from sim.categories import CH_BANK, KIND_BANK
 
 
+# Risk weights next to zero (a legal 1e-320) leave a bank almost no risk-weighted assets
+# and its capital ratio past the largest float; capped here, far above any real bank's
+# (Chinese banks ~10-20%), it stays a number in decisions and in the results.
+CAPITAL_RATIO_CAP = 1e6
+
+
+def capped_ratio(capital: float, base: float) -> float:
+    """Capital ÷ ``base`` (risk-weighted assets, or a platform's own book): 0 without a
+    base, at most :data:`CAPITAL_RATIO_CAP`."""
+    if base <= 0:
+        return 0.0
+    # compared before dividing, which would overflow
+    if capital >= CAPITAL_RATIO_CAP * base:
+        return CAPITAL_RATIO_CAP
+    return capital / base
+
+
 class Bank(Lender):
     kind_class = KIND_BANK
     channel = CH_BANK
@@ -104,8 +121,7 @@ class Bank(Lender):
             policy.sme_risk_weight * self.sme_holdings()
 
     def capital_ratio(self) -> float:
-        rwa = self.rwa()
-        return self.capital / rwa if rwa > 0 else 0.0
+        return capped_ratio(self.capital, self.rwa())
 
     def liquidity_room(self) -> float:
         """Lendable deposits after required reserves and the liquidity buffer, plus

@@ -25,6 +25,13 @@ from sim.categories import (
 from sim.outside_funds import investor_pools
 
 
+# A partner's room below the smallest normal float (a cap of 1e-320, legal, times its
+# capital) is none: new loans are split among partners as amount × room ÷ total room,
+# and a product below it keeps only a few bits, so the split would no longer add up to
+# the amount and money would leak from the books.
+SMALLEST_ROOM = np.finfo(np.float64).tiny
+
+
 class Platform(Lender):
     def __init__(self, model, index: int, kind: str, params, active: bool, partners: list):
         super().__init__(model, index, kind, params, active)
@@ -94,7 +101,7 @@ class Platform(Lender):
         joint_held = banks.partner_stock[at] - self.model.market.facilitated_by_bank[at]
         total_joint = banking.joint_total_cap * banks.total_loans[at] - joint_held
         room = np.maximum(0.0, np.minimum(one_partner, total_joint / banks.partnerships[at]))
-        return np.where(banks.active[at], room, 0.0)
+        return np.where(banks.active[at] & (room >= SMALLEST_ROOM), room, 0.0)
 
     def _facil_room(self) -> np.ndarray:
         """Room each partner bank gives this platform for loans it funds in full
@@ -108,7 +115,7 @@ class Platform(Lender):
         total = cap * np.maximum(banks.capital[at], 0.0) - \
             self.model.market.facilitated_by_bank[at]
         room = np.maximum(0.0, total / banks.partnerships[at])
-        return np.where(banks.active[at], room, 0.0)
+        return np.where(banks.active[at] & (room >= SMALLEST_ROOM), room, 0.0)
 
     def plan(self, peers_active: int, peers_initial: int) -> None:
         if not self.active:

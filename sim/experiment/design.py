@@ -35,9 +35,13 @@ class Design:
 
     def values(self, point: int) -> dict[str, Any]:
         """The parameter values of one point, in the parameters' own types."""
-        row = self.points.iloc[point]
-        return {key: row[key].item() if hasattr(row[key], "item") else row[key]
-                for key in self.keys}
+        # column by column: a row of mixed columns would turn integers into floats (1.0),
+        # which the strict scenario schema refuses for an integer parameter
+        values = {}
+        for key in self.keys:
+            value = self.points[key].iloc[point]
+            values[key] = value.item() if hasattr(value, "item") else value
+        return values
 
 
 def salib_problem(parameters: dict) -> dict[str, Any]:

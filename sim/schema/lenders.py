@@ -12,7 +12,9 @@ from sim.schema.base import SHARE, Strict, param
 # ---------------------------------------------------------------- [banks]
 class BankType(Strict):
     count: int = param(1, "banks", "CBIRC bank lists", ge=0, le=500)
-    total_assets_yi: float = param(1e5, "亿元, whole type", "NFRA 2024", gt=0)
+    total_assets_yi: float = param(1e5, "亿元, whole type", "NFRA 2024; at most 1e7 "
+                                   "(1,000万亿元, twice all China's banking assets, "
+                                   "~450万亿元 at end-2024, NFRA)", gt=0, le=1e7)
     loans_to_assets: float = param(0.55, "share", "NFRA 2024", **SHARE)
     sme_share_of_loans: float = param(0.1, "share of loans to SMEs at start", "assumption",
                                       **SHARE)
@@ -174,7 +176,9 @@ class BanksSection(Strict):
 class PlatformKind(Strict):
     count: int = param(1, "platforms at start", "assumption", ge=0, le=200)
     max_count: int = param(8, "slots for entrants", "assumption", ge=0, le=500)
-    net_assets_yi: float = param(100.0, "亿元 per platform", "assumption", gt=0)
+    net_assets_yi: float = param(100.0, "亿元 per platform", "assumption; at most 1e6 "
+                                 "(100万亿元, three quarters of China's GDP in 2024)", gt=0,
+                                 le=1e6)
     funding_cost_annual: float = param(0.06, "cost of own funds and ABS", "assumption",
                                        ge=0, le=0.5)
     partner_margin_annual: float = param(0.01, "partner bank's margin over its funding",
@@ -213,7 +217,9 @@ class PlatformKind(Strict):
                        "(CBIRC 2020-11-27: 0 platforms operating by mid-Nov 2020)")
     investor_funds_yi: float = param(0.0, "亿元 per platform: retail investors' money a P2P "
                                      "platform places (its loans outstanding at most)",
-                                     "only P2P platforms lend investors' money", ge=0)
+                                     "only P2P platforms lend investors' money; at most "
+                                     "1e6 (100万亿元; all P2P lending peaked at ~1.3万亿元 "
+                                     "in 2018)", ge=0, le=1e6)
     investor_rate_annual: float = param(0.0, "annual yield promised to retail investors on "
                                         "their performing loans", "only P2P platforms",
                                         ge=0, le=0.5)

@@ -12,8 +12,10 @@ from sim.schema.base import SHARE, Strict, param
 # ---------------------------------------------------------------- [policy]
 class CentralBank(Strict):
     lpr_1y_annual: float = param(0.0345, "annual", "PBoC 1y LPR from 2023-08-21", ge=0, le=0.3)
-    rrr: float = param(0.070, "share of deposits", "PBoC weighted RRR ~7.0% after 2024-02",
-                       **SHARE)
+    rrr: float = param(0.070, "share of deposits", "PBoC weighted RRR ~7.0% after 2024-02; "
+                       "at most 0.5: the highest RRR China has set is 21.5% (large banks, "
+                       "2011), and at 1 no deposit could fund a loan (its funding cost "
+                       "divides by 1 − rrr)", ge=0, le=0.5)
     reserve_remuneration_annual: float = param(0.0162, "annual", "PBoC: required reserves earn "
                                                "1.62%", ge=0, le=0.2)
     funding_beta: float = param(0.8, "bank funding cost per unit LPR", "assumption: deposit "

@@ -15,11 +15,21 @@ class SizeMix(Mix):
     small: float = param(0.25, "share of agents", "assumption", **SHARE)
 
 
+# China had 1.84亿 market entities at the end of 2023 (SAMR: 1.24亿 individual businesses,
+# 0.58亿 enterprises); a stratum of more than a billion firms is not China, and far
+# beyond it the sums of money lose the precision the stock-flow check needs, then overflow
+_REPRESENTED_MAX = {"le": 1e9}
+_REPRESENTED_BOUND = "; at most 1e9 (all China's market entities: 1.84亿, SAMR end-2023)"
+
+
 class Represented(Strict):
     individual: float = param(78e6, "firms", "SAMR 2022: ~109M individual businesses; report "
-                              "counts 1.1亿 small & micro incl. individual businesses", gt=0)
-    micro: float = param(27e6, "firms", "assumption: split of enterprises by size", gt=0)
-    small: float = param(5e6, "firms", "assumption: split of enterprises by size", gt=0)
+                              "counts 1.1亿 small & micro incl. individual businesses"
+                              + _REPRESENTED_BOUND, gt=0, **_REPRESENTED_MAX)
+    micro: float = param(27e6, "firms", "assumption: split of enterprises by size"
+                         + _REPRESENTED_BOUND, gt=0, **_REPRESENTED_MAX)
+    small: float = param(5e6, "firms", "assumption: split of enterprises by size"
+                         + _REPRESENTED_BOUND, gt=0, **_REPRESENTED_MAX)
 
 
 class SectorMix(Mix):
@@ -46,8 +56,15 @@ class StageMix(Mix):
     decline: float = param(0.15, "share", "assumption", **SHARE)
 
 
+# A median of more than 10亿元 a year is no SME (NBS 2017 size classes: a medium-sized
+# firm has at most 4亿元 of revenue); far beyond it the sums of money lose the precision
+# the stock-flow check needs, then overflow. Below 1,000元 a year a business is not
+# trading, and at a value next to zero (1e-320) a firm's log revenue is −∞ and its cash
+# not a number.
 RevenueBySize = _by_size("RevenueBySize", "万元 per year (median)", "assumption: NBS firm "
-                         "size thresholds", (40.0, 250.0, 2500.0), {"gt": 0})
+                         "size thresholds; from 0.1 (1,000元) to 1e5 (10亿元, above the NBS "
+                         "2017 ceiling of a medium-sized firm, 4亿元)", (40.0, 250.0, 2500.0),
+                         {"ge": 0.1, "le": 1e5})
 CollateralShareBySize = _by_size("CollateralShareBySize", "share with pledgeable assets",
                                  "assumption", (0.20, 0.45, 0.70), SHARE)
 DigitalBySize = _by_size("DigitalBySize", "mean digital footprint", "report: e-commerce and "
