@@ -48,13 +48,14 @@ class Recorder:
     def __init__(self, first_quarter: int, n_quarters: int, n_lenders: int):
         self.first_quarter = first_quarter
         self.n = n_quarters
-        # NaN until recorded: a table read in mid-run shows quarters not reached as
-        # missing, not as zeros
-        self.quarterly = {name: np.full(n_quarters, np.nan) for name in QUARTERLY_COLUMNS
+        # zeros, whose pages the system hands out only when written; the quarters not
+        # reached yet are NaN in the tables (to_frames), not zeros
+        self.quarterly = {name: np.zeros(n_quarters) for name in QUARTERLY_COLUMNS
                           if name != "quarter"}
-        self.groups = np.full((n_quarters, len(GROUP_NAMES), len(GROUP_METRICS)), np.nan)
-        self.kind_by_size = np.full((n_quarters, len(LENDER_KINDS), len(SIZES)), np.nan)
-        self.lenders = np.full((n_quarters, n_lenders, len(_LENDER_NUMERIC)), np.nan)
+        self.groups = np.zeros((n_quarters, len(GROUP_NAMES), len(GROUP_METRICS)))
+        self.kind_by_size = np.zeros((n_quarters, len(LENDER_KINDS), len(SIZES)))
+        self.lenders = np.zeros((n_quarters, n_lenders, len(_LENDER_NUMERIC)))
+        self.reached = 0  # quarters recorded so far (they are recorded in order)
         self.lender_active = np.zeros((n_quarters, n_lenders), dtype=bool)
 
     def record(self, quarter: int, model, sums) -> None:
@@ -62,6 +63,7 @@ class Recorder:
         t = quarter - self.first_quarter
         if not 0 <= t < self.n:
             return
+        self.reached = max(self.reached, t + 1)
         q = self.quarterly
         lm, gm, gc = sums.lender_money, sums.group_money, sums.group_count
         kinds = np.array([l.kind_class for l in model.lenders])
@@ -250,6 +252,8 @@ class Recorder:
 
         labels = [quarter_label(self.first_quarter + t) for t in range(self.n)]
         quarterly = pd.DataFrame({"quarter": labels, **self.quarterly})
+        numbers = quarterly.columns.drop("quarter")
+        quarterly.loc[self.reached:, numbers] = np.nan  # not reached yet
         rows = []
         metrics = list(GROUP_METRICS)
         for t, label in enumerate(labels):
@@ -261,6 +265,7 @@ class Recorder:
                     rows.append((label, KIND_SIZE_DIMENSION, f"{kind}|{size}",
                                  KIND_SIZE_METRIC, self.kind_by_size[t, k, s]))
         groups = pd.DataFrame(rows, columns=["quarter", "dimension", "group", "metric", "value"])
+        groups.loc[~groups["quarter"].isin(labels[:self.reached]), "value"] = np.nan
         lender_rows = []
         for t, label in enumerate(labels):
             for l in model.lenders:
@@ -268,4 +273,7 @@ class Recorder:
                                     "kind": l.kind, "active": bool(self.lender_active[t, l.index]),
                                     **dict(zip(_LENDER_NUMERIC, self.lenders[t, l.index]))})
         lenders = pd.DataFrame(lender_rows)
+        if len(lenders):
+            later = ~lenders["quarter"].isin(labels[:self.reached])
+            lenders.loc[later, list(_LENDER_NUMERIC)] = np.nan
         return quarterly, groups, lenders
