@@ -23,9 +23,8 @@ from sim import cli
 from sim.experiment import load_experiment
 from sim.experiment.analyze import analyze, second_order_rows, sobol_results
 from sim.experiment.design import build_design
-from sim.experiment.runner import open_store
-from sim.experiment.store import run_id
 from tests.helpers import BASELINE, write_text
+from tests.test_experiment_analyze import fake_runs
 
 # three parameters whose schema allows [-pi, pi], for the Ishigami function
 ISHIGAMI = ("credit.channel_constant.bank", "credit.channel_constant.online",
@@ -49,23 +48,7 @@ def ishigami(sample: np.ndarray) -> np.ndarray:
 
 def store_runs(out: Path, experiment) -> None:
     """Store every run, its 'npl_ratio' the Ishigami function of its point plus noise."""
-    store, design = open_store(experiment, out)
-    values = ishigami(design.sample)
-    rng = np.random.default_rng(2)
-    for point in range(len(design)):
-        for replicate in range(experiment.spec.replications):
-            frame = pd.DataFrame({"point": [point] * 2, "replicate": [replicate] * 2,
-                                  "seed": [replicate] * 2})
-            for key, value in design.values(point).items():
-                frame[key] = value
-            frame["quarter"] = ["2024Q1", "2024Q2"]
-            for name in experiment.outputs:
-                frame[name] = rng.normal(size=2)
-            frame["npl_ratio"] = values[point] + rng.normal(0, 0.05, 2)
-            frame["scenario_hash"] = "toy"
-            frame["package_version"] = "toy"
-            store.write_run(run_id(point, replicate), frame, {"run_id": run_id(point,
-                                                                               replicate)})
+    fake_runs(out, experiment, ishigami)
 
 
 @pytest.mark.parametrize("method, samples, message", [
