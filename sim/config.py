@@ -361,7 +361,7 @@ def scenario_from_dict(raw: dict, source: str = "scenario") -> Scenario:
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
                   **more: Any) -> Scenario:
-    """Load, merge and validate a scenario file.
+    """Load, merge and validate a scenario file (or a shipped scenario by name).
 
     ``overrides`` (a mapping, for dotted keys) and keyword arguments set parameters after
     loading, validated as the file is: ``run`` keys by name (``agents=100_000``, as the
@@ -371,7 +371,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
     """
     from sim.overrides import apply_overrides
 
-    path = Path(path)
+    path = find_scenario(path)  # a file, or the name of a shipped scenario
     raw = read_with_extends(path)
     raw = apply_overrides(raw, {**(overrides or {}), **more})
     raw.setdefault("name", path.stem)

@@ -27,6 +27,7 @@ from sim.columns import (
     GROUP_DIMENSIONS, GROUP_METRICS, KIND_SIZE_DIMENSION, KIND_SIZE_METRIC, LENDER_COLUMNS,
     QUARTERLY_COLUMNS,
 )
+from sim.panel import panel_columns
 from sim.schema import parameter_table
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -224,6 +225,19 @@ def outputs_markdown() -> str:
         "",
         *_table(("column", "unit", "definition"),
                 [(f"`{name}`", unit, text) for name, (unit, text) in LENDER_COLUMNS.items()]),
+        "",
+        "## panel.parquet",
+        "",
+        "A fixed random sample of the starting firms (`run.panel_firms`, default 200; 0 = "
+        "no file), drawn when the model is built and followed quarter by quarter: one row "
+        "per reported quarter and sampled firm (`sim/panel.py`; in Python "
+        "`result.panel`, or `model.datacollector.get_agent_vars_dataframe()` indexed by "
+        "quarter and uid). After a firm closes and its slot is freed, `present` is false "
+        "and its values are missing.",
+        "",
+        *_table(("column", "unit", "definition"),
+                [(f"`{name}`", unit, text) for name, (unit, text) in
+                 panel_columns().items()]),
     ]
     return "\n".join(lines).rstrip("\n") + "\n"
 

@@ -82,3 +82,9 @@ def test_version_flag(capsys):
         cli.main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out.strip() == f"sim {sim.__version__}"
+
+
+def test_load_scenario_by_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert sim.load_scenario("rate_cut", agents=5000).name == "rate_cut"
+    assert Scenario.from_file("baseline").run.agents == 1_000_000
