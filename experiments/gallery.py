@@ -28,9 +28,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # this checkout, even if not installed
 
 from sim.compare import compare_scenarios, with_units  # noqa: E402
-from sim.config import find_scenario, load_scenario  # noqa: E402
+from sim.config import load_scenario  # noqa: E402
 from sim.plot import channel_mix, credit_gap, defaults, overview, rates  # noqa: E402
 from sim.plot_breakdowns import groups, lenders  # noqa: E402
+from sim.plot_axes import band_note  # noqa: E402
 from sim.plot_compare import difference_paths  # noqa: E402
 
 LEVERS = {
@@ -65,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.time()
     overrides = {"agents": args.agents, "seed": args.seed, "threads": args.threads}
-    overrides = {key: value for key, value in overrides.items() if value is not None}
-    base = load_scenario(find_scenario("baseline"), **overrides)
+    base = load_scenario("baseline", **overrides)
     cache: dict[int, object] = {}
 
     def run(scenario):
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     comparisons = {}
     for lever in LEVERS:
-        other = load_scenario(find_scenario(lever), **overrides)
+        other = load_scenario(lever, **overrides)
         comparisons[lever] = compare_scenarios(base, other, reps=args.reps, run=run,
                                                progress=progress)
     out = args.root / FIGURES
@@ -157,7 +157,9 @@ def gallery_markdown(args: argparse.Namespace, comparisons: dict) -> str:
         "",
         f"Every scenario ran {args.reps} times with seeds {seeds[0]}–{seeds[-1]} (common "
         f"random numbers), {args.agents:,} simulated SMEs, {quarters[0]}–{quarters[-1]}. "
-        "Lines are the replicate means, shaded bands the range of the replicates. The same "
+        f"{band_note([args.reps]) or 'One run each, no bands'}. Lever effects at this "
+        "size and over the whole horizon can differ in sign from docs/levers.md, whose "
+        "1,000,000-SME runs measure each lever from its start quarter. The same "
         "figures come from the command line: `sim run` a scenario (or `sim compare` two) "
         "and `sim plot` the folders, e.g. `sim plot COMPARISON_DIR --format png,svg,pdf "
         "--report`.",

@@ -87,9 +87,7 @@ def run(scenario, overrides=None, *, progress: bool = False, check: bool = False
     from sim.schema import Scenario
 
     if not isinstance(scenario, Scenario):
-        from sim.config import find_scenario
-
-        scenario = load_scenario(find_scenario(scenario), overrides, **more)
+        scenario = load_scenario(scenario, overrides, **more)
     elif overrides or more:
         scenario = scenario.with_overrides(overrides, **more)
     return _run(scenario, progress=progress, check=check)

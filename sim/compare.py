@@ -190,16 +190,22 @@ class Comparison:
     base_name: str
     other_name: str
     seeds: list[int]
-    base: list[pd.DataFrame]           # quarterly tables, one per replicate
-    other: list[pd.DataFrame]
+    # every replicate's full result, written as run folders by write_comparison
+    base_runs: list[RunResult] = field(repr=False)
+    other_runs: list[RunResult] = field(repr=False)
     start: str | None = None           # first quarter the lever acts (None: from the start)
     outcomes: tuple[str, ...] = KEY_OUTCOMES
-    base_lenders: list[pd.DataFrame] = field(default_factory=list, repr=False)
-    other_lenders: list[pd.DataFrame] = field(default_factory=list, repr=False)
     meta: dict = field(default_factory=dict)
-    # every replicate's full result, written as run folders by write_comparison
-    base_runs: list[RunResult] = field(default_factory=list, repr=False)
-    other_runs: list[RunResult] = field(default_factory=list, repr=False)
+
+    @property
+    def base(self) -> list[pd.DataFrame]:
+        """The base scenario's quarterly tables, one per replicate."""
+        return [run.quarterly for run in self.base_runs]
+
+    @property
+    def other(self) -> list[pd.DataFrame]:
+        """The other scenario's quarterly tables, one per replicate."""
+        return [run.quarterly for run in self.other_runs]
 
     @property
     def quarters(self) -> list[str]:
@@ -331,14 +337,10 @@ def compare_scenarios(base: Scenario, other: Scenario, reps: int = 5,
     first = parse_quarter(base.run.start)
     return Comparison(
         base_name=base.name, other_name=other.name, seeds=seeds,
-        base=[r.quarterly for r in results["base"]],
-        other=[r.quarterly for r in results["other"]],
+        base_runs=list(results["base"]), other_runs=list(results["other"]),
         start=quarter_label(max(start, first)) if start is not None else None,
         outcomes=tuple(outcomes),
-        base_lenders=[r.lenders for r in results["base"]],
-        other_lenders=[r.lenders for r in results["other"]],
         meta={"agents": base.run.agents, "threads": results["base"][0].meta.get("threads")},
-        base_runs=list(results["base"]), other_runs=list(results["other"]),
     )
 
 

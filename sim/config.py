@@ -77,8 +77,6 @@ _BYTE_ORDER_MARKS = ((b"\xef\xbb\xbf", "UTF-8 with a BOM"), (b"\xff\xfe", "UTF-1
 def check_shapes(raw: dict, path: Path) -> None:
     """A known table written as an array of tables (``[[run]]``), or a list written as a
     table (``[change]``), is refused before merging, where it would change meaning."""
-    from sim.schema import Scenario
-
     for key, field in Scenario.model_fields.items():
         if key not in raw:
             continue
@@ -253,24 +251,28 @@ def describe_change(number: int, change) -> str:
     return f"change #{number} (ramp {keys} from {change.start} to {change.to})"
 
 
-def _window(change) -> tuple[int, int]:
-    if change.set is not None:
-        quarter = parse_quarter(change.at)
-        return quarter, quarter
-    return parse_quarter(change.start), parse_quarter(change.to)
-
-
-def _check_conflicts(scenario: Scenario, source: str) -> None:
-    """Refuse two entries that would set one parameter in the same quarter: two ``set``
-    at one quarter, a ``set`` inside a ramp's window, or overlapping ramps. Keys are
-    compared after resolving (``central_bank.rrr`` and ``policy.central_bank.rrr`` are
-    one parameter)."""
+def _check_changes(scenario: Scenario, source: str) -> None:
+    """Every change within the run, its keys known and its values valid; no two
+    entries setting one parameter in the same quarter (two ``set`` at one quarter, a
+    ``set`` inside a ramp's window, overlapping ramps), keys compared after resolving
+    (``central_bank.rrr`` and ``policy.central_bank.rrr`` are one parameter)."""
+    start, end = parse_quarter(scenario.run.start), parse_quarter(scenario.run.end)
     probe = scenario.model_copy(deep=True)
+    # (id of the section, field) -> the entries setting it: (number, change, window)
     seen: dict[tuple[int, str], list[tuple[int, Any, tuple[int, int]]]] = {}
     for number, change in enumerate(scenario.change, 1):
-        window = _window(change)
-        for key in change.set or change.ramp or {}:
-            target, name = resolve_path(probe, key)
+        where = f"{source}: {describe_change(number, change)}"
+        quarters = [change.at] if change.set is not None else [change.start, change.to]
+        window = (parse_quarter(quarters[0]), parse_quarter(quarters[-1]))
+        for label, q in zip(quarters, (window[0], window[-1])):
+            if not start <= q <= end:
+                raise ScenarioError(f"{where}: quarter {label} is outside the run "
+                                    f"({scenario.run.start} to {scenario.run.end})")
+        for key, value in (change.set or change.ramp or {}).items():
+            try:
+                target, name = resolve_path(probe, key)
+            except ScenarioError as exc:
+                raise ScenarioError(f"{where}: {exc}") from None
             for other_number, other, (first, last) in seen.get((id(target), name), []):
                 if window[0] <= last and first <= window[1]:
                     raise ScenarioError(
@@ -280,24 +282,6 @@ def _check_conflicts(scenario: Scenario, source: str) -> None:
                         "value a quarter: remove one, or move it outside the other's "
                         "quarters")
             seen.setdefault((id(target), name), []).append((number, change, window))
-
-
-def _check_changes(scenario: Scenario, source: str) -> None:
-    start, end = parse_quarter(scenario.run.start), parse_quarter(scenario.run.end)
-    probe = scenario.model_copy(deep=True)
-    for number, change in enumerate(scenario.change, 1):
-        where = f"{source}: {describe_change(number, change)}"
-        quarters = [change.at] if change.set is not None else [change.start, change.to]
-        for label in quarters:
-            q = parse_quarter(label)
-            if not start <= q <= end:
-                raise ScenarioError(f"{where}: quarter {label} is outside the run "
-                                    f"({scenario.run.start} to {scenario.run.end})")
-        for key, value in (change.set or change.ramp or {}).items():
-            try:
-                target, name = resolve_path(probe, key)
-            except ScenarioError as exc:
-                raise ScenarioError(f"{where}: {exc}") from None
             current = getattr(target, name)
             if change.ramp is not None and (
                     isinstance(current, bool) or not isinstance(current, (int, float))):
@@ -318,7 +302,6 @@ def _check_changes(scenario: Scenario, source: str) -> None:
         if not start <= first <= end:
             raise ScenarioError(f"{source}: shock #{number}: quarter {shock.at} is outside the "
                                 f"run ({scenario.run.start} to {scenario.run.end})")
-    _check_conflicts(scenario, source)
 
 
 def _with_type_defaults(raw: dict) -> dict:
@@ -350,12 +333,6 @@ def scenario_from_dict(raw: dict, source: str = "scenario") -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc, source)) from None
     _check_changes(scenario, source)
-    from sim import start_state
-
-    if start_state.applies(scenario.run.start):
-        # a 2016Q1–2019Q1 start scales some values from the year-end facts: refused now,
-        # by validate too, if one leaves its bounds
-        start_state.apply(scenario)
     return scenario
 
 

@@ -228,8 +228,9 @@ def outputs_markdown() -> str:
         "",
         "## panel.parquet",
         "",
-        "A fixed random sample of the starting firms (`run.panel_firms`, default 200; 0 = "
-        "no file), drawn when the model is built and followed quarter by quarter: one row "
+        "A fixed random sample of the firms open when the reported quarters begin "
+        "(`run.panel_firms`, default 200; 0 = no file), drawn after any burn-in and "
+        "followed quarter by quarter: one row "
         "per reported quarter and sampled firm (`sim/panel.py`; in Python "
         "`result.panel`, or `model.datacollector.get_agent_vars_dataframe()` indexed by "
         "quarter and uid). After a firm closes and its slot is freed, `present` is false "

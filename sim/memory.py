@@ -1,12 +1,14 @@
 """The memory a run needs, estimated before anything is allocated, and the refusal of a
 run (or a sweep's workers) that would not fit in the memory available.
 
-The figures come from the benchmarks: ``benchmarks/scale.py`` measures the peak resident
-memory of a numba run per SME (193–233 bytes from 100,000 to 10M SMEs, 2026-11-28 and
-2026-12-06, ``benchmarks/results/scale-*.csv``) over a process that has imported the
-model (about 200 MB); a reference-engine run at 20,000 SMEs peaks at about 6 kB per SME
-over the same base (every SME a Python object). The estimate rounds both up so that a
-run it lets through does not swap.
+The figures come from the benchmarks, rounded up so that a run the estimate lets through
+does not swap: a process that has imported the model holds about 260 MB; over it, a
+numba run peaks at 176–233 bytes per SME from 100,000 to 10M SMEs (``benchmarks/scale.py``,
+``benchmarks/results/scale-*.csv``) and, counting its result tables, at 308 bytes per SME
+at 200,000 (the tables are a fixed cost); a reference-engine run (every SME a Python
+object) at 4.9 kB per SME at 20,000 (``benchmarks/memory_estimate.py``,
+``benchmarks/results/memory_estimate-*.csv``, which ``tests/test_bad_input.py`` checks
+the estimate against).
 """
 
 from __future__ import annotations

@@ -119,9 +119,8 @@ class CreditMarket(mesa.Model):
         self._init_population()
         self.recorder = Recorder(self.start_quarter, self.end_quarter - self.start_quarter + 1,
                                  len(self.lenders))
-        # the starting firms fill the first slots; the panel follows a sample of them
-        sample = draw_sample(self.seed, self.sme.used_slots, run.panel_firms)
-        self.panel = Panel(sample, self.sme.panel_state(sample)["uid"], self.start_quarter,
+        # the panel's sample is drawn when the reported quarters begin (_draw_panel)
+        self.panel = Panel(np.zeros(0, np.int64), np.zeros(0, np.int64), self.start_quarter,
                            self.end_quarter - self.start_quarter + 1)
         self.datacollector = QuarterlyCollector(self)
         self.checker = None
@@ -211,7 +210,11 @@ class CreditMarket(mesa.Model):
         if q > self.end_quarter:
             raise SimError(f"the run ended with {quarter_label(self.end_quarter)}; a "
                            "finished model takes no more steps")
-        self._lap_started = time.perf_counter()
+        if not self.started_unix:
+            self.started_unix = time.time()
+        if q == self.start_quarter:
+            self._draw_panel()
+        step_started = self._lap_started = time.perf_counter()
         self.acc.zero(self.used_blocks)
         self.resolved_this_quarter = 0
         self.government.account.reset()
@@ -269,6 +272,18 @@ class CreditMarket(mesa.Model):
         self.quarter += 1
         self.running = self.quarter <= self.end_quarter
         self._lap(7)
+        self.wall_seconds += time.perf_counter() - step_started
+
+    def _draw_panel(self) -> None:
+        """The panel's sample: ``run.panel_firms`` of the firms open as the first reported
+        quarter begins."""
+        def is_open(slots):
+            return self.sme.panel_state(slots)["alive"] == 1.0
+
+        sample = draw_sample(self.seed, self.sme.used_slots, self.params.run.panel_firms,
+                             is_open)
+        self.panel = Panel(sample, self.sme.panel_state(sample)["uid"], self.start_quarter,
+                           self.panel.n)
 
     def _entrant_counts(self) -> list[int]:
         """Phase 9: entrants of each size stratum, a share of its live firms; the
@@ -302,11 +317,10 @@ class CreditMarket(mesa.Model):
 
     # ------------------------------------------------------------------ running
     def run_all(self, progress: bool = False) -> None:
-        """Step to the end quarter (burn-in included), timing the run; ``progress`` shows
-        a bar on a terminal. The same as Mesa's ``run_model()`` with a clock."""
+        """Step to the end quarter (burn-in included), as Mesa's ``run_model()`` does;
+        ``progress`` shows a bar on a terminal. Each step adds its time to
+        ``wall_seconds`` however the model is stepped."""
         total = self.end_quarter - self.quarter + 1
-        self.started_unix = time.time()
-        started = time.perf_counter()
         bar = None
         if progress:
             from tqdm import tqdm
@@ -314,7 +328,7 @@ class CreditMarket(mesa.Model):
             # disable=None: no bar when output is not a terminal (logs, CI)
             bar = tqdm(total=total, unit="quarter", desc="simulating", leave=False,
                        disable=None)
-        while self.quarter <= self.end_quarter:
+        while self.running:
             self.step()
             if bar is not None:
                 label = quarter_label(self.quarter - 1)
@@ -323,12 +337,6 @@ class CreditMarket(mesa.Model):
                 bar.update(1)
         if bar is not None:
             bar.close()
-        self.wall_seconds = time.perf_counter() - started
-
-    def run_model(self) -> None:
-        """Mesa's loop: step until ``running`` is False, i.e. to the end quarter."""
-        while self.running:
-            self.step()
 
     def results(self):
         """The run's tables so far as a :class:`sim.results.RunResult`; in mid-run the

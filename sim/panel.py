@@ -1,12 +1,12 @@
-"""A panel of SMEs: a fixed random sample of the starting firms, followed quarter by
-quarter (Mesa's agent-level data, for firm-level questions a national table cannot
-answer).
+"""A panel of SMEs: a fixed random sample of the firms open when the reported quarters
+begin, followed quarter by quarter (Mesa's agent-level data, for firm-level questions a
+national table cannot answer).
 
-The sample is drawn once, when the population is built, from the starting firms' slots
-with its own generator (stream :data:`S_PANEL`), so it is the same in both engines and
-does not move any other draw. Each reported quarter the engine reads the sampled slots
-(:meth:`sim.engines.SMEEngine.panel_state`); a firm whose slot now holds another uid has
-exited, and its later rows say so with missing values.
+The sample is drawn once, before the first reported quarter (after any burn-in), from
+the open firms' slots with its own generator (stream ``S_PANEL``), so it is the same in
+both engines and does not move any other draw. Each reported quarter the engine reads
+the sampled slots (:meth:`sim.engines.SMEEngine.panel_state`); a firm whose slot now
+holds another uid has exited, and its later rows say so with missing values.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ import numpy as np
 
 from sim.categories import CHANNELS, DEBT_CHANNELS, REGIONS, SECTORS, SIZES, STAGES
 from sim.quarters import quarter_label
+from sim.rng import S_PANEL
 
-__all__ = ["Panel", "draw_sample", "panel_columns", "STATE_COLUMNS", "S_PANEL"]
-
-#: the generator stream of the panel's sample (after sim/rng.py's S_* streams 1–20)
-S_PANEL = 21
+__all__ = ["Panel", "draw_sample", "empty_frame", "panel_columns", "STATE_COLUMNS"]
 
 #: firm fields read as they are stored (name: unit, meaning); see sim/population.py
 PANEL_FIRM_FIELDS: dict[str, tuple[str, str]] = {
@@ -64,14 +62,32 @@ def panel_columns() -> dict[str, tuple[str, str]]:
     }
 
 
-def draw_sample(seed: int, starting_firms: int, size: int) -> np.ndarray:
-    """Slots of ``size`` starting firms (int64, ascending), drawn without replacement
-    from slots ``0 .. starting_firms - 1``."""
-    size = min(size, starting_firms)
-    if size <= 0:
-        return np.zeros(0, dtype=np.int64)
+def draw_sample(seed: int, used_slots: int, size: int, is_open) -> np.ndarray:
+    """Slots of ``size`` open firms (int64, ascending), drawn without replacement from
+    slots ``0 .. used_slots - 1``; ``is_open(slots)`` says which candidate slots hold an
+    open firm. Candidates are drawn a few at a time (never a permutation of every slot)
+    and kept in the order drawn until ``size`` are open."""
     generator = np.random.default_rng([seed, S_PANEL])
-    return np.sort(generator.choice(starting_firms, size=size, replace=False)).astype(np.int64)
+    size = min(size, used_slots)
+    chosen: list[int] = []
+    tried: set[int] = set()
+    while len(chosen) < size and len(tried) < used_slots:
+        want = min(used_slots - len(tried), max(2 * (size - len(chosen)), 16))
+        candidates = [int(s) for s in generator.choice(used_slots, size=want, replace=False)
+                      if int(s) not in tried][:want]
+        tried.update(candidates)
+        slots = np.array(candidates, dtype=np.int64)
+        chosen.extend(slots[np.asarray(is_open(slots), dtype=bool)].tolist())
+    return np.sort(np.array(chosen[:size], dtype=np.int64))
+
+
+def empty_frame():
+    """A panel table with its columns and no rows (a run that kept no panel)."""
+    import pandas as pd
+
+    return pd.DataFrame({name: pd.Series(dtype=object if unit in ("name", "quarter")
+                                         else float)
+                         for name, (unit, _) in panel_columns().items()})
 
 
 class Panel:
@@ -106,22 +122,22 @@ class Panel:
         not reached left out."""
         import pandas as pd
 
-        frames = []
-        for t in sorted(self._rows):
-            row = self._rows[t]
-            frame = pd.DataFrame({"quarter": quarter_label(self.first_quarter + t),
-                                  "uid": self.uids})
-            for name, labels in PANEL_CATEGORIES.items():
-                codes = row[name]
-                frame[name] = [labels[int(c)] if np.isfinite(c) else None for c in codes]
-            for name in (*PANEL_FIRM_FIELDS, *PANEL_DEBT):
-                frame[name] = row[name]
-            for name in (*PANEL_FLAGS, "non_performing"):
-                frame[name] = row[name] == 1.0
-            frame["present"] = row["present"]
-            frames.append(frame)
-        if not frames:
-            return pd.DataFrame({name: pd.Series(dtype=object if unit in ("name", "quarter")
-                                                 else float)
-                                 for name, (unit, _) in panel_columns().items()})
-        return pd.concat(frames, ignore_index=True)
+        quarters = sorted(self._rows)
+        if not quarters or len(self.uids) == 0:
+            return empty_frame()
+        rows = [self._rows[t] for t in quarters]
+        n = len(self.uids)
+        frame = {"quarter": np.repeat([quarter_label(self.first_quarter + t)
+                                       for t in quarters], n),
+                 "uid": np.tile(self.uids, len(quarters))}
+        for name, labels in PANEL_CATEGORIES.items():
+            codes = np.concatenate([row[name] for row in rows])
+            names = np.asarray([*labels, None], dtype=object)
+            # a missing code (a firm gone) takes the None after the last label
+            frame[name] = names[np.where(np.isfinite(codes), codes, len(labels)).astype(int)]
+        for name in (*PANEL_FIRM_FIELDS, *PANEL_DEBT):
+            frame[name] = np.concatenate([row[name] for row in rows])
+        for name in (*PANEL_FLAGS, "non_performing"):
+            frame[name] = np.concatenate([row[name] for row in rows]) == 1.0
+        frame["present"] = np.concatenate([row["present"] for row in rows])
+        return pd.DataFrame(frame)

@@ -25,6 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.columns import GROUP_DIMENSIONS
+from sim.experiment.store import write_figure_atomic
 from sim.plot_axes import (
     band_note,
     draw_band,
@@ -256,12 +257,11 @@ def credit_gap(runs: Runs) -> Figure:
     return finish(figure, runs, handles, "Finance demanded and financed")
 
 
-def overview(runs: Runs) -> Figure:
-    """A 2 × 3 dashboard: lending, online share, rates, defaults, unmet demand, bank capital."""
-    runs = as_runs(runs)
+def overview_panels(axes: Sequence[Axes], runs: Labelled) -> list:
+    """Draw the six overview panels (lending, online share, rates, defaults, unmet
+    demand, bank capital) into ``axes``; return the legend handles."""
     quarters = quarters_of(runs)
-    figure, axes = new_figure(2, 3, width=4.4, height=3.2)
-    lending_ax, share_ax, rate_ax, default_ax, unmet_ax, capital_ax = axes.flat
+    lending_ax, share_ax, rate_ax, default_ax, unmet_ax, capital_ax = axes
     handles = run_handles(runs)
     if len(runs) == 1:
         channel_stack(lending_ax, next(iter(runs.values())), quarters,
@@ -277,7 +277,14 @@ def overview(runs: Runs) -> Figure:
     line_panel(unmet_ax, runs, quarters, "unmet_demand_share", heading="Unmet demand")
     line_panel(capital_ax, runs, quarters, "bank_car_mean", heading="Bank capital")
     handles.append(line_handle("1-year loan prime rate (dashed)", linestyle="--"))
-    return finish(figure, runs, handles, "SME finance")
+    return handles
+
+
+def overview(runs: Runs) -> Figure:
+    """A 2 × 3 dashboard: lending, online share, rates, defaults, unmet demand, bank capital."""
+    runs = as_runs(runs)
+    figure, axes = new_figure(2, 3, width=4.4, height=3.2)
+    return finish(figure, runs, overview_panels(list(axes.flat), runs), "SME finance")
 
 
 # ---------------------------------------------------------------- files
@@ -344,7 +351,7 @@ def save_standard_figures(runs: Runs, out_dir: str | Path,
         figure = build()
         for suffix in chosen:
             path = out_dir / f"{stem}.{suffix}"
-            figure.savefig(path, dpi=dpi)
+            write_figure_atomic(path, figure, dpi=dpi)  # never half a file
             written.append(path)
     return written
 

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from sim.compare import Comparison
 from sim.plot_axes import (
+    band_note,
     draw_band,
     figure_legend,
     hide_unused,
@@ -113,10 +114,9 @@ def outcome_paths(result: Comparison, outcomes: Sequence[str] | None = None) -> 
         value_axis(ax, axis_label(outcome, stored), shown.kind)
         quarter_axis(ax, result.quarters)
     hide_unused(axes, len(panels))
-    band = "range" if len(result.seeds) < 10 else "5-95%"
     figure_legend(figure, [line_handle(result.base_name, "C0"),
                            line_handle(result.other_name, "C1"), *_start_handles(result)],
-                  title=f"Lines: mean of {len(result.seeds)} replicates; shading: {band}")
+                  title=band_note([len(result.seeds)]))
     figure.suptitle(f"{result.base_name} vs {result.other_name}", fontsize=12)
     return figure
 

@@ -9,21 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from sim.plot import (
-    Labelled,
-    Runs,
-    as_runs,
-    channel_handles,
-    channel_stack,
-    line_panel,
-    quarters_of,
-    run_handles,
-    stored_values,
-)
-from sim.plot_axes import band_note, figure_legend, line_handle, title
+from sim.experiment.store import write_figure_atomic
+from sim.plot import Labelled, Runs, as_runs, overview_panels
+from sim.plot_axes import band_note, figure_legend, title
 from sim.plot_labels import ascii_units
 
 A4 = (8.27, 11.69)  # inches, portrait
@@ -94,28 +84,13 @@ def _heading(runs: Labelled) -> str:
 def report_figure(runs: Runs) -> Figure:
     """The report page: heading, headline table and six overview panels, legend below."""
     runs = as_runs(runs)
-    quarters = quarters_of(runs)
     figure = Figure(figsize=A4, layout="constrained")
     grid = figure.add_gridspec(4, 2, height_ratios=[1.25, 1.0, 1.0, 1.0])
     _draw_table(figure.add_subplot(grid[0, :]), *headline_table(runs))
     panels = [figure.add_subplot(grid[1 + n // 2, n % 2]) for n in range(6)]
     for ax in panels:
         ax.tick_params(labelsize=7)
-    handles = run_handles(runs)
-    if len(runs) == 1:
-        channel_stack(panels[0], next(iter(runs.values())), quarters,
-                      stored_values(runs, "new_loans"))
-        title(panels[0], "New finance by channel")
-        handles = channel_handles() + handles
-    else:
-        line_panel(panels[0], runs, quarters, "new_loans", heading="New debt")
-    line_panel(panels[1], runs, quarters, "online_share_new", heading="Online share")
-    line_panel(panels[2], runs, quarters, "avg_rate_new", heading="Rates on new loans",
-               extra=(("lpr_1y", "--"),))
-    line_panel(panels[3], runs, quarters, "default_rate", heading="Defaults")
-    line_panel(panels[4], runs, quarters, "unmet_demand_share", heading="Unmet demand")
-    line_panel(panels[5], runs, quarters, "bank_car_mean", heading="Bank capital")
-    handles.append(line_handle("1-year loan prime rate (dashed)", linestyle="--"))
+    handles = overview_panels(panels, runs)
     figure_legend(figure, handles, title=band_note(len(g) for g in runs.values()), ncols=3)
     figure.suptitle(_heading(runs), fontsize=12)
     return figure
@@ -124,8 +99,7 @@ def report_figure(runs: Runs) -> Figure:
 def save_report(runs: Runs, path: str | Path) -> Path:
     """Write the one-page report as a PDF at ``path``; return it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    runs = as_runs(runs)
     figure = report_figure(runs)
-    with PdfPages(path, metadata={"Title": _heading(as_runs(runs)).splitlines()[0]}) as pdf:
-        pdf.savefig(figure)
+    write_figure_atomic(path, figure, metadata={"Title": _heading(runs).splitlines()[0]})
     return path

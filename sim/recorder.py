@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.agents.banks import capped_ratio
 from sim.categories import (
     KIND_BANK, KIND_ONLINE, KIND_SUPPLY_CHAIN, LENDER_KINDS, REGIONS, SECTORS, SIZE_GROUPS, SIZES,
     STAGES,
@@ -55,7 +54,6 @@ class Recorder:
         self.groups = np.zeros((n_quarters, len(GROUP_NAMES), len(GROUP_METRICS)))
         self.kind_by_size = np.zeros((n_quarters, len(LENDER_KINDS), len(SIZES)))
         self.lenders = np.zeros((n_quarters, n_lenders, len(_LENDER_NUMERIC)))
-        self.reached = 0  # quarters recorded so far (they are recorded in order)
         self.lender_active = np.zeros((n_quarters, n_lenders), dtype=bool)
 
     def record(self, quarter: int, model, sums) -> None:
@@ -63,7 +61,6 @@ class Recorder:
         t = quarter - self.first_quarter
         if not 0 <= t < self.n:
             return
-        self.reached = max(self.reached, t + 1)
         q = self.quarterly
         lm, gm, gc = sums.lender_money, sums.group_money, sums.group_count
         kinds = np.array([l.kind_class for l in model.lenders])
@@ -226,9 +223,7 @@ class Recorder:
             "roa_annual": np.where(active, _ratios(4.0 * income, assets), 0.0),
             "roe_annual": np.where(active, _ratios(4.0 * income, capital), 0.0),
             "capital": capital,
-            # a platform's own book may shrink to a sliver: capped as a bank's ratio is
-            "capital_ratio": each(lambda l: l.capital_ratio() if l.bank_licence
-                                  else capped_ratio(l.capital, l.own_book())),
+            "capital_ratio": each(lambda l: l.capital_ratio()),
             "market_share_new": _ratios(each(lambda l: l.last_new),
                                         each(lambda l: channel_new[l.channel])),
             "funding_cost": each(lambda l: l.funding_cost),
@@ -248,32 +243,37 @@ class Recorder:
         self.lender_active[t, index] = active
 
     def to_frames(self, model):
+        """The quarterly, groups and lenders tables; quarters the model has not reached
+        yet are NaN."""
         import pandas as pd
 
+        reached = min(self.n, max(0, model.quarter - self.first_quarter))
+
+        def so_far(values: np.ndarray) -> np.ndarray:
+            values = values.copy()
+            values[reached:] = np.nan
+            return values
+
         labels = [quarter_label(self.first_quarter + t) for t in range(self.n)]
-        quarterly = pd.DataFrame({"quarter": labels, **self.quarterly})
-        numbers = quarterly.columns.drop("quarter")
-        quarterly.loc[self.reached:, numbers] = np.nan  # not reached yet
+        quarterly = pd.DataFrame({"quarter": labels,
+                                  **{k: so_far(v) for k, v in self.quarterly.items()}})
+        group_values, kind_values = so_far(self.groups), so_far(self.kind_by_size)
+        lender_values = so_far(self.lenders)
         rows = []
         metrics = list(GROUP_METRICS)
         for t, label in enumerate(labels):
             for g, (dim, name) in enumerate(GROUP_NAMES):
                 for m, metric in enumerate(metrics):
-                    rows.append((label, dim, name, metric, self.groups[t, g, m]))
+                    rows.append((label, dim, name, metric, group_values[t, g, m]))
             for k, kind in enumerate(LENDER_KINDS):
                 for s, size in enumerate(SIZES):
                     rows.append((label, KIND_SIZE_DIMENSION, f"{kind}|{size}",
-                                 KIND_SIZE_METRIC, self.kind_by_size[t, k, s]))
+                                 KIND_SIZE_METRIC, kind_values[t, k, s]))
         groups = pd.DataFrame(rows, columns=["quarter", "dimension", "group", "metric", "value"])
-        groups.loc[~groups["quarter"].isin(labels[:self.reached]), "value"] = np.nan
         lender_rows = []
         for t, label in enumerate(labels):
             for l in model.lenders:
                 lender_rows.append({"quarter": label, "lender": l.index, "name": l.name,
                                     "kind": l.kind, "active": bool(self.lender_active[t, l.index]),
-                                    **dict(zip(_LENDER_NUMERIC, self.lenders[t, l.index]))})
-        lenders = pd.DataFrame(lender_rows)
-        if len(lenders):
-            later = ~lenders["quarter"].isin(labels[:self.reached])
-            lenders.loc[later, list(_LENDER_NUMERIC)] = np.nan
-        return quarterly, groups, lenders
+                                    **dict(zip(_LENDER_NUMERIC, lender_values[t, l.index]))})
+        return quarterly, groups, pd.DataFrame(lender_rows)

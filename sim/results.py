@@ -71,9 +71,9 @@ class RunResult:
                                                           pd.PeriodIndex):
             self.quarterly = with_period_index(self.quarterly)
         if self.panel is None:
-            from sim.panel import Panel
+            from sim.panel import empty_frame
 
-            self.panel = Panel(np.zeros(0, np.int64), np.zeros(0, np.int64), 0, 0).to_frame()
+            self.panel = empty_frame()
 
     def __repr__(self) -> str:
         meta = self.meta if isinstance(self.meta, dict) else {}
@@ -339,10 +339,10 @@ def summary_table(result: RunResult) -> str:
     quarterly = result.quarterly
     if quarterly.empty:
         return "(no quarters reported)"
-    years = _year_frames(quarterly)
-    header = ["", *(label for label, _ in years)]
-    rows = [[label, *(_format_value(compute(frame)) for _, frame in years)]
-            for label, compute in SUMMARY_ROWS]
+    table = result.summary(years="ends")
+    header = ["", *table.columns]
+    rows = [[label, *(_format_value(value) for value in values)]
+            for label, values in zip(table.index, table.to_numpy())]
     widths = [max(_display_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(_pad(cell, widths[i], right=i > 0) for i, cell in enumerate(row)).rstrip()
              for row in [header, *rows]]

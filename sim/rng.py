@@ -40,6 +40,7 @@ S_OFFER = 17          # a bank's unsolicited credit line reaches the firm (per u
 S_OFFER_TARGET = 18   # debt target of a firm that takes an offered line (per uid)
 S_TAX_FILE = 19       # fixed rank for banks' access to tax-payment records (per uid)
 S_WRITEOFF = 20       # a bad loan written off a quarter later (per uid, quarter, position)
+S_PANEL = 21          # the panel's sample of firms (sim/panel.py; numpy, once per run)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

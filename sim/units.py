@@ -50,6 +50,7 @@ def yi_per_agent_wan(weights: np.ndarray) -> np.ndarray:
 
 def annual_probability(quarterly: float) -> float:
     """A quarter's probability as a year's: 1 − (1 − q)⁴, so it stays within 0–1 (4q
-    would pass 1 when a quarter's rate passes 25%). ``q`` is clipped to 0–1 first."""
+    would pass 1 when a quarter's rate passes 25%). ``quarterly`` is clipped to 0–1
+    first."""
     share = min(max(float(quarterly), 0.0), 1.0)
     return 1.0 - (1.0 - share) ** 4

@@ -45,8 +45,7 @@ def warm_up(report: Callable[..., None] | None = None,
     from sim.schema import Scenario
 
     tiny = Scenario.model_validate({"run": {"agents": 1000, "burn_in_quarters": 0,
-                                            "start": "2024Q1", "end": "2024Q1",
-                                            "panel_firms": 10}})
+                                            "start": "2024Q1", "end": "2024Q1"}})
     tell("the starting population (birth and stock-count kernels)")
     model = CreditMarket(tiny)
     tell("one quarter (firm pass, credit rounds, rationing, booking, defaults, entry)")

@@ -92,10 +92,20 @@ end = "2025Q4"
 {body}"""
 
 
-def sim_cli(*args) -> subprocess.CompletedProcess:
-    """``python -m sim ARGS`` from the repository root, its output captured as text."""
+def sim_cli(*args, timeout: float = 900) -> subprocess.CompletedProcess:
+    """``python -m sim ARGS`` from the repository root, its output captured as text (a
+    command still running after ``timeout`` seconds fails the test, not hangs it)."""
     return subprocess.run([sys.executable, "-m", "sim", *map(str, args)],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def synthetic_targets(folder: Path, calibration_file: Path, truth: dict[str, float],

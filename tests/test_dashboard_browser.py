@@ -14,7 +14,6 @@ import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -52,11 +53,6 @@ def _browser_paths() -> tuple[str, str]:
     return found["chromium"], found["chromedriver"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 def _wait_for_page(url: str, server: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
@@ -79,11 +75,12 @@ def server_folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def dashboard(server_folder):
+def dashboard_server(server_folder):
     """``sim dashboard --no-browser`` on a free port, started in ``server_folder`` (its
-    run folders go to results/dashboard there); yields the page's URL."""
+    run folders go to results/dashboard there); yields the page's URL and the server's
+    process id."""
     tmp_path = server_folder
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     with open(log, "w") as out:
         server = subprocess.Popen(
@@ -92,7 +89,7 @@ def dashboard(server_folder):
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_for_page(url, server, log)
-        yield url
+        yield url, server.pid
     finally:
         server.terminate()
         try:
@@ -100,6 +97,22 @@ def dashboard(server_folder):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def dashboard(dashboard_server):
+    """The running dashboard's URL."""
+    return dashboard_server[0]
+
+
+def test_the_server_listens_on_127_0_0_1_only(dashboard_server):
+    import psutil
+
+    _, pid = dashboard_server
+    server = psutil.Process(pid)
+    listening = {c.laddr.ip for process in (server, *server.children(recursive=True))
+                 for c in process.net_connections("inet") if c.status == psutil.CONN_LISTEN}
+    assert listening == {"127.0.0.1"}
 
 
 @pytest.fixture

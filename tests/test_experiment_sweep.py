@@ -24,6 +24,7 @@ from sim import cli
 from sim.errors import SimError
 from sim.experiment import load, load_experiment, sweep
 from sim.experiment.store import Store, run_id
+from tests.helpers import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASELINE = (REPO_ROOT / "scenarios" / "baseline.toml").as_posix()
@@ -117,11 +118,6 @@ class RemoteCluster:
         return worker
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _dask_command(kind: str) -> list[str]:
     entry = Path(sys.executable).with_name("dask")
@@ -168,7 +164,7 @@ def kill_while_busy(address: str, name: str, worker: subprocess.Popen) -> list[s
 def remote(tmp_path_factory) -> Iterator[RemoteCluster]:
     """A ``dask scheduler`` and two ``dask worker`` processes on localhost."""
     logs = tmp_path_factory.mktemp("dask-logs")
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     log = (logs / "scheduler.log").open("w")
     scheduler = subprocess.Popen([*_dask_command("scheduler"), "--host", "127.0.0.1", "--port",
                                   address.rsplit(":", 1)[1], "--no-dashboard"],

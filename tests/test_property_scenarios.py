@@ -9,7 +9,7 @@ upper bound, now and then a value out of range, and random ``[[change]]`` and
 ``[[shock]]`` lists, each run small (1,000-2,000 SMEs, 4-6 quarters and up to 2 of
 burn-in, 0.3 s a run on average). The examples are derandomised, so every run of the
 suite draws the same ones. ``XIAOWEI_PROPERTY_EXAMPLES`` sets their number (default 60,
-about 25 s on the 2-core development machine); benchmarks/property_scenarios.py runs the
+about 20 s on the 2-core development machine); benchmarks/property_scenarios.py runs the
 long profile (500 examples and more, failures collected rather than stopping).
 """
 

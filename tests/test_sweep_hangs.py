@@ -1,6 +1,6 @@
 """Sweeps and calibrations that would hang, and what listens where (sim/experiment/clusters.py).
 
-* no run finishing and no worker working for ``--idle-timeout`` minutes — a scheduler
+* no run finishing and no worker up and unpaused for ``--idle-timeout`` minutes — a scheduler
   without workers, a worker paused for memory, SLURM jobs that ended — stops with exit
   code 3 and a message saying what was seen; the stored runs stay, and the same command
   resumes;
@@ -22,7 +22,6 @@ import argparse
 import logging
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +39,7 @@ from sim.experiment.clusters import (
 )
 from sim.experiment.spec import ClusterSpec, ExperimentError
 from sim.experiment.store import Store, run_id
-from tests.helpers import BASELINE, calibration_toml, target_toml, write_text
+from tests.helpers import BASELINE, calibration_toml, free_port, target_toml, write_text
 
 TINY = 0.02     # minutes: 1.2 s
 EXPERIMENT = f"""
@@ -95,7 +94,7 @@ def test_a_scheduler_without_workers_stops_with_exit_3_and_the_store_resumes(
                   "--out", out)
     err = capsys.readouterr().err
     assert code == 3, err
-    assert (f"error: no run finished and no worker was working for {TINY} minutes (0 workers);"
+    assert (f"error: no run finished and no worker was up and unpaused for {TINY} minutes (0 workers);"
             f" 1 of 2 runs are stored in {out}; resume with the same command") in err
     assert "Traceback" not in err
     now = first.stat()
@@ -269,11 +268,6 @@ def test_no_sbatch_exits_2_saying_so(tmp_path, monkeypatch, capsys):
     assert "sbatch was not found" in err
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.mark.parametrize("address, message", [
     (None, "cannot reach the Dask scheduler at tcp://127.0.0.1:"),
@@ -282,7 +276,7 @@ def _free_port() -> int:
 def test_a_scheduler_that_cannot_be_reached_exits_2(tmp_path, monkeypatch, capsys, address,
                                                     message):
     monkeypatch.setattr(clusters, "CONNECT_TIMEOUT", "1s")
-    address = address or f"tcp://127.0.0.1:{_free_port()}"
+    address = address or f"tcp://127.0.0.1:{free_port()}"
     code = _sweep(_experiment(tmp_path), "--scheduler", address, "--out", tmp_path / "store")
     err = capsys.readouterr().err
     assert code == 2, err

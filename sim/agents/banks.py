@@ -15,25 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.agents.books import BankPnL, LenderFlows, PartnerShare, QuarterBooks
-from sim.agents.lender import Lender
+from sim.agents.lender import Lender, capped_ratio
 from sim.categories import CH_BANK, KIND_BANK
-
-
-# Risk weights next to zero (a legal 1e-320) leave a bank almost no risk-weighted assets
-# and its capital ratio past the largest float; capped here, far above any real bank's
-# (Chinese banks ~10-20%), it stays a number in decisions and in the results.
-CAPITAL_RATIO_CAP = 1e6
-
-
-def capped_ratio(capital: float, base: float) -> float:
-    """Capital ÷ ``base`` (risk-weighted assets, or a platform's own book): 0 without a
-    base, at most :data:`CAPITAL_RATIO_CAP`."""
-    if base <= 0:
-        return 0.0
-    # compared before dividing, which would overflow
-    if capital >= CAPITAL_RATIO_CAP * base:
-        return CAPITAL_RATIO_CAP
-    return capital / base
 
 
 class Bank(Lender):

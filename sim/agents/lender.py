@@ -17,6 +17,22 @@ from sim.agents.base import Agent
 from sim.agents.books import QuarterBooks
 from sim.categories import ALL_KINDS
 
+# Risk weights next to zero (a legal 1e-320) leave a bank almost no risk-weighted assets
+# and its capital ratio past the largest float; capped here, far above any real bank's
+# (Chinese banks ~10-20%), it stays a number in decisions and in the results.
+CAPITAL_RATIO_CAP = 1e6
+
+
+def capped_ratio(capital: float, base: float) -> float:
+    """Capital ÷ ``base`` (a bank's risk-weighted assets, a platform's own book): 0
+    without a base, at most :data:`CAPITAL_RATIO_CAP`."""
+    if base <= 0:
+        return 0.0
+    # compared before dividing, which would overflow
+    if capital >= CAPITAL_RATIO_CAP * base:
+        return CAPITAL_RATIO_CAP
+    return capital / base
+
 
 class Lender(Agent):
     """Base for :class:`~sim.agents.banks.Bank` and :class:`~sim.agents.platforms.Platform`."""

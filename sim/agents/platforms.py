@@ -17,7 +17,7 @@ import numpy as np
 from sim.agents.books import (
     EquityPnL, InvestorFlows, LenderFlows, PartnerLedger, PlatformPnL, QuarterBooks,
 )
-from sim.agents.lender import Lender
+from sim.agents.lender import Lender, capped_ratio
 from sim.categories import (
     CH_EQUITY, CH_ONLINE, CH_SUPPLY_CHAIN, KIND_CROWD, KIND_ONLINE, KIND_SUPPLY_CHAIN,
     PLATFORM_CHANNEL,
@@ -318,6 +318,10 @@ class Platform(Lender):
     def lends(self) -> bool:
         """Whether the kind is open to new lending (``platforms.<kind>.open``)."""
         return self.params.open
+
+    def capital_ratio(self) -> float:
+        """Capital ÷ the loans on its own book (0 without any; capped, as a bank's)."""
+        return capped_ratio(self.capital, self.own_book())
 
     def own_book(self) -> float:
         return self.own_stock + self.abs_stock

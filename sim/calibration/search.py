@@ -41,11 +41,12 @@ from sim.calibration.simulate import Simulator
 from sim.calibration.spec import Calibration, CalibrationError
 from sim.experiment.clusters import DEFAULT_IDLE_MINUTES, IdleTimeout, TlsFiles
 from sim.experiment.seeds import replicate_seed
-from sim.experiment.store import set_aside_broken_json, write_text_atomic
+from sim.experiment.store import read_json_run, write_text_atomic
 from sim.output_paths import check_output_dir
 
 MANIFEST = "calibration.json"
 RUNS = "runs"
+RUN_KEYS = ("trial", "replicate", "seed", "values", "moments")  # of every stored run
 # The runs at the centre of the ranges that set the search's weight are stored as this
 # trial; their seeds are replicates numbered from NOISE_OFFSET.
 NOISE_TRIAL = -2
@@ -117,7 +118,6 @@ class Store:
             out.mkdir(parents=True, exist_ok=True)
             write_text_atomic(path, json.dumps(manifest, indent=2, ensure_ascii=False))
         self.runs.mkdir(exist_ok=True)
-        set_aside_broken_json(self.runs, ("trial", "replicate", "seed", "values", "moments"))
 
     def _path(self, trial: int, replicate: int) -> Path:
         if trial == NOISE_TRIAL:
@@ -133,11 +133,8 @@ class Store:
         path = self._path(trial, replicate)
         if not path.exists():
             return None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            evaluation = Evaluation(**data)
-        except (OSError, ValueError, TypeError):
-            path.unlink(missing_ok=True)    # a broken file is run again
+        evaluation = read_json_run(path, RUN_KEYS, Evaluation)
+        if evaluation is None:  # broken: moved aside, and run again
             return None
         if evaluation.values != values:
             raise CalibrationError(f"{path}: stored for {evaluation.values}, but the search "

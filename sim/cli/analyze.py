@@ -37,13 +37,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from sim.experiment.report import write_analysis
     from sim.output_paths import check_output_dir
 
-    folder = Path(args.out) if args.out else Path(args.store) / "analysis"
-    check_output_dir(args.out, "analysis folder", "--out", may_exist=True)
+    folder = Path(args.out) if args.out is not None else Path(args.store) / "analysis"
+    check_output_dir(args.out if args.out is not None else folder, "analysis folder", "--out",
+                     may_exist=True)
     result = analyze(args.store, outputs=args.outputs, method=args.method,
                      statistic=args.statistic)
     paths = write_analysis(result, folder)
-    if result.second_order is not None:
-        paths.append(_write_second_order(result.second_order, folder, args.statistic))
     with pd.option_context("display.width", 120, "display.max_rows", 200,
                            "display.float_format", "{:.4g}".format):
         print(result.table.to_string(index=False))
@@ -55,11 +54,3 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(path)
     return 0
 
-
-def _write_second_order(table, folder: Path, statistic: str) -> Path:
-    """The S2 table beside the main one, as ``sobol_second_order-<statistic>.csv``."""
-    from sim.experiment.store import write_text_atomic
-
-    path = folder / f"sobol_second_order-{statistic}.csv"
-    write_text_atomic(path, table.to_csv(index=False))
-    return path

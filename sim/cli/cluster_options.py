@@ -50,7 +50,7 @@ def add_cluster_arguments(parser: argparse.ArgumentParser, default_workers: str)
     parser.add_argument("--idle-timeout", type=_minutes, default=DEFAULT_IDLE_MINUTES,
                         metavar="MINUTES",
                         help=f"on a cluster, stop (exit code {EXIT_IDLE}, the runs done "
-                             "kept) when no run finished and no worker was working for "
+                             "kept) when no run finished and no worker was up and unpaused for "
                              "this long: no workers, all paused for memory, SLURM jobs "
                              "ended (jobs still queued count as waiting); default "
                              f"{DEFAULT_IDLE_MINUTES:g}")

@@ -35,22 +35,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
         compare_scenarios,
         write_comparison,
     )
-    from sim.config import find_scenario, load_scenario
+    from sim.config import load_scenario
 
     if args.reps < 1:
         raise CompareError(f"--reps must be at least 1, got {args.reps}")
     overrides = {"agents": args.agents, "seed": args.seed, "threads": args.threads}
-    base = load_scenario(find_scenario(args.base), **overrides)
-    other = load_scenario(find_scenario(args.other), **overrides)
+    base = load_scenario(args.base, **overrides)
+    other = load_scenario(args.other, **overrides)
     if args.seed is None and base.run.seed != other.run.seed:
         raise CompareError(f"BASE and OTHER have different run.seed ({base.run.seed} vs "
                            f"{other.run.seed}); give --seed to pair them")
     check_comparable(base, other)
     from sim.output_paths import check_output_dir
 
-    out_dir = check_output_dir(args.out, what="comparison folder")
-    if out_dir is None:
-        check_output_dir(_default_out(base.name, other.name), what="comparison folder")
+    out_dir = check_output_dir(args.out if args.out is not None else
+                               _default_out(base.name, other.name), what="comparison folder")
     check_before_running(base)  # the runs go one at a time, at the same size
     warm_up_kernels(args.quiet)
 
@@ -61,8 +60,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                progress=None if args.quiet else progress)
     from sim.plot_compare import comparison_figures
 
-    path = write_comparison(result, out_dir or _default_out(base.name, other.name),
-                            figures=comparison_figures(result))
+    path = write_comparison(result, out_dir, figures=comparison_figures(result))
     if args.quiet:
         print(path)
     else:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-DEFAULT_HOST = "127.0.0.1"  # the same as sim.dashboard.server, without importing it
-DEFAULT_PORT = 8765
+from sim.dashboard.server import DEFAULT_HOST, DEFAULT_PORT
 
 
 def add_command(commands) -> None:

@@ -83,13 +83,14 @@ class _Spinner:
             print(f"\r{'':<110}\r", end="", file=sys.stderr, flush=True)
 
 
-def check_before_running(scenario, processes: int = 1) -> None:
-    """What is checked before a run allocates anything: its memory estimate, and a thread
-    count above what numba may use (reported, not silently reduced)."""
+def check_before_running(scenario) -> None:
+    """What is checked before the kernels load (a first compile takes minutes): the run's
+    memory estimate (``build_model`` checks it again for callers of the Python API), and a
+    thread count above what numba may use (reported, not silently reduced)."""
     from sim.memory import check_run_memory
 
     run = scenario.run
-    check_run_memory(run.agents, run.engine, processes)
+    check_run_memory(run.agents, run.engine)
     if run.threads is None:
         return
     if run.engine == "reference":

@@ -37,9 +37,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     defer()  # pandas and SciPy code the run does not need load when first used, if ever
     with collector_paused():
-        from sim.config import find_scenario, load_scenario
+        from sim.config import load_scenario
 
-        scenario = load_scenario(find_scenario(args.scenario), agents=args.agents,
+        scenario = load_scenario(args.scenario, agents=args.agents,
                                  seed=args.seed, threads=args.threads, engine=args.engine)
         from sim.cli.kernels import check_before_running
         from sim.output_paths import check_output_dir
@@ -61,10 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         model = build_model(scenario, check=args.check)
     model.run_all(progress=not args.quiet)
     result = model.results()
-    # the default folder is named when the run ends (its time stamp), under the same
-    # parent checked above
-    path = write_run(result, out_dir if args.out is not None else
-                     default_run_dir(scenario.name, scenario.run.seed))
+    path = write_run(result, out_dir)
     if not args.quiet:
         print(summary_table(result))
         print(f"run folder: {path}")
@@ -79,6 +76,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     path = find_scenario(args.scenario)
     scenario = load_scenario(path)
+    from sim import start_state
+
+    if start_state.applies(scenario.run.start):
+        # a 2016Q1–2019Q1 start scales some values from the year-end facts (as a run
+        # does when the model is built): one that leaves its bounds is named now
+        start_state.apply(scenario)
     if path.name.startswith("history"):
         from sim.history import check_history
 

@@ -79,7 +79,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiment.estimate import estimate
     from sim.experiment.runner import check_size, sweep
     from sim.experiment.spec import load_experiment
-    from sim.experiment.store import Store
+    from sim.experiment.store import MANIFEST, Store
 
     from sim.memory import check_run_memory
     from sim.output_paths import check_output_dir
@@ -110,7 +110,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
           f"{spec.replications} replicates = {runs:,} runs of {experiment.agents:,} SMEs, "
           f"{reported} quarters (+{burn_in} burn-in)")
     check_size(runs, args.max_runs)
-    stored = len(Store(out).stored_ids()) if (out / "manifest.json").exists() else 0
+    stored = len(Store(out).stored_ids()) if (out / MANIFEST).exists() else 0
     cost = estimate(experiment, runs - stored, workers or 1)
     print(f"{runs - stored:,} to run" + (f" ({stored:,} already stored)" if stored else "")
           + f": {cost.describe(workers)}")

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.dashboard.form import Plan
+from sim.model import FREE_AT_ONCE_AGENTS
 
 SERIES: tuple[str, ...] = ("new_loans", "online_share_new", "avg_rate_new", "npl_ratio",
                            "default_rate", "unmet_demand_share")
 # a model frees its memory only when the cycle collector runs (sim.model.run)
-_COLLECT_FROM_AGENTS = 50_000
 
 RUN_LOCK = threading.Lock()
 _kernels_ready = False
@@ -129,7 +129,7 @@ def _run_locked(plan: Plan, root: Path, report: Callable[[Snapshot], None],
                      reported_so_far(lever), run_dir=str(out_dir))
     agents = plan.lever.run.agents
     del lever, baseline, result
-    if agents >= _COLLECT_FROM_AGENTS:
+    if agents >= FREE_AT_ONCE_AGENTS:
         gc.collect()
     report(final)
     return out_dir

@@ -51,7 +51,8 @@ def _refuse(message: str) -> Exception:
 
 
 class IdleTimeout(SimError):
-    """No run finished and no worker was working for the idle timeout; the stored runs
+    """No run finished and no worker was up and unpaused for the idle timeout (a live worker
+    counts as up even if a run on it hangs: Dask cannot tell); the stored runs
     are kept, and the same command resumes."""
 
     def __init__(self, minutes: float, seen: str, stored: str = "the runs done are stored"):
@@ -60,7 +61,7 @@ class IdleTimeout(SimError):
 
     def __str__(self) -> str:
         unit = "minute" if self.minutes == 1 else "minutes"
-        return (f"no run finished and no worker was working for {self.minutes:g} {unit} "
+        return (f"no run finished and no worker was up and unpaused for {self.minutes:g} {unit} "
                 f"({self.seen}); {self.stored}; resume with the same command")
 
 
@@ -289,7 +290,7 @@ def _quiet_dask() -> None:
 class Activity:
     """What the workers were doing when last asked."""
 
-    working: bool       # a worker runs, or a SLURM job waits in the queue to start some
+    working: bool       # a worker is up and unpaused, or a SLURM job waits in the queue
     seen: str           # in words, for the message of an idle timeout
 
 
@@ -323,7 +324,8 @@ class Connection:
     jobs_seen: tuple[float, bool, str] | None = field(default=None, init=False, repr=False)
 
     def activity(self) -> Activity:
-        """Whether any worker is working (a paused one is not), or SLURM jobs are queued."""
+        """Whether any worker is up and not paused (Dask reports a live worker as
+        "running" whether or not a task on it progresses), or SLURM jobs are queued."""
         try:
             statuses = worker_statuses(self.client)
         except Exception as exc:  # noqa: BLE001 - no scheduler, no worker working

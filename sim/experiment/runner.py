@@ -210,7 +210,7 @@ def _run_dask(connection: Connection, tasks: Iterator[RunTask],
               record: Callable[[RunOutcome, RunTask], None],
               idle_minutes: float | None) -> None:
     """Submit a bounded window of runs; a lost worker's runs are rescheduled by dask.
-    Waiting longer than ``idle_minutes`` with no run finishing and no worker working
+    Waiting longer than ``idle_minutes`` with no run finishing and no worker up and unpaused
     raises :class:`IdleTimeout`; the runs still out are cancelled."""
     from distributed import as_completed
 

@@ -19,7 +19,8 @@ class SizeMix(Mix):
 # 0.58亿 enterprises); a stratum of more than a billion firms is not China, and far
 # beyond it the sums of money lose the precision the stock-flow check needs, then overflow
 _REPRESENTED_MAX = {"le": 1e9}
-_REPRESENTED_BOUND = "; at most 1e9 (all China's market entities: 1.84亿, SAMR end-2023)"
+_REPRESENTED_BOUND = ("; at most 1e9 (10亿, over five times all China's 1.84亿 market "
+                      "entities, SAMR end-2023)")
 
 
 class Represented(Strict):

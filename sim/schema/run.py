@@ -31,9 +31,10 @@ class RunSection(Strict):
         "quarter's default rate above 15% a year or new lending falling by more than half "
         "on the quarter before (tests/test_scenario_bounds.py holds every other scenario "
         "within both); None = no such shock", min_length=10)
-    panel_firms: int = param(200, "firms", "starting SMEs sampled at random and followed "
-                             "quarter by quarter in the results' panel (sim/panel.py); 0 = "
-                             "no panel", ge=0, le=100_000)
+    panel_firms: int = param(200, "firms", "SMEs open when the reported quarters begin, "
+                             "sampled at random and followed quarter by quarter in the "
+                             "results' panel (sim/panel.py); 0 = no panel", ge=0,
+                             le=100_000)
     engine: Literal["numba", "reference"] = param(
         "numba", "engine", "numba: kernels over arrays; reference: every SME a Mesa agent in "
         "plain Python, same results, for up to 200,000 agents")
