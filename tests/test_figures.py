@@ -241,3 +241,15 @@ def test_comparison_tables_carry_units(comparison):
     differences = with_units(comparison.differences())
     assert {"label", "unit", "diff_unit"} <= set(differences.columns)
     assert isinstance(differences, pd.DataFrame)
+
+
+def test_every_column_has_its_words_in_the_figures():
+    """The figures' labels are keyed by the column names of sim/columns.py: a column
+    added there without its words here would be drawn under a made-up label."""
+    from sim.columns import GROUP_METRICS, LENDER_COLUMNS, QUARTERLY_COLUMNS
+    from sim.plot_labels import FLOWS, GROUP_LABELS, LENDER_LABELS, QUARTERLY_LABELS
+
+    assert set(QUARTERLY_LABELS) == set(QUARTERLY_COLUMNS) - {"quarter"}
+    assert set(GROUP_LABELS) == set(GROUP_METRICS)
+    assert set(LENDER_LABELS) <= set(LENDER_COLUMNS)
+    assert FLOWS <= set(QUARTERLY_COLUMNS) | set(GROUP_METRICS)
