@@ -23,6 +23,12 @@ an optimisation meant to change nothing is checked to change nothing. Results go
 ``benchmarks/results/revisions-<stamp>.csv`` (one row per run, with the machine).
 Revisions need ``sim.config.load_scenario`` and ``sim.model.CreditMarket`` as they are
 now.
+
+``--by-kernel`` also times each SME kernel of the numba engine and counts the work it was
+given (slot-quarters for the firm passes, seeker visits for the credit round), so that a
+slower revision shows whether each unit of work got dearer or there was more work: a
+deeper credit market makes more firms seek credit each quarter at the same cost per
+seeker.
 """
 
 from __future__ import annotations
@@ -46,6 +52,14 @@ WORKING_TREE = "working tree"
 RUN_COLUMNS = ("revision", "commit", "order", "agents", "threads", "full_run",
                "warm_quarters", "quarters", "wall_s", "cpu_s", "ns_per_sme_quarter", "cpu_ns_per_sme_quarter",
                "results_sha256")
+KERNEL_COLUMNS = ("kernel_seconds", "work")  # JSON, with --by-kernel
+
+# The kernels --by-kernel times (as sim.engines.numba_engine calls them) and the work
+# each is given: slot-quarters (a pass over every slot) or seeker visits (one entry of
+# the round's seeker list).
+KERNEL_WORK = {"firms_quarter": "slot_quarters", "defaults_and_count": "slot_quarters",
+               "choose_and_screen": "seeker_visits", "ration": "seeker_visits",
+               "book": "seeker_visits", "keep_seeking": "seeker_visits"}
 
 
 # ====================================================================== child process
@@ -77,6 +91,9 @@ def child_main(spec: dict) -> int:
     from sim.quarters import parse_quarter, quarter_label
 
     baseline = Path(spec["root"]) / "scenarios" / "baseline.toml"
+    timing = {"on": False, "seconds": {}, "work": {}}
+    if spec.get("by_kernel"):
+        _time_kernels(timing)
     if spec.get("full_run"):
         # the baseline run as `sim run` steps it: its burn-in untimed, then its reported
         # quarters timed (the quarters benchmarks/scale.py's 1M x 28-quarter target counts)
@@ -85,6 +102,7 @@ def child_main(spec: dict) -> int:
         while model.quarter < model.start_quarter:
             model.step()
         first = model.quarter
+        timing["on"] = True
         wall, cpu = time.perf_counter(), time.process_time()
         while model.quarter <= model.end_quarter:
             model.step()
@@ -98,6 +116,7 @@ def child_main(spec: dict) -> int:
         model = CreditMarket(scenario)
         for _ in range(spec["warm_quarters"]):
             model.step()
+        timing["on"] = True
         wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(spec["quarters"]):
             model.step()
@@ -108,8 +127,45 @@ def child_main(spec: dict) -> int:
     for table in (result.quarterly, result.groups, result.lenders):
         digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
     print(RESULT_MARKER + json.dumps({"wall_s": wall, "cpu_s": cpu, "quarters": quarters,
-                                      "results_sha256": digest.hexdigest()}), flush=True)
+                                      "results_sha256": digest.hexdigest(),
+                                      "kernel_seconds": timing["seconds"],
+                                      "work": timing["work"]}), flush=True)
     return 0
+
+
+def _time_kernels(timing: dict) -> None:
+    """Wrap the numba engine's kernels (as its module calls them) to add their wall time
+    to ``timing["seconds"]`` and their work to ``timing["work"]`` while ``timing["on"]``."""
+    import time
+
+    import sim.engines.numba_engine as engine
+
+    def work_of(name, args):
+        # each unit counted once a pass: the firm pass and phase 7 cover the same slots,
+        # and every kernel of a credit round the same seekers
+        if name == "firms_quarter":  # (n_slots, ...)
+            return {"slot_quarters": int(args[0])}
+        if name == "choose_and_screen":  # (seekers, block_starts, ..., apps)
+            visits = int(args[1][-1])
+            applied = int((args[-1].lender[:visits] >= 0).sum())
+            return {"seeker_visits": visits, "applications": applied}
+        return {}
+
+    def timed(name, kernel):
+        def run(*args):
+            started = time.perf_counter()
+            out = kernel(*args)
+            if timing["on"]:
+                seconds = timing["seconds"]
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+                for unit, count in work_of(name, args).items():
+                    timing["work"][unit] = timing["work"].get(unit, 0) + count
+            return out
+        return run
+
+    for name in KERNEL_WORK:
+        if hasattr(engine, name):  # a revision may not have every kernel
+            setattr(engine, name, timed(name, getattr(engine, name)))
 
 
 # ====================================================================== parent process
@@ -166,6 +222,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "--warm-quarters do not apply")
     parser.add_argument("--pairs", type=int, default=4, metavar="P",
                         help="runs of each revision (default 4)")
+    parser.add_argument("--by-kernel", action="store_true",
+                        help="also time each SME kernel and count its work (slot-quarters, "
+                             "seeker visits), and compare the cost per unit of work")
     parser.add_argument("--child", metavar="JSON", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is None:
@@ -192,7 +251,7 @@ def main(argv=None) -> int:
             print(f"  {key:18} {machine[key]}")
     spec = {"agents": args.agents, "threads": args.threads,
             "warm_quarters": args.warm_quarters, "quarters": args.quarters,
-            "full_run": args.full_run}
+            "full_run": args.full_run, "by_kernel": args.by_kernel}
     roots = [export(commits[0]), export(commits[1]) if args.against else REPO_ROOT]
     for name, root in zip(names, roots):
         print(f"... loading or compiling the kernels of {name} (not timed)", flush=True)
@@ -208,10 +267,13 @@ def main(argv=None) -> int:
                "ns_per_sme_quarter": out["wall_s"] / agents_quarters * 1e9,
                "cpu_ns_per_sme_quarter": out["cpu_s"] / agents_quarters * 1e9,
                "results_sha256": out["results_sha256"]}
+        if args.by_kernel:
+            row["kernel_seconds"] = json.dumps(out.get("kernel_seconds", {}))
+            row["work"] = json.dumps(out.get("work", {}))
         rows.append(row)
         print(f"  {position + 1:2d}. {names[k]:>14}  {row['ns_per_sme_quarter']:7.1f} ns per "
               f"SME-quarter (CPU {row['cpu_ns_per_sme_quarter']:.1f})", flush=True)
-    return report(names, rows, machine)
+    return report(names, rows, machine, args.by_kernel)
 
 
 def export(commit: str) -> Path:
@@ -231,7 +293,7 @@ def export(commit: str) -> Path:
     return folder
 
 
-def report(names: list[str], rows: list[dict], machine: dict) -> int:
+def report(names: list[str], rows: list[dict], machine: dict, by_kernel: bool = False) -> int:
     medians = []
     print(f"\nns per SME-quarter, {rows[0]['agents']:,} agents, {rows[0]['threads']} "
           f"threads, {rows[0]['quarters']} quarters a run")
@@ -243,9 +305,46 @@ def report(names: list[str], rows: list[dict], machine: dict) -> int:
     print(f"  {names[1]} / {names[0]}: {medians[1] / medians[0]:.3f} (ratio of the medians)")
     same = len({row["results_sha256"] for row in rows}) == 1
     print(f"  results identical: {'yes' if same else 'no'}")
-    out, _ = write_measurements("revisions", MACHINE_COLUMNS + RUN_COLUMNS, rows, machine)
+    columns = MACHINE_COLUMNS + RUN_COLUMNS
+    if by_kernel:
+        kernel_report(names, rows)
+        columns += KERNEL_COLUMNS
+    out, _ = write_measurements("revisions", columns, rows, machine)
     print(f"wrote {out.relative_to(REPO_ROOT)}")
     return 0
+
+
+def kernel_report(names: list[str], rows: list[dict]) -> None:
+    """Per kernel: the median seconds of each revision, their ratio, the ratio of the work
+    each was given, and the ratio of the cost per unit of work."""
+    seconds, work, walls = {}, {}, {}
+    for name in names:
+        mine = [row for row in rows if row["revision"] == name]
+        runs = [json.loads(row["kernel_seconds"]) for row in mine]
+        seconds[name] = {kernel: statistics.median(run.get(kernel, 0.0) for run in runs)
+                         for kernel in KERNEL_WORK if any(kernel in run for run in runs)}
+        work[name] = json.loads(mine[0]["work"])  # the same in every run of a revision
+        walls[name] = statistics.median(row["wall_s"] for row in mine)
+    base, other = names
+    print("\nby kernel (median seconds over the timed quarters; work is the same in every "
+          "run of a revision)")
+    print(f"  {'kernel':<20} {base[:12]:>12} {other[:12]:>12} {'ratio':>7} {'unit':>14} "
+          f"{'work ratio':>10} {'per unit':>9}")
+    for kernel in KERNEL_WORK:
+        if kernel not in seconds[base] or kernel not in seconds[other]:
+            continue
+        a, b = seconds[base][kernel], seconds[other][kernel]
+        unit = KERNEL_WORK[kernel]
+        work_ratio = work[other].get(unit, 0) / max(work[base].get(unit, 0), 1)
+        per_unit = (b / a) / work_ratio if a > 0 and work_ratio > 0 else float("nan")
+        print(f"  {kernel:<20} {a:12.3f} {b:12.3f} {b / a if a else float('nan'):7.3f} "
+              f"{unit:>14} {work_ratio:10.3f} {per_unit:9.3f}")
+    rest = {name: walls[name] - sum(seconds[name].values()) for name in names}
+    print(f"  {'the rest (Python)':<20} {rest[base]:12.3f} {rest[other]:12.3f} "
+          f"{rest[other] / rest[base] if rest[base] > 0 else float('nan'):7.3f}")
+    for name in names:
+        counts = ", ".join(f"{unit} {count:,}" for unit, count in sorted(work[name].items()))
+        print(f"  work of {name}: {counts}")
 
 
 if __name__ == "__main__":
