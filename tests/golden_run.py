@@ -79,12 +79,26 @@ def golden_scenario():
 
 def environment() -> dict:
     """What the bits depend on besides the code: floating-point results are only promised
-    identical for the same libraries on the same kind of machine."""
+    identical for the same libraries on the same kind of machine. The kind of machine is
+    the processor LLVM compiles the kernels for (``cpu``) and the SIMD code paths numpy
+    picks at run time (``numpy_simd``): an AMD Zen 3 and an Intel Xeon with AVX-512 round
+    a few operations differently, and the run then takes other yes/no decisions."""
     import llvmlite
+    import llvmlite.binding
 
     return {"numba": numba.__version__, "llvmlite": llvmlite.__version__,
             "numpy": np.__version__, "machine": platform.machine(),
-            "system": platform.system()}
+            "system": platform.system(), "cpu": llvmlite.binding.get_host_cpu_name(),
+            "numpy_simd": _numpy_simd()}
+
+
+def _numpy_simd() -> list[str]:
+    """The optional SIMD targets numpy was built with that this processor runs."""
+    try:  # not public: an unknown numpy reports none, so its environment never matches
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:
+        return ["unknown"]
+    return [target for target in __cpu_dispatch__ if __cpu_features__.get(target)]
 
 
 def run_tables(threads: int | None = None,

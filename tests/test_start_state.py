@@ -205,4 +205,12 @@ def test_the_reference_is_measured_on_the_current_calibration():
 
     measured = measure()
     for key, value in REFERENCE.items():
-        assert measured[key] == pytest.approx(value, rel=1e-3), key
+        # On a processor that rounds a few operations differently in the last bit (numpy
+        # and LLVM pick code paths by processor) the runs take a few other decisions. On
+        # an AMD Zen 3 against the machine that measured REFERENCE, the levels moved by
+        # 0.01-0.08%, the rate stored to 4 decimals landed on the next step (0.0486
+        # against 0.0485), and the elasticities, which divide the difference of two runs,
+        # by 0.3%. A calibration change moves them by more.
+        rel = 0.01 if key.endswith("_elasticity") else 1e-3
+        step = 1e-4 if key == "avg_rate_new_bank" else 0.0
+        assert measured[key] == pytest.approx(value, rel=rel, abs=step), key
