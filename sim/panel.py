@@ -74,7 +74,7 @@ def draw_sample(seed: int, used_slots: int, size: int, is_open) -> np.ndarray:
     while len(chosen) < size and len(tried) < used_slots:
         want = min(used_slots - len(tried), max(2 * (size - len(chosen)), 16))
         candidates = [int(s) for s in generator.choice(used_slots, size=want, replace=False)
-                      if int(s) not in tried][:want]
+                      if int(s) not in tried]
         tried.update(candidates)
         slots = np.array(candidates, dtype=np.int64)
         chosen.extend(slots[np.asarray(is_open(slots), dtype=bool)].tolist())

@@ -94,7 +94,7 @@ def environment() -> dict:
 
 def _numpy_simd() -> list[str]:
     """The optional SIMD targets numpy was built with that this processor runs."""
-    try:  # not public: an unknown numpy reports none, so its environment never matches
+    try:  # not public: a numpy without it reports "unknown" (its version is named too)
         from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
     except ImportError:
         return ["unknown"]
