@@ -46,7 +46,7 @@ SME_FIELDS: dict[str, tuple[str, str, str, str]] = {
     "log_trend": ("f4", "firm", "log 万元", "log of the revenue level the firm reverts to"),
     "log_revenue": ("f4", "firm", "log 万元", "log of quarterly revenue before shocks"),
     "cash": ("f8", "firm", "万元", "cash holdings"),
-    "collateral": ("f8", "firm", "万元", "pledgeable assets"),
+    "collateral": ("f4", "firm", "万元", "pledgeable assets"),
     "digital": ("f4", "firm", "0-1", "share of activity visible as digital data"),
     "debt_target": ("f4", "firm", "× quarterly revenue", "debt the firm wants; 0 = never borrows"),
     "anchor": ("i2", "firm", "id", "core firm whose supply chain it sells into, or -1"),

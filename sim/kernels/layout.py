@@ -8,7 +8,7 @@ stratum; :func:`sim.units.national` applies the weights.
 
 from sim import categories
 
-BLOCK_SIZE = 8192
+BLOCK_SIZE = 16384
 # Per-block bit sets (one bit per slot, ``[block, word]`` of uint64) mark the slots phase 7
 # found free, so entry finds them without reading every record.
 WORDS_PER_BLOCK = BLOCK_SIZE // 64

@@ -60,8 +60,8 @@ def draw_firm(firm, fp, entrant: bool, table, starting_rates) -> None:
     firm.discouraged = 0
     collateral_share = fp.collateral_share[s] * (fp.entrant_collateral_factor if entrant else 1.0)
     if u(F_HAS_COLLATERAL) < collateral_share:
-        firm.collateral = fp.collateral_to_revenue * 4.0 * revenue * (fp.start_collateral_min
-                                                                      + u(F_COLLATERAL))
+        firm.collateral = f32(fp.collateral_to_revenue * 4.0 * revenue
+                              * (fp.start_collateral_min + u(F_COLLATERAL)))
     else:
         firm.collateral = 0.0
     years = max(0.0, fp.quarter / 4.0 - fp.start_year)
