@@ -9,25 +9,27 @@ allows and the rest is written off.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
 from sim import rng
 from sim.categories import (
-    CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, LOAN_EMPTY, LOAN_NONPERFORMING, LOAN_PERFORMING,
+    CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, LOAN_EMPTY, LOAN_NONPERFORMING, LOAN_PERFORMING, SIZES,
 )
 from sim.kernels.bitsets import mark_slot
 from sim.kernels.debt import capitalise_interest, clear_loan, debt_due, pay_debt
-from sim.kernels.groups import firm_groups
+from sim.kernels.groups import N_CELLS, N_STOCKS, cell_of, firm_groups, fold_cells
 from sim.kernels.informal import borrow_informally
 from sim.kernels.layout import (
-    BLOCK_SIZE, GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_BORROWERS_BANK, GM_DEFAULTS,
-    GM_DIGITAL, GM_EXITS, GM_INFORMAL, GM_NPL, GM_ONLINE_USERS, NEW_THIS_QUARTER,
-    LF_BAL_NPL, LF_BAL_PERF, LF_LOANS, LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
+    BLOCK_SIZE, GM_DEFAULTS, GM_EXITS, NEW_THIS_QUARTER, LF_BAL_NPL, LF_BAL_PERF, LF_LOANS,
+    LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
 )
 from sim.kernels.records import flag, set_flag, uid_of
 from sim.population import (
     ALIVE, DEFAULTED_BEFORE, DEFERRED, DISTRESSED, LOAN_POSITIONS, SECURED,
 )
+
+N_SIZES = len(SIZES)
 
 
 @njit(cache=True, inline="always")
@@ -158,10 +160,12 @@ def _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc, key_e
 
 
 @njit(cache=True, inline="always")
-def _count(f, loans, i, b, s, acc_b, group_acc):
+def _count(f, loans, i, s, acc_b, cells):
     """Phase 8 stock count for the firm record ``f`` in slot ``i``: balances and loans
     per lender (including bad loans a closed firm left behind), and for a live firm its
-    group's firms alive, debt, non-performing debt and borrowers."""
+    cell's firms alive, debt, non-performing debt, borrowers, digital footprint, online
+    users, bank borrowers and informal debt (``cells``, see
+    :func:`sim.kernels.groups.fold_cells`)."""
     debt = 0.0
     npl = 0.0
     borrower = 0.0
@@ -188,15 +192,16 @@ def _count(f, loans, i, b, s, acc_b, group_acc):
             npl += p
     if flag(f, ALIVE) == 0:
         return
-    for g in firm_groups(f):
-        group_acc[b, g, s, GM_ALIVE] += 1.0
-        group_acc[b, g, s, GM_BALANCE] += debt
-        group_acc[b, g, s, GM_NPL] += npl
-        group_acc[b, g, s, GM_BORROWERS] += borrower
-        group_acc[b, g, s, GM_DIGITAL] += f.digital
-        group_acc[b, g, s, GM_ONLINE_USERS] += online
-        group_acc[b, g, s, GM_BORROWERS_BANK] += bank_borrower
-        group_acc[b, g, s, GM_INFORMAL] += f.informal_debt
+    # in the order of groups.STOCK_METRICS
+    cell = cells[cell_of(f), s]
+    cell[0] += 1.0
+    cell[1] += debt
+    cell[2] += npl
+    cell[3] += borrower
+    cell[4] += f.digital
+    cell[5] += online
+    cell[6] += bank_borrower
+    cell[7] += f.informal_debt
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -216,12 +221,13 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, free_bits, firms, loa
         acc_b = lender_acc[b]
         bits = free_bits[b]
         bits[:] = 0
+        cells = np.zeros((N_CELLS, N_SIZES, N_STOCKS))
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
             f = firms[i]
             s = f.size
             _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc,
                              key_exit, key_default_exit, key_verified, key_writeoff)
-            _count(f, loans, i, b, s, acc_b, group_acc)
+            _count(f, loans, i, s, acc_b, cells)
             if flag(f, ALIVE) == 0:
                 free = True
                 for pos in range(LOAN_POSITIONS):
@@ -229,6 +235,7 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, free_bits, firms, loa
                         free = False
                 if free:
                     mark_slot(bits, i)
+        fold_cells(cells, group_acc[b])
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -237,6 +244,8 @@ def count_stocks(n_slots, lender_acc, group_acc, firms, loans):
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     for b in prange(n_blocks):
         acc_b = lender_acc[b]
+        cells = np.zeros((N_CELLS, N_SIZES, N_STOCKS))
         for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
             f = firms[i]
-            _count(f, loans, i, b, f.size, acc_b, group_acc)
+            _count(f, loans, i, f.size, acc_b, cells)
+        fold_cells(cells, group_acc[b])

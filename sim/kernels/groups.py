@@ -10,9 +10,27 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.categories import GROUP_REGION, GROUP_SECTOR, GROUP_SIZE, GROUP_STAGE, STAGES
+from sim.categories import (
+    GROUP_REGION, GROUP_SECTOR, GROUP_SIZE, GROUP_STAGE, REGIONS, SECTORS, STAGES,
+)
+from sim.kernels.layout import (
+    GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_BORROWERS_BANK, GM_DIGITAL, GM_INFORMAL, GM_NPL,
+    GM_ONLINE_USERS,
+)
 
 STAGE_STARTUP, STAGE_GROWTH, STAGE_STABLE, STAGE_DECLINE = range(len(STAGES))
+
+# The stock count sums each live firm into its cell (sector × region × stage, by size) and
+# adds a block's cells to the groups once, at the block's end: 8 additions a firm instead
+# of 32 (8 stocks into 4 groups). Cells are numbered sector-major, then region, then stage.
+N_CELLS = len(SECTORS) * len(REGIONS) * len(STAGES)
+# the stocks of a cell, in the order of its last axis: GM_* metric of each
+STOCK_METRICS = (GM_ALIVE, GM_BALANCE, GM_NPL, GM_BORROWERS, GM_DIGITAL, GM_ONLINE_USERS,
+                 GM_BORROWERS_BANK, GM_INFORMAL)
+N_STOCKS = len(STOCK_METRICS)
+_PER_SECTOR = len(REGIONS) * len(STAGES)
+_N_STAGES = len(STAGES)
+_N_REGIONS = len(REGIONS)
 
 
 @njit(cache=True, inline="always")
@@ -41,3 +59,37 @@ def count_firm(lender_acc, group_acc, b, j, f, lender_metric, no_collateral_metr
         lender_acc[b, j, s, no_collateral_metric] += 1.0
     for g in firm_groups(f):
         group_acc[b, g, s, group_metric] += 1.0
+
+
+@njit(cache=True, inline="always")
+def cell_of(f):
+    """The stock-count cell (int64) of the firm whose record is ``f``."""
+    return (np.int64(f.sector) * _N_REGIONS + np.int64(f.region)) * _N_STAGES \
+        + np.int64(f.stage)
+
+
+@njit(cache=True)
+def fold_cells(cells, group_acc_b):
+    """Add a block's cell sums ``cells`` (float64 [N_CELLS, sizes, N_STOCKS]) to its rows
+    of the group accumulator ``group_acc_b`` (float64 [N_GROUPS, sizes, GM_N]): each cell
+    to its sector, region, size and stage groups, cells in order. Both engines fold with
+    this function (the reference engine through ``fold_cells.py_func``), so the sums are
+    taken in the same order."""
+    for c in range(N_CELLS):
+        sector = c // _PER_SECTOR
+        region = (c // _N_STAGES) % _N_REGIONS
+        stage = c % _N_STAGES
+        for s in range(cells.shape[1]):
+            cell = cells[c, s]
+            if cell[0] == 0.0:
+                continue  # no live firm: every stock of the cell is 0
+            for g in group_rows(sector, region, s, stage):
+                row = group_acc_b[g, s]
+                row[GM_ALIVE] += cell[0]
+                row[GM_BALANCE] += cell[1]
+                row[GM_NPL] += cell[2]
+                row[GM_BORROWERS] += cell[3]
+                row[GM_DIGITAL] += cell[4]
+                row[GM_ONLINE_USERS] += cell[5]
+                row[GM_BORROWERS_BANK] += cell[6]
+                row[GM_INFORMAL] += cell[7]

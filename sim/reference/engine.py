@@ -13,13 +13,20 @@ from __future__ import annotations
 import numpy as np
 
 from sim.accumulators import Accumulators
-from sim.categories import DEBT_CHANNELS, LOAN_NONPERFORMING, SIZES
+from sim.categories import (
+    DEBT_CHANNELS, GROUP_REGION, GROUP_SECTOR, GROUP_SIZE, GROUP_STAGE, LOAN_NONPERFORMING,
+    REGIONS, SECTORS, SIZES, STAGES,
+)
 from sim.errors import SimError
 from sim.kernels import layout as L
 from sim.panel import PANEL_CATEGORIES, PANEL_FIRM_FIELDS, PANEL_FLAGS, STATE_COLUMNS
 from sim.population import slot_capacity
 from sim.reference.credit import ration
 from sim.reference.sme import SME
+
+# what a stock-count cell sums, in the order of its last axis (SME.count)
+STOCK_METRICS = (L.GM_ALIVE, L.GM_BALANCE, L.GM_NPL, L.GM_BORROWERS, L.GM_DIGITAL,
+                 L.GM_ONLINE_USERS, L.GM_BORROWERS_BANK, L.GM_INFORMAL)
 
 MAX_AGENTS = 200_000  # one Python object per firm: meant for tens of thousands
 
@@ -92,8 +99,34 @@ class ReferenceEngine:
         self.count_stocks()
 
     def count_stocks(self) -> None:
+        cells = self._stock_cells()
         for firm in self.firms():
-            firm.count()
+            firm.count(cells[firm.block])
+        self._fold(cells)
+
+    def _stock_cells(self) -> list[np.ndarray]:
+        """Each block's empty cell sums for the stock count (see :meth:`SME.count`)."""
+        shape = (len(SECTORS) * len(REGIONS) * len(STAGES), len(SIZES), len(STOCK_METRICS))
+        return [np.zeros(shape) for _ in range(L.n_blocks(self.used_slots))]
+
+    def _fold(self, cells: list[np.ndarray]) -> None:
+        """Add each block's cell sums to its sector, region, size and stage groups, cells
+        in order, as the fast engine does at the end of each block."""
+        per_sector = len(REGIONS) * len(STAGES)
+        for block, block_cells in enumerate(cells):
+            rows = self.model.acc.group[block]
+            for c in range(block_cells.shape[0]):
+                sector, rest = divmod(c, per_sector)
+                region, stage = divmod(rest, len(STAGES))
+                for size in range(block_cells.shape[1]):
+                    cell = block_cells[c, size]
+                    if cell[0] == 0.0:
+                        continue  # no live firm in the cell
+                    for g in (GROUP_SECTOR + sector, GROUP_REGION + region, GROUP_SIZE + size,
+                              GROUP_STAGE + stage):
+                        row = rows[g, size]
+                        for k, metric in enumerate(STOCK_METRICS):
+                            row[metric] += cell[k]
 
     # ------------------------------------------------------------------ phases
     def operate_service_demand(self, fp) -> None:
@@ -126,14 +159,16 @@ class ReferenceEngine:
 
     def default_and_count(self, fp) -> None:
         fp = plain(fp)
+        cells = self._stock_cells()
         with np.errstate(over="ignore"):
             for firm in self.firms():
                 firm.default_or_exit(fp)
-                firm.count()
+                firm.count(cells[firm.block])
                 if not firm.alive and not firm.has_loans():
                     # nothing left to collect: the slot is free for an entrant
                     self.slots[firm.slot] = None
                     firm.remove()
+        self._fold(cells)
 
     def alive_by_size(self) -> np.ndarray:
         alive = np.zeros(len(SIZES))

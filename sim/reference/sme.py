@@ -22,7 +22,7 @@ from sim import rng
 from sim.agents.base import Agent
 from sim.categories import (
     CH_BANK, CH_ONLINE, CH_SUPPLY_CHAIN, GROUP_REGION, GROUP_SECTOR, GROUP_SIZE, GROUP_STAGE,
-    LOAN_NONPERFORMING,
+    LOAN_NONPERFORMING, REGIONS, STAGES,
 )
 from sim.kernels import layout as L
 from sim.reference.draws import f32, key, normal, uniform
@@ -412,9 +412,12 @@ class SME(SMECredit, Agent):
         self._to_groups(L.GM_EXITS, 1.0)
 
     # ------------------------------------------------------------------ phase 8
-    def count(self) -> None:
+    def count(self, cells) -> None:
         """Add this slot's stocks: loans by lender (a closed firm's bad loans too), and
-        for a live firm its groups' firms, debt, bad debt and borrowers."""
+        for a live firm its cell's firms, debt, bad debt, borrowers, digital footprint,
+        online users, bank borrowers and informal debt, into its block's ``cells`` (float64
+        [cells, sizes, stocks]; cells are sector-major, then region, then stage), which
+        the engine folds into the groups as the fast engine does."""
         debt = npl = 0.0
         borrower = bank_borrower = 0.0
         online = 0.0
@@ -435,14 +438,14 @@ class SME(SMECredit, Agent):
                 npl += loan.principal
         if not self.alive:
             return
-        acc = self.model.acc.group
-        for g in self.groups:
-            cell = acc[self.block, g, self.size]
-            cell[L.GM_ALIVE] += 1.0
-            cell[L.GM_BALANCE] += debt
-            cell[L.GM_NPL] += npl
-            cell[L.GM_BORROWERS] += borrower
-            cell[L.GM_DIGITAL] += self.digital
-            cell[L.GM_ONLINE_USERS] += online
-            cell[L.GM_BORROWERS_BANK] += bank_borrower
-            cell[L.GM_INFORMAL] += self.informal_debt
+        # in the order of sim.reference.engine.STOCK_METRICS
+        cell = cells[(self.sector * len(REGIONS) + self.region) * len(STAGES) + self.stage,
+                     self.size]
+        cell[0] += 1.0
+        cell[1] += debt
+        cell[2] += npl
+        cell[3] += borrower
+        cell[4] += self.digital
+        cell[5] += online
+        cell[6] += bank_borrower
+        cell[7] += self.informal_debt
