@@ -339,8 +339,9 @@ def kernel_report(names: list[str], rows: list[dict]) -> None:
         per_unit = (b / a) / work_ratio if a > 0 and work_ratio > 0 else float("nan")
         print(f"  {kernel:<20} {a:12.3f} {b:12.3f} {b / a if a else float('nan'):7.3f} "
               f"{unit:>14} {work_ratio:10.3f} {per_unit:9.3f}")
+    # the Python phases and the kernels not timed here (entry: init_firms and its helpers)
     rest = {name: walls[name] - sum(seconds[name].values()) for name in names}
-    print(f"  {'the rest (Python)':<20} {rest[base]:12.3f} {rest[other]:12.3f} "
+    print(f"  {'the rest':<20} {rest[base]:12.3f} {rest[other]:12.3f} "
           f"{rest[other] / rest[base] if rest[base] > 0 else float('nan'):7.3f}")
     for name in names:
         counts = ", ".join(f"{unit} {count:,}" for unit, count in sorted(work[name].items()))

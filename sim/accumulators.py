@@ -79,8 +79,7 @@ class Accumulators:
         self.lender[:used_blocks, ..., L.LF_BAL_PERF] = 0.0
         self.lender[:used_blocks, ..., L.LF_BAL_NPL] = 0.0
         self.lender[:used_blocks, ..., L.LF_LOANS] = 0.0
-        for metric in (L.GM_ALIVE, L.GM_BALANCE, L.GM_NPL, L.GM_BORROWERS, L.GM_DIGITAL,
-                       L.GM_ONLINE_USERS, L.GM_BORROWERS_BANK, L.GM_INFORMAL):
+        for metric in L.STOCK_METRICS:
             self.group[:used_blocks, ..., metric] = 0.0
 
 

@@ -18,11 +18,11 @@ from sim.categories import (
 )
 from sim.kernels.bitsets import mark_slot
 from sim.kernels.debt import capitalise_interest, clear_loan, debt_due, pay_debt
-from sim.kernels.groups import N_CELLS, N_STOCKS, cell_of, firm_groups, fold_cells
+from sim.kernels.groups import N_CELLS, cell_of, firm_groups, fold_cells
 from sim.kernels.informal import borrow_informally
 from sim.kernels.layout import (
     BLOCK_SIZE, GM_DEFAULTS, GM_EXITS, NEW_THIS_QUARTER, LF_BAL_NPL, LF_BAL_PERF, LF_LOANS,
-    LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF,
+    LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF, N_STOCKS,
 )
 from sim.kernels.records import flag, set_flag, uid_of
 from sim.population import (
@@ -192,7 +192,7 @@ def _count(f, loans, i, s, acc_b, cells):
             npl += p
     if flag(f, ALIVE) == 0:
         return
-    # in the order of groups.STOCK_METRICS
+    # in the order of layout.STOCK_METRICS
     cell = cells[cell_of(f), s]
     cell[0] += 1.0
     cell[1] += debt

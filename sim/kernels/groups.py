@@ -1,4 +1,5 @@
-"""The firm groups a firm's sums go to, and the stage codes the kernels compare.
+"""The firm groups a firm's sums go to, the stock count's cells, and the stage codes the
+kernels compare.
 
 Every firm belongs to one group of each dimension (sector, region, size, stage); the
 groups share one index of the group accumulator, ``group_acc[block, group, size, GM_*]``,
@@ -13,10 +14,7 @@ from numba import njit
 from sim.categories import (
     GROUP_REGION, GROUP_SECTOR, GROUP_SIZE, GROUP_STAGE, REGIONS, SECTORS, STAGES,
 )
-from sim.kernels.layout import (
-    GM_ALIVE, GM_BALANCE, GM_BORROWERS, GM_BORROWERS_BANK, GM_DIGITAL, GM_INFORMAL, GM_NPL,
-    GM_ONLINE_USERS,
-)
+from sim.kernels.layout import N_STOCKS, STOCK_METRICS
 
 STAGE_STARTUP, STAGE_GROWTH, STAGE_STABLE, STAGE_DECLINE = range(len(STAGES))
 
@@ -24,10 +22,6 @@ STAGE_STARTUP, STAGE_GROWTH, STAGE_STABLE, STAGE_DECLINE = range(len(STAGES))
 # adds a block's cells to the groups once, at the block's end: 8 additions a firm instead
 # of 32 (8 stocks into 4 groups). Cells are numbered sector-major, then region, then stage.
 N_CELLS = len(SECTORS) * len(REGIONS) * len(STAGES)
-# the stocks of a cell, in the order of its last axis: GM_* metric of each
-STOCK_METRICS = (GM_ALIVE, GM_BALANCE, GM_NPL, GM_BORROWERS, GM_DIGITAL, GM_ONLINE_USERS,
-                 GM_BORROWERS_BANK, GM_INFORMAL)
-N_STOCKS = len(STOCK_METRICS)
 _PER_SECTOR = len(REGIONS) * len(STAGES)
 _N_STAGES = len(STAGES)
 _N_REGIONS = len(REGIONS)
@@ -70,11 +64,11 @@ def cell_of(f):
 
 @njit(cache=True)
 def fold_cells(cells, group_acc_b):
-    """Add a block's cell sums ``cells`` (float64 [N_CELLS, sizes, N_STOCKS]) to its rows
-    of the group accumulator ``group_acc_b`` (float64 [N_GROUPS, sizes, GM_N]): each cell
-    to its sector, region, size and stage groups, cells in order. Both engines fold with
-    this function (the reference engine through ``fold_cells.py_func``), so the sums are
-    taken in the same order."""
+    """Add a block's cell sums ``cells`` (float64 [N_CELLS, sizes, N_STOCKS], stocks in
+    the order of ``layout.STOCK_METRICS``) to its rows of the group accumulator
+    ``group_acc_b`` (float64 [N_GROUPS, sizes, GM_N]): each cell to its sector, region,
+    size and stage groups, cells in order. The reference engine folds in the same order
+    (``ReferenceEngine._fold``), so the two engines' sums agree bit for bit."""
     for c in range(N_CELLS):
         sector = c // _PER_SECTOR
         region = (c // _N_STAGES) % _N_REGIONS
@@ -85,11 +79,5 @@ def fold_cells(cells, group_acc_b):
                 continue  # no live firm: every stock of the cell is 0
             for g in group_rows(sector, region, s, stage):
                 row = group_acc_b[g, s]
-                row[GM_ALIVE] += cell[0]
-                row[GM_BALANCE] += cell[1]
-                row[GM_NPL] += cell[2]
-                row[GM_BORROWERS] += cell[3]
-                row[GM_DIGITAL] += cell[4]
-                row[GM_ONLINE_USERS] += cell[5]
-                row[GM_BORROWERS_BANK] += cell[6]
-                row[GM_INFORMAL] += cell[7]
+                for k in range(N_STOCKS):
+                    row[STOCK_METRICS[k]] += cell[k]

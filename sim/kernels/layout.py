@@ -74,6 +74,11 @@ GM_INFORMAL_REFI = 19   # 万元 informal debt repaid from formal loans this qua
 GM_INFORMAL_NEW = 20    # 万元 borrowed informally this quarter to meet unmet shortfalls
 GM_OFFERS = 21          # non-borrowers that took a credit line banks offered unasked
 GM_N = 22
+# The stocks of the end-of-quarter count (phase 8), zeroed before each count; a count
+# cell's last axis holds them in this order (sim.kernels.groups.fold_cells)
+STOCK_METRICS = (GM_ALIVE, GM_BALANCE, GM_NPL, GM_BORROWERS, GM_DIGITAL, GM_ONLINE_USERS,
+                 GM_BORROWERS_BANK, GM_INFORMAL)
+N_STOCKS = len(STOCK_METRICS)
 
 # the firm groups of the group accumulator, named in sim.categories
 N_GROUPS = categories.N_GROUPS

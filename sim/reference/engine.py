@@ -24,10 +24,6 @@ from sim.population import slot_capacity
 from sim.reference.credit import ration
 from sim.reference.sme import SME
 
-# what a stock-count cell sums, in the order of its last axis (SME.count)
-STOCK_METRICS = (L.GM_ALIVE, L.GM_BALANCE, L.GM_NPL, L.GM_BORROWERS, L.GM_DIGITAL,
-                 L.GM_ONLINE_USERS, L.GM_BORROWERS_BANK, L.GM_INFORMAL)
-
 MAX_AGENTS = 200_000  # one Python object per firm: meant for tens of thousands
 
 
@@ -106,7 +102,7 @@ class ReferenceEngine:
 
     def _stock_cells(self) -> list[np.ndarray]:
         """Each block's empty cell sums for the stock count (see :meth:`SME.count`)."""
-        shape = (len(SECTORS) * len(REGIONS) * len(STAGES), len(SIZES), len(STOCK_METRICS))
+        shape = (len(SECTORS) * len(REGIONS) * len(STAGES), len(SIZES), L.N_STOCKS)
         return [np.zeros(shape) for _ in range(L.n_blocks(self.used_slots))]
 
     def _fold(self, cells: list[np.ndarray]) -> None:
@@ -125,7 +121,7 @@ class ReferenceEngine:
                     for g in (GROUP_SECTOR + sector, GROUP_REGION + region, GROUP_SIZE + size,
                               GROUP_STAGE + stage):
                         row = rows[g, size]
-                        for k, metric in enumerate(STOCK_METRICS):
+                        for k, metric in enumerate(L.STOCK_METRICS):
                             row[metric] += cell[k]
 
     # ------------------------------------------------------------------ phases

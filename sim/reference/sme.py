@@ -438,7 +438,7 @@ class SME(SMECredit, Agent):
                 npl += loan.principal
         if not self.alive:
             return
-        # in the order of sim.reference.engine.STOCK_METRICS
+        # in the order of layout.STOCK_METRICS
         cell = cells[(self.sector * len(REGIONS) + self.region) * len(STAGES) + self.stage,
                      self.size]
         cell[0] += 1.0
