@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Callable
 
 import numba
@@ -24,22 +23,6 @@ from sim.kernels.seekers import keep_seeking
 from sim.panel import PANEL_CATEGORIES, PANEL_DEBT, PANEL_FIRM_FIELDS, PANEL_FLAGS
 from sim.population import FIRM_FLAGS, FREE_LINE, Population, check_slot_count, slot_capacity, \
     staggered_zeros
-
-
-def _dynamic_schedule(method):
-    """Run ``method``'s parallel kernels with their loop handed out one iteration (a
-    block of slots, a lender) at a time to whichever thread is free, not split into one
-    equal share per thread up front: blocks differ in work (firms alive, loans held,
-    credit seekers), so equal shares leave one thread waiting for the other. Results
-    do not change: every kernel's sums are per block and reduced in block order. Only
-    for loops over blocks or lenders: handing out a loop over single firms (birth) one
-    at a time would cost more than it balances."""
-    @functools.wraps(method)
-    def scheduled(*args, **kwargs):
-        # the setting is the calling thread's, like numba's thread count
-        with numba.parallel_chunksize(1):
-            return method(*args, **kwargs)
-    return scheduled
 
 
 class NumbaEngine:
@@ -103,21 +86,18 @@ class NumbaEngine:
         self.fill(slots, slots.copy(), sizes, False, fp, tables)
         self.count_stocks()
 
-    @_dynamic_schedule
     def count_stocks(self) -> None:
         self.acc.zero_stocks(self.used_blocks)  # the rest are never written
         count_stocks(self.used_slots, self.acc.lender, self.acc.group, self.pop.firms,
                      self.pop.loans)
 
     # ------------------------------------------------------------------ phases
-    @_dynamic_schedule
     def operate_service_demand(self, fp) -> None:
         firms_quarter(self.used_slots, fp, self.acc.lender, self.acc.group,
                       self.acc.owner_draws, self.seekers_per_block, self.pop.firms,
                       self.pop.loans, self.pop.requests)
         self.pop.release_stale_requests(self.seekers_per_block[:self.used_blocks])
 
-    @_dynamic_schedule
     def credit_rounds(self, table, params_of_round: Callable[[int], object]) -> None:
         acc, pop = self.acc, self.pop
         blocks = self.used_blocks
@@ -144,7 +124,6 @@ class NumbaEngine:
                 seekers, spare = spare, seekers
                 starts, spare_starts = spare_starts, starts
 
-    @_dynamic_schedule
     def default_and_count(self, fp) -> None:
         defaults_and_count(self.used_slots, fp, self.acc.lender, self.acc.group,
                            self.free_bits, self.pop.firms, self.pop.loans)

@@ -8,7 +8,7 @@ Sums go to the block's own accumulator rows (see :mod:`sim.kernels.layout`).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from sim.categories import CH_BANK, CH_EQUITY, CH_ONLINE, LOAN_EMPTY, LOAN_PERFORMING
 from sim.kernels.groups import count_firm, firm_groups
@@ -20,6 +20,7 @@ from sim.kernels.layout import (
     LF_NEW_SECURED, LF_NONDEBT_AMT, NEW_THIS_QUARTER,
 )
 from sim.kernels.records import flag, set_flag
+from sim.kernels.schedule import claim
 from sim.kernels.screening import risk_band
 from sim.kernels.seekers import visit_seeker
 from sim.population import AMORTIZING, REPORTED_LOAN, SECURED, VAT_ELIGIBLE
@@ -144,36 +145,41 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
         apps.pd
     app_amount, app_rate, app_secured, app_funded = apps.amount, apps.rate, apps.secured, \
         apps.funded
-    for b in prange(block_starts.shape[0] - 1):
-        end = block_starts[b + 1]
-        for k in range(block_starts[b], end):
-            j = app_lender[k]
-            if j < 0:
-                continue  # it applied nowhere: its records are not needed
-            request = requests[seekers[k]]
-            i = visit_seeker(seekers, k, end, requests, firms, loans)
-            f = firms[i]
-            if app_funded[k] == 0:
-                request.rejected_by = j
-                if cp.last_round == 1:
-                    f.discouraged = cp.discouraged_quarters
-                continue
-            c = app_channel[k]
-            amount = app_amount[k]
-            count_firm(lender_acc, group_acc, b, j, f, LF_APPROVALS, LF_APPROVALS_NO_COLLATERAL,
-                       GM_APPROVALS)
-            fee = amount * fee_rate[j] if c >= CH_EQUITY else 0.0
-            spent = spend_on_project(f, request, amount, fee, cp)
-            if c >= CH_EQUITY:
-                book_nondebt(f, request, b, j, c, amount, fee, spent, cp, lender_acc,
-                             group_acc)
-            else:
-                book_loan(f, loans, i, b, j, c, amount, app_rate[k], app_pd[k],
-                          app_secured[k], spent, maturity, reports_to_bureau[j],
-                          kind[j], cp, lender_acc, group_acc, band_acc)
-                if request.invest & REQ_REFINANCE:
-                    repay_from_loan(f, b, request.need, amount, group_acc)
-            request.need = max(0.0, request.need - amount)
-            if request.need < cp.min_loan_wan:
-                request.need = 0.0
-                app_seeking[k] = 0
+    counter = np.zeros(1, dtype=np.int64)
+    for _ in prange(get_num_threads()):
+        while True:
+            b = claim(counter)
+            if b >= block_starts.shape[0] - 1:
+                break
+            end = block_starts[b + 1]
+            for k in range(block_starts[b], end):
+                j = app_lender[k]
+                if j < 0:
+                    continue  # it applied nowhere: its records are not needed
+                request = requests[seekers[k]]
+                i = visit_seeker(seekers, k, end, requests, firms, loans)
+                f = firms[i]
+                if app_funded[k] == 0:
+                    request.rejected_by = j
+                    if cp.last_round == 1:
+                        f.discouraged = cp.discouraged_quarters
+                    continue
+                c = app_channel[k]
+                amount = app_amount[k]
+                count_firm(lender_acc, group_acc, b, j, f, LF_APPROVALS, LF_APPROVALS_NO_COLLATERAL,
+                           GM_APPROVALS)
+                fee = amount * fee_rate[j] if c >= CH_EQUITY else 0.0
+                spent = spend_on_project(f, request, amount, fee, cp)
+                if c >= CH_EQUITY:
+                    book_nondebt(f, request, b, j, c, amount, fee, spent, cp, lender_acc,
+                                 group_acc)
+                else:
+                    book_loan(f, loans, i, b, j, c, amount, app_rate[k], app_pd[k],
+                              app_secured[k], spent, maturity, reports_to_bureau[j],
+                              kind[j], cp, lender_acc, group_acc, band_acc)
+                    if request.invest & REQ_REFINANCE:
+                        repay_from_loan(f, b, request.need, amount, group_acc)
+                request.need = max(0.0, request.need - amount)
+                if request.need < cp.min_loan_wan:
+                    request.need = 0.0
+                    app_seeking[k] = 0

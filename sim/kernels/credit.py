@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from sim import rng
 from sim.kernels.choice import (
@@ -27,6 +27,7 @@ from sim.categories import CH_BANK
 from sim.kernels.groups import count_firm
 from sim.kernels.layout import GM_APPS, LF_APPS, LF_APPS_NO_COLLATERAL
 from sim.kernels.records import flag, uid_of
+from sim.kernels.schedule import claim
 from sim.kernels.screening import (
     estimated_pd, noisy_signal, offer_terms, price_offer, signal_precision, unsecured_cap,
 )
@@ -89,69 +90,74 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
     funding, op_fixed_wan, op_rate, margin, rate_cap = lt.funding, lt.op_fixed_wan, \
         lt.op_rate, lt.margin, lt.rate_cap
     unsecured_funding = lt.unsecured_funding
-    for b in prange(block_starts.shape[0] - 1):
-        relation = np.empty(N_CHANNELS, dtype=np.int64)
-        weight = np.empty(N_CHANNELS)
-        end = block_starts[b + 1]
-        for k in range(block_starts[b], end):
-            request = requests[seekers[k]]
-            i = visit_seeker(seekers, k, end, requests, firms, loans)
-            f = firms[i]
-            app_lender[k] = -1
-            app_seeking[k] = 0 if flag(f, ALIVE) == 0 or request.need <= 0.0 else 1
-            if app_seeking[k] == 0:
-                continue
-            u_id = uid_of(f)
-            # one draw a quarter (not per round) decides whether it seeks an outside stake
-            nondebt = nondebt_channel(f, request, cp, seek_stage, seek_sector, choice_n,
-                                      kind_class, key_channel, u_id)
-            free_position, has_npl = lending_relations(loans, i, relation)
-            if not (free_position or nondebt >= 0):
-                # both loan positions taken and no outside stake sought: no channel is
-                # open (most of a second round's seekers, whose first loan filled a
-                # position)
-                continue
-            # --- where to apply
-            rev = request.revenue
-            bank_cap, verified, receivable_cap = limits(f, u_id, rev, cp, key_verified)
-            total_weight = channel_weights(f, request, cp, channel_weight, online_use,
-                                           choice_n, relation, free_position, nondebt,
-                                           bank_cap, receivable_cap, weight)
-            if total_weight <= 0.0:
-                continue
-            # multinomial logit: one uniform picks a channel with probability ∝ exp(v)
-            best = draw_channel(weight, rng.uniform(key_channel, u_id, 0, cp.round)
-                                * total_weight)
-            j = choose_lender(best, f.region, relation, request.rejected_by, choice_lenders,
-                              choice_cum, choice_n, key_lender, u_id, cp.round)
-            if j < 0 or active[j] == 0:
-                continue
-            app_lender[k] = j
-            app_channel[k] = best
-            app_size[k] = f.size
-            count_firm(lender_acc, group_acc, b, j, f, LF_APPS, LF_APPS_NO_COLLATERAL, GM_APPS)
-            # --- screening: precision adds up over the information the lender sees
-            sigma2 = 1.0 / signal_precision(f, kind_class[j], precision_base[j],
-                                            data_level[j], tech[j], verified, cp)
-            signal = noisy_signal(f.quality, sigma2, u_id, j, keep, rho, key_signal,
-                                  key_refresh)
-            pd = min(1.0, pd_scale[j] * estimated_pd(signal, sigma2, alpha[j],
-                                                       cp.score_slope))
-            app_pd[k] = pd
-            # --- amount, security and loss given default by channel, then the price
-            if best == CH_BANK:
-                # the chosen bank's own big-data scoring sets its limit
-                bank_cap = unsecured_cap(f, rev, tech[j], cp)
-            amount, secured, lgd = offer_terms(best, f, request.need, rev, cp, bank_cap,
-                                               receivable_cap, verified, per_firm_limit_q[j],
-                                               max_loan_wan[j],
-                                               bank_loss_share[f.size])
-            app_amount[k] = amount
-            app_secured[k] = secured
-            # an unsecured bank loan may be funded more cheaply (the support plan)
-            cost = unsecured_funding[j] if best == CH_BANK and secured == 0 else funding[j]
-            rate, ok = price_offer(best, pd * lgd, amount, visible_default(f, has_npl),
-                                   cost, op_fixed_wan[j], op_rate[j], margin[j],
-                                   rate_cap[j], appetite_el[j], cp)
-            app_rate[k] = rate
-            app_ok[k] = 1 if (ok and amount >= cp.min_loan_wan) else 0
+    counter = np.zeros(1, dtype=np.int64)
+    for _ in prange(get_num_threads()):
+        while True:
+            b = claim(counter)
+            if b >= block_starts.shape[0] - 1:
+                break
+            relation = np.empty(N_CHANNELS, dtype=np.int64)
+            weight = np.empty(N_CHANNELS)
+            end = block_starts[b + 1]
+            for k in range(block_starts[b], end):
+                request = requests[seekers[k]]
+                i = visit_seeker(seekers, k, end, requests, firms, loans)
+                f = firms[i]
+                app_lender[k] = -1
+                app_seeking[k] = 0 if flag(f, ALIVE) == 0 or request.need <= 0.0 else 1
+                if app_seeking[k] == 0:
+                    continue
+                u_id = uid_of(f)
+                # one draw a quarter (not per round) decides whether it seeks an outside stake
+                nondebt = nondebt_channel(f, request, cp, seek_stage, seek_sector, choice_n,
+                                          kind_class, key_channel, u_id)
+                free_position, has_npl = lending_relations(loans, i, relation)
+                if not (free_position or nondebt >= 0):
+                    # both loan positions taken and no outside stake sought: no channel is
+                    # open (most of a second round's seekers, whose first loan filled a
+                    # position)
+                    continue
+                # --- where to apply
+                rev = request.revenue
+                bank_cap, verified, receivable_cap = limits(f, u_id, rev, cp, key_verified)
+                total_weight = channel_weights(f, request, cp, channel_weight, online_use,
+                                               choice_n, relation, free_position, nondebt,
+                                               bank_cap, receivable_cap, weight)
+                if total_weight <= 0.0:
+                    continue
+                # multinomial logit: one uniform picks a channel with probability ∝ exp(v)
+                best = draw_channel(weight, rng.uniform(key_channel, u_id, 0, cp.round)
+                                    * total_weight)
+                j = choose_lender(best, f.region, relation, request.rejected_by, choice_lenders,
+                                  choice_cum, choice_n, key_lender, u_id, cp.round)
+                if j < 0 or active[j] == 0:
+                    continue
+                app_lender[k] = j
+                app_channel[k] = best
+                app_size[k] = f.size
+                count_firm(lender_acc, group_acc, b, j, f, LF_APPS, LF_APPS_NO_COLLATERAL, GM_APPS)
+                # --- screening: precision adds up over the information the lender sees
+                sigma2 = 1.0 / signal_precision(f, kind_class[j], precision_base[j],
+                                                data_level[j], tech[j], verified, cp)
+                signal = noisy_signal(f.quality, sigma2, u_id, j, keep, rho, key_signal,
+                                      key_refresh)
+                pd = min(1.0, pd_scale[j] * estimated_pd(signal, sigma2, alpha[j],
+                                                           cp.score_slope))
+                app_pd[k] = pd
+                # --- amount, security and loss given default by channel, then the price
+                if best == CH_BANK:
+                    # the chosen bank's own big-data scoring sets its limit
+                    bank_cap = unsecured_cap(f, rev, tech[j], cp)
+                amount, secured, lgd = offer_terms(best, f, request.need, rev, cp, bank_cap,
+                                                   receivable_cap, verified, per_firm_limit_q[j],
+                                                   max_loan_wan[j],
+                                                   bank_loss_share[f.size])
+                app_amount[k] = amount
+                app_secured[k] = secured
+                # an unsecured bank loan may be funded more cheaply (the support plan)
+                cost = unsecured_funding[j] if best == CH_BANK and secured == 0 else funding[j]
+                rate, ok = price_offer(best, pd * lgd, amount, visible_default(f, has_npl),
+                                       cost, op_fixed_wan[j], op_rate[j], margin[j],
+                                       rate_cap[j], appetite_el[j], cp)
+                app_rate[k] = rate
+                app_ok[k] = 1 if (ok and amount >= cp.min_loan_wan) else 0

@@ -10,7 +10,7 @@ allows and the rest is written off.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from sim import rng
 from sim.categories import (
@@ -25,6 +25,7 @@ from sim.kernels.layout import (
     LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF, N_STOCKS,
 )
 from sim.kernels.records import flag, set_flag, uid_of
+from sim.kernels.schedule import claim
 from sim.population import (
     ALIVE, DEFAULTED_BEFORE, DEFERRED, DISTRESSED, LOAN_POSITIONS, SECURED,
 )
@@ -217,35 +218,45 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, free_bits, firms, loa
     key_writeoff = rng.stream_key(fp.seed, rng.S_WRITEOFF, fp.quarter)
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     exit_hazard = fp.exit_hazard  # out of the bundle once, before the threads
-    for b in prange(n_blocks):
-        acc_b = lender_acc[b]
-        bits = free_bits[b]
-        bits[:] = 0
-        cells = np.zeros((N_CELLS, N_SIZES, N_STOCKS))
-        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
-            f = firms[i]
-            s = f.size
-            _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc,
-                             key_exit, key_default_exit, key_verified, key_writeoff)
-            _count(f, loans, i, s, acc_b, cells)
-            if flag(f, ALIVE) == 0:
-                free = True
-                for pos in range(LOAN_POSITIONS):
-                    if loans[i, pos].status != LOAN_EMPTY:
-                        free = False
-                if free:
-                    mark_slot(bits, i)
-        fold_cells(cells, group_acc[b])
+    counter = np.zeros(1, dtype=np.int64)
+    for _ in prange(get_num_threads()):
+        while True:
+            b = claim(counter)
+            if b >= n_blocks:
+                break
+            acc_b = lender_acc[b]
+            bits = free_bits[b]
+            bits[:] = 0
+            cells = np.zeros((N_CELLS, N_SIZES, N_STOCKS))
+            for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+                f = firms[i]
+                s = f.size
+                _default_or_exit(f, loans, i, b, s, fp, exit_hazard, acc_b, group_acc,
+                                 key_exit, key_default_exit, key_verified, key_writeoff)
+                _count(f, loans, i, s, acc_b, cells)
+                if flag(f, ALIVE) == 0:
+                    free = True
+                    for pos in range(LOAN_POSITIONS):
+                        if loans[i, pos].status != LOAN_EMPTY:
+                            free = False
+                    if free:
+                        mark_slot(bits, i)
+            fold_cells(cells, group_acc[b])
 
 
 @njit(cache=True, parallel=True, nogil=True)
 def count_stocks(n_slots, lender_acc, group_acc, firms, loans):
     """The phase-8 stock count alone (for the starting population)."""
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
-    for b in prange(n_blocks):
-        acc_b = lender_acc[b]
-        cells = np.zeros((N_CELLS, N_SIZES, N_STOCKS))
-        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
-            f = firms[i]
-            _count(f, loans, i, f.size, acc_b, cells)
-        fold_cells(cells, group_acc[b])
+    counter = np.zeros(1, dtype=np.int64)
+    for _ in prange(get_num_threads()):
+        while True:
+            b = claim(counter)
+            if b >= n_blocks:
+                break
+            acc_b = lender_acc[b]
+            cells = np.zeros((N_CELLS, N_SIZES, N_STOCKS))
+            for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+                f = firms[i]
+                _count(f, loans, i, f.size, acc_b, cells)
+            fold_cells(cells, group_acc[b])

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from sim import rng
 from sim.categories import (
@@ -32,6 +32,7 @@ from sim.kernels.groups import (
 )
 from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_DEFERRED, LF_RENEWED
 from sim.kernels.records import flag, set_flag, uid_of
+from sim.kernels.schedule import claim
 from sim.population import (
     ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DEFERRED, DISTRESSED, LOAN_POSITIONS,
     REPORTED_LOAN, TAX_FILE,
@@ -296,36 +297,41 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     bank_rate_band = fp.bank_rate_band
     debt_targets = fp.debt_target
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
-    for b in prange(n_blocks):
-        acc_b = lender_acc[b]
-        seeking = 0
-        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
-            f = firms[i]
-            set_flag(f, DISTRESSED, 0)
-            if flag(f, ALIVE) == 0:
-                continue
-            u_id = uid_of(f)
-            _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bureau,
-                     key_tax)
-            draw, due, rev = _earn(f, u_id, loans, i, fp, growth, drift, vol, shock,
-                                   base_margin, key_rev, key_margin)
-            if draw > 0.0:
-                owner_draws[b, f.size, 0] += draw
-                owner_draws[b, f.size, 1] += draw * f.outside_stake
-            pay_informal_interest(f, fp)
-            unpaid = _service(f, u_id, loans, i, rev, fp, acc_b, key_renew, due)
-            need, invest = _demand(f, u_id, loans, i, b, rev, fp, invest_prob, bank_rate_band,
-                                   debt_targets, key_invest, group_acc, unpaid, key_offer,
-                                   key_target)
-            if need > 0.0:
-                request = requests[b * BLOCK_SIZE + seeking]
-                request.need = need
-                request.revenue = rev
-                request.offset = i - b * BLOCK_SIZE
-                request.rejected_by = -1
-                request.invest = invest
-                seeking += 1
-        seekers_per_block[b] = seeking
+    counter = np.zeros(1, dtype=np.int64)
+    for _ in prange(get_num_threads()):
+        while True:
+            b = claim(counter)
+            if b >= n_blocks:
+                break
+            acc_b = lender_acc[b]
+            seeking = 0
+            for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+                f = firms[i]
+                set_flag(f, DISTRESSED, 0)
+                if flag(f, ALIVE) == 0:
+                    continue
+                u_id = uid_of(f)
+                _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bureau,
+                         key_tax)
+                draw, due, rev = _earn(f, u_id, loans, i, fp, growth, drift, vol, shock,
+                                       base_margin, key_rev, key_margin)
+                if draw > 0.0:
+                    owner_draws[b, f.size, 0] += draw
+                    owner_draws[b, f.size, 1] += draw * f.outside_stake
+                pay_informal_interest(f, fp)
+                unpaid = _service(f, u_id, loans, i, rev, fp, acc_b, key_renew, due)
+                need, invest = _demand(f, u_id, loans, i, b, rev, fp, invest_prob, bank_rate_band,
+                                       debt_targets, key_invest, group_acc, unpaid, key_offer,
+                                       key_target)
+                if need > 0.0:
+                    request = requests[b * BLOCK_SIZE + seeking]
+                    request.need = need
+                    request.revenue = rev
+                    request.offset = i - b * BLOCK_SIZE
+                    request.rejected_by = -1
+                    request.invest = invest
+                    seeking += 1
+            seekers_per_block[b] = seeking
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -338,8 +344,13 @@ def list_seekers(n_slots, seekers_per_block, block_starts, seekers):
     block_starts[0] = 0
     for b in range(n_blocks):
         block_starts[b + 1] = block_starts[b] + seekers_per_block[b]
-    for b in prange(n_blocks):
-        k = block_starts[b]
-        for rank in range(seekers_per_block[b]):
-            seekers[k + rank] = b * BLOCK_SIZE + rank
+    counter = np.zeros(1, dtype=np.int64)
+    for _ in prange(get_num_threads()):
+        while True:
+            b = claim(counter)
+            if b >= n_blocks:
+                break
+            k = block_starts[b]
+            for rank in range(seekers_per_block[b]):
+                seekers[k + rank] = b * BLOCK_SIZE + rank
     return block_starts[n_blocks]

@@ -9,10 +9,11 @@ the marginal bucket, which alone is sorted exactly (by PD, then uid).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from sim.categories import CH_CROWDFUNDING
 from sim.kernels.records import uid_of
+from sim.kernels.schedule import claim
 from sim.kernels.seekers import slot_of
 
 N_BUCKETS = 512
@@ -167,18 +168,24 @@ def ration(seekers, n_seekers, apps, firms, requests, yi_per_wan, capacity, crow
         apps.size, apps.pd, apps.amount, apps.funded
     app_channel = apps.channel
     offers_by_lender(n_seekers, app_lender, app_ok, app_funded, order, starts)
-    for j in prange(capacity.shape[0]):
-        lo = starts[j]
-        hi = starts[j + 1]
-        if hi == lo:
-            continue
-        offers = order[lo:hi]
-        crowd = app_channel[offers] == CH_CROWDFUNDING
-        if crowd.any():
-            crowd_capacity[j] = _ration_offers(
-                offers[crowd], crowd_capacity[j], app_pd, app_amount, app_size,
-                yi_per_wan, app_funded, firms, requests, seekers, min_loan_wan)
-            offers = offers[~crowd]
-        capacity[j] = _ration_offers(offers, capacity[j], app_pd, app_amount, app_size,
-                                     yi_per_wan, app_funded, firms, requests, seekers,
-                                     min_loan_wan)
+    # lenders differ widely in their number of offers: each thread takes the next lender
+    counter = np.zeros(1, dtype=np.int64)
+    for _ in prange(get_num_threads()):
+        while True:
+            j = claim(counter)
+            if j >= capacity.shape[0]:
+                break
+            lo = starts[j]
+            hi = starts[j + 1]
+            if hi == lo:
+                continue
+            offers = order[lo:hi]
+            crowd = app_channel[offers] == CH_CROWDFUNDING
+            if crowd.any():
+                crowd_capacity[j] = _ration_offers(
+                    offers[crowd], crowd_capacity[j], app_pd, app_amount, app_size,
+                    yi_per_wan, app_funded, firms, requests, seekers, min_loan_wan)
+                offers = offers[~crowd]
+            capacity[j] = _ration_offers(offers, capacity[j], app_pd, app_amount, app_size,
+                                         yi_per_wan, app_funded, firms, requests, seekers,
+                                         min_loan_wan)
