@@ -37,3 +37,17 @@ def test_by_default_numba_caches_in_the_kernel_hash_folder(tmp_path):
     environ, config, used, default = _cache_dirs(XIAOWEI_CACHE_DIR=str(root))
     assert environ == config == used == default
     assert Path(default).parent == root and Path(default).name.startswith("numba-")
+
+
+def test_every_kernel_can_be_cached():
+    # a kernel numba cannot cache (one that calls a ctypes function, such as
+    # numba.get_num_threads, or holds a large global array) compiles again in every new
+    # process, for minutes; numba says so only in a warning
+    environ = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    environ["PYTHONPATH"] = str(REPO_ROOT)
+    done = subprocess.run([sys.executable, "-W", "always", "-c",
+                           "import sim.warmup; sim.warmup.warm_up()"],
+                          capture_output=True, text=True, env=environ, cwd=REPO_ROOT,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert "Cannot cache" not in done.stderr, done.stderr

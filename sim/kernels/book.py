@@ -8,7 +8,7 @@ Sums go to the block's own accumulator rows (see :mod:`sim.kernels.layout`).
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
 from sim.categories import CH_BANK, CH_EQUITY, CH_ONLINE, LOAN_EMPTY, LOAN_PERFORMING
 from sim.kernels.groups import count_firm, firm_groups
@@ -146,7 +146,7 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
     app_amount, app_rate, app_secured, app_funded = apps.amount, apps.rate, apps.secured, \
         apps.funded
     counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(get_num_threads()):
+    for _ in prange(block_starts.shape[0] - 1):
         while True:
             b = claim(counter)
             if b >= block_starts.shape[0] - 1:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
 from sim import rng
 from sim.kernels.choice import (
@@ -91,7 +91,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
         lt.op_rate, lt.margin, lt.rate_cap
     unsecured_funding = lt.unsecured_funding
     counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(get_num_threads()):
+    for _ in prange(block_starts.shape[0] - 1):
         while True:
             b = claim(counter)
             if b >= block_starts.shape[0] - 1:

@@ -10,7 +10,7 @@ allows and the rest is written off.
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
 from sim import rng
 from sim.categories import (
@@ -219,7 +219,7 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, free_bits, firms, loa
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     exit_hazard = fp.exit_hazard  # out of the bundle once, before the threads
     counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(get_num_threads()):
+    for _ in prange(n_blocks):
         while True:
             b = claim(counter)
             if b >= n_blocks:
@@ -249,7 +249,7 @@ def count_stocks(n_slots, lender_acc, group_acc, firms, loans):
     """The phase-8 stock count alone (for the starting population)."""
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(get_num_threads()):
+    for _ in prange(n_blocks):
         while True:
             b = claim(counter)
             if b >= n_blocks:

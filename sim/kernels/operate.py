@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
 from sim import rng
 from sim.categories import (
@@ -298,7 +298,7 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     debt_targets = fp.debt_target
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
     counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(get_num_threads()):
+    for _ in prange(n_blocks):
         while True:
             b = claim(counter)
             if b >= n_blocks:
@@ -345,7 +345,7 @@ def list_seekers(n_slots, seekers_per_block, block_starts, seekers):
     for b in range(n_blocks):
         block_starts[b + 1] = block_starts[b] + seekers_per_block[b]
     counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(get_num_threads()):
+    for _ in prange(n_blocks):
         while True:
             b = claim(counter)
             if b >= n_blocks:

@@ -9,7 +9,7 @@ the marginal bucket, which alone is sorted exactly (by PD, then uid).
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
 from sim.categories import CH_CROWDFUNDING
 from sim.kernels.records import uid_of
@@ -170,7 +170,7 @@ def ration(seekers, n_seekers, apps, firms, requests, yi_per_wan, capacity, crow
     offers_by_lender(n_seekers, app_lender, app_ok, app_funded, order, starts)
     # lenders differ widely in their number of offers: each thread takes the next lender
     counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(get_num_threads()):
+    for _ in prange(capacity.shape[0]):
         while True:
             j = claim(counter)
             if j >= capacity.shape[0]:

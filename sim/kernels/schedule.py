@@ -4,17 +4,21 @@ Numba's OpenMP threading layer (the one pip's numba loads) runs a ``prange`` as 
 ``omp for`` with no schedule clause, so the loop is split into one equal, contiguous
 share per thread whatever ``numba.parallel_chunksize`` says, and a thread whose share
 happens to run slower (more seekers, more loans, a busier core) keeps the others
-waiting at the loop's end. The kernels over slot blocks therefore run one ``prange``
-iteration per thread, and each thread claims the next unclaimed block from a shared
-counter until none are left::
+waiting at the loop's end. The kernels over slot blocks therefore let each thread claim
+the next unclaimed block from a shared counter until none are left::
 
     counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(numba.get_num_threads()):
+    for _ in prange(n_blocks):
         while True:
             b = claim(counter)
             if b >= n_blocks:
                 break
             ...  # work on block b
+
+The ``prange`` has one iteration per block only so that every thread gets at least one:
+a thread's first iteration takes blocks until the counter runs past the end, and its
+later iterations find nothing left. (Asking ``numba.get_num_threads()`` inside a kernel
+instead would keep numba from caching it.)
 
 Which thread runs a block changes nothing: every sum goes to the block's own row and
 rows are added in block order afterwards, so results do not depend on the schedule.
