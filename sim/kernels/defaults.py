@@ -18,11 +18,11 @@ from sim.categories import (
 )
 from sim.kernels.bitsets import mark_slot
 from sim.kernels.debt import capitalise_interest, clear_loan, debt_due, pay_debt
-from sim.kernels.groups import N_CELLS, cell_of, firm_groups, fold_cells
+from sim.kernels.groups import cell_of, firm_groups, fold_cells
 from sim.kernels.informal import borrow_informally
 from sim.kernels.layout import (
     BLOCK_SIZE, GM_DEFAULTS, GM_EXITS, NEW_THIS_QUARTER, LF_BAL_NPL, LF_BAL_PERF, LF_LOANS,
-    LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF, N_STOCKS,
+    LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF, N_CELLS, N_STOCKS,
 )
 from sim.kernels.records import flag, set_flag, uid_of
 from sim.kernels.schedule import claim
@@ -248,15 +248,10 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, free_bits, firms, loa
 def count_stocks(n_slots, lender_acc, group_acc, firms, loans):
     """The phase-8 stock count alone (for the starting population)."""
     n_blocks = (n_slots + BLOCK_SIZE - 1) // BLOCK_SIZE
-    counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(n_blocks):
-        while True:
-            b = claim(counter)
-            if b >= n_blocks:
-                break
-            acc_b = lender_acc[b]
-            cells = np.zeros((N_CELLS, N_SIZES, N_STOCKS))
-            for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
-                f = firms[i]
-                _count(f, loans, i, f.size, acc_b, cells)
-            fold_cells(cells, group_acc[b])
+    for b in prange(n_blocks):  # once a run: no need to claim blocks
+        acc_b = lender_acc[b]
+        cells = np.zeros((N_CELLS, N_SIZES, N_STOCKS))
+        for i in range(b * BLOCK_SIZE, min(n_slots, (b + 1) * BLOCK_SIZE)):
+            f = firms[i]
+            _count(f, loans, i, f.size, acc_b, cells)
+        fold_cells(cells, group_acc[b])

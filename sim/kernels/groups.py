@@ -12,16 +12,15 @@ import numpy as np
 from numba import njit
 
 from sim.categories import (
-    GROUP_REGION, GROUP_SECTOR, GROUP_SIZE, GROUP_STAGE, REGIONS, SECTORS, STAGES,
+    GROUP_REGION, GROUP_SECTOR, GROUP_SIZE, GROUP_STAGE, REGIONS, STAGES,
 )
-from sim.kernels.layout import N_STOCKS, STOCK_METRICS
+from sim.kernels.layout import N_CELLS, N_STOCKS, STOCK_METRICS
 
 STAGE_STARTUP, STAGE_GROWTH, STAGE_STABLE, STAGE_DECLINE = range(len(STAGES))
 
 # The stock count sums each live firm into its cell (sector × region × stage, by size) and
 # adds a block's cells to the groups once, at the block's end: 8 additions a firm instead
 # of 32 (8 stocks into 4 groups). Cells are numbered sector-major, then region, then stage.
-N_CELLS = len(SECTORS) * len(REGIONS) * len(STAGES)
 _PER_SECTOR = len(REGIONS) * len(STAGES)
 _N_STAGES = len(STAGES)
 _N_REGIONS = len(REGIONS)

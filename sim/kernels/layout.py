@@ -79,6 +79,8 @@ GM_N = 22
 STOCK_METRICS = (GM_ALIVE, GM_BALANCE, GM_NPL, GM_BORROWERS, GM_DIGITAL, GM_ONLINE_USERS,
                  GM_BORROWERS_BANK, GM_INFORMAL)
 N_STOCKS = len(STOCK_METRICS)
+# the count's cells, one per sector × region × stage (sim.kernels.groups.cell_of)
+N_CELLS = len(categories.SECTORS) * len(categories.REGIONS) * len(categories.STAGES)
 
 # the firm groups of the group accumulator, named in sim.categories
 N_GROUPS = categories.N_GROUPS

@@ -344,13 +344,8 @@ def list_seekers(n_slots, seekers_per_block, block_starts, seekers):
     block_starts[0] = 0
     for b in range(n_blocks):
         block_starts[b + 1] = block_starts[b] + seekers_per_block[b]
-    counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(n_blocks):
-        while True:
-            b = claim(counter)
-            if b >= n_blocks:
-                break
-            k = block_starts[b]
-            for rank in range(seekers_per_block[b]):
-                seekers[k + rank] = b * BLOCK_SIZE + rank
+    for b in prange(n_blocks):
+        k = block_starts[b]
+        for rank in range(seekers_per_block[b]):
+            seekers[k + rank] = b * BLOCK_SIZE + rank
     return block_starts[n_blocks]

@@ -15,7 +15,7 @@ import numpy as np
 from sim.accumulators import Accumulators
 from sim.categories import (
     DEBT_CHANNELS, GROUP_REGION, GROUP_SECTOR, GROUP_SIZE, GROUP_STAGE, LOAN_NONPERFORMING,
-    REGIONS, SECTORS, SIZES, STAGES,
+    REGIONS, SIZES, STAGES,
 )
 from sim.errors import SimError
 from sim.kernels import layout as L
@@ -102,7 +102,7 @@ class ReferenceEngine:
 
     def _stock_cells(self) -> list[np.ndarray]:
         """Each block's empty cell sums for the stock count (see :meth:`SME.count`)."""
-        shape = (len(SECTORS) * len(REGIONS) * len(STAGES), len(SIZES), L.N_STOCKS)
+        shape = (L.N_CELLS, len(SIZES), L.N_STOCKS)
         return [np.zeros(shape) for _ in range(L.n_blocks(self.used_slots))]
 
     def _fold(self, cells: list[np.ndarray]) -> None:
