@@ -243,11 +243,14 @@ def test_a_refused_sbatch_exits_2_with_slurm_s_reason(tmp_path, monkeypatch, cap
 
 def test_a_job_refused_after_others_cancels_those(tmp_path, monkeypatch):
     bin_ = tmp_path / "bin"
-    count, cancelled = tmp_path / "count", tmp_path / "cancelled"
-    _fake_command(bin_, "sbatch", f"""n=$(cat {count} 2>/dev/null || echo 0); n=$((n+1))
-echo $n > {count}
-if [ $n -ge 2 ]; then echo "sbatch: error: QOSMaxSubmitJobPerUserLimit" >&2; exit 1; fi
-echo "Submitted batch job 4242"
+    first, cancelled = tmp_path / "first", tmp_path / "cancelled"
+    # the jobs are submitted at once: mkdir, which only one of them can win, picks the one
+    # accepted (a counter in a file could be read by all of them before any wrote it)
+    _fake_command(bin_, "sbatch", f"""if mkdir {first} 2>/dev/null; then
+  echo "Submitted batch job 4242"
+else
+  echo "sbatch: error: QOSMaxSubmitJobPerUserLimit" >&2; exit 1
+fi
 """)
     _fake_command(bin_, "scancel", f'echo "$@" >> {cancelled}\n')
     monkeypatch.setenv("PATH", f"{bin_}{os.pathsep}{os.environ['PATH']}")
