@@ -145,11 +145,12 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
         apps.pd
     app_amount, app_rate, app_secured, app_funded = apps.amount, apps.rate, apps.secured, \
         apps.funded
+    n_blocks = block_starts.shape[0] - 1
     counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(block_starts.shape[0] - 1):
+    for _ in prange(n_blocks):
         while True:
             b = claim(counter)
-            if b >= block_starts.shape[0] - 1:
+            if b >= n_blocks:
                 break
             end = block_starts[b + 1]
             for k in range(block_starts[b], end):

@@ -90,11 +90,12 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
     funding, op_fixed_wan, op_rate, margin, rate_cap = lt.funding, lt.op_fixed_wan, \
         lt.op_rate, lt.margin, lt.rate_cap
     unsecured_funding = lt.unsecured_funding
+    n_blocks = block_starts.shape[0] - 1
     counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(block_starts.shape[0] - 1):
+    for _ in prange(n_blocks):
         while True:
             b = claim(counter)
-            if b >= block_starts.shape[0] - 1:
+            if b >= n_blocks:
                 break
             relation = np.empty(N_CHANNELS, dtype=np.int64)
             weight = np.empty(N_CHANNELS)

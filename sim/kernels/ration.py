@@ -169,11 +169,12 @@ def ration(seekers, n_seekers, apps, firms, requests, yi_per_wan, capacity, crow
     app_channel = apps.channel
     offers_by_lender(n_seekers, app_lender, app_ok, app_funded, order, starts)
     # lenders differ widely in their number of offers: each thread takes the next lender
+    n_lenders = capacity.shape[0]
     counter = np.zeros(1, dtype=np.int64)
-    for _ in prange(capacity.shape[0]):
+    for _ in prange(n_lenders):
         while True:
             j = claim(counter)
-            if j >= capacity.shape[0]:
+            if j >= n_lenders:
                 break
             lo = starts[j]
             hi = starts[j + 1]
