@@ -28,7 +28,7 @@ from sim.kernels.informal import (
     REQ_INVEST, REQ_OFFERED, REQ_REFINANCE, pay_informal_interest, refinances, take_offer,
 )
 from sim.kernels.groups import (
-    STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, firm_groups,
+    STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, firm_groups,
 )
 from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_DEFERRED, LF_RENEWED
 from sim.kernels.records import flag, set_flag, uid_of
@@ -51,32 +51,41 @@ def digital_step(f, fp, peer_digital):
         + fp.digital_marketing * (1.0 - digital)
 
 
-@njit(cache=True, inline="always")
-def _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bureau,
-             key_tax):
-    """Phase 3, first part, for the live firm ``f`` (uid ``u_id``): ageing, stage
-    change, bureau and tax files and digital diffusion."""
+@njit(cache=True)
+def stage_moves(transitions):
+    """The stage transitions (float64 [6], quarterly probabilities: start-up to growth
+    and to stable, growth to stable, stable to decline and to growth, decline to stable)
+    as tables by stage: a firm moves to ``first_to[stage]`` if its uniform is below
+    ``first_below[stage]``, else to ``second_to[stage]`` if below ``second_below[stage]``
+    (cumulative; equal to the first where a stage has one move)."""
     tr = transitions
+    first_below = np.array([tr[0], tr[2], tr[3], tr[5]])
+    second_below = np.array([tr[0] + tr[1], tr[2], tr[3] + tr[4], tr[5]])
+    first_to = np.array([STAGE_GROWTH, STAGE_STABLE, STAGE_DECLINE, STAGE_STABLE],
+                        dtype=np.uint8)
+    second_to = np.array([STAGE_STABLE, STAGE_STABLE, STAGE_GROWTH, STAGE_STABLE],
+                         dtype=np.uint8)
+    return first_below, first_to, second_below, second_to
+
+
+@njit(cache=True, inline="always")
+def _advance(f, u_id, fp, first_below, first_to, second_below, second_to, coverage,
+             peer_digital, key_stage, key_bureau, key_tax):
+    """Phase 3, first part, for the live firm ``f`` (uid ``u_id``): ageing, stage
+    change (the tables of :func:`stage_moves`), bureau and tax files and digital
+    diffusion."""
     if f.age < 255:
         f.age += 1
     u = rng.uniform(key_stage, u_id, 0, 0)
+    # the stage's two possible moves read from tables (stage_moves) instead of a branch
+    # on the stage, which differs from firm to firm and so defeats branch prediction
     st = f.stage
-    if st == STAGE_STARTUP:
-        if u < tr[0]:
-            f.stage = STAGE_GROWTH
-        elif u < tr[0] + tr[1]:
-            f.stage = STAGE_STABLE
-    elif st == STAGE_GROWTH:
-        if u < tr[2]:
-            f.stage = STAGE_STABLE
-    elif st == STAGE_STABLE:
-        if u < tr[3]:
-            f.stage = STAGE_DECLINE
-        elif u < tr[3] + tr[4]:
-            f.stage = STAGE_GROWTH
-    else:
-        if u < tr[5]:
-            f.stage = STAGE_STABLE
+    stage = st
+    if u < second_below[st]:
+        stage = second_to[st]
+    if u < first_below[st]:
+        stage = first_to[st]
+    f.stage = stage
     # a bureau file comes from a past loan or from coverage (a fixed rank per firm)
     if flag(f, REPORTED_LOAN) == 1:
         set_flag(f, BUREAU, 1)
@@ -118,10 +127,9 @@ def _earn(f, u_id, loans, i, fp, growth, drift, vol, shock, base_margin, key_rev
     # cash it financed unless losses ate it.
     due = debt_due(loans, i, fp.deferral_interest)
     held = max(due, debt_outstanding(loans, i))
-    excess = f.cash - fp.cash_buffer * rev - held
-    if excess <= 0.0:
-        return 0.0, due, rev
-    draw = fp.owner_draw_share * excess
+    # no branch on whether there is a profit to draw: it is unpredictable, and drawing
+    # nothing subtracts zero
+    draw = fp.owner_draw_share * max(f.cash - fp.cash_buffer * rev - held, 0.0)
     f.cash -= draw
     return draw, due, rev
 
@@ -285,7 +293,7 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     # Arrays are taken out of the bundle here, once, not per firm: getting an array out
     # of a tuple inside the loop costs reference-count updates that the threads contend
     # for.
-    transitions = fp.transitions
+    first_below, first_to, second_below, second_to = stage_moves(fp.transitions)
     coverage = fp.bureau_coverage
     peer_digital = fp.peer_digital
     growth = fp.growth_by_sector_q
@@ -311,13 +319,12 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
                 if flag(f, ALIVE) == 0:
                     continue
                 u_id = uid_of(f)
-                _advance(f, u_id, fp, transitions, coverage, peer_digital, key_stage, key_bureau,
-                         key_tax)
+                _advance(f, u_id, fp, first_below, first_to, second_below, second_to,
+                         coverage, peer_digital, key_stage, key_bureau, key_tax)
                 draw, due, rev = _earn(f, u_id, loans, i, fp, growth, drift, vol, shock,
                                        base_margin, key_rev, key_margin)
-                if draw > 0.0:
-                    owner_draws[b, f.size, 0] += draw
-                    owner_draws[b, f.size, 1] += draw * f.outside_stake
+                owner_draws[b, f.size, 0] += draw
+                owner_draws[b, f.size, 1] += draw * f.outside_stake
                 pay_informal_interest(f, fp)
                 unpaid = _service(f, u_id, loans, i, rev, fp, acc_b, key_renew, due)
                 need, invest = _demand(f, u_id, loans, i, b, rev, fp, invest_prob, bank_rate_band,
