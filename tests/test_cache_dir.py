@@ -41,8 +41,8 @@ def test_by_default_numba_caches_in_the_kernel_hash_folder(tmp_path):
 
 def test_every_kernel_can_be_cached():
     # a kernel numba cannot cache (one that calls a ctypes function, such as
-    # numba.get_num_threads, or holds a large global array) compiles again in every new
-    # process, for minutes; numba says so only in a warning
+    # numba.get_num_threads) compiles again in every new process, for minutes; numba
+    # says so only in a warning
     environ = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     environ["PYTHONPATH"] = str(REPO_ROOT)
     done = subprocess.run([sys.executable, "-W", "always", "-c",
