@@ -1,5 +1,6 @@
 """Blocks claimed from a shared counter (sim.kernels.schedule): every block runs exactly
-once, with its own index, whichever threads take it."""
+once, with its own index, whichever threads take it, and claims alternate between the
+two halves of the blocks."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import numpy as np
 import pytest
 from numba import njit, prange
 
-from sim.kernels.schedule import claim
+from sim.kernels.schedule import claim, claim_block
 
-N_BLOCKS = 400
+N_BLOCKS = 401  # odd: the first half has one block more than the second
 
 
 @njit
@@ -25,7 +26,7 @@ def _claimed_blocks(n_blocks, visits, sums):
     counter = np.zeros(1, dtype=np.int64)
     for _ in prange(n_blocks):
         while True:
-            b = claim(counter)
+            b = claim_block(counter, n_blocks)
             if b >= n_blocks:
                 break
             visits[b] += 1
@@ -59,6 +60,26 @@ def test_every_block_runs_once_with_its_own_index(threads):
     assert (visits == 1).all()
     assert sums_right
     assert final == 2 * N_BLOCKS  # every iteration's last claim finds the blocks gone
+
+
+@njit
+def _claim_order(n_blocks):
+    counter = np.zeros(1, dtype=np.int64)
+    order = np.empty(n_blocks + 1, dtype=np.int64)
+    for k in range(n_blocks + 1):
+        order[k] = claim_block(counter, n_blocks)
+    return order
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2, 5, 6])
+def test_claims_alternate_between_the_halves(n_blocks):
+    half = (n_blocks + 1) // 2
+    expected = []
+    for k in range(half):
+        expected.append(k)
+        if half + k < n_blocks:
+            expected.append(half + k)
+    assert _claim_order(n_blocks).tolist() == expected + [n_blocks]  # then none left
 
 
 def test_claim_refuses_a_counter_that_is_not_int64():

@@ -20,7 +20,7 @@ from sim.kernels.layout import (
     LF_NEW_SECURED, LF_NONDEBT_AMT, NEW_THIS_QUARTER,
 )
 from sim.kernels.records import flag, set_flag
-from sim.kernels.schedule import claim
+from sim.kernels.schedule import claim_block
 from sim.kernels.screening import risk_band
 from sim.kernels.seekers import visit_seeker
 from sim.population import AMORTIZING, REPORTED_LOAN, SECURED, VAT_ELIGIBLE
@@ -149,7 +149,7 @@ def book(seekers, block_starts, cp, lt, lender_acc, group_acc, band_acc, firms, 
     counter = np.zeros(1, dtype=np.int64)
     for _ in prange(n_blocks):
         while True:
-            b = claim(counter)
+            b = claim_block(counter, n_blocks)
             if b >= n_blocks:
                 break
             end = block_starts[b + 1]

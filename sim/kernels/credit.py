@@ -27,7 +27,7 @@ from sim.categories import CH_BANK
 from sim.kernels.groups import count_firm
 from sim.kernels.layout import GM_APPS, LF_APPS, LF_APPS_NO_COLLATERAL
 from sim.kernels.records import flag, uid_of
-from sim.kernels.schedule import claim
+from sim.kernels.schedule import claim_block
 from sim.kernels.screening import (
     estimated_pd, noisy_signal, offer_terms, price_offer, signal_precision, unsecured_cap,
 )
@@ -94,7 +94,7 @@ def choose_and_screen(seekers, block_starts, cp, lt, lender_acc, group_acc, firm
     counter = np.zeros(1, dtype=np.int64)
     for _ in prange(n_blocks):
         while True:
-            b = claim(counter)
+            b = claim_block(counter, n_blocks)
             if b >= n_blocks:
                 break
             relation = np.empty(N_CHANNELS, dtype=np.int64)

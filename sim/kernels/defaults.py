@@ -25,7 +25,7 @@ from sim.kernels.layout import (
     LF_NEW_NPL, LF_PRINCIPAL, LF_RECOVERY, LF_WRITEOFF, N_CELLS, N_STOCKS,
 )
 from sim.kernels.records import flag, set_flag, uid_of
-from sim.kernels.schedule import claim
+from sim.kernels.schedule import claim_block
 from sim.population import (
     ALIVE, DEFAULTED_BEFORE, DEFERRED, DISTRESSED, LOAN_POSITIONS, SECURED,
 )
@@ -221,7 +221,7 @@ def defaults_and_count(n_slots, fp, lender_acc, group_acc, free_bits, firms, loa
     counter = np.zeros(1, dtype=np.int64)
     for _ in prange(n_blocks):
         while True:
-            b = claim(counter)
+            b = claim_block(counter, n_blocks)
             if b >= n_blocks:
                 break
             acc_b = lender_acc[b]

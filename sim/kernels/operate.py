@@ -32,7 +32,7 @@ from sim.kernels.groups import (
 )
 from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_DEFERRED, LF_RENEWED
 from sim.kernels.records import flag, set_flag, uid_of
-from sim.kernels.schedule import claim
+from sim.kernels.schedule import claim_block
 from sim.population import (
     ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DEFERRED, DISTRESSED, LOAN_POSITIONS,
     REPORTED_LOAN, TAX_FILE,
@@ -308,7 +308,7 @@ def firms_quarter(n_slots, fp, lender_acc, group_acc, owner_draws, seekers_per_b
     counter = np.zeros(1, dtype=np.int64)
     for _ in prange(n_blocks):
         while True:
-            b = claim(counter)
+            b = claim_block(counter, n_blocks)
             if b >= n_blocks:
                 break
             acc_b = lender_acc[b]
