@@ -92,6 +92,23 @@ def test_compiled_and_plain_python_draws_are_the_same_bits():
                for i in range(2000))
 
 
+def test_the_reference_engines_keys_are_the_compiled_keys_without_warnings():
+    import warnings
+
+    from sim.reference import draws
+
+    draws.key.cache_clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning would fail here
+        keys = [draws.key(seed, stream, quarter)
+                for seed in (0, 20240101) for stream in range(rng.S_PANEL + 1)
+                for quarter in (0, 8096)]
+    compiled = [np.uint64(rng.stream_key(seed, stream, quarter))
+                for seed in (0, 20240101) for stream in range(rng.S_PANEL + 1)
+                for quarter in (0, 8096)]
+    assert keys == compiled
+
+
 def test_normal_cdf_is_accurate_and_monotone():
     xs = np.linspace(-8.5, 8.5, 100_001)
     values = np.array([rng.norm_cdf(x) for x in xs])

@@ -36,7 +36,10 @@ _FLOAT32 = struct.Struct("f")
 @lru_cache(maxsize=1024)
 def key(seed: int, stream: int, quarter: int) -> np.uint64:
     """The key of one stream (``rng.S_*``) in one quarter (0 for fixed draws)."""
-    return np.uint64(rng.stream_key.py_func(seed, stream, quarter))
+    # the key's products wrap modulo 2**64 on purpose, as in the kernels; numpy would
+    # warn of overflow on its scalars
+    with np.errstate(over="ignore"):
+        return np.uint64(rng.stream_key.py_func(seed, stream, quarter))
 
 
 def f32(x: float) -> float:
