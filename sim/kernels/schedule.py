@@ -33,9 +33,8 @@ rows are added in block order afterwards, so results do not depend on the schedu
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
-from numba import njit
 from numba.extending import intrinsic
 
 _I64 = ir.IntType(64)
