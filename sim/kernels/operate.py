@@ -21,14 +21,14 @@ from numba import njit, prange
 
 from sim import rng
 from sim.categories import (
-    CH_BANK, GROUP_REGION, GROUP_SECTOR, LOAN_NONPERFORMING, LOAN_PERFORMING,
+    CH_BANK, GROUP_REGION, GROUP_SECTOR, LOAN_NONPERFORMING, LOAN_PERFORMING, STAGES,
 )
 from sim.kernels.debt import debt_due, debt_outstanding, pay_debt
 from sim.kernels.informal import (
     REQ_INVEST, REQ_OFFERED, REQ_REFINANCE, pay_informal_interest, refinances, take_offer,
 )
 from sim.kernels.groups import (
-    STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, firm_groups,
+    STAGE_DECLINE, STAGE_GROWTH, STAGE_STABLE, STAGE_STARTUP, firm_groups,
 )
 from sim.kernels.layout import BLOCK_SIZE, GM_DEMAND, LF_DEFERRED, LF_RENEWED
 from sim.kernels.records import flag, set_flag, uid_of
@@ -37,6 +37,8 @@ from sim.population import (
     ALIVE, AMORTIZING, BUREAU, DEFAULTED_BEFORE, DEFERRED, DISTRESSED, LOAN_POSITIONS,
     REPORTED_LOAN, TAX_FILE,
 )
+
+N_STAGES = len(STAGES)
 
 
 @njit(cache=True, inline="always")
@@ -59,12 +61,15 @@ def stage_moves(transitions):
     ``first_below[stage]``, else to ``second_to[stage]`` if below ``second_below[stage]``
     (cumulative; equal to the first where a stage has one move)."""
     tr = transitions
-    first_below = np.array([tr[0], tr[2], tr[3], tr[5]])
-    second_below = np.array([tr[0] + tr[1], tr[2], tr[3] + tr[4], tr[5]])
-    first_to = np.array([STAGE_GROWTH, STAGE_STABLE, STAGE_DECLINE, STAGE_STABLE],
-                        dtype=np.uint8)
-    second_to = np.array([STAGE_STABLE, STAGE_STABLE, STAGE_GROWTH, STAGE_STABLE],
-                         dtype=np.uint8)
+    first_below, second_below = np.empty(N_STAGES), np.empty(N_STAGES)
+    first_to, second_to = np.empty(N_STAGES, np.uint8), np.empty(N_STAGES, np.uint8)
+    for stage, first, second, to_first, to_second in (
+            (STAGE_STARTUP, tr[0], tr[0] + tr[1], STAGE_GROWTH, STAGE_STABLE),
+            (STAGE_GROWTH, tr[2], tr[2], STAGE_STABLE, STAGE_STABLE),
+            (STAGE_STABLE, tr[3], tr[3] + tr[4], STAGE_DECLINE, STAGE_GROWTH),
+            (STAGE_DECLINE, tr[5], tr[5], STAGE_STABLE, STAGE_STABLE)):
+        first_below[stage], second_below[stage] = first, second
+        first_to[stage], second_to[stage] = to_first, to_second
     return first_below, first_to, second_below, second_to
 
 

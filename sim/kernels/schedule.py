@@ -17,9 +17,10 @@ the next unclaimed block from a shared counter until none are left::
 
 Claims alternate between the two halves of the blocks (0, h, 1, h + 1, ... with
 h = ⌈n_blocks / 2⌉). Blocks handed out in slot order put two threads on neighbouring
-blocks, moving through them in step; at 1M SMEs the firm pass then ran 20–30% slower
+blocks, moving through them in step; at 1M SMEs the firm pass then ran 19–31% slower
 from some quarter on in 17 of 46 processes, and with the halves apart in none of 8
-(``benchmarks/README.md``, the optimisation log).
+(``benchmarks/README.md``, the optimisation log; why neighbouring blocks in step are
+slow was not found).
 
 The ``prange`` has one iteration per block only so that every thread gets at least one:
 a thread's first iteration takes blocks until the counter runs past the end, and its
